@@ -1,0 +1,7 @@
+export { NodeConfigSchema, AgentConfig, DNS_LABEL } from './schema.ts'
+export type { NodeConfig } from './schema.ts'
+export { loadConfig, parseConfig, ConfigError } from './load.ts'
+export type { LoadConfigOptions, LoadedConfig } from './load.ts'
+export { OVERRIDES, applyOverrides } from './overrides.ts'
+export { ConfigWatcher } from './watch.ts'
+export type { ConfigWatcherInit } from './watch.ts'

@@ -1,0 +1,85 @@
+import { readFile } from 'node:fs/promises'
+import { dirname, isAbsolute, join, resolve } from 'node:path'
+import { NodeConfigSchema, type NodeConfig } from './schema.ts'
+import { applyOverrides, OverrideError } from './overrides.ts'
+import { compileParser, SchemaValidationError } from '../validation/schema-error.ts'
+
+/** The config cannot be used; the message names the file and the field. */
+export class ConfigError extends Error {
+  constructor (message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'ConfigError'
+  }
+}
+
+const parseNodeConfig = compileParser(NodeConfigSchema, 'config')
+
+export interface LoadConfigOptions {
+  /** Path of the JSON config file; optional when env/flags supply every required field. */
+  file?: string
+  env?: NodeJS.ProcessEnv
+  flags?: Record<string, string | boolean | undefined>
+}
+
+export interface LoadedConfig {
+  config: NodeConfig
+  file?: string
+}
+
+async function readJsonObject (file: string): Promise<Record<string, unknown>> {
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch (err) {
+    throw new ConfigError(`config file ${file} cannot be read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err })
+  }
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch (err) {
+    throw new ConfigError(`config file ${file} is not valid JSON: ${(err as Error).message}`, { cause: err })
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError(`config file ${file} must hold a JSON object`)
+  return value as Record<string, unknown>
+}
+
+function resolvePaths (config: NodeConfig, base: string): NodeConfig {
+  const abs = (p: string): string => isAbsolute(p) ? p : resolve(base, p)
+  const dataDir = abs(config.node.dataDir)
+  return {
+    ...config,
+    network: { ...config.network, swarmKeyFile: abs(config.network.swarmKeyFile), caPublicKeyFile: abs(config.network.caPublicKeyFile) },
+    node: {
+      ...config.node,
+      dataDir,
+      certificateFile: abs(config.node.certificateFile),
+      keyFile: config.node.keyFile === undefined ? join(dataDir, 'node.key') : abs(config.node.keyFile)
+    }
+  }
+}
+
+/** Validates a raw config object (already merged with overrides). */
+export function parseConfig (raw: unknown, base: string, source = 'config'): NodeConfig {
+  try {
+    return resolvePaths(parseNodeConfig(raw), base)
+  } catch (err) {
+    if (err instanceof SchemaValidationError) throw new ConfigError(`${source} is invalid:\n  - ${err.issues.join('\n  - ')}`, { cause: err })
+    throw err
+  }
+}
+
+export async function loadConfig (opts: LoadConfigOptions = {}): Promise<LoadedConfig> {
+  const env = opts.env ?? process.env
+  const file = opts.file ?? env.DAWN_CONFIG
+  const raw = file === undefined ? {} : await readJsonObject(file)
+  let merged: Record<string, unknown>
+  try {
+    merged = applyOverrides(raw, env, opts.flags ?? {})
+  } catch (err) {
+    if (err instanceof OverrideError) throw new ConfigError(err.message, { cause: err })
+    throw err
+  }
+  const base = file === undefined ? process.cwd() : dirname(resolve(file))
+  const config = parseConfig(merged, base, file === undefined ? 'config (from environment and flags)' : `config file ${file}`)
+  return file === undefined ? { config } : { config, file: resolve(file) }
+}

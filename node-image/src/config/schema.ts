@@ -1,0 +1,58 @@
+import Type from 'typebox'
+import type { Static } from 'typebox'
+
+/**
+ * The node config file: the one contract the operator writes into a ConfigMap.
+ * Relative paths are resolved against the config file's directory.
+ */
+export const DNS_LABEL = '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$'
+
+const FilePath = Type.String({ minLength: 1, maxLength: 4096 })
+const Multiaddr = Type.String({ minLength: 3, maxLength: 1024, pattern: '^/' })
+
+export const StaticTool = Type.Object({
+  name: Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$' }),
+  description: Type.Optional(Type.String({ maxLength: 2000 }))
+}, { additionalProperties: false })
+
+export const AgentConfig = Type.Object({
+  id: Type.String({ pattern: DNS_LABEL, description: 'agent id, unique on this node; addressed as <nodeId>:<id>' }),
+  name: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+  kind: Type.Literal('static', { default: 'static', description: 'static registry entry; MCP runtimes come later' }),
+  description: Type.String({ maxLength: 2000, default: '' }),
+  tools: Type.Array(StaticTool, { maxItems: 256, default: [] })
+}, { additionalProperties: false })
+
+export const NodeConfigSchema = Type.Object({
+  network: Type.Object({
+    name: Type.String({ pattern: DNS_LABEL, description: 'network name; DHT and gossip protocols are private to it' }),
+    swarmKeyFile: FilePath,
+    caPublicKeyFile: FilePath,
+    replayWindowSeconds: Type.Integer({ minimum: 5, maximum: 3600, default: 120 }),
+    maxMessageBytes: Type.Integer({ minimum: 4096, maximum: 16 * 1024 * 1024, default: 1024 * 1024 })
+  }, { additionalProperties: false }),
+  node: Type.Object({
+    dataDir: FilePath,
+    keyFile: Type.Optional(FilePath),
+    certificateFile: FilePath,
+    relayServer: Type.Boolean({ default: false, description: 'serve circuit relay v2 reservations for other nodes' })
+  }, { additionalProperties: false }),
+  p2p: Type.Object({
+    listen: Type.Array(Multiaddr, { minItems: 1, maxItems: 16, default: ['/ip4/0.0.0.0/tcp/4001'] }),
+    announce: Type.Array(Multiaddr, { maxItems: 16, default: [] }),
+    bootstrap: Type.Array(Multiaddr, { maxItems: 256, default: [] }),
+    mdns: Type.Boolean({ default: false }),
+    maxConnections: Type.Integer({ minimum: 8, maximum: 10_000, default: 300 })
+  }, { additionalProperties: false, default: {} }),
+  http: Type.Object({
+    host: Type.String({ minLength: 1, maxLength: 255, default: '0.0.0.0' }),
+    port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 })
+  }, { additionalProperties: false, default: {} }),
+  log: Type.Object({
+    level: Type.Union([Type.Literal('debug'), Type.Literal('info'), Type.Literal('warn'), Type.Literal('error')], { default: 'info' })
+  }, { additionalProperties: false, default: {} }),
+  agents: Type.Array(AgentConfig, { maxItems: 256, default: [] })
+}, { additionalProperties: false })
+
+export type NodeConfig = Static<typeof NodeConfigSchema>
+export type AgentConfig = Static<typeof AgentConfig>

@@ -1,0 +1,65 @@
+import Type from 'typebox'
+import type { Static } from 'typebox'
+
+export const ErrorReply = Type.Object({
+  statusCode: Type.Integer(),
+  error: Type.String(),
+  message: Type.String()
+})
+
+export const NodeInfo = Type.Object({
+  peerId: Type.String(),
+  network: Type.String(),
+  version: Type.String(),
+  addrs: Type.Array(Type.String()),
+  relayServer: Type.Boolean(),
+  startedAt: Type.String(),
+  ready: Type.Boolean(),
+  peers: Type.Integer(),
+  registry: Type.Object({ digest: Type.String(), entries: Type.Integer() })
+})
+export type NodeInfo = Static<typeof NodeInfo>
+
+export const PeerInfo = Type.Object({
+  peerId: Type.String(),
+  verified: Type.Boolean(),
+  connections: Type.Array(Type.Object({
+    remoteAddr: Type.String(),
+    direction: Type.String(),
+    limited: Type.Boolean()
+  }))
+})
+export type PeerInfo = Static<typeof PeerInfo>
+
+export const ToolInfo = Type.Object({
+  name: Type.String(),
+  description: Type.Optional(Type.String()),
+  inputSchema: Type.Optional(Type.Record(Type.String(), Type.Unknown()))
+})
+
+export const RegistryEntry = Type.Object({
+  nodeId: Type.String(),
+  agentId: Type.String(),
+  name: Type.String(),
+  kind: Type.String(),
+  description: Type.String(),
+  tools: Type.Array(ToolInfo),
+  updatedAt: Type.Number()
+})
+
+export const RegistryReply = Type.Object({
+  digest: Type.String(),
+  size: Type.Integer(),
+  entries: Type.Array(RegistryEntry)
+})
+export type RegistryReply = Static<typeof RegistryReply>
+
+export const RegistryQuery = Type.Object({
+  nodeId: Type.Optional(Type.String({ pattern: '^[1-9A-HJ-NP-Za-km-z]{40,80}$' }))
+}, { additionalProperties: false })
+
+export const DialBody = Type.Object({
+  addr: Type.String({ minLength: 3, maxLength: 1024, pattern: '^/.+/p2p/[1-9A-HJ-NP-Za-km-z]+$', description: 'a multiaddr ending in /p2p/<peerId>' })
+}, { additionalProperties: false })
+
+export const DialReply = Type.Object({ peerId: Type.String(), verified: Type.Boolean() })

@@ -1,0 +1,63 @@
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify'
+import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import Type from 'typebox'
+import type { NodeView } from './node-view.ts'
+import { DialBody, DialReply, ErrorReply, NodeInfo, PeerInfo, RegistryQuery, RegistryReply } from './schemas.ts'
+import type { LogFn } from '../logging/json-logger.ts'
+
+export interface HttpServerInit {
+  host: string
+  port: number
+  /** Largest request body accepted, in bytes. */
+  bodyLimit?: number
+}
+
+/** The node's HTTP API: probes, metrics and the read-mostly `/api/v1` surface. */
+export function createHttpServer (components: { view: NodeView, log: LogFn }, init: HttpServerInit): FastifyInstance {
+  const app = Fastify({ logger: false, bodyLimit: init.bodyLimit ?? 64 * 1024 }).withTypeProvider<TypeBoxTypeProvider>()
+  app.setValidatorCompiler(TypeBoxValidatorCompiler)
+  const { view, log } = components
+
+  app.setErrorHandler((err: FastifyError, _req, reply) => {
+    const statusCode = err.validation != null ? 400 : (err.statusCode ?? 500)
+    if (statusCode >= 500) log('error', 'http handler failed', { error: err.message })
+    void reply.status(statusCode).send({
+      statusCode,
+      error: statusCode === 400 ? 'Bad Request' : statusCode === 413 ? 'Payload Too Large' : statusCode === 415 ? 'Unsupported Media Type' : statusCode >= 500 ? 'Internal Server Error' : 'Error',
+      message: statusCode >= 500 ? 'internal error' : err.message
+    })
+  })
+  app.setNotFoundHandler((req, reply) => {
+    void reply.status(404).send({ statusCode: 404, error: 'Not Found', message: `no route ${req.method} ${req.url.split('?')[0] ?? ''}` })
+  })
+
+  const errors = { 400: ErrorReply, 404: ErrorReply }
+
+  app.get('/healthz', { schema: { response: { 200: Type.Object({ status: Type.Literal('ok') }) } } }, async () => ({ status: 'ok' as const }))
+
+  app.get('/readyz', {
+    schema: { response: { 200: Type.Object({ ready: Type.Boolean(), reason: Type.String() }), 503: Type.Object({ ready: Type.Boolean(), reason: Type.String() }) } }
+  }, async (_req, reply) => {
+    const r = view.readiness()
+    return await reply.status(r.ready ? 200 : 503).send(r)
+  })
+
+  app.get('/metrics', async (_req, reply) => {
+    const { contentType, body } = await view.metrics()
+    return await reply.header('content-type', contentType).send(body)
+  })
+
+  app.get('/api/v1/node', { schema: { response: { 200: NodeInfo } } }, async () => view.info())
+  app.get('/api/v1/peers', { schema: { response: { 200: Type.Array(PeerInfo) } } }, async () => view.peers())
+  app.get('/api/v1/registry', { schema: { querystring: RegistryQuery, response: { 200: RegistryReply, ...errors } } }, async (req) => view.registry(req.query.nodeId === undefined ? {} : { nodeId: req.query.nodeId }))
+
+  app.post('/api/v1/peers', { schema: { body: DialBody, response: { 200: DialReply, ...errors, 502: ErrorReply } } }, async (req, reply) => {
+    try {
+      return await view.dial(req.body.addr, AbortSignal.timeout(10_000))
+    } catch (err) {
+      return await reply.status(502).send({ statusCode: 502, error: 'Bad Gateway', message: `dial failed: ${(err as Error).message}` })
+    }
+  })
+
+  return app
+}

@@ -1,0 +1,63 @@
+import { parseArgs } from 'node:util'
+import { mkdtemp } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { createNetworkDir, readNetworkDir } from './network-dir.ts'
+import { NodeProcess } from './node-process.ts'
+import { demoAgents } from './demo-agents.ts'
+
+const USAGE = 'usage: npm run mesh -- [--nodes N] [--dir DIR] [--network NAME]'
+
+async function main (): Promise<void> {
+  const { values } = parseArgs({ options: { nodes: { type: 'string', default: '5' }, dir: { type: 'string' }, network: { type: 'string', default: 'local' }, help: { type: 'boolean' } } })
+  if (values.help === true) { process.stdout.write(USAGE + '\n'); return }
+  const count = Number(values.nodes)
+  if (!Number.isInteger(count) || count < 1 || count > 50) throw new Error(`--nodes must be an integer from 1 to 50, got "${values.nodes}"\n${USAGE}`)
+
+  const dir = values.dir === undefined ? await mkdtemp(join(tmpdir(), 'dawn-mesh-')) : resolve(values.dir)
+  let net = await readNetworkDir(dir)
+  if (net === undefined) {
+    net = await createNetworkDir({ dir, nodes: count, network: values.network, agents: demoAgents })
+    process.stdout.write(`Created network "${net.network}" in ${dir}\n`)
+  } else {
+    process.stdout.write(`Reusing network "${net.network}" in ${dir} (${net.nodes.length} nodes; --nodes is ignored)\n`)
+  }
+
+  const procs = net.nodes.map(n => new NodeProcess({ configFile: n.configFile, httpUrl: n.httpUrl }))
+  let stopping = false
+  const shutdown = async (code: number): Promise<never> => {
+    if (!stopping) {
+      stopping = true
+      process.stdout.write('\nStopping nodes...\n')
+      await Promise.all(procs.map(async p => { await p.stop() }))
+      process.stdout.write(`Stopped. The network stays in ${dir}; reuse it with --dir ${dir}\n`)
+    }
+    process.exit(code)
+  }
+  process.on('SIGINT', () => { void shutdown(0) })
+  process.on('SIGTERM', () => { void shutdown(0) })
+
+  for (const p of procs) p.start()
+  // The first node is ready alone; the rest once they reach it.
+  await Promise.all(procs.map(async p => { await p.waitReady(60_000) })).catch(async (err: unknown) => {
+    process.stderr.write(`${(err as Error).message}\n`)
+    await shutdown(1)
+  })
+
+  process.stdout.write(`\nDawn local mesh: ${net.nodes.length} nodes, network "${net.network}"\n\n`)
+  for (const n of net.nodes) process.stdout.write(`  ${n.name.padEnd(8)} ${n.httpUrl.padEnd(24)} ${n.peerId}\n`)
+  process.stdout.write(`\nOpen ${net.nodes[0]?.httpUrl ?? ''}/ in a browser, or try:\n  curl ${net.nodes[0]?.httpUrl ?? ''}/api/v1/registry\n\nCtrl-C stops every node.\n`)
+
+  const watchdog = setInterval(() => {
+    for (const [i, p] of procs.entries()) {
+      if (!p.running && !stopping) process.stderr.write(`${net.nodes[i]?.name ?? '?'} exited (code ${p.exitCode ?? '?'}):\n${p.logs().split('\n').slice(-10).join('\n')}\n`)
+    }
+  }, 2000)
+  watchdog.unref()
+  await new Promise(() => {})
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`mesh: ${(err as Error).message}\n`)
+  process.exit(1)
+})

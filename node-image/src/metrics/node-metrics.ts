@@ -1,0 +1,41 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+
+/**
+ * One Prometheus registry per node: benchmarks run many nodes in one process,
+ * so nothing here may touch prom-client's global registry.
+ */
+export interface NodeMetrics {
+  registry: Registry
+  peers: Gauge
+  messagesIn: Counter<'type'>
+  messagesOut: Counter<'type'>
+  messagesRejected: Counter<'reason'>
+  registryEntries: Gauge
+  gossipDelay: Histogram
+  dhtRoutingTableSize: Gauge
+  membershipRejected: Counter<'reason'>
+  antiEntropyRuns: Counter<'result'>
+}
+
+export function createNodeMetrics (opts: { processMetrics?: boolean } = {}): NodeMetrics {
+  const registry = new Registry()
+  if (opts.processMetrics === true) collectDefaultMetrics({ register: registry, prefix: 'dawn_' })
+  const registers = [registry]
+  return {
+    registry,
+    peers: new Gauge({ name: 'dawn_peers', help: 'Connected peers that presented a valid membership certificate', registers }),
+    messagesIn: new Counter({ name: 'dawn_messages_in_total', help: 'Mesh messages accepted, by type', labelNames: ['type'], registers }),
+    messagesOut: new Counter({ name: 'dawn_messages_out_total', help: 'Mesh messages sent, by type', labelNames: ['type'], registers }),
+    messagesRejected: new Counter({ name: 'dawn_messages_rejected_total', help: 'Mesh messages dropped, by reason', labelNames: ['reason'], registers }),
+    registryEntries: new Gauge({ name: 'dawn_registry_entries', help: 'Agents in the mesh registry', registers }),
+    gossipDelay: new Histogram({
+      name: 'dawn_gossip_delivery_seconds',
+      help: 'Time from a gossip message being sealed to it being accepted here (sender clock)',
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers
+    }),
+    dhtRoutingTableSize: new Gauge({ name: 'dawn_dht_routing_table_size', help: 'Peers in the kad-dht routing table', registers }),
+    membershipRejected: new Counter({ name: 'dawn_membership_rejected_total', help: 'Peers disconnected for lacking a valid membership certificate, by reason', labelNames: ['reason'], registers }),
+    antiEntropyRuns: new Counter({ name: 'dawn_anti_entropy_runs_total', help: 'Registry anti-entropy exchanges, by result', labelNames: ['result'], registers })
+  }
+}

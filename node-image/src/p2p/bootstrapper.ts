@@ -1,0 +1,73 @@
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import type { Libp2p } from 'libp2p'
+import type { LogFn } from '../logging/json-logger.ts'
+
+export interface BootstrapperInit {
+  addrs: string[]
+  selfId: string
+  /** First retry delay; doubles per failure up to maxBackoffMs. */
+  minBackoffMs?: number
+  maxBackoffMs?: number
+}
+
+interface Target { addr: Multiaddr, peer: string, nextAttempt: number, failures: number }
+
+/**
+ * Keeps dialing the bootstrap list until each peer is connected, and again
+ * whenever one drops, so a node that starts first or survives a partition
+ * rejoins without help. Peers that are not yet up are retried with backoff.
+ */
+export class Bootstrapper {
+  private readonly components: { libp2p: Libp2p, log: LogFn }
+  private readonly targets: Target[]
+  private readonly minBackoff: number
+  private readonly maxBackoff: number
+  private timer?: NodeJS.Timeout
+  private readonly abort = new AbortController()
+
+  constructor (components: Bootstrapper['components'], init: BootstrapperInit) {
+    this.components = components
+    this.minBackoff = init.minBackoffMs ?? 500
+    this.maxBackoff = init.maxBackoffMs ?? 15_000
+    this.targets = init.addrs.map(a => multiaddr(a))
+      .map(addr => ({ addr, peer: addr.getComponents().findLast(c => c.name === 'p2p')?.value ?? '', nextAttempt: 0, failures: 0 }))
+      .filter(t => t.peer !== '' && t.peer !== init.selfId)
+  }
+
+  /** True when the bootstrap list names no peer but this node: it is the first node. */
+  get isFirstNode (): boolean {
+    return this.targets.length === 0
+  }
+
+  start (): void {
+    const tick = (): void => {
+      void this.dialDue().finally(() => {
+        if (!this.abort.signal.aborted) this.timer = setTimeout(tick, 500)
+      })
+    }
+    tick()
+  }
+
+  stop (): void {
+    this.abort.abort()
+    clearTimeout(this.timer)
+  }
+
+  private async dialDue (): Promise<void> {
+    const { libp2p } = this.components
+    const connected = new Set(libp2p.getConnections().map(c => c.remotePeer.toString()))
+    const now = Date.now()
+    await Promise.all(this.targets.map(async t => {
+      if (connected.has(t.peer)) { t.failures = 0; return }
+      if (t.nextAttempt > now) return
+      try {
+        await libp2p.dial(t.addr, { signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(5000)]) })
+        t.failures = 0
+      } catch (err) {
+        t.failures++
+        t.nextAttempt = Date.now() + Math.min(this.maxBackoff, this.minBackoff * 2 ** (t.failures - 1))
+        if (!this.abort.signal.aborted) this.components.log('debug', 'bootstrap dial failed', { addr: t.addr.toString(), failures: t.failures, error: (err as Error).message })
+      }
+    }))
+  }
+}

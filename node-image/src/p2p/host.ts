@@ -1,0 +1,78 @@
+import { createLibp2p, type Libp2p } from 'libp2p'
+import { tcp } from '@libp2p/tcp'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { preSharedKey } from '@libp2p/pnet'
+import { identify, type Identify } from '@libp2p/identify'
+import { ping, type Ping } from '@libp2p/ping'
+import { kadDHT, passthroughMapper, type KadDHT } from '@libp2p/kad-dht'
+import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
+import { circuitRelayServer, circuitRelayTransport, type CircuitRelayService } from '@libp2p/circuit-relay-v2'
+import { mdns } from '@libp2p/mdns'
+import { sha256 } from '@noble/hashes/sha2.js'
+import type { ConnectionGater, PeerDiscovery, PrivateKey, ComponentLogger } from '@libp2p/interface'
+import type { NetworkProtocols } from './protocols.ts'
+
+export interface HostInit {
+  privateKey: PrivateKey
+  /** The swarm.key file content (`@libp2p/pnet` parses it). */
+  swarmKey: Uint8Array
+  protocols: NetworkProtocols
+  listen: string[]
+  announce: string[]
+  mdns: boolean
+  relayServer: boolean
+  maxConnections: number
+  maxMessageBytes: number
+  gater: ConnectionGater
+}
+
+// A type alias, not an interface: libp2p's ServiceMap needs an index signature.
+export type HostServices = {
+  identify: Identify
+  ping: Ping
+  dht: KadDHT
+  pubsub: GossipSub
+  relay?: CircuitRelayService
+}
+
+export type DawnHost = Libp2p<HostServices>
+
+/** libp2p 3 wiring for a Dawn node. Everything network-specific comes in through `protocols`. */
+export async function createHost (init: HostInit): Promise<DawnHost> {
+  const peerDiscovery: Array<(components: { logger: ComponentLogger }) => PeerDiscovery> = []
+  if (init.mdns) peerDiscovery.push(mdns() as unknown as (components: { logger: ComponentLogger }) => PeerDiscovery)
+  const services = {
+    identify: identify(),
+    ping: ping(),
+    dht: kadDHT({
+      protocol: init.protocols.kad,
+      clientMode: false,
+      // The default mapper drops private addresses, which leaves a pod network's DHT empty.
+      peerInfoMapper: passthroughMapper,
+      allowQueryWithZeroPeers: true
+    }),
+    pubsub: gossipsub({
+      // Envelopes are signed by us (with nonce and timestamp), so gossipsub's own
+      // signature would only double the cost; the message id is the envelope hash.
+      globalSignaturePolicy: 'StrictNoSign',
+      msgIdFn: (msg) => sha256(msg.data),
+      allowPublishToZeroTopicPeers: true,
+      emitSelf: false,
+      maxInboundDataLength: init.maxMessageBytes + 4096
+    }),
+    ...(init.relayServer ? { relay: circuitRelayServer() } : {})
+  }
+  return await createLibp2p({
+    privateKey: init.privateKey,
+    addresses: { listen: init.listen, announce: init.announce },
+    transports: [tcp(), circuitRelayTransport()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionProtector: preSharedKey({ psk: init.swarmKey }),
+    connectionGater: init.gater,
+    connectionManager: { maxConnections: init.maxConnections },
+    peerDiscovery,
+    services
+  }) as unknown as DawnHost
+}

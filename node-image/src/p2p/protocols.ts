@@ -1,0 +1,22 @@
+/** Protocol ids and topics; all are private to one network so two networks never mix. */
+export interface NetworkProtocols {
+  kad: string
+  membership: string
+  registrySync: string
+  registryTopic: string
+  announceTopic: string
+}
+
+export function networkProtocols (network: string): NetworkProtocols {
+  return {
+    kad: `/dawn/${network}/kad/1.0.0`,
+    membership: `/dawn/${network}/membership/1.0.0`,
+    registrySync: `/dawn/${network}/registry-sync/1.0.0`,
+    registryTopic: `/dawn/${network}/registry/1.0.0`,
+    announceTopic: `/dawn/${network}/announce/1.0.0`
+  }
+}
+
+/** Envelope `type` values; also the label values of the message metrics. */
+export const MESSAGE_TYPES = ['membership.hello', 'registry.delta', 'registry.sync', 'peer.announce'] as const
+export type MessageType = typeof MESSAGE_TYPES[number]

@@ -1,0 +1,118 @@
+import Type from 'typebox'
+import { peerIdFromString } from '@libp2p/peer-id'
+import type { Libp2p } from 'libp2p'
+import type { AgentRegistry } from './agent-registry.ts'
+import type { GossipChannel } from '../p2p/gossip-channel.ts'
+import type { Messenger, MessengerComponents } from '../p2p/messenger.ts'
+import type { MembershipGuard } from '../p2p/membership-guard.ts'
+import type { OpenedEnvelope } from '../p2p/envelope.ts'
+import { request, serve } from '../p2p/lp-rpc.ts'
+import { compileParser } from '../validation/schema-error.ts'
+
+const SyncBody = Type.Object({
+  digest: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+  state: Type.Optional(Type.Unknown())
+}, { additionalProperties: false })
+
+const parseSyncBody = compileParser(SyncBody, 'registry sync message')
+
+const encode = (value: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(value))
+const decode = (bytes: Uint8Array): unknown => JSON.parse(new TextDecoder().decode(bytes))
+
+export interface RegistrySyncInit {
+  protocol: string
+  /** Anti-entropy with one random peer this often, besides every (re)connection. */
+  intervalMs?: number
+}
+
+export interface RegistrySyncComponents extends MessengerComponents {
+  libp2p: Libp2p
+  messenger: Messenger
+  guard: MembershipGuard
+  registry: AgentRegistry
+  channel: () => GossipChannel
+}
+
+/**
+ * Replicates the registry: deltas over gossip for speed, full-state anti-entropy
+ * on every admitted (re)connection so a healed partition converges even if
+ * gossip was lost while it lasted.
+ */
+export class RegistrySync {
+  private readonly components: RegistrySyncComponents
+  private readonly init: Required<RegistrySyncInit>
+  private timer?: NodeJS.Timeout
+
+  constructor (components: RegistrySyncComponents, init: RegistrySyncInit) {
+    this.components = components
+    this.init = { intervalMs: 30_000, ...init }
+  }
+
+  async start (): Promise<void> {
+    const { libp2p, messenger, guard } = this.components
+    await serve(libp2p, this.init.protocol, async (body, connection) => {
+      const from = connection.remotePeer.toString()
+      if (!guard.isVerified(from)) throw new Error('peer has not proven membership')
+      const env = messenger.open(body, { type: 'registry.sync', from }, from)
+      if (env === undefined) throw new Error('rejected sync request')
+      const theirs = parseSyncBody(decode(env.body))
+      if (theirs.state !== undefined) this.merge(theirs.state, from)
+      const digest = this.components.registry.digest()
+      return messenger.seal('registry.sync', encode(digest === theirs.digest ? { digest } : { digest, state: this.components.registry.state() }))
+    }, {
+      maxBytes: messenger.maxMessageBytes,
+      timeoutMs: 10_000,
+      onError: (err, connection) => { this.components.log('debug', 'registry sync request failed', { peer: connection.remotePeer.toString(), error: err.message }) }
+    })
+    guard.addEventListener('peer:verified', this.onVerified)
+    this.timer = setInterval(() => {
+      const peers = guard.verifiedPeers()
+      const peer = peers[Math.floor(Math.random() * peers.length)]
+      if (peer !== undefined) void this.syncWith(peer)
+    }, this.init.intervalMs)
+    this.timer.unref()
+  }
+
+  async stop (): Promise<void> {
+    clearInterval(this.timer)
+    this.components.guard.removeEventListener('peer:verified', this.onVerified)
+    await this.components.libp2p.unhandle(this.init.protocol).catch(() => {})
+  }
+
+  /** Publishes a locally made delta. */
+  async publishDelta (delta: unknown): Promise<void> {
+    await this.components.channel().publish(encode(delta))
+  }
+
+  /** Gossip handler for `registry.delta`; throws on a bad delta so gossipsub drops it. */
+  handleDelta (env: OpenedEnvelope): void {
+    const { ownDelta } = this.components.registry.applyDelta(decode(env.body), env.from)
+    if (ownDelta !== undefined) void this.publishDelta(ownDelta)
+  }
+
+  private readonly onVerified = (evt: CustomEvent<string>): void => {
+    void this.syncWith(evt.detail)
+  }
+
+  /** One anti-entropy round: send our state, merge theirs if it differs. */
+  async syncWith (peer: string, signal: AbortSignal = AbortSignal.timeout(10_000)): Promise<void> {
+    const { libp2p, messenger, registry, metrics, log } = this.components
+    try {
+      const req = messenger.seal('registry.sync', encode({ digest: registry.digest(), state: registry.state() }))
+      const reply = await request(libp2p, peerIdFromString(peer), this.init.protocol, req, { maxBytes: messenger.maxMessageBytes, signal })
+      const env = messenger.open(reply, { type: 'registry.sync', from: peer }, peer)
+      if (env === undefined) throw new Error('rejected sync reply')
+      const theirs = parseSyncBody(decode(env.body))
+      if (theirs.state !== undefined) this.merge(theirs.state, peer)
+      metrics.antiEntropyRuns.inc({ result: theirs.state === undefined ? 'in-sync' : 'merged' })
+    } catch (err) {
+      metrics.antiEntropyRuns.inc({ result: 'failed' })
+      log('debug', 'anti-entropy failed', { peer, error: (err as Error).message })
+    }
+  }
+
+  private merge (state: unknown, from: string): void {
+    const { ownDelta } = this.components.registry.mergeState(state, from)
+    if (ownDelta !== undefined) void this.publishDelta(ownDelta)
+  }
+}
