@@ -2,6 +2,7 @@ import { TopicValidatorResult, type GossipSub } from '@libp2p/gossipsub'
 import type { Messenger, MessengerComponents } from './messenger.ts'
 import type { MessageType } from './protocols.ts'
 import type { OpenedEnvelope } from './envelope.ts'
+import { inSpan, inRemoteChildSpan } from '../tracing/spans.ts'
 
 export interface GossipChannelInit {
   topic: string
@@ -35,7 +36,7 @@ export class GossipChannel {
       if (env.from === this.components.selfId) return TopicValidatorResult.Ignore
       metrics.gossipDelay.observe(Math.max(0, Date.now() - env.ts) / 1000)
       try {
-        this.init.onMessage(env)
+        inRemoteChildSpan(`receive ${this.init.type}`, 'consumer', env.trace, { 'dawn.from': env.from }, () => { this.init.onMessage(env) })
       } catch (err) {
         metrics.messagesRejected.inc({ reason: 'invalid-body' })
         log('debug', 'gossip body rejected', { type: this.init.type, from: env.from, error: (err as Error).message })
@@ -53,7 +54,9 @@ export class GossipChannel {
 
   async publish (body: Uint8Array): Promise<void> {
     try {
-      await this.components.pubsub.publish(this.init.topic, this.components.messenger.seal(this.init.type, body))
+      await inSpan(`publish ${this.init.type}`, 'producer', { 'dawn.topic': this.init.topic }, async () => {
+        await this.components.pubsub.publish(this.init.topic, this.components.messenger.seal(this.init.type, body))
+      })
     } catch (err) {
       // No subscribed peers yet is normal for the first node; anti-entropy covers the gap.
       this.components.log('debug', 'gossip publish failed', { topic: this.init.topic, error: (err as Error).message })

@@ -8,6 +8,7 @@ import type { MembershipGuard } from '../p2p/membership-guard.ts'
 import type { OpenedEnvelope } from '../p2p/envelope.ts'
 import { request, serve } from '../p2p/lp-rpc.ts'
 import { compileParser } from '../validation/schema-error.ts'
+import { inSpan, inRemoteChildSpan } from '../tracing/spans.ts'
 
 const SyncBody = Type.Object({
   digest: Type.String({ pattern: '^[0-9a-f]{64}$' }),
@@ -55,10 +56,12 @@ export class RegistrySync {
       if (!guard.isVerified(from)) throw new Error('peer has not proven membership')
       const env = messenger.open(body, { type: 'registry.sync', from }, from)
       if (env === undefined) throw new Error('rejected sync request')
-      const theirs = parseSyncBody(decode(env.body))
-      if (theirs.state !== undefined) this.merge(theirs.state, from)
-      const digest = this.components.registry.digest()
-      return messenger.seal('registry.sync', encode(digest === theirs.digest ? { digest } : { digest, state: this.components.registry.state() }))
+      return inRemoteChildSpan('serve registry.sync', 'server', env.trace, { 'dawn.from': from }, () => {
+        const theirs = parseSyncBody(decode(env.body))
+        if (theirs.state !== undefined) this.merge(theirs.state, from)
+        const digest = this.components.registry.digest()
+        return messenger.seal('registry.sync', encode(digest === theirs.digest ? { digest } : { digest, state: this.components.registry.state() }))
+      })
     }, {
       maxBytes: messenger.maxMessageBytes,
       timeoutMs: 10_000,
@@ -96,19 +99,24 @@ export class RegistrySync {
 
   /** One anti-entropy round: send our state, merge theirs if it differs. */
   async syncWith (peer: string, signal: AbortSignal = AbortSignal.timeout(10_000)): Promise<void> {
-    const { libp2p, messenger, registry, metrics, log } = this.components
+    const { metrics, log } = this.components
     try {
-      const req = messenger.seal('registry.sync', encode({ digest: registry.digest(), state: registry.state() }))
-      const reply = await request(libp2p, peerIdFromString(peer), this.init.protocol, req, { maxBytes: messenger.maxMessageBytes, signal })
-      const env = messenger.open(reply, { type: 'registry.sync', from: peer }, peer)
-      if (env === undefined) throw new Error('rejected sync reply')
-      const theirs = parseSyncBody(decode(env.body))
-      if (theirs.state !== undefined) this.merge(theirs.state, peer)
-      metrics.antiEntropyRuns.inc({ result: theirs.state === undefined ? 'in-sync' : 'merged' })
+      await inSpan('registry.sync', 'client', { 'dawn.peer': peer }, async () => { await this.exchange(peer, signal) })
     } catch (err) {
       metrics.antiEntropyRuns.inc({ result: 'failed' })
       log('debug', 'anti-entropy failed', { peer, error: (err as Error).message })
     }
+  }
+
+  private async exchange (peer: string, signal: AbortSignal): Promise<void> {
+    const { libp2p, messenger, registry, metrics } = this.components
+    const req = messenger.seal('registry.sync', encode({ digest: registry.digest(), state: registry.state() }))
+    const reply = await request(libp2p, peerIdFromString(peer), this.init.protocol, req, { maxBytes: messenger.maxMessageBytes, signal })
+    const env = messenger.open(reply, { type: 'registry.sync', from: peer }, peer)
+    if (env === undefined) throw new Error('rejected sync reply')
+    const theirs = parseSyncBody(decode(env.body))
+    if (theirs.state !== undefined) this.merge(theirs.state, peer)
+    metrics.antiEntropyRuns.inc({ result: theirs.state === undefined ? 'in-sync' : 'merged' })
   }
 
   private merge (state: unknown, from: string): void {

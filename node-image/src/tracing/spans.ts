@@ -1,0 +1,33 @@
+import { context, trace, SpanKind, SpanStatusCode, type Span } from '@opentelemetry/api'
+import { contextFromCarrier, type TraceCarrier } from './trace-context.ts'
+
+// With no SDK registered these are no-op spans: tracing costs nothing when off.
+const tracer = trace.getTracer('dawn-node')
+
+/** Runs `fn` in a new span; the envelope sealed inside carries this span as the remote parent. */
+export async function inSpan<T> (name: string, kind: 'client' | 'producer' | 'internal', attributes: Record<string, string>, fn: (span: Span) => Promise<T>): Promise<T> {
+  return await tracer.startActiveSpan(name, { kind: kind === 'client' ? SpanKind.CLIENT : kind === 'producer' ? SpanKind.PRODUCER : SpanKind.INTERNAL, attributes }, async span => {
+    try {
+      return await fn(span)
+    } catch (err) {
+      span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message })
+      throw err
+    } finally {
+      span.end()
+    }
+  })
+}
+
+/** Runs `fn` in a span whose parent is the remote span named by the envelope's trace context. */
+export function inRemoteChildSpan<T> (name: string, kind: 'server' | 'consumer', carrier: TraceCarrier | undefined, attributes: Record<string, string>, fn: () => T): T {
+  const parent = contextFromCarrier(carrier, context.active())
+  const span = tracer.startSpan(name, { kind: kind === 'server' ? SpanKind.SERVER : SpanKind.CONSUMER, attributes }, parent)
+  try {
+    return context.with(trace.setSpan(parent, span), fn)
+  } catch (err) {
+    span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message })
+    throw err
+  } finally {
+    span.end()
+  }
+}
