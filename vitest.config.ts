@@ -19,6 +19,15 @@ export default defineConfig({
           testTimeout: 120_000,
           hookTimeout: 120_000
         }
+      },
+      {
+        test: {
+          name: 'browser',
+          include: ['node-image/test/browser/**/*.test.ts'],
+          fileParallelism: false,
+          testTimeout: 120_000,
+          hookTimeout: 120_000
+        }
       }
     ]
   }

@@ -7,7 +7,7 @@ import { CliError } from './cli-error.ts'
 export async function identityCommand (args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { key: { type: 'string' }, create: { type: 'boolean', default: false } } })
   if (values.key === undefined) throw new CliError('identity: --key FILE is required')
-  if (values.create === true) await loadOrCreateKey(values.key)
+  if (values.create) await loadOrCreateKey(values.key)
   let pem: string
   try {
     pem = await readFile(values.key, 'utf8')

@@ -10,7 +10,7 @@ export function parseOverrideFlags (args: string[], extra: Options = {}): { conf
   for (const o of OVERRIDES) options[o.flag] = { type: 'string' }
   let values: Record<string, string | boolean | undefined>
   try {
-    values = parseArgs({ args, options, allowPositionals: false }).values as Record<string, string | boolean | undefined>
+    values = parseArgs({ args, options, allowPositionals: false }).values
   } catch (err) {
     throw new CliError((err as Error).message)
   }

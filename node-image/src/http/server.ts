@@ -4,6 +4,7 @@ import Type from 'typebox'
 import type { NodeView } from './node-view.ts'
 import { DialBody, DialReply, ErrorReply, NodeInfo, PeerInfo, RegistryQuery, RegistryReply } from './schemas.ts'
 import type { LogFn } from '../logging/json-logger.ts'
+import { registerUiRoutes } from './ui-routes.ts'
 
 export interface HttpServerInit {
   host: string
@@ -33,7 +34,7 @@ export function createHttpServer (components: { view: NodeView, log: LogFn }, in
 
   const errors = { 400: ErrorReply, 404: ErrorReply }
 
-  app.get('/healthz', { schema: { response: { 200: Type.Object({ status: Type.Literal('ok') }) } } }, async () => ({ status: 'ok' as const }))
+  app.get('/healthz', { schema: { response: { 200: Type.Object({ status: Type.Literal('ok') }) } } }, () => ({ status: 'ok' as const }))
 
   app.get('/readyz', {
     schema: { response: { 200: Type.Object({ ready: Type.Boolean(), reason: Type.String() }), 503: Type.Object({ ready: Type.Boolean(), reason: Type.String() }) } }
@@ -47,9 +48,9 @@ export function createHttpServer (components: { view: NodeView, log: LogFn }, in
     return await reply.header('content-type', contentType).send(body)
   })
 
-  app.get('/api/v1/node', { schema: { response: { 200: NodeInfo } } }, async () => view.info())
-  app.get('/api/v1/peers', { schema: { response: { 200: Type.Array(PeerInfo) } } }, async () => view.peers())
-  app.get('/api/v1/registry', { schema: { querystring: RegistryQuery, response: { 200: RegistryReply, ...errors } } }, async (req) => view.registry(req.query.nodeId === undefined ? {} : { nodeId: req.query.nodeId }))
+  app.get('/api/v1/node', { schema: { response: { 200: NodeInfo } } }, () => view.info())
+  app.get('/api/v1/peers', { schema: { response: { 200: Type.Array(PeerInfo) } } }, () => view.peers())
+  app.get('/api/v1/registry', { schema: { querystring: RegistryQuery, response: { 200: RegistryReply, ...errors } } }, (req) => view.registry(req.query.nodeId === undefined ? {} : { nodeId: req.query.nodeId }))
 
   app.post('/api/v1/peers', { schema: { body: DialBody, response: { 200: DialReply, ...errors, 502: ErrorReply } } }, async (req, reply) => {
     try {
@@ -59,5 +60,6 @@ export function createHttpServer (components: { view: NodeView, log: LogFn }, in
     }
   })
 
+  registerUiRoutes(app)
   return app
 }

@@ -177,7 +177,7 @@ async function syncDir (dir: string): Promise<void> {
   try {
     const fh = await open(dir, 'r')
     try { await fh.sync() } finally { await fh.close() }
-  } catch {}
+  } catch { /* best effort */ }
 }
 
 function encodePem (label: string, der: Uint8Array): string {

@@ -8,7 +8,10 @@ export async function freePort (): Promise<number> {
     srv.on('error', reject)
     srv.listen(0, '127.0.0.1', () => {
       const addr = srv.address()
-      srv.close(() => { typeof addr === 'object' && addr !== null ? resolve(addr.port) : reject(new Error('no port')) })
+      srv.close(() => {
+        if (typeof addr === 'object' && addr !== null) resolve(addr.port)
+        else reject(new Error('no port'))
+      })
     })
   })
 }

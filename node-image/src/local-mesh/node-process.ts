@@ -41,8 +41,8 @@ export class NodeProcess {
       this.logTail.push(...chunk.toString().split('\n').filter(Boolean))
       if (this.logTail.length > 200) this.logTail.splice(0, this.logTail.length - 200)
     }
-    child.stdout?.on('data', keep)
-    child.stderr?.on('data', keep)
+    child.stdout.on('data', keep)
+    child.stderr.on('data', keep)
     child.on('exit', (code, signal) => { this.exitCode = code ?? (signal === null ? 1 : 128) })
     this.child = child
   }

@@ -10,7 +10,7 @@ import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
 import { circuitRelayServer, circuitRelayTransport, type CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import { mdns } from '@libp2p/mdns'
 import { sha256 } from '@noble/hashes/sha2.js'
-import type { ConnectionGater, PeerDiscovery, PrivateKey, ComponentLogger } from '@libp2p/interface'
+import type { ConnectionGater, PrivateKey } from '@libp2p/interface'
 import type { NetworkProtocols } from './protocols.ts'
 
 export interface HostInit {
@@ -40,8 +40,6 @@ export type DawnHost = Libp2p<HostServices>
 
 /** libp2p 3 wiring for a Dawn node. Everything network-specific comes in through `protocols`. */
 export async function createHost (init: HostInit): Promise<DawnHost> {
-  const peerDiscovery: Array<(components: { logger: ComponentLogger }) => PeerDiscovery> = []
-  if (init.mdns) peerDiscovery.push(mdns() as unknown as (components: { logger: ComponentLogger }) => PeerDiscovery)
   const services = {
     identify: identify(),
     ping: ping(),
@@ -72,7 +70,7 @@ export async function createHost (init: HostInit): Promise<DawnHost> {
     connectionProtector: preSharedKey({ psk: init.swarmKey }),
     connectionGater: init.gater,
     connectionManager: { maxConnections: init.maxConnections },
-    peerDiscovery,
+    peerDiscovery: init.mdns ? [mdns()] : [],
     services
-  }) as unknown as DawnHost
+  })
 }

@@ -67,7 +67,7 @@ export class MembershipGuard extends TypedEventEmitter<MembershipGuardEvents> {
   async start (libp2p: Libp2p): Promise<void> {
     this.libp2p = libp2p
     const { messenger } = this.components
-    await serve(libp2p, this.init.protocol, async (body, connection) => {
+    await serve(libp2p, this.init.protocol, (body, connection) => {
       const peer = connection.remotePeer.toString()
       const hello = messenger.open(body, { type: 'membership.hello', from: peer }, peer)
       if (hello === undefined) {
@@ -75,7 +75,7 @@ export class MembershipGuard extends TypedEventEmitter<MembershipGuardEvents> {
         throw new Error('membership refused')
       }
       this.admit(peer)
-      return messenger.seal('membership.hello', EMPTY)
+      return Promise.resolve(messenger.seal('membership.hello', EMPTY))
     }, { maxBytes: 16 * 1024, timeoutMs: this.init.handshakeTimeoutMs })
     libp2p.addEventListener('peer:connect', this.onConnect)
     libp2p.addEventListener('peer:disconnect', this.onDisconnect)

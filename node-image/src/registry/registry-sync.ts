@@ -51,17 +51,17 @@ export class RegistrySync {
 
   async start (): Promise<void> {
     const { libp2p, messenger, guard } = this.components
-    await serve(libp2p, this.init.protocol, async (body, connection) => {
+    await serve(libp2p, this.init.protocol, (body, connection) => {
       const from = connection.remotePeer.toString()
       if (!guard.isVerified(from)) throw new Error('peer has not proven membership')
       const env = messenger.open(body, { type: 'registry.sync', from }, from)
       if (env === undefined) throw new Error('rejected sync request')
-      return inRemoteChildSpan('serve registry.sync', 'server', env.trace, { 'dawn.from': from }, () => {
+      return Promise.resolve(inRemoteChildSpan('serve registry.sync', 'server', env.trace, { 'dawn.from': from }, () => {
         const theirs = parseSyncBody(decode(env.body))
         if (theirs.state !== undefined) this.merge(theirs.state, from)
         const digest = this.components.registry.digest()
         return messenger.seal('registry.sync', encode(digest === theirs.digest ? { digest } : { digest, state: this.components.registry.state() }))
-      })
+      }))
     }, {
       maxBytes: messenger.maxMessageBytes,
       timeoutMs: 10_000,

@@ -34,7 +34,7 @@ export function compileParser<T extends TSchema> (schema: T, what: string): (val
   const validator = Compile(schema)
   return (value: unknown) => {
     const withDefaults = validator.Default(structuredClone(value))
-    if (validator.Check(withDefaults)) return withDefaults as import('typebox').Static<T>
+    if (validator.Check(withDefaults)) return withDefaults
     throw new SchemaValidationError(what, describeIssues(validator.Errors(withDefaults)))
   }
 }

@@ -8,7 +8,7 @@ const agent = (id: string): Record<string, unknown> => ({ id, description: id, t
 describe('anti-entropy heals a node that missed gossip', () => {
   let mesh: Mesh
   beforeAll(async () => { mesh = await startMesh({ nodes: 4, agents: i => i === 0 ? [{ id: 'doomed', kind: 'static', description: '', tools: [] }] : [] }) })
-  afterAll(async () => { await mesh?.stop() })
+  afterAll(async () => { await mesh.stop() })
 
   const keysOn = async (i: number): Promise<string[]> =>
     (await mesh.get<RegistryView>(i, '/api/v1/registry')).entries.map(e => `${e.nodeId === mesh.net.nodes[0]?.peerId ? 'n1' : e.nodeId === mesh.net.nodes[1]?.peerId ? 'n2' : '?'}:${e.agentId}`).sort()

@@ -23,7 +23,7 @@ async function dawnNode (args: string[]): Promise<{ code: number | null, stdout:
 describe('bad input gets a clear error', () => {
   let mesh: Mesh
   beforeAll(async () => { mesh = await startMesh({ nodes: 1 }) })
-  afterAll(async () => { await mesh?.stop() })
+  afterAll(async () => { await mesh.stop() })
 
   it('a config with a bad field names the field and exits non-zero', async () => {
     const dir = await tempDir()

@@ -82,6 +82,6 @@ export async function eventually (check: () => Promise<boolean>, opts: { timeout
     }
     await new Promise(resolve => setTimeout(resolve, 200))
   }
-  const detail = opts.detail === undefined ? '' : await opts.detail().catch(e => String(e))
+  const detail = opts.detail === undefined ? '' : await opts.detail().catch((e: unknown) => String(e))
   throw new Error(`timed out waiting for ${opts.what}${lastError === '' ? '' : ` (last error: ${lastError})`}${detail === '' ? '' : `\n${detail}`}`)
 }

@@ -8,7 +8,7 @@ interface NodeView { peerId: string }
 describe('a five-node mesh of real processes', () => {
   let mesh: Mesh
   beforeAll(async () => { mesh = await startMesh({ nodes: 5 }) })
-  afterAll(async () => { await mesh?.stop() })
+  afterAll(async () => { await mesh.stop() })
 
   const digests = async (): Promise<string[]> => await Promise.all(mesh.net.nodes.map(async (_, i) => (await mesh.get<RegistryView>(i, '/api/v1/registry')).digest))
 

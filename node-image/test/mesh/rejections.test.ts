@@ -21,7 +21,7 @@ describe('the mesh refuses outsiders and bad messages', () => {
   beforeAll(async () => { mesh = await startMesh({ nodes: 3 }) })
   afterAll(async () => {
     await Promise.all(extra.map(async p => { await p.stop() }))
-    await mesh?.stop()
+    await mesh.stop()
   })
 
   const verifiedOn = async (i: number, peer: string): Promise<boolean> =>

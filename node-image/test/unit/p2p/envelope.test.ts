@@ -68,7 +68,7 @@ function rejection (fn: () => unknown): EnvelopeRejectedError {
     fn()
   } catch (err) {
     if (err instanceof EnvelopeRejectedError) return err
-    throw new Error(`expected EnvelopeRejectedError, got ${String(err)}`)
+    throw new Error(`expected EnvelopeRejectedError, got ${String(err)}`, { cause: err })
   }
   throw new Error('expected the envelope to be rejected')
 }

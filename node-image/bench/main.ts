@@ -1,0 +1,67 @@
+/**
+ * Bench dispatcher: `npm run bench -- [name...] [options]`.
+ *   npm run bench                  runs every bench
+ *   npm run bench -- registry      runs one (options after the name go to it)
+ *   npm run bench -- --help        lists the benches
+ * A bench is a module exporting `run(args: string[]): Promise<void>`; add one with a line in BENCHES.
+ */
+import { environmentHeader } from './util.ts'
+
+export interface Bench {
+  run: (args: string[]) => Promise<void>
+}
+
+interface BenchEntry {
+  about: string
+  load: () => Promise<Bench>
+}
+
+const BENCHES: Record<string, BenchEntry> = {
+  registry: { about: 'registry convergence at 10/25/50 in-process nodes; envelope and Ed25519 sign/verify throughput', load: async () => await import('./registry.ts') }
+}
+
+function usage (): string {
+  const names = Object.keys(BENCHES)
+  const width = Math.max(...names.map(n => n.length))
+  return [
+    'usage: npm run bench -- [name...] [options]',
+    '',
+    'With no name every bench runs. Options after the names go to each bench;',
+    '`npm run bench -- <name> --help` lists a bench\'s options.',
+    '',
+    'benches:',
+    ...names.map(n => `  ${n.padEnd(width)}  ${BENCHES[n]?.about ?? ''}`)
+  ].join('\n')
+}
+
+async function main (argv: string[]): Promise<number> {
+  const names: string[] = []
+  let i = 0
+  for (; i < argv.length && !(argv[i] ?? '').startsWith('-'); i++) names.push(argv[i] as string)
+  const rest = argv.slice(i)
+  if (names.length === 0 && (rest.includes('--help') || rest.includes('-h'))) {
+    process.stdout.write(usage() + '\n')
+    return 0
+  }
+  const unknown = names.filter(n => !Object.hasOwn(BENCHES, n))
+  if (unknown.length > 0) {
+    process.stderr.write(`unknown bench: ${unknown.join(', ')}\n\n${usage()}\n`)
+    return 2
+  }
+  const selected = names.length === 0 ? Object.keys(BENCHES) : names
+  if (!rest.includes('--help') && !rest.includes('-h')) process.stdout.write(environmentHeader() + '\n')
+  for (const name of selected) {
+    const entry = BENCHES[name] as BenchEntry
+    process.stdout.write(`\n=== bench: ${name} ===\n`)
+    await (await entry.load()).run(rest)
+  }
+  return 0
+}
+
+main(process.argv.slice(2)).then(code => {
+  // Benches close what they start; exiting explicitly still guarantees the run ends.
+  process.exit(code)
+}, (err: unknown) => {
+  process.stderr.write(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`)
+  process.exit(1)
+})

@@ -1,0 +1,102 @@
+import { describe, it, expect } from 'vitest'
+import { mkdtemp, writeFile, rename } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { loadConfig, ConfigError, ConfigWatcher, type NodeConfig } from '../../../src/config/index.ts'
+
+const minimal = { network: { name: 'demo', swarmKeyFile: 'swarm.key', caPublicKeyFile: '/etc/dawn/ca.pub' }, node: { dataDir: 'data', certificateFile: 'cert.json' } }
+
+async function writeConfig (value: unknown): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'dawn-config-'))
+  const file = join(dir, 'config.json')
+  await writeFile(file, JSON.stringify(value))
+  return file
+}
+
+describe('loadConfig', () => {
+  it('fills defaults and resolves relative paths against the config file', async () => {
+    const file = await writeConfig(minimal)
+    const { config } = await loadConfig({ file, env: {} })
+    const dir = file.replace(/\/config\.json$/, '')
+    expect(config.network.swarmKeyFile).toBe(join(dir, 'swarm.key'))
+    expect(config.network.caPublicKeyFile).toBe('/etc/dawn/ca.pub')
+    expect(config.node.keyFile).toBe(join(dir, 'data', 'node.key'))
+    expect(config.http).toEqual({ host: '0.0.0.0', port: 8080 })
+    expect(config.p2p).toMatchObject({ listen: ['/ip4/0.0.0.0/tcp/4001'], bootstrap: [], mdns: false })
+    expect(config.network.replayWindowSeconds).toBe(120)
+    expect(config.agents).toEqual([])
+  })
+
+  it('lets environment variables override the file, and flags override both', async () => {
+    const file = await writeConfig({ ...minimal, http: { port: 1000 } })
+    const env = { DAWN_HTTP_PORT: '2000', DAWN_BOOTSTRAP: '/ip4/10.0.0.1/tcp/1/p2p/a, /ip4/10.0.0.2/tcp/1/p2p/b', DAWN_MDNS: 'true' }
+    expect((await loadConfig({ file, env })).config.http.port).toBe(2000)
+    const { config } = await loadConfig({ file, env, flags: { 'http-port': '3000', 'log-level': 'debug' } })
+    expect(config.http.port).toBe(3000)
+    expect(config.log.level).toBe('debug')
+    expect(config.p2p.bootstrap).toEqual(['/ip4/10.0.0.1/tcp/1/p2p/a', '/ip4/10.0.0.2/tcp/1/p2p/b'])
+    expect(config.p2p.mdns).toBe(true)
+  })
+
+  it('works from the environment alone', async () => {
+    const { config } = await loadConfig({ env: { DAWN_NETWORK: 'envnet', DAWN_SWARM_KEY_FILE: '/k', DAWN_CA_PUBLIC_KEY_FILE: '/c', DAWN_DATA_DIR: '/d', DAWN_CERT_FILE: '/cert' } })
+    expect(config.network.name).toBe('envnet')
+    expect(config.node.keyFile).toBe('/d/node.key')
+  })
+
+  it('names every bad field', async () => {
+    const file = await writeConfig({ ...minimal, http: { port: -1 }, p2p: { listen: [] }, extra: true })
+    const err = await loadConfig({ file, env: {} }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(ConfigError)
+    const message = (err as Error).message
+    expect(message).toContain('http.port: must be >= 0')
+    expect(message).toContain('p2p.listen: must not have fewer than 1 items')
+    expect(message).toContain('unknown field(s) "extra"')
+  })
+
+  it('rejects bad override values with the variable name', async () => {
+    const file = await writeConfig(minimal)
+    await expect(loadConfig({ file, env: { DAWN_MDNS: 'maybe' } })).rejects.toThrow('DAWN_MDNS: expected true or false, got "maybe"')
+  })
+})
+
+describe('ConfigWatcher', () => {
+  const agent = (id: string): NodeConfig['agents'][number] => ({ id, kind: 'static', description: '', tools: [] })
+
+  it('reloads agents on change, keeps the old ones on a bad file, and flags restart-only changes', async () => {
+    const file = await writeConfig({ ...minimal, agents: [agent('a')] })
+    const initial = (await loadConfig({ file, env: {} })).config
+    const seen: string[][] = []
+    const problems: string[] = []
+    const watcher = new ConfigWatcher({
+      file,
+      reload: async () => (await loadConfig({ file, env: {} })).config,
+      onAgents: agents => { seen.push(agents.map(a => a.id)) },
+      onProblem: msg => { problems.push(msg) },
+      pollIntervalMs: 100
+    }, initial)
+    await watcher.start()
+    const until = async (cond: () => boolean): Promise<void> => {
+      for (let i = 0; i < 100 && !cond(); i++) await new Promise(resolve => setTimeout(resolve, 50))
+      expect(cond()).toBe(true)
+    }
+    try {
+      // Replace by rename, as a ConfigMap volume update does.
+      await writeFile(`${file}.new`, JSON.stringify({ ...minimal, agents: [agent('a'), agent('b')] }))
+      await rename(`${file}.new`, file)
+      await until(() => seen.length === 1)
+      expect(seen[0]).toEqual(['a', 'b'])
+
+      await writeFile(file, '{ broken')
+      await until(() => problems.some(p => p.includes('keeping the running config')))
+      expect(seen).toHaveLength(1)
+
+      await writeFile(file, JSON.stringify({ ...minimal, http: { port: 9 }, agents: [agent('c')] }))
+      await until(() => seen.length === 2)
+      expect(seen[1]).toEqual(['c'])
+      expect(problems.some(p => p.includes('config sections http changed; they apply on restart'))).toBe(true)
+    } finally {
+      await watcher.stop()
+    }
+  })
+})

@@ -1,0 +1,16 @@
+#!/bin/sh
+# Every test tier, none skipped: typecheck, lint, unit, mesh (real node processes),
+# browser (Debian Chromium).
+# A tier whose component is missing fails and prints how to install it.
+set -eu
+cd "$(dirname "$0")/.."
+run() { sh scripts/node.sh --disable-warning=ExperimentalWarning "$@"; }
+
+echo "== typecheck"
+run node_modules/typescript/bin/tsc -p tsconfig.json
+run node_modules/typescript/bin/tsc -p node-image
+echo "== lint"
+run node_modules/eslint/bin/eslint.js .
+sh scripts/install-chromium.sh
+echo "== unit, mesh, browser"
+run node_modules/vitest/vitest.mjs run "$@"
