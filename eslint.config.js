@@ -7,7 +7,7 @@ export default tseslint.config(
   ...tseslint.configs.strictTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ['*.js'] }, tsconfigRootDir: import.meta.dirname }
+      parserOptions: { projectService: { allowDefaultProject: ['*.js', 'node-image/src/ui/*.js'] }, tsconfigRootDir: import.meta.dirname }
     },
     rules: {
       // Numbers and booleans in template strings read fine in log and error messages.
@@ -34,5 +34,13 @@ export default tseslint.config(
   {
     files: ['eslint.config.js'],
     ...tseslint.configs.disableTypeChecked
+  },
+  {
+    // The web UI is plain browser JavaScript with no build step.
+    files: ['**/src/ui/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      globals: { document: 'readonly', window: 'readonly', fetch: 'readonly', Node: 'readonly', setInterval: 'readonly' }
+    }
   }
 )
