@@ -1,3 +1,4 @@
+import { domainSeparated } from './domain-separation.ts'
 import { ed25519 } from '@noble/curves/ed25519.js'
 import Type, { type Static } from 'typebox'
 import { Compile } from 'typebox/compile'
@@ -145,11 +146,7 @@ export function checkCertificateTime (cert: Pick<MembershipCertificate, 'issuedA
 }
 
 function signedBytes (c: Omit<MembershipCertificate, 'signature'>): Uint8Array {
-  const body = new TextEncoder().encode(JSON.stringify([c.version, c.network, c.peerId, c.issuedAt, c.expiresAt, c.ca]))
-  const out = new Uint8Array(DOMAIN.length + body.length)
-  out.set(DOMAIN)
-  out.set(body, DOMAIN.length)
-  return out
+  return domainSeparated(DOMAIN, [c.version, c.network, c.peerId, c.issuedAt, c.expiresAt, c.ca])
 }
 
 function verifySignature (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {

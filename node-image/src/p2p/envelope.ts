@@ -1,3 +1,4 @@
+import { domainSeparated } from '../identity/domain-separation.ts'
 import { createPublicKey, getRandomValues, sign, verify, type KeyObject } from 'node:crypto'
 import Type, { type Static } from 'typebox'
 import { Compile } from 'typebox/compile'
@@ -281,12 +282,7 @@ function parse (bytes: Uint8Array): { env: WireEnvelope, body: Uint8Array, sig: 
 
 function signedBytes (e: Omit<WireEnvelope, 'sig'>): Uint8Array {
   const trace = e.trace === undefined ? null : normalizeTrace(e.trace)
-  const fields = [e.v, e.type, e.network, e.from, e.nonce, e.ts, trace, e.body, e.cert.signature]
-  const json = new TextEncoder().encode(JSON.stringify(fields))
-  const out = new Uint8Array(DOMAIN.length + json.length)
-  out.set(DOMAIN)
-  out.set(json, DOMAIN.length)
-  return out
+  return domainSeparated(DOMAIN, [e.v, e.type, e.network, e.from, e.nonce, e.ts, trace, e.body, e.cert.signature])
 }
 
 function verifySignature (message: Uint8Array, key: KeyObject, sig: Uint8Array): boolean {

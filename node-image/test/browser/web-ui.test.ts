@@ -49,7 +49,7 @@ describe('the web UI in a real Chromium', () => {
     await page.goto(mesh.net.nodes[0]!.httpUrl + '/')
     await expect.poll(async () => await page.locator('#registry').textContent(), { timeout: 15_000 }).toContain('<img src=x')
     expect(await page.locator('#registry img').count()).toBe(0)
-    expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined()
+    expect(await page.evaluate(() => (globalThis as unknown as { __pwned?: number }).__pwned)).toBeUndefined()
     const res = await fetch(mesh.net.nodes[0]!.httpUrl + '/')
     expect(res.headers.get('content-security-policy')).toContain("script-src 'self'")
   })
