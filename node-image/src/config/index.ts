@@ -1,4 +1,4 @@
-export { NodeConfigSchema, AgentConfig, DNS_LABEL } from './schema.ts'
+export { NodeConfigSchema, AgentConfig, StaticAgentConfig, BuiltinAgentConfig, RemoteAgentConfig, StdioAgentConfig, AGENT_KINDS, DNS_LABEL } from './schema.ts'
 export type { NodeConfig } from './schema.ts'
 export { loadConfig, parseConfig, ConfigError } from './load.ts'
 export type { LoadConfigOptions, LoadedConfig } from './load.ts'

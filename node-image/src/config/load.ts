@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { dirname, isAbsolute, join, resolve } from 'node:path'
-import { NodeConfigSchema, type NodeConfig } from './schema.ts'
+import { NodeConfigSchema, StaticAgentConfig, BuiltinAgentConfig, RemoteAgentConfig, StdioAgentConfig, AGENT_KINDS, type NodeConfig } from './schema.ts'
 import { applyOverrides, OverrideError } from './overrides.ts'
 import { compileParser, SchemaValidationError } from '../validation/schema-error.ts'
 
@@ -54,16 +54,66 @@ function resolvePaths (config: NodeConfig, base: string): NodeConfig {
       dataDir,
       certificateFile: abs(config.node.certificateFile),
       keyFile: config.node.keyFile === undefined ? join(dataDir, 'node.key') : abs(config.node.keyFile)
-    }
+    },
+    agents: config.agents.map(a => a.kind === 'remote' && a.headersFile !== undefined ? { ...a, headersFile: abs(a.headersFile) } : a)
   }
+}
+
+// Agents are a union keyed by `kind`: validating each against its own branch gives
+// errors that name the real problem, and applies that branch's defaults.
+const agentParsers = {
+  static: compileParser(StaticAgentConfig, 'agent'),
+  builtin: compileParser(BuiltinAgentConfig, 'agent'),
+  remote: compileParser(RemoteAgentConfig, 'agent'),
+  stdio: compileParser(StdioAgentConfig, 'agent')
+}
+
+function parseAgents (agents: unknown[]): { agents: unknown[], issues: string[] } {
+  const issues: string[] = []
+  const parsed = agents.map((agent, i) => {
+    if (typeof agent !== 'object' || agent === null || Array.isArray(agent)) {
+      issues.push(`agents.${i}: must be an object`)
+      return agent
+    }
+    // `kind` may be left out for static entries, the common hand-written case.
+    const kind = (agent as { kind?: unknown }).kind ?? 'static'
+    if (typeof kind !== 'string' || !(AGENT_KINDS as readonly string[]).includes(kind)) {
+      issues.push(`agents.${i}.kind: must be one of ${AGENT_KINDS.join(', ')}`)
+      return agent
+    }
+    try {
+      return agentParsers[kind as keyof typeof agentParsers]({ ...agent, kind })
+    } catch (err) {
+      if (!(err instanceof SchemaValidationError)) throw err
+      issues.push(...err.issues.map(issue => `agents.${i}${issue.startsWith('(root)') ? issue.slice('(root)'.length) : `.${issue}`}`))
+      return agent
+    }
+  })
+  return { agents: parsed, issues }
 }
 
 /** Validates a raw config object (already merged with overrides). */
 export function parseConfig (raw: unknown, base: string, source = 'config'): NodeConfig {
+  const fail = (issues: string[], cause?: unknown): never => {
+    throw new ConfigError(`${source} is invalid:\n  - ${issues.join('\n  - ')}`, { cause })
+  }
+  let input = raw
+  let agentIssues: string[] = []
+  const agents = (raw as { agents?: unknown } | null)?.agents
+  if (Array.isArray(agents)) {
+    const result = parseAgents(agents)
+    agentIssues = result.issues
+    input = { ...(raw as object), agents: result.agents }
+  }
   try {
-    return resolvePaths(parseNodeConfig(raw), base)
+    const config = parseNodeConfig(input)
+    if (agentIssues.length > 0) fail(agentIssues)
+    return resolvePaths(config, base)
   } catch (err) {
-    if (err instanceof SchemaValidationError) throw new ConfigError(`${source} is invalid:\n  - ${err.issues.join('\n  - ')}`, { cause: err })
+    if (err instanceof SchemaValidationError) {
+      // The agents' own messages replace the union's branch-by-branch noise.
+      fail([...err.issues.filter(issue => !/^agents\.\d+/.test(issue) || agentIssues.length === 0), ...agentIssues], err)
+    }
     throw err
   }
 }

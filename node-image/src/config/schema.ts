@@ -15,13 +15,51 @@ export const StaticTool = Type.Object({
   description: Type.Optional(Type.String({ maxLength: 2000 }))
 }, { additionalProperties: false })
 
-export const AgentConfig = Type.Object({
-  id: Type.String({ pattern: DNS_LABEL, description: 'agent id, unique on this node; addressed as <nodeId>:<id>' }),
-  name: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
-  kind: Type.Literal('static', { default: 'static', description: 'static registry entry; MCP runtimes come later' }),
-  description: Type.String({ maxLength: 2000, default: '' }),
+const AgentId = Type.String({ pattern: DNS_LABEL, description: 'agent id, unique on this node; addressed as <nodeId>:<id>' })
+const AgentName = Type.Optional(Type.String({ minLength: 1, maxLength: 128 }))
+const AgentDescription = Type.String({ maxLength: 2000, default: '' })
+
+/** A registry entry with a fixed tool list and no runtime behind it. */
+export const StaticAgentConfig = Type.Object({
+  id: AgentId,
+  name: AgentName,
+  kind: Type.Literal('static'),
+  description: AgentDescription,
   tools: Type.Array(StaticTool, { maxItems: 256, default: [] })
 }, { additionalProperties: false })
+
+/** An agent built into dawn-node (echo, notes, mesh, content, ...). */
+export const BuiltinAgentConfig = Type.Object({
+  id: AgentId,
+  name: AgentName,
+  kind: Type.Literal('builtin'),
+  description: AgentDescription,
+  builtin: Type.String({ pattern: DNS_LABEL, description: 'which built-in agent' }),
+  settings: Type.Optional(Type.Record(Type.String(), Type.Unknown()))
+}, { additionalProperties: false })
+
+/** An MCP server reached over Streamable HTTP. */
+export const RemoteAgentConfig = Type.Object({
+  id: AgentId,
+  name: AgentName,
+  kind: Type.Literal('remote'),
+  description: AgentDescription,
+  url: Type.String({ pattern: '^https?://[^\\s]+$', maxLength: 2048 }),
+  /** A JSON object of HTTP headers (e.g. a mounted Secret); kept out of the config so it can be secret. */
+  headersFile: Type.Optional(FilePath)
+}, { additionalProperties: false })
+
+/** A local command speaking MCP on stdio (outside Kubernetes). */
+export const StdioAgentConfig = Type.Object({
+  id: AgentId,
+  name: AgentName,
+  kind: Type.Literal('stdio'),
+  description: AgentDescription,
+  command: Type.Array(Type.String({ minLength: 1, maxLength: 4096 }), { minItems: 1, maxItems: 64 }),
+  env: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }), Type.String({ maxLength: 32768 })))
+}, { additionalProperties: false })
+
+export const AgentConfig = Type.Union([StaticAgentConfig, BuiltinAgentConfig, RemoteAgentConfig, StdioAgentConfig])
 
 export const NodeConfigSchema = Type.Object({
   network: Type.Object({
@@ -56,3 +94,4 @@ export const NodeConfigSchema = Type.Object({
 
 export type NodeConfig = Static<typeof NodeConfigSchema>
 export type AgentConfig = Static<typeof AgentConfig>
+export const AGENT_KINDS = ['static', 'builtin', 'remote', 'stdio'] as const

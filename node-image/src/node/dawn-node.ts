@@ -176,7 +176,8 @@ export class DawnNode {
   setLocalAgents (agents: NodeConfig['agents']): void {
     const current = new Map(this.registry.entries().filter(e => e.nodeId === this.peerId).map(e => [e.agentId, e]))
     const records: AgentRecord[] = agents.map(a => {
-      const record: AgentRecord = { nodeId: this.peerId, agentId: a.id, name: a.name ?? a.id, kind: a.kind, description: a.description, tools: a.tools, updatedAt: Date.now() }
+      // Only static entries carry tools in config; the MCP runtime lists the others' tools.
+      const record: AgentRecord = { nodeId: this.peerId, agentId: a.id, name: a.name ?? a.id, kind: a.kind, description: a.description, tools: a.kind === 'static' ? a.tools : [], updatedAt: Date.now() }
       const prev = current.get(a.id)
       // Keep the old timestamp for an unchanged agent, so a reload gossips nothing.
       return prev !== undefined && sameAgent(prev, record) ? prev : record

@@ -54,6 +54,27 @@ describe('loadConfig', () => {
     expect(message).toContain('unknown field(s) "extra"')
   })
 
+  it('validates each agent against the schema its kind selects', async () => {
+    const file = await writeConfig({
+      ...minimal,
+      agents: [
+        { id: 'plain', tools: [{ name: 't' }] },
+        { id: 'echo', kind: 'builtin', builtin: 'echo' },
+        { id: 'far', kind: 'remote', url: 'https://mcp.example.test/mcp', headersFile: 'headers.json' }
+      ]
+    })
+    const { config } = await loadConfig({ file, env: {} })
+    expect(config.agents.map(a => a.kind)).toEqual(['static', 'builtin', 'remote'])
+    expect(config.agents[1]).toMatchObject({ description: '' })
+    expect(config.agents[2]).toMatchObject({ headersFile: join(file, '..', 'headers.json') })
+
+    const bad = await writeConfig({ ...minimal, agents: [{ id: 'far', kind: 'remote', url: 'ftp://x' }, { id: 'q', kind: 'quantum' }] })
+    const message = await loadConfig({ file: bad, env: {} }).then(() => '', (e: unknown) => (e as Error).message)
+    expect(message).toContain('agents.0.url: must match pattern')
+    expect(message).toContain('agents.1.kind: must be one of static, builtin, remote, stdio')
+    expect(message).not.toContain('must be equal to constant')
+  })
+
   it('rejects bad override values with the variable name', async () => {
     const file = await writeConfig(minimal)
     await expect(loadConfig({ file, env: { DAWN_MDNS: 'maybe' } })).rejects.toThrow('DAWN_MDNS: expected true or false, got "maybe"')
