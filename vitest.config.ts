@@ -6,7 +6,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['node-image/test/unit/**/*.test.ts'],
+          include: ['node-image/test/unit/**/*.test.ts', 'operator/test/unit/**/*.test.ts'],
           testTimeout: 20_000
         }
       },
@@ -15,6 +15,18 @@ export default defineConfig({
           name: 'mesh',
           include: ['node-image/test/mesh/**/*.test.ts'],
           // Real node processes share two cores; run files one at a time.
+          fileParallelism: false,
+          testTimeout: 120_000,
+          hookTimeout: 120_000
+        }
+      },
+      {
+        test: {
+          name: 'controlplane',
+          // Operator integration tests run here too: one real kube-apiserver + etcd +
+          // kube-controller-manager per run, shared by the files, one file at a time.
+          include: ['test/controlplane/**/*.test.ts', 'operator/test/integration/**/*.test.ts'],
+          globalSetup: ['test/controlplane/global-setup.ts'],
           fileParallelism: false,
           testTimeout: 120_000,
           hookTimeout: 120_000

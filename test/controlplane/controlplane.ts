@@ -67,6 +67,8 @@ interface StateFile {
   version: 1
   /** false while starting (or if start-up was interrupted) */
   ready: boolean
+  /** pid of the Node process that owns the control plane (absent for `persist`, e.g. `cli.ts up`) */
+  owner?: number
   startedAt: string
   server: string
   kubeconfig: string
@@ -341,6 +343,27 @@ export async function stopControlPlane (dir: string, opts: { keepState?: boolean
   return { stopped }
 }
 
+/**
+ * Cleans up after test runs that died without teardown (SIGKILL, OOM): stops and removes every
+ * `<parent>/<prefix>*` state dir whose owner process is gone. Returns the dirs removed.
+ */
+export async function reapOrphans (parent: string, prefix: string): Promise<string[]> {
+  const reaped: string[] = []
+  let names: string[]
+  try { names = await readdir(parent) } catch { return reaped }
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue
+    const dir = join(parent, name)
+    if (!existsSync(join(dir, MARKER))) continue
+    const state = await readState(dir)
+    // No state.json yet: a start-up in progress (or one that died before spawning anything).
+    if (state?.owner === undefined || alive(state.owner)) continue
+    await stopControlPlane(dir)
+    reaped.push(dir)
+  }
+  return reaped
+}
+
 // ---------------------------------------------------------------------------------------
 // start
 
@@ -408,7 +431,8 @@ async function startOnce (opts: ControlPlaneOptions, bins: Binaries): Promise<Co
   // state.json is rewritten after every spawn, so `cli.ts down` finds even a half-started plane.
   const writeState = async (ready: boolean): Promise<void> => {
     const state: StateFile = {
-      version: 1, ready, startedAt: new Date(t0).toISOString(), server, kubeconfig: kubeconfigPath, ports,
+      version: 1, ready, owner: opts.persist === true ? undefined : process.pid,
+      startedAt: new Date(t0).toISOString(), server, kubeconfig: kubeconfigPath, ports,
       pids: Object.fromEntries(procs.map(p => [p.name, p.child.pid ?? -1])), binaries: bins
     }
     await writeFile(join(dir, 'state.json'), JSON.stringify(state, null, 2) + '\n')
@@ -460,6 +484,9 @@ async function startOnce (opts: ControlPlaneOptions, bins: Binaries): Promise<Co
     await launch('kube-apiserver', [
       `--etcd-servers=${etcdUrl}`,
       '--bind-address=127.0.0.1', `--secure-port=${apiPort}`, '--advertise-address=127.0.0.1',
+      // The endpoint reconciler refuses a loopback advertise address; nothing here needs the
+      // endpoints of the `kubernetes` service (no pods run), so do without.
+      '--endpoint-reconciler-type=none',
       `--tls-cert-file=${join(pki, 'apiserver.crt')}`, `--tls-private-key-file=${join(pki, 'apiserver.key')}`,
       `--client-ca-file=${join(pki, 'ca.crt')}`,
       `--service-cluster-ip-range=${SERVICE_CIDR}`,
@@ -485,7 +512,8 @@ async function startOnce (opts: ControlPlaneOptions, bins: Binaries): Promise<Co
 
     await launch('kube-controller-manager', [
       `--kubeconfig=${kcmKubeconfig}`,
-      `--authentication-kubeconfig=${kcmKubeconfig}`, `--authorization-kubeconfig=${kcmKubeconfig}`,
+      // No --authentication-/--authorization-kubeconfig: its own /healthz etc. are always
+      // allowed, and delegated authn would need a front-proxy CA (it logs errors without one).
       '--use-service-account-credentials=true',
       '--controllers=*',
       '--leader-elect=false',
@@ -493,6 +521,8 @@ async function startOnce (opts: ControlPlaneOptions, bins: Binaries): Promise<Co
       `--root-ca-file=${join(pki, 'ca.crt')}`,
       `--cluster-signing-cert-file=${join(pki, 'ca.crt')}`, `--cluster-signing-key-file=${join(pki, 'ca.key')}`,
       '--bind-address=127.0.0.1', `--secure-port=${kcmPort}`, `--cert-dir=${join(dir, 'controller-manager-certs')}`,
+      // Default is /usr/libexec/kubernetes/..., which it would create on the host.
+      `--flex-volume-plugin-dir=${join(dir, 'flexvolume')}`,
       '--profiling=false'
     ])
 
@@ -514,7 +544,7 @@ async function startOnce (opts: ControlPlaneOptions, bins: Binaries): Promise<Co
     return { dir, kubeconfigPath, server, pids, startupMs, stop }
   } catch (e) {
     await stop({ keepState: true })
-    if (e instanceof PortRaceError) await rm(dir, { recursive: true, force: true })
+    if (e instanceof PortRaceError || opts.signal?.aborted === true) await rm(dir, { recursive: true, force: true })
     // Otherwise keep the (stopped) state dir with its logs for diagnosis; the next start wipes it.
     else if (e instanceof Error) e.message += `\n(processes stopped; logs and state kept in ${dir})`
     throw e

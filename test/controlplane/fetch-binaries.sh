@@ -59,7 +59,8 @@ case "$K8S_VERSION" in v1.*.*) ;; *) die "K8S_VERSION must look like v1.X.Y, got
 STAGING_VERSION="v0.${K8S_VERSION#v1.}"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/dawn-fetch-binaries.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT INT TERM
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 130' INT TERM
 
 now() { date +%s; }
 
