@@ -1,0 +1,40 @@
+// Pure render functions: resources in, desired Kubernetes objects out. No API calls.
+export { RenderInputError } from './errors.ts'
+export {
+  AGENT_APP, CONFIG_CHECKSUM_ANNOTATION, LABELS, MANAGED_BY, NETWORK_APP, NODE_APP,
+  agentLabels, agentSelectorLabels, networkLabels, ownerReference, poolLabels, poolSelectorLabels, poolSelectorString
+} from './labels.ts'
+export * from './names.ts'
+export * from './paths.ts'
+export { canonicalJson, sha256Hex } from './canonical-json.ts'
+export { encodeSecretData, secretText, secretTexts } from './secret-data.ts'
+export {
+  CONDITION_TYPES, conditionTime, findCondition, isConditionTrue, removeCondition, setCondition, setConditions
+} from './conditions.ts'
+export type { ConditionStatus, ConditionUpdate } from './conditions.ts'
+export {
+  CA_PRIVATE_KEY_KEY, CA_PUBLIC_KEY_KEY, SWARM_KEY_KEY, caSecretRef, planNetworkSecrets, publicKeyPemOf, renderCaSecret,
+  renderPskSecret, swarmKeySecretRef
+} from './network-secrets.ts'
+export type { NetworkSecretsPlan, ResolvedCa, ResolvedPsk, SecretKeyRef } from './network-secrets.ts'
+export { RENEW_BEFORE_SECONDS, isIdentityEntry, keyOrdinals, needsRenewal, planIdentities, renderIdentitySecret } from './identity.ts'
+export type { IdentityPlan, PeerIdentity, PlanIdentitiesInput } from './identity.ts'
+export {
+  announceAddressTemplate, bootstrapAddresses, compareStrings, peerAddress, peerStatuses, podDnsName, poolDomain
+} from './addresses.ts'
+export type { PoolPeers } from './addresses.ts'
+export { MAX_BOOTSTRAP_ADDRESSES, NodeConfigRenderError, renderNodeConfig } from './node-config.ts'
+export type { AgentConflict, RenderNodeConfigInput, RenderedNodeConfig } from './node-config.ts'
+export { configChecksum } from './checksum.ts'
+export type { ChecksumInput } from './checksum.ts'
+export { renderPoolConfigMap } from './config-map.ts'
+export { renderAgentHeadersSecret, headersJsonProblem } from './agent-headers.ts'
+export { HTTP_PORT_NAME, P2P_PORT_NAME, renderClientService, renderHeadlessService } from './services.ts'
+export { KUBO_CONTAINER, KUBO_INIT_CONTAINER, KUBO_INIT_SCRIPT } from './kubo.ts'
+export { NODE_CONTAINER, POD_INDEX_LABEL, pvcResizes, renderStatefulSet, volumeClaimTemplatesChanged } from './statefulset.ts'
+export type { RenderStatefulSetInput } from './statefulset.ts'
+export { renderPodDisruptionBudget } from './pdb.ts'
+export {
+  agentEndpoint, nodeAgentEntry, renderAgentDeployment, renderAgentService, resolvePlacement, unknownPlacementNodes
+} from './agent.ts'
+export { NONROOT_UID, restrictedContainerSecurityContext, restrictedPodSecurityContext } from './security.ts'
