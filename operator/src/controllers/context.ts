@@ -1,0 +1,31 @@
+import type { KubernetesObject, V1ConfigMap, V1Deployment, V1PodDisruptionBudget, V1Secret, V1Service, V1StatefulSet } from '@kubernetes/client-node'
+import type { DawnAgent, DawnNetwork, DawnNode } from '../api/index.ts'
+import type { Applier } from '../runtime/apply.ts'
+import type { Informer } from '../runtime/informer.ts'
+import type { KubeClient } from '../runtime/kube-client.ts'
+import type { Logger } from '../runtime/logger.ts'
+
+/** The caches every controller reads; one informer per kind, shared. */
+export interface Caches {
+  networks: Informer<DawnNetwork>
+  nodes: Informer<DawnNode>
+  agents: Informer<DawnAgent>
+  /** Only Secrets the operator manages (label selector); user Secrets are read fresh. */
+  secrets: Informer<V1Secret>
+  configMaps: Informer<V1ConfigMap>
+  services: Informer<V1Service>
+  statefulSets: Informer<V1StatefulSet>
+  deployments: Informer<V1Deployment>
+  pdbs: Informer<V1PodDisruptionBudget>
+}
+
+/** What a reconciler needs: caches to read, an applier and a client to write, a clock. */
+export interface ControllerComponents {
+  client: KubeClient
+  applier: Applier
+  caches: Caches
+  logger: Logger
+  now: () => number
+}
+
+export type AnyObject = KubernetesObject

@@ -1,0 +1,78 @@
+import type { DawnNetwork } from '../api/index.ts'
+import { API_VERSION, KINDS } from '../api/index.ts'
+import { Controller, watch } from '../runtime/controller.ts'
+import type { OperatorMetrics } from '../runtime/metrics.ts'
+import type { WorkResult } from '../runtime/work-queue.ts'
+import { CONDITION_TYPES, bootstrapAddresses, caSecretRef, planNetworkSecrets, setConditions, swarmKeySecretRef } from '../render/index.ts'
+import type { ControllerComponents } from './context.ts'
+import { networkNameOf, poolsOf, reportedPeers } from './pools.ts'
+import { createSecretIfAbsent, readSecret } from './secrets.ts'
+
+/**
+ * DawnNetwork: makes sure the PSK and membership-CA Secrets exist (generating them
+ * only when the user gave none and never overwriting one), and aggregates the
+ * network's pools into its status.
+ */
+export function createNetworkController (c: ControllerComponents, opts: { metrics?: OperatorMetrics } = {}): Controller<DawnNetwork> {
+  return new Controller<DawnNetwork>({
+    name: KINDS.network,
+    primary: c.caches.networks,
+    watches: [
+      // Pool status (ready replicas, peers) feeds the network status.
+      watch(c.caches.nodes, n => n.metadata.namespace === undefined ? [] : [`${n.metadata.namespace}/${n.spec.networkRef.name}`])
+    ],
+    logger: c.logger,
+    ...(opts.metrics === undefined ? {} : { metrics: opts.metrics }),
+    reconcile: async (_key, signal, ctx) => {
+      const net = ctx.object
+      if (net === undefined || net.metadata.deletionTimestamp !== undefined) return
+      return await reconcileNetwork(c, net, signal)
+    }
+  })
+}
+
+async function reconcileNetwork (c: ControllerComponents, net: DawnNetwork, signal: AbortSignal): Promise<WorkResult | undefined> {
+  const namespace = net.metadata.namespace ?? ''
+  const name = net.metadata.name ?? ''
+  const pskRef = swarmKeySecretRef(net)
+  const caRef = caSecretRef(net)
+  const [psk, ca] = await Promise.all([readSecret(c.applier, namespace, pskRef.name, signal), readSecret(c.applier, namespace, caRef.name, signal)])
+  const plan = planNetworkSecrets(net, { ...(psk === undefined ? {} : { psk }), ...(ca === undefined ? {} : { ca }) })
+  let raced = false
+  for (const secret of plan.create) {
+    if (!await createSecretIfAbsent(c.client, secret, signal)) raced = true
+  }
+  // Someone created it between our read and our create: read again on the next round.
+  if (raced) return { requeueAfterMs: 100 }
+
+  const pools = poolsOf(c.caches, namespace, name)
+  const nodesTotal = pools.reduce((n, p) => n + p.spec.replicas, 0)
+  const nodesReady = pools.reduce((n, p) => n + Math.min(p.status?.readyReplicas ?? 0, p.spec.replicas), 0)
+  const problems = [plan.psk.problem, plan.ca.problem].filter((p): p is string => p !== undefined)
+  const generation = net.metadata.generation ?? 0
+  const now = new Date(c.now())
+  const conditions = setConditions(net.status?.conditions ?? [], [
+    problems.length > 0
+      ? { type: CONDITION_TYPES.ready, status: 'False', reason: 'SecretsInvalid', message: problems.join('; '), observedGeneration: generation }
+      : nodesTotal > 0 && nodesReady === nodesTotal
+        ? { type: CONDITION_TYPES.ready, status: 'True', reason: 'AllNodesReady', message: `${nodesReady}/${nodesTotal} nodes ready`, observedGeneration: generation }
+        : { type: CONDITION_TYPES.ready, status: 'False', reason: nodesTotal === 0 ? 'NoNodes' : 'NodesNotReady', message: `${nodesReady}/${nodesTotal} nodes ready`, observedGeneration: generation },
+    { type: CONDITION_TYPES.degraded, status: problems.length > 0 ? 'True' : 'False', reason: problems.length > 0 ? 'SecretsInvalid' : 'AsExpected', message: problems.join('; '), observedGeneration: generation }
+  ], now)
+  await c.applier.applyStatus({
+    apiVersion: API_VERSION,
+    kind: KINDS.network,
+    metadata: { name, namespace },
+    status: {
+      observedGeneration: generation,
+      conditions,
+      networkName: networkNameOf(net),
+      nodesReady,
+      nodesTotal,
+      bootstrapAddresses: bootstrapAddresses(pools.map(reportedPeers), net.spec.clusterDomain, 64),
+      swarmKeySecret: pskRef.name,
+      caSecret: caRef.name
+    }
+  }, { signal })
+  return undefined
+}

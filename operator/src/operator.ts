@@ -1,0 +1,92 @@
+import type { KubernetesObject } from '@kubernetes/client-node'
+import { Applier } from './runtime/apply.ts'
+import { createInformer, type Informer } from './runtime/informer.ts'
+import { createKubeClient, type KubeClient, type ResourceRef } from './runtime/kube-client.ts'
+import { LeaderElector, kubeLeaseStore } from './runtime/leader-election.ts'
+import { silentLogger, type Logger } from './runtime/logger.ts'
+import { Manager } from './runtime/manager.ts'
+import { MetricsServer, OperatorMetrics } from './runtime/metrics.ts'
+import type { Caches, ControllerComponents } from './controllers/context.ts'
+import { RESOURCES } from './controllers/resources.ts'
+import { createNetworkController } from './controllers/network-controller.ts'
+import { createNodeController } from './controllers/node-controller.ts'
+import { createAgentController } from './controllers/agent-controller.ts'
+import { MANAGED_BY } from './render/index.ts'
+
+export interface OperatorInit {
+  kubeconfigPath?: string
+  /** Watch one namespace; default all. */
+  namespace?: string
+  leaderElection?: { enabled: boolean, namespace: string, name?: string, identity?: string, leaseDurationMs?: number, renewDeadlineMs?: number, retryPeriodMs?: number }
+  /** Port of /metrics, /healthz, /readyz; 0 picks a free one; undefined: no server. */
+  metricsPort?: number
+  logger?: Logger
+  client?: KubeClient
+  now?: () => number
+}
+
+export interface Operator {
+  manager: Manager
+  metrics: OperatorMetrics
+  server?: MetricsServer
+  elector?: LeaderElector
+  start: () => Promise<void>
+  stop: () => Promise<void>
+}
+
+/** Wires informers, controllers, leader election and the metrics server into one manager. */
+export function createOperator (init: OperatorInit = {}): Operator {
+  const logger = init.logger ?? silentLogger
+  const client = init.client ?? createKubeClient(init.kubeconfigPath === undefined ? {} : { kubeconfigPath: init.kubeconfigPath })
+  const scope = init.namespace === undefined ? {} : { namespace: init.namespace }
+  const informer = <T extends KubernetesObject>(resource: ResourceRef, extra: { labelSelector?: string } = {}): Informer<T> =>
+    createInformer<T>(client, resource, { ...scope, ...extra, logger })
+  // Only Secrets we manage are cached; user Secrets are read when needed.
+  const managed = { labelSelector: `app.kubernetes.io/managed-by=${MANAGED_BY}` }
+  const caches: Caches = {
+    networks: informer(RESOURCES.networks),
+    nodes: informer(RESOURCES.nodes),
+    agents: informer(RESOURCES.agents),
+    secrets: informer(RESOURCES.secrets, managed),
+    configMaps: informer(RESOURCES.configMaps, managed),
+    services: informer(RESOURCES.services, managed),
+    statefulSets: informer(RESOURCES.statefulSets, managed),
+    deployments: informer(RESOURCES.deployments, managed),
+    pdbs: informer(RESOURCES.pdbs, managed)
+  }
+  const metrics = new OperatorMetrics()
+  const components: ControllerComponents = { client, applier: new Applier({ client }), caches, logger, now: init.now ?? Date.now }
+  const controllers = [
+    createNetworkController(components, { metrics }),
+    createNodeController(components, { metrics }),
+    createAgentController(components, { metrics })
+  ]
+  const le = init.leaderElection
+  const elector = le?.enabled === true
+    ? new LeaderElector({
+      store: kubeLeaseStore(client, le.namespace, le.name ?? 'dawn-operator'),
+      logger,
+      ...(le.identity === undefined ? {} : { identity: le.identity }),
+      ...(le.leaseDurationMs === undefined ? {} : { leaseDurationMs: le.leaseDurationMs }),
+      ...(le.renewDeadlineMs === undefined ? {} : { renewDeadlineMs: le.renewDeadlineMs }),
+      ...(le.retryPeriodMs === undefined ? {} : { retryPeriodMs: le.retryPeriodMs })
+    })
+    : undefined
+  const server = init.metricsPort === undefined ? undefined : new MetricsServer({ metrics, port: init.metricsPort, logger })
+  const manager = new Manager({
+    controllers,
+    informers: Object.values(caches) as Array<Informer<KubernetesObject>>,
+    ...(elector === undefined ? {} : { elector }),
+    metrics,
+    ...(server === undefined ? {} : { server }),
+    logger
+  })
+  return {
+    manager,
+    metrics,
+    ...(server === undefined ? {} : { server }),
+    ...(elector === undefined ? {} : { elector }),
+    start: async () => { await manager.start() },
+    stop: async () => { await manager.stop() }
+  }
+}
