@@ -28,8 +28,8 @@ export default defineConfig({
           include: ['test/controlplane/**/*.test.ts', 'operator/test/integration/**/*.test.ts'],
           globalSetup: ['test/controlplane/global-setup.ts'],
           fileParallelism: false,
-          testTimeout: 120_000,
-          hookTimeout: 120_000
+          testTimeout: 180_000,
+          hookTimeout: 180_000
         }
       },
       {
