@@ -1,5 +1,6 @@
 import type { KubernetesObject } from '@kubernetes/client-node'
 import { Applier } from './runtime/apply.ts'
+import { EventRecorder } from './runtime/events.ts'
 import { createInformer, type Informer } from './runtime/informer.ts'
 import { createKubeClient, type KubeClient, type ResourceRef } from './runtime/kube-client.ts'
 import { LeaderElector, kubeLeaseStore } from './runtime/leader-election.ts'
@@ -55,7 +56,8 @@ export function createOperator (init: OperatorInit = {}): Operator {
     pdbs: informer(RESOURCES.pdbs, managed)
   }
   const metrics = new OperatorMetrics()
-  const components: ControllerComponents = { client, applier: new Applier({ client }), caches, logger, now: init.now ?? Date.now }
+  const events = new EventRecorder({ client, controller: 'dawn-operator', ...(init.leaderElection?.identity === undefined ? {} : { instance: init.leaderElection.identity }), logger })
+  const components: ControllerComponents = { client, applier: new Applier({ client }), caches, logger, events, now: init.now ?? Date.now }
   const controllers = [
     createNetworkController(components, { metrics }),
     createNodeController(components, { metrics }),

@@ -1,6 +1,7 @@
 import type { KubernetesObject, V1ConfigMap, V1Deployment, V1PodDisruptionBudget, V1Secret, V1Service, V1StatefulSet } from '@kubernetes/client-node'
 import type { DawnAgent, DawnNetwork, DawnNode } from '../api/index.ts'
 import type { Applier } from '../runtime/apply.ts'
+import type { EventRecorder } from '../runtime/events.ts'
 import type { Informer } from '../runtime/informer.ts'
 import type { KubeClient } from '../runtime/kube-client.ts'
 import type { Logger } from '../runtime/logger.ts'
@@ -25,6 +26,8 @@ export interface ControllerComponents {
   applier: Applier
   caches: Caches
   logger: Logger
+  /** Kubernetes Events with CamelCase reasons, for what a person should notice. */
+  events: EventRecorder
   now: () => number
 }
 

@@ -40,7 +40,8 @@ async function reconcileNetwork (c: ControllerComponents, net: DawnNetwork, sign
   const plan = planNetworkSecrets(net, { ...(psk === undefined ? {} : { psk }), ...(ca === undefined ? {} : { ca }) })
   let raced = false
   for (const secret of plan.create) {
-    if (!await createSecretIfAbsent(c.client, secret, signal)) raced = true
+    if (await createSecretIfAbsent(c.client, secret, signal)) void c.events.record(net, { reason: 'SecretGenerated', action: 'CreateSecret', note: `generated Secret ${secret.metadata?.name ?? ''}` })
+    else raced = true
   }
   // Someone created it between our read and our create: read again on the next round.
   if (raced) return { requeueAfterMs: 100 }

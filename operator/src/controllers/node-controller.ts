@@ -62,6 +62,7 @@ async function reconcilePool (c: ControllerComponents, pool: DawnNode, signal: A
   const net = networkOf(c.caches, namespace, pool.spec.networkRef.name)
   if (net === undefined) {
     // The network's creation wakes us through the network watch.
+    void c.events.record(pool, { type: 'Warning', reason: 'NetworkNotFound', action: 'Reconcile', note: `DawnNetwork ${pool.spec.networkRef.name} does not exist` })
     await writeStatus(c, pool, signal, { ready: { status: 'False', reason: 'NetworkNotFound', message: `DawnNetwork ${pool.spec.networkRef.name} does not exist in ${namespace}` } })
     return undefined
   }
@@ -101,6 +102,8 @@ async function reconcilePool (c: ControllerComponents, pool: DawnNode, signal: A
       if (isConflict(e)) return { requeueAfterMs: 200 }
       throw e
     }
+    if (plan.generated.length > 0) void c.events.record(pool, { reason: 'IdentitiesGenerated', action: 'GenerateKeys', note: `generated node keys for ordinals ${plan.generated.join(', ')}` })
+    if (plan.issued.length > 0) void c.events.record(pool, { reason: 'CertificatesIssued', action: 'IssueCertificates', note: `issued membership certificates for ordinals ${plan.issued.join(', ')}` })
   }
 
   // Config: bootstrap peers of every bootstrap pool (ours computed now, others' from their status).

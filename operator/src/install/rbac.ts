@@ -22,7 +22,7 @@ export function operatorClusterRules (): V1PolicyRule[] {
     { apiGroups: [''], resources: [r.pvcs.plural], verbs: ['get', 'patch'] },
     { apiGroups: [r.statefulSets.group], resources: [r.statefulSets.plural, r.deployments.plural], verbs: [...READ, ...APPLY, 'delete'] },
     { apiGroups: [r.pdbs.group], resources: [r.pdbs.plural], verbs: [...READ, ...APPLY, 'delete'] },
-    { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] }
+    { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] }
   ]
 }
 

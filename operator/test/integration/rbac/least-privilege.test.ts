@@ -73,6 +73,13 @@ describe('the shipped RBAC is enough, and no more', () => {
     expect(node.status?.peers).toHaveLength(2)
     const lease = await applier.get<{ apiVersion: string, kind: string, spec?: { holderIdentity?: string } }>({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', namespace: systemNs, name: 'dawn-operator' })
     expect(lease?.spec?.holderIdentity).toBeTruthy()
+    // Events are written too (their RBAC is part of the role).
+    const events = await eventually(async () => {
+      const list = await admin.request<{ items: Array<{ reason?: string, regarding?: { name?: string } }> }>({ method: 'GET', path: `/apis/events.k8s.io/v1/namespaces/${userNs}/events` })
+      const reasons = list.items.map(e => `${e.regarding?.name ?? ''}:${e.reason ?? ''}`)
+      return reasons.includes('pool:IdentitiesGenerated') && reasons.includes('net:SecretGenerated') ? reasons : undefined
+    }, { what: 'IdentitiesGenerated and SecretGenerated events' })
+    expect(events).toContain('pool:CertificatesIssued')
   })
 
   it('cannot read pods, or touch the specs of Dawn resources', async () => {
