@@ -11,6 +11,8 @@ RUN npm ci --omit=dev --workspace=operator --workspace=node-image --no-audit --n
 
 FROM node:24-bookworm-slim
 ENV NODE_ENV=production
+# V8 otherwise sizes its heap for the host; override with NODE_OPTIONS if a cluster is huge.
+ENV NODE_OPTIONS="--max-semi-space-size=4 --max-old-space-size=192"
 WORKDIR /app
 COPY --from=deps /app/node_modules node_modules
 COPY node-image/package.json node-image/

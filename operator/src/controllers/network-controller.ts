@@ -75,5 +75,6 @@ async function reconcileNetwork (c: ControllerComponents, net: DawnNetwork, sign
       caSecret: caRef.name
     }
   }, { signal })
-  return undefined
+  // User Secrets are not watched (only the operator's own are cached): look again while they are missing or unusable.
+  return problems.length > 0 ? { requeueAfterMs: 5000 } : undefined
 }

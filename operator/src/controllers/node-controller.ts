@@ -1,7 +1,8 @@
 import type { V1StatefulSet } from '@kubernetes/client-node'
+import { parseSwarmKey } from '@dawn/node-image/identity'
 import type { DawnAgent, DawnNetwork, DawnNode } from '../api/index.ts'
 import { API_VERSION, GROUP, KINDS } from '../api/index.ts'
-import { Controller, ownerKeys, watch } from '../runtime/controller.ts'
+import { Controller, ownerKeys, specChanged, watch } from '../runtime/controller.ts'
 import type { OperatorMetrics } from '../runtime/metrics.ts'
 import type { WorkResult } from '../runtime/work-queue.ts'
 import { isConflict } from '../runtime/errors.ts'
@@ -33,6 +34,8 @@ export function createNodeController (c: ControllerComponents, opts: { metrics?:
   return new Controller<DawnNode>({
     name: KINDS.node,
     primary: c.caches.nodes,
+    // Our own status writes must not trigger another full reconcile.
+    primaryFilter: specChanged,
     watches: [
       // Drift: any change to what we own brings the owner back.
       watch(c.caches.statefulSets, owned),
@@ -41,7 +44,7 @@ export function createNodeController (c: ControllerComponents, opts: { metrics?:
       watch(c.caches.pdbs, owned),
       watch(c.caches.secrets, owned),
       // A network's settings and Secrets shape every pool in it.
-      watch(c.caches.networks, n => poolKeysOfNetwork(c.caches, n.metadata.namespace, n.metadata.name)),
+      watch(c.caches.networks, n => poolKeysOfNetwork(c.caches, n.metadata.namespace, n.metadata.name), ev => ev.type !== 'update' || ev.old.metadata.generation !== ev.object.metadata.generation),
       // Peers of other pools go into the bootstrap list; agents into the config.
       watch(c.caches.nodes, fanOut, ev => ev.type !== 'update' || JSON.stringify(ev.old.status?.peers) !== JSON.stringify(ev.object.status?.peers) || ev.old.spec.roles.bootstrap !== ev.object.spec.roles.bootstrap),
       watch(c.caches.agents, fanOut)
@@ -69,7 +72,7 @@ async function reconcilePool (c: ControllerComponents, pool: DawnNode, signal: A
 
   const material = await networkMaterial(c, net, signal)
   if ('problem' in material) {
-    await writeStatus(c, pool, signal, { ready: { status: 'False', reason: 'NetworkSecretsPending', message: material.problem } })
+    await writeStatus(c, pool, signal, { ready: { status: 'False', reason: material.reason, message: material.problem } })
     return { requeueAfterMs: 5000 }
   }
 
@@ -78,8 +81,13 @@ async function reconcilePool (c: ControllerComponents, pool: DawnNode, signal: A
   const existing = await readSecret(c.applier, namespace, identityName, signal)
   const userRef = pool.spec.identitySecretRef?.name
   const provided = userRef === undefined ? undefined : await readSecret(c.applier, namespace, userRef, signal)
+  if (userRef !== undefined && provided === undefined) {
+    // Generating keys now would give these ordinals identities that the user's keys replace once
+    // the Secret appears. User Secrets are not watched (not cached), so look again shortly.
+    await writeStatus(c, pool, signal, { ready: { status: 'False', reason: 'IdentitySecretNotFound', message: `Secret ${userRef} (spec.identitySecretRef) does not exist in ${namespace}` } })
+    return { requeueAfterMs: 5000 }
+  }
   const problems: string[] = []
-  if (userRef !== undefined && provided === undefined) problems.push(`Secret ${userRef} (spec.identitySecretRef) does not exist`)
   const plan = planIdentities({
     pool: name,
     replicas: pool.spec.replicas,
@@ -116,15 +124,20 @@ async function reconcilePool (c: ControllerComponents, pool: DawnNode, signal: A
   problems.push(...headers.problems)
 
   const checksum = configChecksum({ config: rendered.config, swarmKey: material.swarmKey, caPublicKeyPem: material.caPublicKeyPem, certificateEpoch: plan.certificateEpoch })
-  await c.applier.apply(renderPoolConfigMap(pool, { configText: rendered.text, caPublicKeyPem: material.caPublicKeyPem }), { signal, resource: RESOURCES.configMaps })
-  await c.applier.apply(renderAgentHeadersSecret(pool, headers.byAgent), { signal, resource: RESOURCES.secrets })
-  await c.applier.apply(renderHeadlessService(pool), { signal, resource: RESOURCES.services })
-  await c.applier.apply(renderClientService(pool), { signal, resource: RESOURCES.services })
   const sts = renderStatefulSet({ network: net, pool, configChecksum: checksum })
-  await applyStatefulSet(c, pool, sts, signal)
   const pdb = renderPodDisruptionBudget(pool)
-  if (pdb === undefined) await c.applier.deleteIfExists({ apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', namespace, name: podDisruptionBudgetName(name) }, { signal, resource: RESOURCES.pdbs })
-  else await c.applier.apply(pdb, { signal, resource: RESOURCES.pdbs })
+  const stalePdb = pdb === undefined && c.caches.pdbs.getByName(namespace, podDisruptionBudgetName(name)) !== undefined
+  // Independent objects: one round trip instead of six in a row.
+  await Promise.all([
+    c.applier.apply(renderPoolConfigMap(pool, { configText: rendered.text, caPublicKeyPem: material.caPublicKeyPem }), { signal, resource: RESOURCES.configMaps }),
+    c.applier.apply(renderAgentHeadersSecret(pool, headers.byAgent), { signal, resource: RESOURCES.secrets }),
+    c.applier.apply(renderHeadlessService(pool), { signal, resource: RESOURCES.services }),
+    c.applier.apply(renderClientService(pool), { signal, resource: RESOURCES.services }),
+    applyStatefulSet(c, pool, sts, signal),
+    pdb !== undefined
+      ? c.applier.apply(pdb, { signal, resource: RESOURCES.pdbs })
+      : stalePdb ? c.applier.deleteIfExists({ apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', namespace, name: podDisruptionBudgetName(name) }, { signal, resource: RESOURCES.pdbs }) : undefined
+  ])
 
   const current = c.caches.statefulSets.getByName(namespace, statefulSetName(name))
   const readyReplicas = Math.min(current?.status?.readyReplicas ?? 0, pool.spec.replicas)
@@ -151,7 +164,7 @@ async function reconcilePool (c: ControllerComponents, pool: DawnNode, signal: A
   return { requeueAfterMs: RECHECK_MS }
 }
 
-type Material = { swarmKey: string, caPrivateKeyPem: string, caPublicKeyPem: string } | { problem: string }
+type Material = { swarmKey: string, caPrivateKeyPem: string, caPublicKeyPem: string } | { problem: string, reason: 'NetworkSecretsPending' | 'NetworkSecretsInvalid' }
 
 /** The network's PSK and CA as the DawnNetwork controller left them (fresh reads). */
 async function networkMaterial (c: ControllerComponents, net: DawnNetwork, signal: AbortSignal): Promise<Material> {
@@ -161,12 +174,18 @@ async function networkMaterial (c: ControllerComponents, net: DawnNetwork, signa
   const [psk, ca] = await Promise.all([readSecret(c.applier, namespace, pskRef.name, signal), readSecret(c.applier, namespace, caRef.name, signal)])
   const swarmKey = secretText(psk, pskRef.key)
   const caPrivateKeyPem = secretText(ca, 'ca.key')
-  if (swarmKey === undefined) return { problem: `waiting for the swarm key Secret ${pskRef.name}` }
-  if (caPrivateKeyPem === undefined) return { problem: `waiting for the CA Secret ${caRef.name}` }
+  if (swarmKey === undefined) return { problem: `waiting for the swarm key Secret ${pskRef.name}`, reason: 'NetworkSecretsPending' }
+  if (caPrivateKeyPem === undefined) return { problem: `waiting for the CA Secret ${caRef.name}`, reason: 'NetworkSecretsPending' }
+  try {
+    // A bad PSK would be mounted into every pod, which then cannot start: render nothing instead.
+    parseSwarmKey(swarmKey)
+  } catch (e) {
+    return { problem: `swarm key Secret ${pskRef.name} key "${pskRef.key}" is unusable: ${(e as Error).message}`, reason: 'NetworkSecretsInvalid' }
+  }
   try {
     return { swarmKey, caPrivateKeyPem, caPublicKeyPem: publicKeyPemOf(caPrivateKeyPem) }
   } catch (e) {
-    return { problem: `CA Secret ${caRef.name} is unusable: ${(e as Error).message}` }
+    return { problem: `CA Secret ${caRef.name} is unusable: ${(e as Error).message}`, reason: 'NetworkSecretsInvalid' }
   }
 }
 

@@ -179,6 +179,7 @@ export class KubeClient {
   private readonly userAgent: string
   private readonly transport: HttpTransport
   private readonly discovery = new Map<string, Promise<ApiResourceList>>()
+  private dispatcher: ReturnType<RequestContext['getDispatcher']>
 
   constructor (init: KubeClientInit) {
     this.kubeConfig = init.kubeConfig
@@ -306,6 +307,7 @@ export class KubeClient {
     let res: ResponseContext
     try {
       await this.kubeConfig.applySecurityAuthentication(ctx)
+      this.reuseDispatcher(ctx)
       // Auth may have taken a while (exec plugins): do not send what is already cancelled.
       ac.signal.throwIfAborted()
       res = await this.transport.send(ctx)
@@ -329,6 +331,22 @@ export class KubeClient {
       throw new KubeTimeoutError(`${req.method} ${req.path}`, timeoutMs)
     }
     return { res, done, release }
+  }
+
+  /**
+   * client-node builds a new TLS agent for every request and never closes it: every
+   * call paid a full handshake and left a socket open (hundreds under load). The TLS
+   * settings come from the kubeconfig and do not change, so the first agent serves all.
+   */
+  private reuseDispatcher (ctx: RequestContext): void {
+    const fresh = ctx.getDispatcher()
+    if (fresh === undefined) return
+    if (this.dispatcher === undefined) {
+      this.dispatcher = fresh
+      return
+    }
+    ctx.setDispatcher(this.dispatcher)
+    if (fresh !== this.dispatcher) void fresh.close().catch(() => {})
   }
 
   private wrapFailure (req: KubeRequest, e: unknown): Error {

@@ -1,0 +1,122 @@
+/** Small statistics and formatting helpers of the operator bench (self-contained on purpose). */
+
+/** Nearest-rank percentile of an ascending array (p in 0..100). With n < 100 samples, p99 is the max. */
+export function percentile (sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN
+  const rank = Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length)))
+  return sorted[rank - 1] as number
+}
+
+export interface Summary { n: number, min: number, p50: number, p90: number, p99: number, max: number, mean: number }
+
+export function summarize (values: readonly number[]): Summary {
+  const sorted = [...values].sort((a, b) => a - b)
+  const n = sorted.length
+  return {
+    n,
+    min: sorted[0] ?? Number.NaN,
+    p50: percentile(sorted, 50),
+    p90: percentile(sorted, 90),
+    p99: percentile(sorted, 99),
+    max: sorted[n - 1] ?? Number.NaN,
+    mean: n === 0 ? Number.NaN : sorted.reduce((a, b) => a + b, 0) / n
+  }
+}
+
+export function fmtMs (ms: number): string {
+  if (!Number.isFinite(ms)) return '-'
+  if (ms >= 10_000) return `${(ms / 1000).toFixed(1)} s`
+  if (ms >= 100) return `${ms.toFixed(0)} ms`
+  if (ms >= 10) return `${ms.toFixed(1)} ms`
+  return `${ms.toFixed(2)} ms`
+}
+
+export function fmtMiB (bytes: number): string {
+  if (!Number.isFinite(bytes)) return '-'
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`
+}
+
+/** Left-aligned first column, right-aligned others. */
+export function formatTable (headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map(r => (r[i] ?? '').length)))
+  const line = (cells: string[]): string => cells
+    .map((c, i) => i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))
+    .join('  ')
+    .trimEnd()
+  return [line(headers), widths.map(w => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n')
+}
+
+export async function sleep (ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted === true) return
+  await new Promise<void>(resolve => {
+    const done = (): void => { clearTimeout(timer); signal?.removeEventListener('abort', done); resolve() }
+    const timer = setTimeout(done, ms)
+    signal?.addEventListener('abort', done, { once: true })
+  })
+}
+
+/** A wall-clock budget for the whole bench, so it always ends. */
+export class Budget {
+  readonly at: number
+  /** Aborts when the run is interrupted (SIGINT/SIGTERM): every wait races it. */
+  readonly signal: AbortSignal
+  constructor (ms: number, signal: AbortSignal) {
+    this.at = Date.now() + ms
+    this.signal = signal
+  }
+
+  throwIfAborted (): void {
+    if (this.signal.aborted) throw new Error('interrupted')
+  }
+
+  /** Resolves with the promise, or rejects as soon as the run is interrupted. */
+  async race<T> (promise: Promise<T>): Promise<T> {
+    this.throwIfAborted()
+    let onAbort: (() => void) | undefined
+    const aborted = new Promise<never>((_resolve, reject) => {
+      onAbort = () => { reject(new Error('interrupted')) }
+      this.signal.addEventListener('abort', onAbort, { once: true })
+    })
+    try {
+      return await Promise.race([promise, aborted])
+    } finally {
+      if (onAbort !== undefined) this.signal.removeEventListener('abort', onAbort)
+    }
+  }
+
+  get remaining (): number {
+    return Math.max(0, this.at - Date.now())
+  }
+
+  /** min(ms, what is left of the budget) */
+  cap (ms: number): number {
+    return Math.min(ms, this.remaining)
+  }
+}
+
+/** Prometheus text format: sum of the samples of `name` grouped by the given labels (no histograms). */
+export function promSum (text: string, name: string, by: readonly string[] = [], where: (labels: Record<string, string>) => boolean = () => true): Map<string, number> {
+  const out = new Map<string, number>()
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name)) continue
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)/.exec(line)
+    if (m?.[1] !== name) continue
+    const labels: Record<string, string> = {}
+    for (const lm of (m[3] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[lm[1] as string] = lm[2] as string
+    if (!where(labels)) continue
+    const value = Number(m[4])
+    if (!Number.isFinite(value)) continue
+    const key = by.map(l => labels[l] ?? '').join(' ')
+    out.set(key, (out.get(key) ?? 0) + value)
+  }
+  return out
+}
+
+export function diffCounts (after: Map<string, number>, before: Map<string, number>): Map<string, number> {
+  const out = new Map<string, number>()
+  for (const [k, v] of after) {
+    const d = v - (before.get(k) ?? 0)
+    if (d !== 0) out.set(k, d)
+  }
+  return out
+}
