@@ -144,10 +144,16 @@ export class MembershipGuard extends TypedEventEmitter<MembershipGuardEvents> {
     this.safeDispatch('peer:verified', peer)
   }
 
-  private reject (peer: string, reason: string): void {
+  private reject (peer: string, reason: 'invalid-certificate' | 'handshake-timeout'): void {
     this.components.metrics.membershipRejected.inc({ reason })
-    this.components.log('warn', 'peer refused: no valid membership certificate', { peer, reason })
-    this.denied.set(peer, Date.now() + this.init.denyMs)
+    if (reason === 'invalid-certificate') {
+      this.components.log('warn', 'peer refused: no valid membership certificate', { peer, reason })
+      this.denied.set(peer, Date.now() + this.init.denyMs)
+    } else {
+      // A slow handshake (a busy peer, a lost stream) is not a forged one: drop the
+      // connection but let the peer or our bootstrapper try again at once.
+      this.components.log('info', 'peer dropped: membership handshake timed out', { peer, reason })
+    }
     const conns = this.libp2p?.getConnections().filter(c => c.remotePeer.toString() === peer) ?? []
     for (const c of conns) void c.close().catch(() => c.abort(new Error('membership refused')))
   }
