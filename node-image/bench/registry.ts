@@ -1,41 +1,50 @@
 /**
  * `npm run bench -- registry`
  *
- * 1. Registry convergence: N DawnNodes in this process on loopback (no HTTP), one
+ * 1. Registry convergence: N DawnNodes in one process on loopback (no HTTP), one
  *    announces a new agent, and we time until every registry digest equals the
- *    announcer's. Goal (from the issue): p99 < 2 s at 50 nodes.
+ *    announcer's. Goal (from the issue): p99 < 2 s at 50 nodes. Each size runs in a
+ *    child process (registry-mesh.ts) so sizes do not share heap or libp2p state.
  * 2. Crypto throughput: envelope seal/open through the real code next to raw
  *    Ed25519 sign/verify in node:crypto and @noble/curves, interleaved so the
  *    ratios are comparable even when the machine is noisy.
  */
+import { fork } from 'node:child_process'
 import { getRandomValues, sign as cryptoSign, verify as cryptoVerify } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
+import { performance } from 'node:perf_hooks'
+import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { ed25519 } from '@noble/curves/ed25519.js'
-import { DawnNode } from '../src/node/dawn-node.ts'
-import { createNetworkDir } from '../src/local-mesh/network-dir.ts'
-import { loadConfig } from '../src/config/load.ts'
-import type { NodeConfig } from '../src/config/schema.ts'
-import type { LogFn } from '../src/logging/json-logger.ts'
 import { EnvelopeOpener, sealEnvelope } from '../src/p2p/envelope.ts'
 import { createCa, decodePublicKeyPem, generateSeed, issueCertificate, peerIdFromSeed, privateKeyObject, publicKeyObject } from '../src/identity/index.ts'
-import { Deadline, DeadlineError, fmtMiB, fmtMs, fmtOps, formatTable, median, sleep, summarize, withTimeout, type Summary } from './util.ts'
+import type { MeshOptions, MeshResult } from './registry-mesh.ts'
+import { fmtMiB, fmtMs, fmtOps, formatTable, median, sleep } from './util.ts'
 
 const GOAL_NODES = 50
 const GOAL_P99_MS = 2000
+const MESH_CHILD = fileURLToPath(new URL('./registry-mesh.ts', import.meta.url))
 
 const USAGE = `usage: npm run bench -- registry [options]
 
   --sizes LIST         mesh sizes to run (default 10,25,50)
   --trials N           announcements timed per size (default 20)
-  --timeout S          wall-clock budget per size, seconds: start, mesh, trials (default 240)
-  --trial-timeout S    give up on one announcement after S seconds (default 10)
+  --timeout S          wall-clock budget per size, seconds (default 420); the child is killed 30 s later
+  --mesh-timeout S     wait at most this long for the mesh criterion (default 120)
+  --trial-timeout S    an announcement not everywhere after S seconds is a timeout (default 10)
   --bootstrap N        nodes everyone bootstraps from (default 3)
+  --wave N             start the non-bootstrap nodes N at a time, each wave once the started nodes
+                       are fully meshed (or after 30 s); 0 = all at once (default 10)
   --settle S           idle seconds between mesh-ready and the first trial (default 3)
-  --full-mesh-wait S   after the mesh is connected, wait this long for a full mesh (default 30)
+  --full-mesh-wait S   once the mesh is connected, wait this long for a full mesh (default 20)
+  --no-ip-penalty      (now the node default) zero gossipsub's IP-colocation score weight on every
+                       node (all nodes share 127.0.0.1; without it gossip is graylisted above ~14 peers)
+  --max-connections N  set p2p.maxConnections on every node (default: the node default, 300); the
+                       peer announcer dials while below N/2 connections, so this thins the mesh
+  --raw-pnet           do not pre-grow xsalsa20's shared WASM memory in the mesh process (then
+                       @libp2p/pnet's per-connection leak crashes a 50-node process while meshing)
   --crypto-ms MS       length of one crypto measurement slice (default 300)
   --crypto-rounds N    interleaved rounds per crypto operation; the median is reported (default 5)
   --only WHAT          mesh | crypto (default both)
@@ -46,10 +55,15 @@ interface Options {
   sizes: number[]
   trials: number
   timeoutMs: number
+  meshTimeoutMs: number
   trialTimeoutMs: number
   bootstrap: number
+  wave: number
   settleMs: number
   fullMeshWaitMs: number
+  noIpPenalty: boolean
+  rawPnet: boolean
+  maxConnections?: number
   cryptoMs: number
   cryptoRounds: number
   mesh: boolean
@@ -63,11 +77,16 @@ function parseOptions (args: string[]): Options | undefined {
     options: {
       sizes: { type: 'string', default: '10,25,50' },
       trials: { type: 'string', default: '20' },
-      timeout: { type: 'string', default: '240' },
+      timeout: { type: 'string', default: '420' },
+      'mesh-timeout': { type: 'string', default: '120' },
       'trial-timeout': { type: 'string', default: '10' },
       bootstrap: { type: 'string', default: '3' },
+      wave: { type: 'string', default: '10' },
       settle: { type: 'string', default: '3' },
-      'full-mesh-wait': { type: 'string', default: '30' },
+      'full-mesh-wait': { type: 'string', default: '20' },
+      'no-ip-penalty': { type: 'boolean', default: false },
+      'raw-pnet': { type: 'boolean', default: false },
+      'max-connections': { type: 'string' },
       'crypto-ms': { type: 'string', default: '300' },
       'crypto-rounds': { type: 'string', default: '5' },
       only: { type: 'string' },
@@ -78,7 +97,7 @@ function parseOptions (args: string[]): Options | undefined {
   if (values.help) return undefined
   const num = (name: string, raw: string, min: number): number => {
     const n = Number(raw)
-    if (!Number.isFinite(n) || n < min) throw new Error(`--${name} must be a number >= ${min}, got "${raw}"\n${USAGE}`)
+    if (raw.trim() === '' || !Number.isFinite(n) || n < min) throw new Error(`--${name} must be a number >= ${min}, got "${raw}"\n${USAGE}`)
     return n
   }
   const sizes = values.sizes.split(',').map(s => s.trim()).filter(s => s !== '').map(s => num('sizes', s, 2))
@@ -88,10 +107,15 @@ function parseOptions (args: string[]): Options | undefined {
     sizes,
     trials: Math.floor(num('trials', values.trials, 1)),
     timeoutMs: num('timeout', values.timeout, 10) * 1000,
+    meshTimeoutMs: num('mesh-timeout', values['mesh-timeout'], 1) * 1000,
     trialTimeoutMs: num('trial-timeout', values['trial-timeout'], 0.1) * 1000,
     bootstrap: Math.floor(num('bootstrap', values.bootstrap, 1)),
+    wave: Math.floor(num('wave', values.wave, 0)),
     settleMs: num('settle', values.settle, 0) * 1000,
     fullMeshWaitMs: num('full-mesh-wait', values['full-mesh-wait'], 0) * 1000,
+    noIpPenalty: values['no-ip-penalty'],
+    rawPnet: values['raw-pnet'],
+    ...(values['max-connections'] === undefined ? {} : { maxConnections: Math.floor(num('max-connections', values['max-connections'], 8)) }),
     cryptoMs: num('crypto-ms', values['crypto-ms'], 10),
     cryptoRounds: Math.floor(num('crypto-rounds', values['crypto-rounds'], 1)),
     mesh: values.only !== 'crypto',
@@ -116,20 +140,18 @@ export async function run (args: string[]): Promise<void> {
 
   const meshResults: MeshResult[] = []
   if (opts.mesh) {
-    out('\n--- Registry convergence (all nodes in this process, loopback TCP, http off) ---')
-    out(`Mesh-ready criterion: every node has verified every other node (full mesh), or, if that does not happen`)
-    out(`within --full-mesh-wait, every node has >= min(N-1, 8) verified peers and the verified graph is connected;`)
-    out(`in both cases all registry digests must be equal. A trial ends when every node's digest equals the announcer's.`)
-    const rejections = trackUnhandled()
-    try {
-      for (const size of opts.sizes) {
-        out(`\n[${size} nodes]`)
-        meshResults.push(await meshBench(size, opts, out))
-      }
-    } finally {
-      rejections.stop()
+    out('\n--- Registry convergence (all nodes of a size in one child process, loopback TCP, http off) ---')
+    out('Mesh criterion: every node has verified every other node (full mesh); or, if that has not happened')
+    out(`${fmtMs(opts.fullMeshWaitMs)} after every node has >= min(N-1, 8) verified peers in one connected graph, that;`)
+    out('all registry digests must be equal either way. A trial ends when every node\'s digest equals the announcer\'s.')
+    out(opts.noIpPenalty
+      ? 'Bench-only workaround ACTIVE (--no-ip-penalty): gossipsub IPColocationFactorWeight = 0 on every node.'
+      : 'Node code as shipped (no --no-ip-penalty).')
+    if (opts.maxConnections !== undefined) out(`Config change: p2p.maxConnections = ${opts.maxConnections} on every node (default 300).`)
+    for (const size of opts.sizes) {
+      out(`\n[${size} nodes]`)
+      meshResults.push(await runSizeInChild(size, opts, out))
     }
-    if (rejections.count > 0) out(`\nunhandled promise rejections during the mesh runs: ${rejections.count} (first: ${rejections.first ?? '?'})`)
   }
 
   out('\n=== registry bench summary ===')
@@ -137,250 +159,68 @@ export async function run (args: string[]): Promise<void> {
   if (meshResults.length > 0) printMeshSummary(meshResults, opts, out)
 }
 
-// ---------------------------------------------------------------------------
-// Registry convergence
-// ---------------------------------------------------------------------------
-
-interface TrialResult {
-  origin: number
-  /** ms from setLocalAgents until the last node matched; undefined on timeout */
-  ms?: number
-  /** per receiving node, ms until its digest matched */
-  arrivals: number[]
-  missing: number
-  /** nodes whose match was seen by the backstop poll rather than a 'change' event */
-  viaPoll: number
-}
-
-interface MeshResult {
-  size: number
-  error?: string
-  startMs?: number
-  criterion?: string
-  readyMs?: number
-  degrees?: { min: number, median: number, max: number }
-  trials: TrialResult[]
-  convergence?: Summary
-  perNode?: Summary
-  firstNode?: Summary
-  eluIdle?: number
-  eluTrials?: number
-  eldP99Ms?: number
-  eldMaxMs?: number
-  rssBytes?: number
-  heapBytes?: number
-  warnings: Map<string, number>
-  stopMs?: number
-  stopTimedOut: number
-}
-
-/** Counts what the nodes log at warn/error, so a noisy mesh shows up in the report. */
-function countingLogger (counts: Map<string, number>): LogFn {
-  return (level, msg) => {
-    if (level !== 'warn' && level !== 'error') return
-    const key = `${level}: ${msg}`
-    counts.set(key, (counts.get(key) ?? 0) + 1)
-  }
-}
-
-function trackUnhandled (): { count: number, first?: string, stop: () => void } {
-  const state: { count: number, first?: string, stop: () => void } = {
-    count: 0,
-    stop: () => { process.off('unhandledRejection', handler) }
-  }
-  const handler = (reason: unknown): void => {
-    state.count++
-    state.first ??= reason instanceof Error ? `${reason.name}: ${reason.message}` : String(reason)
-  }
-  process.on('unhandledRejection', handler)
-  return state
-}
-
-function initialAgents (index: number): NodeConfig['agents'] {
-  return [{ id: 'echo', name: `Echo ${index + 1}`, kind: 'static', description: 'bench agent present from the start', tools: [{ name: 'echo', description: 'Return the input' }] }]
-}
-
-function benchAgent (id: string): NodeConfig['agents'][number] {
-  return { id, name: id, kind: 'static', description: 'announced by the registry bench', tools: [{ name: 'ping', description: 'Answer pong' }] }
-}
-
-function connectedGraph (nodes: DawnNode[]): boolean {
-  const index = new Map(nodes.map((n, i) => [n.peerId, i]))
-  const seen = new Set<number>([0])
-  const queue = [0]
-  while (queue.length > 0) {
-    const i = queue.pop() as number
-    for (const peer of (nodes[i] as DawnNode).verifiedPeers()) {
-      const j = index.get(peer)
-      if (j !== undefined && !seen.has(j)) { seen.add(j); queue.push(j) }
-    }
-  }
-  return seen.size === nodes.length
-}
-
-function digestsEqual (nodes: DawnNode[]): boolean {
-  const first = nodes[0]?.registry.digest()
-  return nodes.every(n => n.registry.digest() === first)
-}
-
-async function meshBench (size: number, opts: Options, out: (line?: string) => void): Promise<MeshResult> {
-  const result: MeshResult = { size, trials: [], warnings: new Map(), stopTimedOut: 0 }
-  const deadline = new Deadline(opts.timeoutMs)
+/** Runs one size in a child process; a crash or hang there is reported, not fatal. */
+async function runSizeInChild (size: number, opts: Options, out: (line?: string) => void): Promise<MeshResult> {
   const dir = await mkdtemp(join(tmpdir(), `dawn-bench-${size}-`))
-  const nodes: DawnNode[] = []
-  const log = countingLogger(result.warnings)
-  try {
-    const net = await createNetworkDir({ dir, nodes: size, network: 'bench', bootstrapNodes: Math.min(opts.bootstrap, size), agents: initialAgents })
-    for (const files of net.nodes) {
-      // env: {} so DAWN_* variables of the calling shell cannot change the bench.
-      const { config } = await loadConfig({ file: files.configFile, env: {}, flags: {} })
-      nodes.push(await DawnNode.create({ config, http: false, log }))
-    }
-
-    const t0 = performance.now()
-    await deadline.race(Promise.all(nodes.map(async n => { await n.start() })), 'starting nodes')
-    result.startMs = performance.now() - t0
-    out(`  started ${size} nodes in ${fmtMs(result.startMs)}`)
-
-    // Wait for the mesh.
-    const minDegree = Math.min(size - 1, 8)
-    let connectedAt: number | undefined
-    for (;;) {
-      deadline.check(`waiting for the mesh (${describeDegrees(nodes)})`)
-      const degrees = nodes.map(n => n.verifiedPeers().length)
-      const equal = digestsEqual(nodes)
-      const full = degrees.every(d => d >= size - 1)
-      const connected = degrees.every(d => d >= minDegree) && connectedGraph(nodes)
-      if (connected && equal) connectedAt ??= performance.now()
-      if (!(connected && equal)) connectedAt = undefined
-      if (full && equal) {
-        result.criterion = `full mesh (${size - 1}/${size - 1} verified peers everywhere)`
-        break
-      }
-      if (connectedAt !== undefined && performance.now() - connectedAt >= opts.fullMeshWaitMs) {
-        result.criterion = `connected, every node >= ${minDegree} verified peers`
-        break
-      }
-      await sleep(50)
-    }
-    result.readyMs = performance.now() - t0
-    const degrees = nodes.map(n => n.verifiedPeers().length)
-    result.degrees = { min: Math.min(...degrees), median: median(degrees), max: Math.max(...degrees) }
-    out(`  mesh ready after ${fmtMs(result.readyMs)} from start: ${result.criterion}; verified peers min/median/max ${result.degrees.min}/${result.degrees.median}/${result.degrees.max}`)
-
-    // Settle: let gossipsub build its topic meshes; measure the idle event-loop load meanwhile.
-    const eluStart = performance.eventLoopUtilization()
-    await sleep(Math.min(opts.settleMs, deadline.remaining))
-    result.eluIdle = performance.eventLoopUtilization(eluStart).utilization
-    while (!digestsEqual(nodes)) {
-      deadline.check('waiting for registries to agree after settling')
-      await sleep(50)
-    }
-
-    // Trials.
-    const local = nodes.map((_n, i) => initialAgents(i))
-    const eld = monitorEventLoopDelay({ resolution: 10 })
-    eld.enable()
-    const eluTrials = performance.eventLoopUtilization()
-    for (let t = 0; t < opts.trials; t++) {
-      if (deadline.passed) { out(`  time budget exhausted after ${t} trials`); break }
-      const origin = Math.floor(Math.random() * size)
-      const agents = [...(local[origin] ?? []), benchAgent(`bench-${size}-${t}`)]
-      local[origin] = agents
-      const trial = await runTrial(nodes, origin, agents, Math.min(opts.trialTimeoutMs, Math.max(100, deadline.remaining)))
-      result.trials.push(trial)
-      if (opts.verbose || trial.ms === undefined) {
-        out(`  trial ${String(t + 1).padStart(3)}: node ${origin + 1} -> ${trial.ms === undefined ? `TIMEOUT, ${trial.missing} node(s) missing` : fmtMs(trial.ms)}${trial.viaPoll > 0 ? ` (${trial.viaPoll} seen by poll)` : ''}`)
-      }
-      if (trial.ms === undefined) {
-        // Anti-entropy (every 30 s per node) should still repair it; later trials need a converged start.
-        const healed = await withTimeout((async () => { while (!digestsEqual(nodes) && !deadline.passed) await sleep(100) })(), Math.min(40_000, deadline.remaining))
-        if (healed === undefined || !digestsEqual(nodes)) { out('  registries did not re-converge; stopping this size'); break }
-      }
-      // Random gap so trials do not lock onto gossipsub's 1 s heartbeat.
-      await sleep(150 + Math.random() * 250)
-    }
-    result.eluTrials = performance.eventLoopUtilization(eluTrials).utilization
-    eld.disable()
-    result.eldP99Ms = eld.percentile(99) / 1e6
-    result.eldMaxMs = eld.max / 1e6
-
-    const ok = result.trials.filter(t => t.ms !== undefined)
-    if (ok.length > 0) {
-      result.convergence = summarize(ok.map(t => t.ms as number))
-      result.perNode = summarize(ok.flatMap(t => t.arrivals))
-      result.firstNode = summarize(ok.map(t => Math.min(...t.arrivals)))
-    }
-    const mem = process.memoryUsage()
-    result.rssBytes = mem.rss
-    result.heapBytes = mem.heapUsed
-    const c = result.convergence
-    out(`  ${ok.length}/${result.trials.length} trials converged; all-nodes p50 ${fmtMs(c?.p50 ?? NaN)}, p99 ${fmtMs(c?.p99 ?? NaN)}, max ${fmtMs(c?.max ?? NaN)}; rss ${fmtMiB(mem.rss)}`)
-  } catch (err) {
-    result.error = err instanceof DeadlineError ? err.message : `${(err as Error).name}: ${(err as Error).message}`
-    out(`  FAILED: ${result.error}`)
-  } finally {
-    const t1 = performance.now()
-    // Stop every created node (stop() is safe on a node that never started), each bounded.
-    const stopped = await Promise.all(nodes.map(async n => await withTimeout(n.stop().then(() => true, () => true), 15_000)))
-    result.stopTimedOut = stopped.filter(s => s === undefined).length
-    result.stopMs = performance.now() - t1
-    await rm(dir, { recursive: true, force: true })
-    out(`  stopped ${nodes.length} nodes in ${fmtMs(result.stopMs)}${result.stopTimedOut > 0 ? ` (${result.stopTimedOut} did not stop within 15 s)` : ''}; removed ${dir}`)
+  const meshOpts: MeshOptions = {
+    size,
+    dir,
+    trials: opts.trials,
+    timeoutMs: opts.timeoutMs,
+    meshTimeoutMs: opts.meshTimeoutMs,
+    trialTimeoutMs: opts.trialTimeoutMs,
+    bootstrap: opts.bootstrap,
+    wave: opts.wave,
+    settleMs: opts.settleMs,
+    fullMeshWaitMs: opts.fullMeshWaitMs,
+    noIpPenalty: opts.noIpPenalty,
+    rawPnet: opts.rawPnet,
+    ...(opts.maxConnections === undefined ? {} : { maxConnections: opts.maxConnections }),
+    verbose: opts.verbose
   }
-  return result
+  const failed = (error: string): MeshResult => ({ size, error, trials: [], warnings: [], unhandled: 0, portRetries: 0, stopTimedOut: 0, load: [0, 0] })
+  try {
+    return await new Promise<MeshResult>(resolve => {
+      const child = fork(MESH_CHILD, [JSON.stringify(meshOpts)], {
+        execArgv: process.execArgv,
+        stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+        serialization: 'advanced'
+      })
+      let stderr = ''
+      child.stderr?.on('data', (chunk: Buffer) => { stderr = (stderr + chunk.toString()).slice(-4000) })
+      let result: MeshResult | undefined
+      child.on('message', (msg: { result?: MeshResult }) => { result = msg.result })
+      // The child enforces its own budget; this is the backstop for a wedged event loop.
+      const killer = setTimeout(() => { child.kill('SIGKILL') }, opts.timeoutMs + 30_000)
+      // Ctrl-C: the child gets the signal too; remove its directory before leaving.
+      const onSigint = (): void => {
+        child.kill('SIGKILL')
+        void rm(dir, { recursive: true, force: true }).finally(() => process.exit(130))
+      }
+      process.once('SIGINT', onSigint)
+      child.on('exit', (code, signal) => {
+        clearTimeout(killer)
+        process.off('SIGINT', onSigint)
+        if (result !== undefined) { resolve(result); return }
+        const tail = stderr.trim().split('\n').slice(-12).join('\n    ')
+        const why = signal === 'SIGKILL' ? `killed after exceeding the ${fmtMs(opts.timeoutMs)} budget` : `child exited with ${signal ?? `code ${String(code)}`}`
+        out(`  CRASHED: ${why}${tail === '' ? '' : `\n    ${tail}`}`)
+        resolve(failed(`${why}${tail === '' ? '' : `: ${firstErrorLine(stderr)}`}`))
+      })
+    })
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
 }
 
-function describeDegrees (nodes: DawnNode[]): string {
-  const degrees = nodes.map(n => n.verifiedPeers().length)
-  const digests = new Set(nodes.map(n => n.registry.digest())).size
-  return `verified peers min ${Math.min(...degrees)} max ${Math.max(...degrees)}, ${digests} distinct digest(s)`
-}
-
-/**
- * One announcement. Listens to every registry's 'change' event (the whole mesh shares
- * this event loop, so the timestamps are exact); a 250 ms poll backs it up in case a
- * merge changes the digest without an event.
- */
-async function runTrial (nodes: DawnNode[], origin: number, agents: NodeConfig['agents'], timeoutMs: number): Promise<TrialResult> {
-  return await new Promise(resolve => {
-    const announcer = nodes[origin] as DawnNode
-    const t0 = performance.now()
-    announcer.setLocalAgents(agents)
-    const target = announcer.registry.digest()
-    const pending = new Set(nodes.map((_n, j) => j).filter(j => j !== origin))
-    const arrivals: number[] = []
-    const listeners = new Map<number, () => void>()
-    let viaPoll = 0
-    let done = false
-    const finish = (): void => {
-      if (done) return
-      done = true
-      clearInterval(poll)
-      clearTimeout(timer)
-      for (const [j, l] of listeners) nodes[j]?.registry.removeEventListener('change', l)
-      resolve({ origin, ms: pending.size === 0 ? Math.max(0, ...arrivals) : undefined, arrivals, missing: pending.size, viaPoll })
-    }
-    const check = (j: number, byPoll: boolean): void => {
-      if (!pending.has(j) || nodes[j]?.registry.digest() !== target) return
-      arrivals.push(performance.now() - t0)
-      pending.delete(j)
-      if (byPoll) viaPoll++
-      if (pending.size === 0) finish()
-    }
-    for (const j of pending) {
-      const listener = (): void => { check(j, false) }
-      listeners.set(j, listener)
-      nodes[j]?.registry.addEventListener('change', listener)
-    }
-    const poll = setInterval(() => { for (const j of [...pending]) check(j, true) }, 250)
-    const timer = setTimeout(finish, timeoutMs)
-    if (pending.size === 0) finish()
-  })
+function firstErrorLine (stderr: string): string {
+  return stderr.split('\n').find(l => /Error/.test(l))?.trim() ?? stderr.trim().split('\n')[0] ?? ''
 }
 
 function printMeshSummary (results: MeshResult[], opts: Options, out: (line?: string) => void): void {
-  out(`\nRegistry convergence: time from setLocalAgents() on a random node until every node's digest matches (${opts.trials} trials per size; nearest-rank percentiles, so with < 100 trials p99 = max)`)
+  const mode = [opts.noIpPenalty ? '--no-ip-penalty workaround active' : 'node code as shipped', ...(opts.maxConnections === undefined ? [] : [`p2p.maxConnections ${opts.maxConnections}`])].join(', ')
+  out(`\nRegistry convergence [${mode}]: time from setLocalAgents() on a random node until`)
+  out(`every node's digest matches; ${opts.trials} trials per size, ${fmtMs(opts.trialTimeoutMs)} per trial; nearest-rank percentiles (with < 100 trials p99 = max)`)
   const rows = results.map(r => {
     const c = r.convergence
     const ok = r.trials.filter(t => t.ms !== undefined).length
@@ -392,30 +232,43 @@ function printMeshSummary (results: MeshResult[], opts: Options, out: (line?: st
       fmtMs(c?.max ?? NaN),
       fmtMs(r.firstNode?.p50 ?? NaN),
       `${fmtMs(r.perNode?.p50 ?? NaN)} / ${fmtMs(r.perNode?.p99 ?? NaN)}`,
-      r.readyMs === undefined ? '-' : fmtMs(r.readyMs),
+      r.readyMs === undefined ? '-' : `${fmtMs(r.readyMs)}${r.criterionMet === false ? '!' : ''}`,
       r.degrees === undefined ? '-' : `${r.degrees.min}/${r.degrees.max}`,
+      r.scores === undefined ? '-' : `${(r.scores.graylisted * 100).toFixed(0)}%`,
       r.eluIdle === undefined ? '-' : `${(r.eluIdle * 100).toFixed(0)}%`,
       r.eluTrials === undefined ? '-' : `${(r.eluTrials * 100).toFixed(0)}%`,
       r.eldP99Ms === undefined ? '-' : `${fmtMs(r.eldP99Ms)} / ${fmtMs(r.eldMaxMs ?? NaN)}`,
       r.rssBytes === undefined ? '-' : fmtMiB(r.rssBytes)
     ]
   })
-  out(formatTable(['nodes', 'trials', 'p50', 'p99', 'max', '1st node p50', 'per-node p50/p99', 'mesh ready', 'peers min/max', 'ELU idle', 'ELU trials', 'loop delay p99/max', 'rss'], rows))
-  out('  1st node = first receiver; per-node = each receiver\'s own latency; ELU = event-loop utilization of the one shared process')
+  out(formatTable(['nodes', 'in time', 'p50', 'p99', 'max', '1st node p50', 'per-node p50/p99', 'mesh after', 'peers min/max', 'graylisted', 'ELU idle', 'ELU trials', 'loop delay p99/max', 'rss'], rows))
+  out('  in time = trials that reached every node within the trial timeout; 1st node = first receiver; per-node = each receiver\'s own latency;')
+  out('  mesh after ! = criterion not met; graylisted = share of peer links whose gossipsub score is below the graylist threshold;')
+  out('  ELU = event-loop utilization of the one process holding all nodes (100% = saturated)')
   for (const r of results) {
+    const healed = r.trials.filter(t => t.healedMs !== undefined).map(t => t.healedMs as number)
+    if (healed.length > 0) out(`  ${r.size} nodes: ${healed.length} timed-out trial(s) converged later through anti-entropy after ${healed.map(fmtMs).join(', ')}`)
     if (r.error !== undefined) out(`  ${r.size} nodes: ${r.error}`)
-    for (const [msg, n] of r.warnings) out(`  ${r.size} nodes logged ${n}x ${msg}`)
+    for (const [msg, n] of r.warnings) out(`  ${r.size} nodes: nodes logged ${n}x "${msg}"`)
+    if (r.unhandled > 0) out(`  ${r.size} nodes: ${r.unhandled} unhandled promise rejection(s), first: ${r.firstUnhandled ?? '?'}`)
     const polled = r.trials.reduce((a, t) => a + t.viaPoll, 0)
-    if (polled > 0) out(`  ${r.size} nodes: ${polled} node-arrivals were only seen by the backstop poll (digest changed without a 'change' event)`)
+    if (polled > 0) out(`  ${r.size} nodes: ${polled} arrival(s) were only seen by the backstop poll (digest changed without a 'change' event)`)
+    if (r.portRetries > 0) out(`  ${r.size} nodes: ${r.portRetries} node(s) restarted on a fresh port after EADDRINUSE`)
+    if (r.cpuSecondsPerSecond !== undefined) out(`  ${r.size} nodes: the process used ${r.cpuSecondsPerSecond.toFixed(2)} CPU-seconds per second on average; machine load average ${r.load[0].toFixed(1)} -> ${r.load[1].toFixed(1)} on ${availableParallelism()} CPUs`)
+    if ((r.eluTrials ?? 0) >= 0.9 || (r.eluIdle ?? 0) >= 0.9) {
+      out(`  ${r.size} nodes: EVENT LOOP SATURATED (ELU idle ${((r.eluIdle ?? 0) * 100).toFixed(0)}%, trials ${((r.eluTrials ?? 0) * 100).toFixed(0)}%): all ${r.size} nodes share one thread, so these latencies measure the harness more than Dawn`)
+    }
   }
   const goal = results.find(r => r.size === GOAL_NODES)
+  const label = `Goal (p99 < ${GOAL_P99_MS} ms at ${GOAL_NODES} nodes on loopback)`
   if (goal === undefined) {
-    out(`\nGoal (p99 < ${GOAL_P99_MS} ms at ${GOAL_NODES} nodes on loopback): NOT MEASURED (--sizes did not include ${GOAL_NODES})`)
-  } else if (goal.convergence === undefined || goal.trials.some(t => t.ms === undefined)) {
-    out(`\nGoal (p99 < ${GOAL_P99_MS} ms at ${GOAL_NODES} nodes on loopback): NOT MET (${goal.error ?? 'some trials did not converge'})`)
+    out(`\n${label}: NOT MEASURED (--sizes did not include ${GOAL_NODES})`)
+  } else if (goal.convergence === undefined || goal.trials.some(t => t.ms === undefined) || goal.trials.length < opts.trials) {
+    const ok = goal.trials.filter(t => t.ms !== undefined).length
+    out(`\n${label}: NOT MET (${ok}/${opts.trials} trials converged in time${goal.error === undefined ? '' : `; ${goal.error}`})`)
   } else {
     const met = goal.convergence.p99 < GOAL_P99_MS
-    out(`\nGoal (p99 < ${GOAL_P99_MS} ms at ${GOAL_NODES} nodes on loopback): ${met ? 'MET' : 'NOT MET'} (p99 ${fmtMs(goal.convergence.p99)} over ${goal.convergence.n} trials, ${(goal.convergence.p99 / GOAL_P99_MS * 100).toFixed(1)}% of the budget)`)
+    out(`\n${label}: ${met ? 'MET' : 'NOT MET'} (p99 ${fmtMs(goal.convergence.p99)} over ${goal.convergence.n} trials, ${(goal.convergence.p99 / GOAL_P99_MS * 100).toFixed(1)}% of the budget)${opts.noIpPenalty ? ' - with the --no-ip-penalty workaround' : ''}`)
   }
 }
 

@@ -57,7 +57,11 @@ export async function createHost (init: HostInit): Promise<DawnHost> {
       msgIdFn: (msg) => sha256(msg.data),
       allowPublishToZeroTopicPeers: true,
       emitSelf: false,
-      maxInboundDataLength: init.maxMessageBytes + 4096
+      maxInboundDataLength: init.maxMessageBytes + 4096,
+      // The IP-colocation penalty graylists peers once ~15 share an address (loopback,
+      // NAT, one node per host port), silencing gossip. Membership certificates are
+      // our Sybil defence, so the penalty only hurts.
+      scoreParams: { IPColocationFactorWeight: 0 }
     }),
     ...(init.relayServer ? { relay: circuitRelayServer() } : {})
   }

@@ -73,8 +73,10 @@ describe('certificate renewal', () => {
     expect(t.generation).toBe((templateBefore.generation ?? 0) + 1)
     // Renewed once, then stable: more reconciles change nothing.
     const reconciles = reconcileCount(await later.operator.metrics.text(), 'DawnNode')
+    // Annotation changes wake the pool (a network's metadata alone does not).
     await dawn.patch('DawnNode', ns, 'renew', { metadata: { annotations: { poke: '1' } } })
-    await dawn.patch('DawnNetwork', ns, 'cn', { metadata: { annotations: { poke: '1' } } })
+    await eventually(async () => reconcileCount(await later.operator.metrics.text(), 'DawnNode') >= reconciles + 1, { what: 'one more reconcile of the pool' })
+    await dawn.patch('DawnNode', ns, 'renew', { metadata: { annotations: { poke: '2' } } })
     await eventually(async () => reconcileCount(await later.operator.metrics.text(), 'DawnNode') >= reconciles + 2, { what: 'two more reconciles of the pool' })
     expect(await identity()).toEqual(after)
     expect(await template()).toEqual(t)
