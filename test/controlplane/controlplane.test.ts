@@ -1,4 +1,3 @@
-   client-node's models are classes, but its serializer takes plain object literals (its documented usage). */
 // Smoke test of the control plane itself: the controllers the operator relies on really run.
 // No kubelet and no scheduler: pods are created but stay Pending with no node.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest'
