@@ -1,50 +1,7 @@
-/** Small statistics and formatting helpers of the operator bench (self-contained on purpose). */
+/** Statistics and formatting helpers of the operator bench. */
 
-/** Nearest-rank percentile of an ascending array (p in 0..100). With n < 100 samples, p99 is the max. */
-export function percentile (sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN
-  const rank = Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length)))
-  return sorted[rank - 1] as number
-}
-
-export interface Summary { n: number, min: number, p50: number, p90: number, p99: number, max: number, mean: number }
-
-export function summarize (values: readonly number[]): Summary {
-  const sorted = [...values].sort((a, b) => a - b)
-  const n = sorted.length
-  return {
-    n,
-    min: sorted[0] ?? Number.NaN,
-    p50: percentile(sorted, 50),
-    p90: percentile(sorted, 90),
-    p99: percentile(sorted, 99),
-    max: sorted[n - 1] ?? Number.NaN,
-    mean: n === 0 ? Number.NaN : sorted.reduce((a, b) => a + b, 0) / n
-  }
-}
-
-export function fmtMs (ms: number): string {
-  if (!Number.isFinite(ms)) return '-'
-  if (ms >= 10_000) return `${(ms / 1000).toFixed(1)} s`
-  if (ms >= 100) return `${ms.toFixed(0)} ms`
-  if (ms >= 10) return `${ms.toFixed(1)} ms`
-  return `${ms.toFixed(2)} ms`
-}
-
-export function fmtMiB (bytes: number): string {
-  if (!Number.isFinite(bytes)) return '-'
-  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`
-}
-
-/** Left-aligned first column, right-aligned others. */
-export function formatTable (headers: string[], rows: string[][]): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map(r => (r[i] ?? '').length)))
-  const line = (cells: string[]): string => cells
-    .map((c, i) => i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))
-    .join('  ')
-    .trimEnd()
-  return [line(headers), widths.map(w => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n')
-}
+// One implementation of percentiles and tables for every bench.
+export { percentile, summarize, fmtMs, fmtMiB, formatTable, type Summary } from '../../node-image/bench/util.ts'
 
 export async function sleep (ms: number, signal?: AbortSignal): Promise<void> {
   if (signal?.aborted === true) return
