@@ -51,24 +51,13 @@ const USAGE = `usage: npm run bench -- registry [options]
   --verbose            print every trial
   --help`
 
-interface Options {
+/** The per-size mesh options (minus what each run picks itself), plus what this driver adds. */
+interface Options extends Omit<MeshOptions, 'size' | 'dir'> {
   sizes: number[]
-  trials: number
-  timeoutMs: number
-  meshTimeoutMs: number
-  trialTimeoutMs: number
-  bootstrap: number
-  wave: number
-  settleMs: number
-  fullMeshWaitMs: number
-  noIpPenalty: boolean
-  rawPnet: boolean
-  maxConnections?: number
   cryptoMs: number
   cryptoRounds: number
   mesh: boolean
   crypto: boolean
-  verbose: boolean
 }
 
 function parseOptions (args: string[]): Options | undefined {

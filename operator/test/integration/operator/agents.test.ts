@@ -1,22 +1,18 @@
 // DawnAgents reach nodes through the pool's config.json, which nodes reload live: adding or
 // removing one changes the ConfigMap and never the pod template (no pod restarts).
-import { describe, it, expect, beforeAll, afterAll } from 'vitest'
+import { describe, it, expect, beforeAll } from 'vitest'
 import type { V1StatefulSet } from '@kubernetes/client-node'
 import { parseConfig, type NodeConfig } from '@dawn/node-image/config'
 import {
-  agentManifest, applyCrds, clients, conditionOf, createNamespace, Dawn, deleteNamespace, eventually, findSecret, isNotFound,
-  networkManifest, poolManifest, printLogsOnFailure, secretTexts, startOperator, type RunningOperator
+  agentManifest, clients, conditionOf, Dawn, eventually, findSecret, isNotFound, networkManifest, poolManifest,
+  secretTexts, useOperatorNamespace
 } from './helpers.ts'
 
 const c = clients()
 const dawn = new Dawn(c)
 let ns = ''
-let op: RunningOperator | undefined
-
+useOperatorNamespace(c, 'op-agents', n => { ns = n })
 beforeAll(async () => {
-  await applyCrds(c)
-  ns = await createNamespace(c, 'op-agents')
-  op = await startOperator(ns)
   await dawn.create(networkManifest(ns, 'ag'))
   await dawn.create(poolManifest(ns, 'hosts', 'ag', { replicas: 2 }))
   await dawn.create(poolManifest(ns, 'others', 'ag', { replicas: 1, roles: { bootstrap: false } }))
@@ -25,11 +21,6 @@ beforeAll(async () => {
     return s !== undefined && (await dawn.get('DawnNode', ns, 'others')).status?.peers?.length === 1
   }, { what: 'pools hosts and others' })
 })
-afterAll(async () => {
-  await op?.stop()
-  await deleteNamespace(c, ns)
-})
-printLogsOnFailure(() => op === undefined ? [] : [{ name: 'operator', lines: op.lines, metrics: async () => await op!.operator.metrics.text() }])
 
 async function config (pool: string): Promise<NodeConfig> {
   const cm = await c.core.readNamespacedConfigMap({ namespace: ns, name: `${pool}-config` })

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process'
 import { readFileSync, readdirSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
-import { beforeEach, inject, onTestFailed } from 'vitest'
+import { afterAll, beforeAll, beforeEach, inject, onTestFailed } from 'vitest'
 import {
   ApiException, AppsV1Api, CoordinationV1Api, CoreV1Api, CustomObjectsApi, KubernetesObjectApi, PatchStrategy, PolicyV1Api,
   loadAllYaml, setHeaderOptions, type KubernetesObject, type V1Secret
@@ -339,4 +339,25 @@ export function printLogsOnFailure (sources: () => Array<{ name: string, lines: 
       }
     })
   })
+}
+
+/**
+ * One namespace and one in-process operator for a test file: made before its tests, stopped
+ * and deleted after them, with the operator's log printed when a test fails. `ready` hands
+ * both to the file (its own beforeAll hooks run after this one).
+ */
+export function useOperatorNamespace (c: Clients, prefix: string, ready: (ns: string, op: RunningOperator) => void): void {
+  let ns = ''
+  let op: RunningOperator | undefined
+  beforeAll(async () => {
+    await applyCrds(c)
+    ns = await createNamespace(c, prefix)
+    op = await startOperator(ns)
+    ready(ns, op)
+  })
+  afterAll(async () => {
+    await op?.stop()
+    if (ns !== '') await deleteNamespace(c, ns)
+  })
+  printLogsOnFailure(() => op === undefined ? [] : [{ name: 'operator', lines: op.lines, metrics: async () => await op!.operator.metrics.text() }])
 }

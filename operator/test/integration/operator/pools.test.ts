@@ -1,7 +1,7 @@
 // A DawnNetwork and DawnNodes against a real kube-apiserver + kube-controller-manager, with the
 // operator running in this process: what gets created, identities and certificates, the node
 // config, scaling, network status, a missing network, drift and garbage collection.
-import { describe, it, expect, beforeAll, afterAll } from 'vitest'
+import { describe, it, expect } from 'vitest'
 import { PatchStrategy, setHeaderOptions, type V1Container, type V1OwnerReference, type V1Pod, type V1StatefulSet } from '@kubernetes/client-node'
 import {
   decodeCertificate, decodePublicKeyPem, parseSwarmKey, peerIdFromPrivateKeyPem, verifyCertificate
@@ -9,8 +9,8 @@ import {
 import { parseConfig, type NodeConfig } from '@dawn/node-image/config'
 import type { DawnNetwork, DawnNode } from '../../../src/api/index.ts'
 import {
-  Dawn, applyCrds, clients, conditionOf, createNamespace, deleteNamespace, eventually, findSecret, isNotFound, networkManifest,
-  poolManifest, printLogsOnFailure, quiesce, secretTexts, startOperator, statusPeerIds, type RunningOperator
+  clients, conditionOf, Dawn, eventually, findSecret, isNotFound, networkManifest, poolManifest, quiesce, type RunningOperator,
+  secretTexts, statusPeerIds, useOperatorNamespace
 } from './helpers.ts'
 
 const c = clients()
@@ -18,16 +18,7 @@ const dawn = new Dawn(c)
 let ns = ''
 let op: RunningOperator | undefined
 
-beforeAll(async () => {
-  await applyCrds(c)
-  ns = await createNamespace(c, 'op-pools')
-  op = await startOperator(ns)
-})
-afterAll(async () => {
-  await op?.stop()
-  await deleteNamespace(c, ns)
-})
-printLogsOnFailure(() => op === undefined ? [] : [{ name: 'operator', lines: op.lines, metrics: async () => await op!.operator.metrics.text() }])
+useOperatorNamespace(c, 'op-pools', (n, o) => { ns = n; op = o })
 
 const MANAGED = 'app.kubernetes.io/managed-by=dawn-operator'
 

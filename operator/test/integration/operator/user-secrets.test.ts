@@ -1,5 +1,5 @@
 // Key material the user brings (node keys, PSK, CA) is used as given and never written to.
-import { describe, it, expect, beforeAll, afterAll } from 'vitest'
+import { describe, it, expect } from 'vitest'
 import type { V1Secret } from '@kubernetes/client-node'
 import {
   createCa, decodeCertificate, decodePublicKeyPem, encodePrivateKeyPem, generateSeed, generateSwarmKey, peerIdFromPrivateKeyPem,
@@ -7,8 +7,8 @@ import {
 } from '@dawn/node-image/identity'
 import { parseConfig } from '@dawn/node-image/config'
 import {
-  applyCrds, clients, conditionOf, createNamespace, Dawn, deleteNamespace, eventually, findSecret, networkManifest, poolManifest,
-  printLogsOnFailure, reconcileCount, secretTexts, startOperator, statusPeerIds, type RunningOperator
+  clients, conditionOf, Dawn, eventually, findSecret, networkManifest, poolManifest, reconcileCount, type RunningOperator,
+  secretTexts, statusPeerIds, useOperatorNamespace
 } from './helpers.ts'
 
 const c = clients()
@@ -16,16 +16,7 @@ const dawn = new Dawn(c)
 let ns = ''
 let op: RunningOperator | undefined
 
-beforeAll(async () => {
-  await applyCrds(c)
-  ns = await createNamespace(c, 'op-usersecrets')
-  op = await startOperator(ns)
-})
-afterAll(async () => {
-  await op?.stop()
-  await deleteNamespace(c, ns)
-})
-printLogsOnFailure(() => op === undefined ? [] : [{ name: 'operator', lines: op.lines, metrics: async () => await op!.operator.metrics.text() }])
+useOperatorNamespace(c, 'op-usersecrets', (n, o) => { ns = n; op = o })
 
 /** What must never change in a user's Secret. */
 const fingerprint = (s: V1Secret): string => JSON.stringify({
