@@ -6,7 +6,7 @@ import type { WorkResult } from '../runtime/work-queue.ts'
 import { CONDITION_TYPES, bootstrapAddresses, caSecretRef, planNetworkSecrets, setConditions, swarmKeySecretRef } from '../render/index.ts'
 import type { ControllerComponents } from './context.ts'
 import { networkNameOf, poolsOf, reportedPeers } from './pools.ts'
-import { createSecretIfAbsent, readSecret } from './secrets.ts'
+import { createSecretIfAbsent, readNetworkSecrets } from './secrets.ts'
 
 /**
  * DawnNetwork: makes sure the PSK and membership-CA Secrets exist (generating them
@@ -36,8 +36,7 @@ async function reconcileNetwork (c: ControllerComponents, net: DawnNetwork, sign
   const name = net.metadata.name ?? ''
   const pskRef = swarmKeySecretRef(net)
   const caRef = caSecretRef(net)
-  const [psk, ca] = await Promise.all([readSecret(c.applier, namespace, pskRef.name, signal), readSecret(c.applier, namespace, caRef.name, signal)])
-  const plan = planNetworkSecrets(net, { ...(psk === undefined ? {} : { psk }), ...(ca === undefined ? {} : { ca }) })
+  const plan = planNetworkSecrets(net, await readNetworkSecrets(c, net, signal))
   let raced = false
   for (const secret of plan.create) {
     if (await createSecretIfAbsent(c.client, secret, signal)) void c.events.record(net, { reason: 'SecretGenerated', action: 'CreateSecret', note: `generated Secret ${secret.metadata?.name ?? ''}` })

@@ -15,7 +15,7 @@ import {
 } from '../render/index.ts'
 import type { ControllerComponents } from './context.ts'
 import { agentsOf, networkNameOf, networkOf, poolKeysOfNetwork, poolsOf, reportedPeers } from './pools.ts'
-import { readSecret } from './secrets.ts'
+import { readNetworkSecrets, readSecret } from './secrets.ts'
 import { RESOURCES } from './resources.ts'
 
 const OWNER = { group: GROUP, kind: KINDS.node }
@@ -166,12 +166,11 @@ async function reconcilePool (c: ControllerComponents, pool: DawnNode, signal: A
 
 type Material = { swarmKey: string, caPrivateKeyPem: string, caPublicKeyPem: string } | { problem: string, reason: 'NetworkSecretsPending' | 'NetworkSecretsInvalid' }
 
-/** The network's PSK and CA as the DawnNetwork controller left them (fresh reads). */
+/** The network's PSK and CA as the DawnNetwork controller left them. */
 async function networkMaterial (c: ControllerComponents, net: DawnNetwork, signal: AbortSignal): Promise<Material> {
-  const namespace = net.metadata.namespace ?? ''
   const pskRef = swarmKeySecretRef(net)
   const caRef = caSecretRef(net)
-  const [psk, ca] = await Promise.all([readSecret(c.applier, namespace, pskRef.name, signal), readSecret(c.applier, namespace, caRef.name, signal)])
+  const { psk, ca } = await readNetworkSecrets(c, net, signal)
   const swarmKey = secretText(psk, pskRef.key)
   const caPrivateKeyPem = secretText(ca, 'ca.key')
   if (swarmKey === undefined) return { problem: `waiting for the swarm key Secret ${pskRef.name}`, reason: 'NetworkSecretsPending' }

@@ -1,4 +1,7 @@
 import type { V1Secret } from '@kubernetes/client-node'
+import type { DawnNetwork } from '../api/index.ts'
+import { caSecretRef, swarmKeySecretRef } from '../render/index.ts'
+import type { ControllerComponents } from './context.ts'
 import type { Applier } from '../runtime/apply.ts'
 import type { KubeClient } from '../runtime/kube-client.ts'
 import { resourcePath } from '../runtime/kube-client.ts'
@@ -32,4 +35,17 @@ export async function createSecretIfAbsent (client: KubeClient, secret: V1Secret
     if (isAlreadyExists(e)) return false
     throw e
   }
+}
+
+/**
+ * The network's PSK and CA Secrets. The operator's own are taken from the managed-Secret
+ * cache (written once, never changed), with a read on a miss (just created); a user's
+ * Secrets are not cached, so they are read. Every pool reconcile needs these.
+ */
+export async function readNetworkSecrets (c: Pick<ControllerComponents, 'applier' | 'caches'>, net: DawnNetwork, signal: AbortSignal): Promise<{ psk?: V1Secret, ca?: V1Secret }> {
+  const namespace = net.metadata.namespace ?? ''
+  const read = async (ref: { name: string, operatorManaged: boolean }): Promise<V1Secret | undefined> =>
+    (ref.operatorManaged ? c.caches.secrets.getByName(namespace, ref.name) : undefined) ?? await readSecret(c.applier, namespace, ref.name, signal)
+  const [psk, ca] = await Promise.all([read(swarmKeySecretRef(net)), read(caSecretRef(net))])
+  return { ...(psk === undefined ? {} : { psk }), ...(ca === undefined ? {} : { ca }) }
 }
