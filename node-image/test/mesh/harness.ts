@@ -4,6 +4,8 @@ import { join } from 'node:path'
 import { createNetworkDir, type CreateNetworkOptions, type NetworkFiles } from '../../src/local-mesh/network-dir.ts'
 import { NodeProcess } from '../../src/local-mesh/node-process.ts'
 
+export { eventually } from '../../../test/support/eventually.ts'
+
 export interface Mesh {
   net: NetworkFiles
   procs: NodeProcess[]
@@ -68,20 +70,4 @@ export async function readMetric (httpUrl: string, name: string, labels: Record<
     if (want.every(w => labelText.includes(w))) return Number(m[3])
   }
   return 0
-}
-
-/** Polls until `check` returns true; fails with the last observation. */
-export async function eventually (check: () => Promise<boolean>, opts: { timeoutMs?: number, what: string, detail?: () => Promise<string> }): Promise<void> {
-  const deadline = Date.now() + (opts.timeoutMs ?? 30_000)
-  let lastError = ''
-  while (Date.now() < deadline) {
-    try {
-      if (await check()) return
-    } catch (err) {
-      lastError = (err as Error).message
-    }
-    await new Promise(resolve => setTimeout(resolve, 200))
-  }
-  const detail = opts.detail === undefined ? '' : await opts.detail().catch((e: unknown) => String(e))
-  throw new Error(`timed out waiting for ${opts.what}${lastError === '' ? '' : ` (last error: ${lastError})`}${detail === '' ? '' : `\n${detail}`}`)
 }
