@@ -55,6 +55,7 @@ function resolvePaths (config: NodeConfig, base: string): NodeConfig {
       certificateFile: abs(config.node.certificateFile),
       keyFile: config.node.keyFile === undefined ? join(dataDir, 'node.key') : abs(config.node.keyFile)
     },
+    mcp: config.mcp.tokenFile === undefined ? config.mcp : { ...config.mcp, tokenFile: abs(config.mcp.tokenFile) },
     agents: config.agents.map(a => a.kind === 'remote' && a.headersFile !== undefined ? { ...a, headersFile: abs(a.headersFile) } : a)
   }
 }

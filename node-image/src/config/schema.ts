@@ -46,7 +46,9 @@ export const RemoteAgentConfig = Type.Object({
   description: AgentDescription,
   url: Type.String({ pattern: '^https?://[^\\s]+$', maxLength: 2048 }),
   /** A JSON object of HTTP headers (e.g. a mounted Secret); kept out of the config so it can be secret. */
-  headersFile: Type.Optional(FilePath)
+  headersFile: Type.Optional(FilePath),
+  /** Header name → environment variable holding its value (e.g. Authorization → MCP_TOKEN). */
+  headersFromEnv: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z0-9-]{1,128}$' }), Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' })))
 }, { additionalProperties: false })
 
 /** A local command speaking MCP on stdio (outside Kubernetes). */
@@ -85,6 +87,23 @@ export const NodeConfigSchema = Type.Object({
   http: Type.Object({
     host: Type.String({ minLength: 1, maxLength: 255, default: '0.0.0.0' }),
     port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 })
+  }, { additionalProperties: false, default: {} }),
+  mcp: Type.Object({
+    enabled: Type.Boolean({ default: true, description: 'serve the mesh-wide MCP endpoint at /mcp' }),
+    /** Browser origins allowed besides localhost; other Origin headers get 403 (DNS-rebinding defence). */
+    allowedOrigins: Type.Array(Type.String({ pattern: '^https?://[^\\s/]+$', maxLength: 512 }), { maxItems: 64, default: [] }),
+    /** A file holding the bearer token clients must send; unset means no token. */
+    tokenFile: Type.Optional(FilePath),
+    maxRequestBytes: Type.Integer({ minimum: 1024, maximum: 64 * 1024 * 1024, default: 4 * 1024 * 1024 }),
+    maxSessions: Type.Integer({ minimum: 1, maximum: 100_000, default: 1024 }),
+    sessionIdleSeconds: Type.Integer({ minimum: 10, maximum: 86_400, default: 900 })
+  }, { additionalProperties: false, default: {} }),
+  toolCalls: Type.Object({
+    /** required: encrypt and refuse plaintext; preferred: encrypt, accept plaintext; off: send plaintext (benchmarks). */
+    encryption: Type.Union([Type.Literal('required'), Type.Literal('preferred'), Type.Literal('off')], { default: 'required' }),
+    timeoutMs: Type.Integer({ minimum: 100, maximum: 600_000, default: 30_000, description: 'deadline of a routed call unless the caller sets a shorter one' }),
+    maxBytes: Type.Integer({ minimum: 64 * 1024, maximum: 64 * 1024 * 1024, default: 16 * 1024 * 1024, description: 'largest routed request or result frame' }),
+    maxConcurrent: Type.Integer({ minimum: 1, maximum: 10_000, default: 512, description: 'calls this node serves at once; more are refused as busy' })
   }, { additionalProperties: false, default: {} }),
   log: Type.Object({
     level: Type.Union([Type.Literal('debug'), Type.Literal('info'), Type.Literal('warn'), Type.Literal('error')], { default: 'info' })

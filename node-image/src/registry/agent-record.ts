@@ -38,6 +38,26 @@ export const AgentTool = Type.Object({
   inputSchema: Type.Optional(Type.Record(Type.String(), Type.Unknown()))
 }, { additionalProperties: false })
 
+export const MAX_RESOURCES = 256
+export const MAX_PROMPTS = 256
+
+export const AgentResource = Type.Object({
+  uri: Type.String({ minLength: 1, maxLength: 2048 }),
+  name: Type.String({ minLength: 1, maxLength: 256 }),
+  description: Type.Optional(Type.String({ maxLength: MAX_DESCRIPTION })),
+  mimeType: Type.Optional(Type.String({ maxLength: 256 }))
+}, { additionalProperties: false })
+
+export const AgentPrompt = Type.Object({
+  name: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.:/-]+$' }),
+  description: Type.Optional(Type.String({ maxLength: MAX_DESCRIPTION })),
+  arguments: Type.Optional(Type.Array(Type.Object({
+    name: Type.String({ minLength: 1, maxLength: 128 }),
+    description: Type.Optional(Type.String({ maxLength: MAX_DESCRIPTION })),
+    required: Type.Optional(Type.Boolean())
+  }, { additionalProperties: false }), { maxItems: 64 }))
+}, { additionalProperties: false })
+
 export const AgentRecord = Type.Object({
   nodeId: Type.String({ pattern: NODE_ID_PATTERN }),
   agentId: Type.String({ pattern: AGENT_ID_PATTERN }),
@@ -45,11 +65,15 @@ export const AgentRecord = Type.Object({
   kind: Type.String({ pattern: `^(${AGENT_KINDS.join('|')})$` }),
   description: Type.String({ maxLength: MAX_DESCRIPTION }),
   tools: Type.Array(AgentTool, { maxItems: MAX_TOOLS }),
+  resources: Type.Optional(Type.Array(AgentResource, { maxItems: MAX_RESOURCES })),
+  prompts: Type.Optional(Type.Array(AgentPrompt, { maxItems: MAX_PROMPTS })),
   updatedAt: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })
 }, { additionalProperties: false })
 
 export type AgentTool = Type.Static<typeof AgentTool>
 export type AgentRecord = Type.Static<typeof AgentRecord>
+export type AgentResource = Type.Static<typeof AgentResource>
+export type AgentPrompt = Type.Static<typeof AgentPrompt>
 
 export const RegistryState = Type.Object({
   entries: Type.Record(

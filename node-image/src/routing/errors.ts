@@ -1,0 +1,76 @@
+/**
+ * Why a routed call failed. Each cause is its own class so the MCP endpoint,
+ * the HTTP API and the CLI can name it; `code` is stable and goes on the wire.
+ */
+export const CALL_ERROR_CODES = [
+  'unknown-agent',
+  'node-unreachable',
+  'deadline-exceeded',
+  'agent-failed',
+  'agent-removed',
+  'rejected',
+  'busy',
+  'too-large',
+  'bad-request'
+] as const
+export type CallErrorCode = typeof CALL_ERROR_CODES[number]
+
+export class ToolCallError extends Error {
+  readonly code: CallErrorCode
+  constructor (code: CallErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'ToolCallError'
+    this.code = code
+  }
+}
+
+/** No such agent (or tool) in the registry or on the node that was asked. */
+export class UnknownAgentError extends ToolCallError {
+  constructor (message: string) {
+    super('unknown-agent', message)
+    this.name = 'UnknownAgentError'
+  }
+}
+
+/** No direct, DHT or relayed route reached the node. */
+export class NodeUnreachableError extends ToolCallError {
+  constructor (message: string, options?: { cause?: unknown }) {
+    super('node-unreachable', message, options)
+    this.name = 'NodeUnreachableError'
+  }
+}
+
+export class DeadlineExceededError extends ToolCallError {
+  constructor (message: string) {
+    super('deadline-exceeded', message)
+    this.name = 'DeadlineExceededError'
+  }
+}
+
+/** The agent itself failed: its MCP server errored, crashed or is unreachable from its node. */
+export class AgentFailedError extends ToolCallError {
+  constructor (message: string, options?: { cause?: unknown }) {
+    super('agent-failed', message, options)
+    this.name = 'AgentFailedError'
+  }
+}
+
+/** The agent was removed from its node's config while the call ran. */
+export class AgentRemovedError extends ToolCallError {
+  constructor (message: string) {
+    super('agent-removed', message)
+    this.name = 'AgentRemovedError'
+  }
+}
+
+/** Builds the right class from a code received from another node. */
+export function callErrorFromCode (code: CallErrorCode, message: string): ToolCallError {
+  switch (code) {
+    case 'unknown-agent': return new UnknownAgentError(message)
+    case 'node-unreachable': return new NodeUnreachableError(message)
+    case 'deadline-exceeded': return new DeadlineExceededError(message)
+    case 'agent-failed': return new AgentFailedError(message)
+    case 'agent-removed': return new AgentRemovedError(message)
+    default: return new ToolCallError(code, message)
+  }
+}
