@@ -188,11 +188,12 @@ function pregrowPnetPool (): boolean {
  * merge changes the digest without an event.
  */
 async function runTrial (nodes: DawnNode[], origin: number, agents: NodeConfig['agents'], timeoutMs: number): Promise<TrialResult> {
+  const announcer = nodes[origin] as DawnNode
+  const t0 = performance.now()
+  // Static agents publish within microtasks, before any gossip can arrive.
+  await announcer.setLocalAgents(agents)
+  const target = announcer.registry.digest()
   return await new Promise(resolve => {
-    const announcer = nodes[origin] as DawnNode
-    const t0 = performance.now()
-    announcer.setLocalAgents(agents)
-    const target = announcer.registry.digest()
     const pending = new Set(nodes.map((_n, j) => j).filter(j => j !== origin))
     const arrivals: number[] = []
     const listeners = new Map<number, () => void>()

@@ -3,6 +3,7 @@ import { runCommand } from './run.ts'
 import { identityCommand } from './identity.ts'
 import { caCommand, certCommand, swarmKeyCommand } from './network-files.ts'
 import { configCheckCommand } from './config-check.ts'
+import { callCommand } from './call.ts'
 import { CliError } from './cli-error.ts'
 
 const USAGE = `dawn-node — a Dawn mesh node
@@ -14,6 +15,8 @@ Usage:
   dawn-node cert sign --ca-key FILE --network NAME (--key FILE | --peer-id ID) [--days N] --out FILE
   dawn-node swarm-key create --out FILE         create a private-network PSK (swarm.key)
   dawn-node config check --config FILE          validate a config file and print it resolved
+  dawn-node call <nodeId>:<agentId> <tool> [--args JSON] [--url URL] [--token-file F] [--timeout MS] [--json]
+                                                call a tool anywhere in the mesh through a running node
 
 Run 'dawn-node run --help' for the overrides (every one also has a DAWN_* variable).`
 
@@ -27,6 +30,8 @@ async function main (argv: string[]): Promise<number> {
     case 'cert': return await certCommand(rest)
     case 'swarm-key': return await swarmKeyCommand(rest)
     case 'config': return await configCheckCommand(rest)
+    case 'agent': return await (await import('./agent-serve.ts')).agentCommand(rest)
+    case 'call': return await callCommand(rest)
     case '-h': case '--help': case 'help':
       process.stdout.write(USAGE + '\n')
       return 0

@@ -5,16 +5,39 @@ import type { NodeView } from './node-view.ts'
 import { DialBody, DialReply, ErrorReply, NodeInfo, PeerInfo, RegistryQuery, RegistryReply } from './schemas.ts'
 import type { LogFn } from '../logging/json-logger.ts'
 import { registerUiRoutes } from './ui-routes.ts'
+import { registerAgentRoutes } from './agent-routes.ts'
+import { registerMcpEndpoint } from './mcp-endpoint.ts'
+import type { MeshCatalog } from '../routing/mesh-mcp-server.ts'
+import type { MeshCaller } from '../routing/types.ts'
+
+export interface McpEndpointInit {
+  enabled: boolean
+  allowedOrigins: string[]
+  token?: string
+  maxRequestBytes: number
+  maxSessions: number
+  sessionIdleSeconds: number
+  timeoutMs: number
+}
+
+export interface HttpServerComponents {
+  view: NodeView
+  log: LogFn
+  caller: MeshCaller
+  catalog: MeshCatalog
+  selfId: string
+}
 
 export interface HttpServerInit {
   host: string
   port: number
   /** Largest request body accepted, in bytes. */
   bodyLimit?: number
+  mcp: McpEndpointInit
 }
 
-/** The node's HTTP API: probes, metrics and the read-mostly `/api/v1` surface. */
-export function createHttpServer (components: { view: NodeView, log: LogFn }, init: HttpServerInit): FastifyInstance {
+/** The node's HTTP API: probes, metrics, the `/api/v1` surface and the mesh-wide `/mcp`. */
+export async function createHttpServer (components: HttpServerComponents, init: HttpServerInit): Promise<FastifyInstance> {
   const app = Fastify({ logger: false, bodyLimit: init.bodyLimit ?? 64 * 1024 }).withTypeProvider<TypeBoxTypeProvider>()
   app.setValidatorCompiler(TypeBoxValidatorCompiler)
   const { view, log } = components
@@ -60,6 +83,8 @@ export function createHttpServer (components: { view: NodeView, log: LogFn }, in
     }
   })
 
+  registerAgentRoutes(app, { agents: components.catalog.entries, selfId: components.selfId, caller: components.caller }, { ...(init.mcp.token === undefined ? {} : { token: init.mcp.token }), maxRequestBytes: init.mcp.maxRequestBytes })
+  if (init.mcp.enabled) await registerMcpEndpoint(app, { catalog: components.catalog, caller: components.caller, log }, init.mcp)
   registerUiRoutes(app)
   return app
 }

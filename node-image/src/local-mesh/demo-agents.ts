@@ -1,12 +1,10 @@
 import type { NodeConfig } from '../config/schema.ts'
 
-/**
- * Static registry entries so a fresh local mesh has something to list. The MCP
- * agent runtime replaces these with live built-in agents.
- */
-export function demoAgents (index: number): NodeConfig['agents'] {
+/** Every node of a local mesh hosts the built-in agents, so there is something to list and call at once. */
+export function demoAgents (_index: number): NodeConfig['agents'] {
   return [
-    { id: 'echo', name: 'Echo', kind: 'static', description: 'Echoes its input (placeholder until the MCP runtime lands)', tools: [{ name: 'echo', description: 'Return the input text' }] },
-    { id: `notes-${index + 1}`, name: `Notes ${index + 1}`, kind: 'static', description: 'Key/value memory of this node', tools: [{ name: 'get' }, { name: 'put' }, { name: 'list' }] }
+    { id: 'echo', kind: 'builtin', builtin: 'echo', description: 'Echoes its input; generates test payloads' },
+    { id: 'notes', kind: 'builtin', builtin: 'notes', description: 'Persistent key/value memory of this node' },
+    { id: 'mesh', kind: 'builtin', builtin: 'mesh', description: 'Peers, ping and route tracing from this node' }
   ]
 }

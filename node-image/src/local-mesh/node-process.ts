@@ -10,6 +10,8 @@ export interface NodeProcessInit {
   env?: NodeJS.ProcessEnv
   /** Extra CLI args after `run --config FILE`. */
   args?: string[]
+  /** A command the node runs under, e.g. `['ip', 'netns', 'exec', 'ns1']` (it must exec, not fork). */
+  wrapper?: string[]
 }
 
 /** A dawn-node child process; keeps the tail of its log for failure reports. */
@@ -33,7 +35,8 @@ export class NodeProcess {
 
   start (): void {
     this.exitCode = null
-    const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', CLI, 'run', '--config', this.init.configFile, ...(this.init.args ?? [])], {
+    const [command = process.execPath, ...prefix] = [...(this.init.wrapper ?? []), ...(this.init.wrapper === undefined ? [] : [process.execPath])]
+    const child = spawn(command, [...prefix, '--disable-warning=ExperimentalWarning', CLI, 'run', '--config', this.init.configFile, ...(this.init.args ?? [])], {
       env: { ...process.env, DAWN_EXIT_WITH_PARENT: '1', ...this.init.env },
       stdio: ['ignore', 'pipe', 'pipe']
     })

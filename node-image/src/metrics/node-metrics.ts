@@ -15,6 +15,11 @@ export interface NodeMetrics {
   dhtRoutingTableSize: Gauge
   membershipRejected: Counter<'reason'>
   antiEntropyRuns: Counter<'result'>
+  toolCalls: Counter<'result' | 'route'>
+  toolCallSeconds: Histogram<'result' | 'route'>
+  toolCallsServed: Counter<'result'>
+  toolCallsRejected: Counter<'reason'>
+  toolCallsInFlight: Gauge
 }
 
 export function createNodeMetrics (opts: { processMetrics?: boolean } = {}): NodeMetrics {
@@ -36,6 +41,17 @@ export function createNodeMetrics (opts: { processMetrics?: boolean } = {}): Nod
     }),
     dhtRoutingTableSize: new Gauge({ name: 'dawn_dht_routing_table_size', help: 'Peers in the kad-dht routing table', registers }),
     membershipRejected: new Counter({ name: 'dawn_membership_rejected_total', help: 'Peers disconnected for lacking a valid membership certificate, by reason', labelNames: ['reason'], registers }),
-    antiEntropyRuns: new Counter({ name: 'dawn_anti_entropy_runs_total', help: 'Registry anti-entropy exchanges, by result', labelNames: ['result'], registers })
+    antiEntropyRuns: new Counter({ name: 'dawn_anti_entropy_runs_total', help: 'Registry anti-entropy exchanges, by result', labelNames: ['result'], registers }),
+    toolCalls: new Counter({ name: 'dawn_tool_calls_total', help: 'Tool calls (and resource reads, prompt gets) this node made, by result and route', labelNames: ['result', 'route'], registers }),
+    toolCallSeconds: new Histogram({
+      name: 'dawn_tool_call_duration_seconds',
+      help: 'Latency of calls this node made, by result and route (local, direct, relayed)',
+      labelNames: ['result', 'route'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers
+    }),
+    toolCallsServed: new Counter({ name: 'dawn_tool_calls_served_total', help: 'Calls from other nodes served by this node\'s agents, by result', labelNames: ['result'], registers }),
+    toolCallsRejected: new Counter({ name: 'dawn_tool_calls_rejected_total', help: 'Routed call frames refused before reaching an agent, by reason', labelNames: ['reason'], registers }),
+    toolCallsInFlight: new Gauge({ name: 'dawn_tool_calls_in_flight', help: 'Calls from other nodes being served now', registers })
   }
 }

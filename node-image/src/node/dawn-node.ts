@@ -19,6 +19,15 @@ import { loadCredentials, type Credentials } from './load-credentials.ts'
 import { silentLogger, type LogFn } from '../logging/json-logger.ts'
 import { multiaddr } from '@multiformats/multiaddr'
 import { VERSION } from './version.ts'
+import { readFile } from 'node:fs/promises'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { AgentHost } from '../agents/agent-host.ts'
+import type { MeshFacade } from '../agents/builtin/mesh.ts'
+import { E2ECipher } from '../routing/e2e-cipher.ts'
+import { ToolRouter } from '../routing/tool-router.ts'
+import { ToolCallService } from '../routing/tool-call-service.ts'
+import type { MeshCaller } from '../routing/types.ts'
+import type { MeshCatalog } from '../routing/mesh-mcp-server.ts'
 
 export interface DawnNodeInit {
   config: NodeConfig
@@ -51,6 +60,11 @@ export class DawnNode {
   private announcer?: PeerAnnouncer
   private http?: FastifyInstance
   private watcher?: ConfigWatcher
+  private readonly cipher: E2ECipher
+  readonly agents: AgentHost
+  private router?: ToolRouter
+  private callService?: ToolCallService
+  private sweepTimer?: NodeJS.Timeout
   private startedAt = new Date(0)
   private started = false
 
@@ -69,8 +83,12 @@ export class DawnNode {
       certificate: creds.certificate,
       caPublicKey: creds.caPublicKey,
       maxMessageBytes: init.config.network.maxMessageBytes,
-      replayWindowMs: init.config.network.replayWindowSeconds * 1000
+      replayWindowMs: init.config.network.replayWindowSeconds * 1000,
+      // Base64 in the envelope, the E2E header and the certificate on top of the JSON.
+      large: { types: ['toolcall.request', 'toolcall.response'], maxBytes: Math.ceil(init.config.toolCalls.maxBytes * 4 / 3) + 64 * 1024 }
     })
+    this.cipher = new E2ECipher({ peerId: creds.peerId, seed: creds.seed, replayWindowMs: init.config.network.replayWindowSeconds * 1000 })
+    this.agents = new AgentHost({ log: this.log, mesh: this.meshFacade() }, { dataDir: init.config.node.dataDir })
     this.guard = new MembershipGuard({ ...components, messenger: this.messenger }, { protocol: networkProtocols(init.config.network.name).membership })
     this.registry = new AgentRegistry({ peerId: creds.peerId, dataDir: init.config.node.dataDir })
   }
@@ -129,14 +147,30 @@ export class DawnNode {
     this.guard.addEventListener('peer:verified', () => { announcer.announceSoon() })
     this.registry.addEventListener('change', () => { this.metrics.registryEntries.set(this.registry.size) })
 
-    this.setLocalAgents(config.agents)
+    const callComponents = { libp2p: host, messenger: this.messenger, cipher: this.cipher, local: this.agents, metrics: this.metrics, log: this.log }
+    const callInit = { selfId: this.peerId, network: config.network.name, protocol: protocols.toolCall, encryption: config.toolCalls.encryption, maxBytes: config.toolCalls.maxBytes }
+    this.router = new ToolRouter({ ...callComponents, registry: this.registry }, { ...callInit, timeoutMs: config.toolCalls.timeoutMs, maxStreams: config.toolCalls.maxConcurrent })
+    this.callService = new ToolCallService(callComponents, { ...callInit, maxConcurrent: config.toolCalls.maxConcurrent })
+    this.router.start()
+    await this.callService.start()
+    this.sweepTimer = setInterval(() => { this.cipher.sweep() }, 30_000)
+    this.sweepTimer.unref()
+
+    await this.agents.start()
+    this.agents.addEventListener('change', () => { this.publishLocalAgents() })
+    await this.setLocalAgents(config.agents)
     this.metrics.registryEntries.set(this.registry.size)
 
     this.bootstrapper = new Bootstrapper({ libp2p: host, log: this.log }, { addrs: config.p2p.bootstrap, selfId: this.peerId })
     this.bootstrapper.start()
 
     if (this.init.http !== false) {
-      this.http = createHttpServer({ view: this.view(), log: this.log }, { host: config.http.host, port: config.http.port })
+      const token = config.mcp.tokenFile === undefined ? undefined : (await readFile(config.mcp.tokenFile, 'utf8')).trim()
+      this.http = await createHttpServer({ view: this.view(), log: this.log, caller: this.caller, catalog: this.catalog(), selfId: this.peerId }, {
+        host: config.http.host,
+        port: config.http.port,
+        mcp: { ...config.mcp, ...(token === undefined ? {} : { token }), timeoutMs: config.toolCalls.timeoutMs }
+      })
       const url = await this.http.listen({ host: config.http.host, port: config.http.port })
       this.httpUrl = url.replace('0.0.0.0', '127.0.0.1')
     }
@@ -146,7 +180,7 @@ export class DawnNode {
         reload: this.init.reloadConfig,
         onAgents: agents => {
           this.log('info', 'agents reloaded from config', { agents: agents.map(a => a.id) })
-          this.setLocalAgents(agents)
+          void this.setLocalAgents(agents)
         },
         onProblem: message => { this.log('warn', message) }
       }, config)
@@ -163,6 +197,10 @@ export class DawnNode {
     this.bootstrapper?.stop()
     this.announcer?.stop()
     await this.http?.close()
+    clearInterval(this.sweepTimer)
+    await this.callService?.stop()
+    this.router?.stop()
+    await this.agents.stop()
     await this.sync?.stop()
     this.registryChannel?.stop()
     this.announceChannel?.stop()
@@ -172,18 +210,59 @@ export class DawnNode {
     this.log('info', 'node stopped', { peerId: this.peerId })
   }
 
-  /** Replaces this node's own registry entries with the configured agents and gossips the change. */
-  setLocalAgents (agents: NodeConfig['agents']): void {
+  /** Runs the configured agents (added and removed live) and publishes their tools. */
+  async setLocalAgents (agents: NodeConfig['agents']): Promise<void> {
+    await this.agents.setAgents(agents)
+    this.publishLocalAgents()
+  }
+
+  /** Replaces this node's own registry entries with what its agents expose and gossips the change. */
+  private publishLocalAgents (): void {
     const current = new Map(this.registry.entries().filter(e => e.nodeId === this.peerId).map(e => [e.agentId, e]))
-    const records: AgentRecord[] = agents.map(a => {
-      // Only static entries carry tools in config; the MCP runtime lists the others' tools.
-      const record: AgentRecord = { nodeId: this.peerId, agentId: a.id, name: a.name ?? a.id, kind: a.kind, description: a.description, tools: a.kind === 'static' ? a.tools : [], updatedAt: Date.now() }
+    const records: AgentRecord[] = this.agents.records().map(a => {
+      const record: AgentRecord = { nodeId: this.peerId, agentId: a.id, name: a.name, kind: a.kind, description: a.description, tools: a.tools, resources: a.resources, prompts: a.prompts, updatedAt: Date.now() }
       const prev = current.get(a.id)
       // Keep the old timestamp for an unchanged agent, so a reload gossips nothing.
       return prev !== undefined && sameAgent(prev, record) ? prev : record
     })
     const delta = this.registry.setLocalAgents(records)
     if (delta !== undefined) void this.sync?.publishDelta(delta)
+  }
+
+  /** Routes MCP requests to any agent in the mesh (this node's included). */
+  readonly caller: MeshCaller = {
+    call: async (target, op, params, opts) => {
+      if (this.router === undefined) throw new Error('node not started')
+      return await this.router.call(target, op, params, opts)
+    }
+  }
+
+  /** The registry as the MCP endpoint reads it: one array per registry version, shared by every session. */
+  private catalog (): MeshCatalog {
+    let cached: AgentRecord[] | undefined
+    this.registry.addEventListener('change', () => { cached = undefined })
+    return {
+      entries: () => (cached ??= this.registry.entries()),
+      onChange: listener => {
+        this.registry.addEventListener('change', listener)
+        return () => { this.registry.removeEventListener('change', listener) }
+      }
+    }
+  }
+
+  private meshFacade (): MeshFacade {
+    return {
+      selfId: this.peerId,
+      peers: () => this.view().peers().map(p => ({ peerId: p.peerId, verified: p.verified, addrs: p.connections.map(c => c.remoteAddr) })),
+      ping: async (nodeId, signal) => ({ rttMs: await this.libp2p.services.ping.ping(peerIdFromString(nodeId), { signal }) }),
+      route: async (nodeId, signal) => {
+        if (this.router === undefined) throw new Error('node not started')
+        const reached = await this.router.reach(nodeId, signal)
+        const via = reached.remoteAddr === undefined ? undefined : /\/p2p\/([^/]+)\/p2p-circuit/.exec(reached.remoteAddr)?.[1]
+        return { ...reached, ...(via === undefined ? {} : { via }) }
+      },
+      agents: () => this.registry.entries().map(e => ({ nodeId: e.nodeId, agentId: e.agentId, name: e.name, tools: e.tools.map(t => t.name) }))
+    }
   }
 
   readiness (): { ready: boolean, reason: string } {

@@ -63,7 +63,9 @@ export async function createHost (init: HostInit): Promise<DawnHost> {
       // our Sybil defence, so the penalty only hurts.
       scoreParams: { IPColocationFactorWeight: 0 }
     }),
-    ...(init.relayServer ? { relay: circuitRelayServer() } : {})
+    // Only certified members reach the relay (PSK + membership), so relayed calls
+    // are not capped at the public-relay defaults of 2 minutes / 128 KiB.
+    ...(init.relayServer ? { relay: circuitRelayServer({ reservations: { maxReservations: 1024, applyDefaultLimit: false } }) } : {})
   }
   return await createLibp2p({
     privateKey: init.privateKey,

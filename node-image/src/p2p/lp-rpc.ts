@@ -9,7 +9,7 @@ export interface RpcOptions {
 }
 
 export async function request (libp2p: Libp2p, peer: PeerId, protocol: string, body: Uint8Array, opts: RpcOptions): Promise<Uint8Array> {
-  const stream = await libp2p.dialProtocol(peer, protocol, { signal: opts.signal })
+  const stream = await libp2p.dialProtocol(peer, protocol, { signal: opts.signal, runOnLimitedConnection: true })
   try {
     const lp = lpStream(stream, { maxDataLength: opts.maxBytes })
     await lp.write(body, { signal: opts.signal })

@@ -14,6 +14,8 @@ export interface MessengerInit {
   caPublicKey: Uint8Array
   maxMessageBytes: number
   replayWindowMs: number
+  /** Types allowed to be larger than maxMessageBytes (tool calls carry results of many MiB). */
+  large?: { types: MessageType[], maxBytes: number }
 }
 
 export interface MessengerComponents {
@@ -29,16 +31,19 @@ export class Messenger {
   private readonly init: MessengerInit
   private readonly components: MessengerComponents
   private readonly opener: EnvelopeOpener
+  private readonly largeOpener?: EnvelopeOpener
 
   constructor (components: MessengerComponents, init: MessengerInit) {
     this.init = init
     this.components = components
-    this.opener = new EnvelopeOpener({
-      network: init.network,
-      caPublicKey: init.caPublicKey,
-      maxBytes: init.maxMessageBytes,
-      replayWindowMs: init.replayWindowMs
-    })
+    const opener = (maxBytes: number): EnvelopeOpener => new EnvelopeOpener({ network: init.network, caPublicKey: init.caPublicKey, maxBytes, replayWindowMs: init.replayWindowMs })
+    this.opener = opener(init.maxMessageBytes)
+    if (init.large !== undefined) this.largeOpener = opener(init.large.maxBytes)
+  }
+
+  /** Largest envelope accepted for this type. */
+  maxBytesFor (type: MessageType): number {
+    return this.init.large?.types.includes(type) === true ? this.init.large.maxBytes : this.init.maxMessageBytes
   }
 
   get maxMessageBytes (): number {
@@ -63,7 +68,8 @@ export class Messenger {
   /** Opens an envelope, or returns why it was dropped (already counted and logged). */
   tryOpen (bytes: Uint8Array, expect: { type: MessageType, from?: string }, source?: string): { envelope: OpenedEnvelope } | { reason: string } {
     try {
-      const envelope = this.opener.open(bytes, expect.from === undefined ? { type: expect.type } : { type: expect.type, from: expect.from })
+      const opener = this.largeOpener !== undefined && this.init.large?.types.includes(expect.type) === true ? this.largeOpener : this.opener
+      const envelope = opener.open(bytes, expect.from === undefined ? { type: expect.type } : { type: expect.type, from: expect.from })
       this.components.metrics.messagesIn.inc({ type: expect.type })
       return { envelope }
     } catch (err: unknown) {

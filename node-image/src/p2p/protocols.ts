@@ -5,6 +5,7 @@ export interface NetworkProtocols {
   registrySync: string
   registryTopic: string
   announceTopic: string
+  toolCall: string
 }
 
 export function networkProtocols (network: string): NetworkProtocols {
@@ -13,10 +14,11 @@ export function networkProtocols (network: string): NetworkProtocols {
     membership: `/dawn/${network}/membership/1.0.0`,
     registrySync: `/dawn/${network}/registry-sync/1.0.0`,
     registryTopic: `/dawn/${network}/registry/1.0.0`,
-    announceTopic: `/dawn/${network}/announce/1.0.0`
+    announceTopic: `/dawn/${network}/announce/1.0.0`,
+    toolCall: `/dawn/${network}/toolcall/1.0.0`
   }
 }
 
 /** Envelope `type` values; also the label values of the message metrics. */
-export const MESSAGE_TYPES = ['membership.hello', 'registry.delta', 'registry.sync', 'peer.announce'] as const
+export const MESSAGE_TYPES = ['membership.hello', 'registry.delta', 'registry.sync', 'peer.announce', 'toolcall.request', 'toolcall.response'] as const
 export type MessageType = typeof MESSAGE_TYPES[number]

@@ -18,16 +18,27 @@ export async function inSpan<T> (name: string, kind: 'client' | 'producer' | 'in
   })
 }
 
-/** Runs `fn` in a span whose parent is the remote span named by the envelope's trace context. */
+/**
+ * Runs `fn` in a span whose parent is the remote span named by the envelope's
+ * trace context. A promise result keeps the span open until it settles.
+ */
 export function inRemoteChildSpan<T> (name: string, kind: 'server' | 'consumer', carrier: TraceCarrier | undefined, attributes: Record<string, string>, fn: () => T): T {
   const parent = contextFromCarrier(carrier, context.active())
   const span = tracer.startSpan(name, { kind: kind === 'server' ? SpanKind.SERVER : SpanKind.CONSUMER, attributes }, parent)
-  try {
-    return context.with(trace.setSpan(parent, span), fn)
-  } catch (err) {
+  const fail = (err: unknown): never => {
     span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message })
     throw err
-  } finally {
-    span.end()
   }
+  let result: T
+  try {
+    result = context.with(trace.setSpan(parent, span), fn)
+  } catch (err) {
+    span.end()
+    return fail(err)
+  }
+  if (result instanceof Promise) {
+    return result.catch(fail).finally(() => { span.end() }) as T
+  }
+  span.end()
+  return result
 }

@@ -36,7 +36,7 @@ describe('one trace spans nodes', () => {
     // Let the first anti-entropy settle, so gossip is the only thing left to trace.
     await eventually(async () => a.registry.digest() === b.registry.digest(), { what: 'initial sync' })
     exporter.reset()
-    a.setLocalAgents([{ id: 'traced', kind: 'static', description: 'x', tools: [] }])
+    await a.setLocalAgents([{ id: 'traced', kind: 'static', description: 'x', tools: [] }])
     await eventually(async () => b.registry.entries().some(e => e.agentId === 'traced'), { what: 'the delta at node b' })
     const spans = exporter.getFinishedSpans()
     const publish = spans.find(s => s.name === 'publish registry.delta')

@@ -67,6 +67,7 @@ export function renderNodeConfig (input: RenderNodeConfigInput): RenderedNodeCon
     p2p: { listen: [`/ip4/0.0.0.0/tcp/${pool.spec.ports.p2p}`], announce: [], bootstrap, mdns: false },
     http: { host: '0.0.0.0', port: pool.spec.ports.http },
     log: { level: pool.spec.logLevel },
+    toolCalls: { encryption: network.spec.encryption.policy },
     agents: []
   }
   // The node's own schema supplies the defaults we do not decide (replay window, limits...).

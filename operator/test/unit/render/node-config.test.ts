@@ -47,6 +47,8 @@ describe('renderNodeConfig', () => {
       },
       http: { host: '0.0.0.0', port: 8080 },
       log: { level: 'info' },
+      mcp: { enabled: true, allowedOrigins: [], maxRequestBytes: 4 * 1024 * 1024, maxSessions: 1024, sessionIdleSeconds: 900 },
+      toolCalls: { encryption: 'required', timeoutMs: 30_000, maxBytes: 16 * 1024 * 1024, maxConcurrent: 512 },
       agents: [
         { id: 'echo', kind: 'builtin', description: 'says it back', builtin: 'echo', settings: { greeting: 'hi' } },
         { id: 'fetcher', kind: 'remote', description: '', url: 'http://dawn-agent-fetch.mesh.svc.cluster.local:9000/rpc' },

@@ -1,0 +1,260 @@
+/**
+ * The agents this node hosts: one AgentConnection per configured runtime agent
+ * (static agents are registry entries only). Applies config changes live, runs
+ * MCP requests on the agents and turns every failure into a routing error.
+ */
+import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js'
+import { TypedEventEmitter } from 'main-event'
+import type { AgentConfig } from '../config/schema.ts'
+import type { LogFn } from '../logging/json-logger.ts'
+import type { AgentPrompt, AgentResource, AgentTool } from '../registry/agent-record.ts'
+import { AgentFailedError, AgentRemovedError, DeadlineExceededError, ToolCallError, UnknownAgentError } from '../routing/errors.ts'
+import type { AgentOp } from '../routing/types.ts'
+import { AgentConnection, AgentNotConnectedError } from './agent-connection.ts'
+import type { AgentConnectionInit, AgentStatus } from './agent-connection.ts'
+import type { MeshFacade } from './builtin/mesh.ts'
+import { RESOURCE_NOT_FOUND } from './define-server.ts'
+
+export interface AgentHostComponents {
+  log: LogFn
+  mesh?: MeshFacade
+}
+
+export interface AgentHostInit {
+  dataDir: string
+  /** Connection tuning, mainly for tests (backoff, timeouts). */
+  connection?: Pick<AgentConnectionInit, 'minBackoffMs' | 'maxBackoffMs' | 'requestTimeoutMs' | 'firstAttemptMs' | 'healthCheckMs'>
+}
+
+export interface AgentHostEvents {
+  /** The set of agents or one of their tool/resource/prompt lists changed. */
+  change: CustomEvent<void>
+}
+
+/** What this node publishes about one of its agents. */
+export interface LocalAgentRecord {
+  id: string
+  name: string
+  kind: AgentConfig['kind']
+  description: string
+  tools: AgentTool[]
+  resources: AgentResource[]
+  prompts: AgentPrompt[]
+}
+
+export type LocalAgentStatus = AgentStatus | { state: 'static' }
+
+export class AgentHostNotStartedError extends Error {
+  constructor () {
+    super('agent host is not started')
+    this.name = 'AgentHostNotStartedError'
+  }
+}
+
+export class DuplicateAgentError extends Error {
+  constructor (agentId: string) {
+    super(`agent id "${agentId}" is configured more than once`)
+    this.name = 'DuplicateAgentError'
+  }
+}
+
+interface Hosted {
+  config: AgentConfig
+  json: string
+  /** undefined for static agents */
+  connection?: AgentConnection
+  /** Ends each in-flight call with the given error. */
+  inflight: Set<(err: ToolCallError) => void>
+}
+
+// Plain numbers: McpError.code is a number, the SDK's ErrorCode an enum.
+const INVALID_PARAMS: number = ErrorCode.InvalidParams
+const REQUEST_TIMEOUT: number = ErrorCode.RequestTimeout
+
+function errorMessage (err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
+}
+
+export class AgentHost extends TypedEventEmitter<AgentHostEvents> {
+  private readonly log: LogFn
+  private readonly mesh: MeshFacade | undefined
+  private readonly dataDir: string
+  private readonly connectionInit: AgentHostInit['connection']
+  private readonly agents = new Map<string, Hosted>()
+  private started = false
+  /** setAgents calls apply one after another. */
+  private applying: Promise<void> = Promise.resolve()
+
+  constructor (components: AgentHostComponents, init: AgentHostInit) {
+    super()
+    this.log = components.log
+    this.mesh = components.mesh
+    this.dataDir = init.dataDir
+    this.connectionInit = init.connection
+  }
+
+  start (): Promise<void> {
+    this.started = true
+    return Promise.resolve()
+  }
+
+  /** Ends in-flight calls, closes every client and kills stdio children. */
+  async stop (): Promise<void> {
+    if (!this.started) return
+    this.started = false
+    await this.applying
+    const all = [...this.agents.values()]
+    this.agents.clear()
+    await Promise.all(all.map(async (hosted) => { await this.retire(hosted, new AgentFailedError(`agent ${hosted.config.id}: node is shutting down`)) }))
+  }
+
+  /**
+   * Makes the hosted agents match `configs`: starts new and changed ones (waiting
+   * for each one's first attempt, at most ~10 s), and retires removed ones (their
+   * in-flight calls fail with AgentRemovedError at once).
+   */
+  async setAgents (configs: AgentConfig[]): Promise<void> {
+    if (!this.started) throw new AgentHostNotStartedError()
+    const seen = new Set<string>()
+    for (const config of configs) {
+      if (seen.has(config.id)) throw new DuplicateAgentError(config.id)
+      seen.add(config.id)
+    }
+    const run = this.applying.then(async () => { await this.apply(configs) })
+    this.applying = run.catch(() => {})
+    await run
+  }
+
+  /**
+   * Every hosted agent, static ones with their configured tools. An agent not yet
+   * connected has empty lists; one that dropped keeps its last lists while it
+   * reconnects (see status()).
+   */
+  records (): LocalAgentRecord[] {
+    return [...this.agents.values()].map(({ config, connection }) => ({
+      id: config.id,
+      name: config.name ?? config.id,
+      kind: config.kind,
+      description: config.description,
+      tools: connection?.tools() ?? (config.kind === 'static' ? config.tools.map((t) => ({ ...t })) : []),
+      resources: connection?.resources() ?? [],
+      prompts: connection?.prompts() ?? []
+    }))
+  }
+
+  has (agentId: string): boolean {
+    return this.agents.has(agentId)
+  }
+
+  /** Connection state of an agent (e.g. failed, with why), or undefined if it is not hosted. */
+  status (agentId: string): LocalAgentStatus | undefined {
+    const hosted = this.agents.get(agentId)
+    if (hosted === undefined) return undefined
+    return hosted.connection?.status() ?? { state: 'static' }
+  }
+
+  /** Runs an MCP request on a local agent and returns its raw result object. */
+  async call (agentId: string, op: AgentOp, params: Record<string, unknown>, signal: AbortSignal): Promise<Record<string, unknown>> {
+    const hosted = this.agents.get(agentId)
+    if (hosted === undefined) throw new UnknownAgentError(`no agent "${agentId}" on this node`)
+    const connection = hosted.connection
+    if (connection === undefined) throw new AgentFailedError(`agent ${agentId} is static: no runtime`)
+    if (signal.aborted) throw new DeadlineExceededError(`deadline exceeded before ${op} on agent ${agentId} started`)
+
+    const controller = new AbortController()
+    return await new Promise<Record<string, unknown>>((resolve, reject) => {
+      const end = (err: ToolCallError): void => {
+        done()
+        reject(err)
+        controller.abort(err) // sends notifications/cancelled to the agent
+      }
+      const onAbort = (): void => { end(new DeadlineExceededError(`deadline exceeded during ${op} on agent ${agentId}`)) }
+      const done = (): void => {
+        signal.removeEventListener('abort', onAbort)
+        hosted.inflight.delete(end)
+      }
+      signal.addEventListener('abort', onAbort, { once: true })
+      hosted.inflight.add(end)
+      connection.request(op, params, controller.signal).then((result) => {
+        done()
+        resolve(result)
+      }, (err: unknown) => {
+        done()
+        reject(this.callError(hosted, connection, op, params, err))
+      })
+    })
+  }
+
+  private async apply (configs: AgentConfig[]): Promise<void> {
+    const next = new Map(configs.map((c) => [c.id, c]))
+    const retiring: Hosted[] = []
+    const starting: Hosted[] = []
+    let changed = false
+    for (const [id, hosted] of this.agents) {
+      const config = next.get(id)
+      if (config !== undefined && JSON.stringify(config) === hosted.json) continue
+      this.agents.delete(id)
+      retiring.push(hosted)
+      changed = true
+    }
+    for (const config of configs) {
+      if (this.agents.has(config.id)) continue
+      const hosted = this.host(config)
+      this.agents.set(config.id, hosted)
+      if (hosted.connection !== undefined) starting.push(hosted)
+      changed = true
+    }
+    if (changed) this.safeDispatchEvent('change')
+    await Promise.all([
+      ...retiring.map(async (hosted) => {
+        const reconfigured = next.has(hosted.config.id)
+        this.log('info', reconfigured ? 'agent reconfigured' : 'agent removed', { agent: hosted.config.id })
+        await this.retire(hosted, new AgentRemovedError(`agent ${hosted.config.id} was ${reconfigured ? 'reconfigured' : 'removed'} while the call ran`))
+      }),
+      ...starting.map(async (hosted) => { await hosted.connection?.start() })
+    ])
+  }
+
+  private host (config: AgentConfig): Hosted {
+    const hosted: Hosted = { config, json: JSON.stringify(config), inflight: new Set() }
+    if (config.kind === 'static') return hosted
+    const connection = new AgentConnection(
+      { log: this.log, ...(this.mesh === undefined ? {} : { mesh: this.mesh }) },
+      { ...this.connectionInit, config, dataDir: this.dataDir }
+    )
+    connection.addEventListener('change', () => {
+      if (this.agents.get(config.id) === hosted) this.safeDispatchEvent('change')
+    })
+    hosted.connection = connection
+    return hosted
+  }
+
+  /** In-flight calls end at once with `err`; then the client closes. */
+  private async retire (hosted: Hosted, err: ToolCallError): Promise<void> {
+    for (const end of [...hosted.inflight]) end(err)
+    await hosted.connection?.stop().catch((stopErr: unknown) => {
+      this.log('warn', 'stopping agent failed', { agent: hosted.config.id, error: errorMessage(stopErr) })
+    })
+  }
+
+  private callError (hosted: Hosted, connection: AgentConnection, op: AgentOp, params: Record<string, unknown>, err: unknown): ToolCallError {
+    const id = hosted.config.id
+    if (err instanceof ToolCallError) return err
+    if (err instanceof AgentNotConnectedError) return new AgentFailedError(err.message, { cause: err })
+    if (err instanceof McpError) {
+      if (err.code === INVALID_PARAMS && op === 'tools/call' && typeof params.name === 'string' &&
+        !connection.tools().some((t) => t.name === params.name)) {
+        return new UnknownAgentError(`agent ${id} has no tool "${params.name}"`)
+      }
+      if (err.code === INVALID_PARAMS && op === 'prompts/get' && typeof params.name === 'string' &&
+        !connection.prompts().some((p) => p.name === params.name)) {
+        return new UnknownAgentError(`agent ${id} has no prompt "${params.name}"`)
+      }
+      if (err.code === RESOURCE_NOT_FOUND && op === 'resources/read') {
+        return new UnknownAgentError(`agent ${id} has no resource ${typeof params.uri === 'string' ? `"${params.uri}"` : '(no uri given)'}`)
+      }
+      if (err.code === REQUEST_TIMEOUT) return new DeadlineExceededError(`agent ${id}: ${err.message}`)
+    }
+    return new AgentFailedError(`agent ${id}: ${errorMessage(err)}`, { cause: err })
+  }
+}

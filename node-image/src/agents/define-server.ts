@@ -1,0 +1,205 @@
+/**
+ * A small declarative way to build a low-level MCP `Server`: tools with TypeBox
+ * input schemas (sent as-is in tools/list, checked with TypeBox on every call),
+ * plus optional resources and prompts. One spec can build many servers (one per
+ * HTTP session); state lives in the handlers' closures and is shared.
+ */
+import { Server } from '@modelcontextprotocol/sdk/server/index.js'
+import {
+  CallToolRequestSchema,
+  ErrorCode,
+  GetPromptRequestSchema,
+  ListPromptsRequestSchema,
+  ListResourcesRequestSchema,
+  ListToolsRequestSchema,
+  McpError,
+  ReadResourceRequestSchema
+} from '@modelcontextprotocol/sdk/types.js'
+import type { CallToolResult, GetPromptResult, ReadResourceResult, ServerCapabilities, Tool, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js'
+import type { Static, TObject } from 'typebox'
+import { Compile } from 'typebox/compile'
+import type { Validator } from 'typebox/compile'
+import { describeIssues } from '../validation/schema-error.ts'
+
+/**
+ * The SDK's low-level Server. Deliberate: specs are plain data served whole, and
+ * tool arguments are checked with TypeBox, neither of which McpServer models.
+ */
+export type LowLevelServer = Server // eslint-disable-line @typescript-eslint/no-deprecated -- see above
+
+/** JSON-RPC error code MCP uses for resources/read of an unknown URI. */
+export const RESOURCE_NOT_FOUND = -32002
+
+export interface ToolContext {
+  /** Aborted when the client cancels the request or the connection closes. */
+  signal: AbortSignal
+}
+
+export interface ToolSpec<S extends TObject = TObject> {
+  name: string
+  description: string
+  input: S
+  annotations?: ToolAnnotations
+  handler: (args: Static<S>, ctx: ToolContext) => CallToolResult | Promise<CallToolResult>
+}
+
+/** A tool with its argument type erased, so tools of different shapes fit one list. */
+export interface AnyToolSpec {
+  name: string
+  description: string
+  input: TObject
+  annotations?: ToolAnnotations
+  handler: (args: unknown, ctx: ToolContext) => CallToolResult | Promise<CallToolResult>
+}
+
+export interface ResourceSpec {
+  uri: string
+  name: string
+  description?: string
+  mimeType?: string
+  /** The resource's text. */
+  read: (signal: AbortSignal) => string | Promise<string>
+}
+
+export interface PromptArgumentSpec {
+  name: string
+  description?: string
+  required?: boolean
+}
+
+export interface PromptSpec {
+  name: string
+  description?: string
+  arguments?: PromptArgumentSpec[]
+  get: (args: Record<string, string>) => GetPromptResult | Promise<GetPromptResult>
+}
+
+export interface ServerSpec {
+  name: string
+  version: string
+  instructions?: string
+  tools: AnyToolSpec[]
+  resources?: ResourceSpec[]
+  prompts?: PromptSpec[]
+}
+
+/** Declares a tool; `args` in the handler is typed from the TypeBox schema. */
+export function defineTool<S extends TObject> (spec: ToolSpec<S>): AnyToolSpec {
+  // Sound: defineServer only calls the handler with arguments that passed `spec.input`.
+  return spec as unknown as AnyToolSpec
+}
+
+/** A text-only tool result. */
+export function textResult (text: string, isError = false): CallToolResult {
+  return isError ? { content: [{ type: 'text', text }], isError: true } : { content: [{ type: 'text', text }] }
+}
+
+/** A tool result carrying a JSON object both as structuredContent and as text. */
+export function jsonResult (value: Record<string, unknown>): CallToolResult {
+  return { content: [{ type: 'text', text: JSON.stringify(value) }], structuredContent: value }
+}
+
+export class InvalidServerSpecError extends Error {
+  constructor (message: string) {
+    super(message)
+    this.name = 'InvalidServerSpecError'
+  }
+}
+
+interface CompiledTool {
+  spec: AnyToolSpec
+  listed: Tool
+  validator: Validator
+}
+
+function compileTools (tools: AnyToolSpec[]): Map<string, CompiledTool> {
+  const out = new Map<string, CompiledTool>()
+  for (const spec of tools) {
+    if (out.has(spec.name)) throw new InvalidServerSpecError(`tool "${spec.name}" is defined twice`)
+    // A plain JSON copy: what tools/list sends is exactly what clients will see.
+    const inputSchema = JSON.parse(JSON.stringify(spec.input)) as Tool['inputSchema']
+    const listed: Tool = { name: spec.name, description: spec.description, inputSchema }
+    if (spec.annotations !== undefined) listed.annotations = spec.annotations
+    out.set(spec.name, { spec, listed, validator: Compile(spec.input) })
+  }
+  return out
+}
+
+function errorMessage (err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
+}
+
+/** Builds a fresh Server from the spec; call it once per connection. */
+export function defineServer (spec: ServerSpec): LowLevelServer {
+  const tools = compileTools(spec.tools)
+  const resources = new Map((spec.resources ?? []).map((r) => [r.uri, r]))
+  const prompts = new Map((spec.prompts ?? []).map((p) => [p.name, p]))
+  const capabilities: ServerCapabilities = { tools: {} }
+  if (spec.resources !== undefined) capabilities.resources = {}
+  if (spec.prompts !== undefined) capabilities.prompts = {}
+  // eslint-disable-next-line @typescript-eslint/no-deprecated -- see LowLevelServer
+  const server: LowLevelServer = new Server({ name: spec.name, version: spec.version }, {
+    capabilities,
+    ...(spec.instructions === undefined ? {} : { instructions: spec.instructions })
+  })
+
+  server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: [...tools.values()].map((t) => t.listed) }))
+
+  server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
+    const { name } = request.params
+    const tool = tools.get(name)
+    if (tool === undefined) throw new McpError(ErrorCode.InvalidParams, `unknown tool "${name}"`)
+    // Defaults apply to a copy so the request object is never changed under the SDK.
+    const args = tool.validator.Default(structuredClone(request.params.arguments ?? {}))
+    if (!tool.validator.Check(args)) {
+      // 2025-11-25: invalid input is a tool execution error the model can read and fix.
+      const issues = describeIssues(tool.validator.Errors(args), 'arguments')
+      return textResult(`invalid arguments for tool "${name}": ${issues.join('; ')}`, true)
+    }
+    try {
+      return await tool.spec.handler(args, { signal: extra.signal })
+    } catch (err) {
+      if (err instanceof McpError || extra.signal.aborted) throw err
+      return textResult(`tool "${name}" failed: ${errorMessage(err)}`, true)
+    }
+  })
+
+  if (spec.resources !== undefined) {
+    server.setRequestHandler(ListResourcesRequestSchema, () => ({
+      resources: [...resources.values()].map(({ uri, name, description, mimeType }) => ({
+        uri,
+        name,
+        ...(description === undefined ? {} : { description }),
+        ...(mimeType === undefined ? {} : { mimeType })
+      }))
+    }))
+    server.setRequestHandler(ReadResourceRequestSchema, async (request, extra): Promise<ReadResourceResult> => {
+      const { uri } = request.params
+      const resource = resources.get(uri)
+      if (resource === undefined) throw new McpError(RESOURCE_NOT_FOUND, `unknown resource "${uri}"`, { uri })
+      const text = await resource.read(extra.signal)
+      return { contents: [{ uri, text, ...(resource.mimeType === undefined ? {} : { mimeType: resource.mimeType }) }] }
+    })
+  }
+
+  if (spec.prompts !== undefined) {
+    server.setRequestHandler(ListPromptsRequestSchema, () => ({
+      prompts: [...prompts.values()].map(({ name, description, arguments: args }) => ({
+        name,
+        ...(description === undefined ? {} : { description }),
+        ...(args === undefined ? {} : { arguments: args })
+      }))
+    }))
+    server.setRequestHandler(GetPromptRequestSchema, async (request): Promise<GetPromptResult> => {
+      const { name } = request.params
+      const prompt = prompts.get(name)
+      if (prompt === undefined) throw new McpError(ErrorCode.InvalidParams, `unknown prompt "${name}"`)
+      const args = request.params.arguments ?? {}
+      const missing = (prompt.arguments ?? []).filter((a) => a.required === true && args[a.name] === undefined).map((a) => `"${a.name}"`)
+      if (missing.length > 0) throw new McpError(ErrorCode.InvalidParams, `prompt "${name}": missing required argument(s) ${missing.join(', ')}`)
+      return await prompt.get(args)
+    })
+  }
+
+  return server
+}

@@ -1,0 +1,134 @@
+import { peerIdFromString } from '@libp2p/peer-id'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import type { Connection, PeerId } from '@libp2p/interface'
+import type { Libp2p } from 'libp2p'
+import { NodeUnreachableError } from './errors.ts'
+import type { Route } from './types.ts'
+
+/** The circuit relay v2 hop protocol: a peer speaking it can relay for us. */
+const RELAY_HOP = '/libp2p/circuit/relay/0.2.0/hop'
+/** The DHT walk gets this share of the remaining time, so the relay still gets a turn. */
+const DHT_SHARE = 0.5
+
+export interface PeerConnectorComponents {
+  libp2p: Libp2p
+}
+
+export interface Reached {
+  connection: Connection
+  route: Exclude<Route, 'local'>
+}
+
+export function isRelayed (connection: Connection): boolean {
+  return connection.limits != null || isCircuit(connection.remoteAddr)
+}
+
+function isCircuit (addr: Multiaddr): boolean {
+  return addr.getComponents().some(c => c.name === 'p2p-circuit')
+}
+
+/**
+ * Finds a connection to a node in the documented order: an open direct
+ * connection; then addresses from the peer store or a DHT walk, dialled
+ * directly; then circuit relay v2 through any connected relay.
+ */
+export class PeerConnector {
+  private readonly libp2p: Libp2p
+
+  constructor (components: PeerConnectorComponents) {
+    this.libp2p = components.libp2p
+  }
+
+  /** `deadline` (unix ms) lets the DHT walk take only its share of the time left. */
+  async connect (nodeId: string, signal: AbortSignal, deadline: number): Promise<Reached> {
+    const peer = peerIdFromString(nodeId)
+    const open = this.libp2p.getConnections(peer).filter(c => c.status === 'open')
+    const direct = open.find(c => !isRelayed(c))
+    if (direct !== undefined) return { connection: direct, route: 'direct' }
+    const relayed = open.find(c => isRelayed(c))
+    const tried: string[] = []
+
+    const addrs = await this.knownAddrs(peer, signal, deadline, tried)
+    const directAddrs = addrs.filter(a => !isCircuit(a))
+    if (directAddrs.length > 0) {
+      try {
+        const connection = await this.libp2p.dial(directAddrs.map(a => withPeer(a, nodeId)), { signal })
+        return { connection, route: isRelayed(connection) ? 'relayed' : 'direct' }
+      } catch (err) {
+        signal.throwIfAborted()
+        tried.push(`direct dial of ${directAddrs.length} address(es): ${(err as Error).message}`)
+      }
+    }
+    if (relayed !== undefined) return { connection: relayed, route: 'relayed' }
+
+    const circuits = [...addrs.filter(isCircuit).map(a => withPeer(a, nodeId)), ...this.viaConnectedRelays(peer)]
+    for (const addr of dedupe(circuits)) {
+      try {
+        const connection = await this.libp2p.dial(addr, { signal })
+        return { connection, route: 'relayed' }
+      } catch (err) {
+        signal.throwIfAborted()
+        tried.push(`relay ${addr.toString()}: ${(err as Error).message}`)
+      }
+    }
+    if (circuits.length === 0) tried.push('no relay knows the node')
+    throw new NodeUnreachableError(`node ${nodeId} is unreachable: ${tried.join('; ')}`)
+  }
+
+  private async knownAddrs (peer: PeerId, signal: AbortSignal, deadline: number, tried: string[]): Promise<Multiaddr[]> {
+    const stored = await this.libp2p.peerStore.get(peer).then(p => p.addresses.map(a => a.multiaddr), () => [])
+    if (stored.some(a => !isCircuit(a))) return stored
+    const dhtSignal = AbortSignal.any([signal, AbortSignal.timeout(Math.max(50, (deadline - Date.now()) * DHT_SHARE))])
+    try {
+      const info = await this.libp2p.peerRouting.findPeer(peer, { signal: dhtSignal })
+      return [...stored, ...info.multiaddrs]
+    } catch (err) {
+      signal.throwIfAborted()
+      tried.push(`DHT lookup: ${(err as Error).message}`)
+      return stored
+    }
+  }
+
+  private viaConnectedRelays (target: PeerId): Multiaddr[] {
+    const out: Multiaddr[] = []
+    for (const conn of this.libp2p.getConnections()) {
+      if (conn.remotePeer.equals(target) || isRelayed(conn) || conn.status !== 'open') continue
+      const protocols = this.peerProtocols.get(conn.remotePeer.toString())
+      if (protocols?.includes(RELAY_HOP) !== true) continue
+      out.push(conn.remoteAddr.encapsulate(`/p2p/${conn.remotePeer.toString()}/p2p-circuit/p2p/${target.toString()}`))
+    }
+    return out
+  }
+
+  /** Protocols learnt by identify; filled by `trackProtocols`. */
+  private readonly peerProtocols = new Map<string, string[]>()
+
+  /** Keeps a cache of each peer's protocols so choosing a relay needs no peer-store read. */
+  start (): void {
+    this.libp2p.addEventListener('peer:identify', this.onIdentify)
+    this.libp2p.addEventListener('peer:disconnect', this.onDisconnect)
+  }
+
+  stop (): void {
+    this.libp2p.removeEventListener('peer:identify', this.onIdentify)
+    this.libp2p.removeEventListener('peer:disconnect', this.onDisconnect)
+    this.peerProtocols.clear()
+  }
+
+  private readonly onIdentify = (evt: CustomEvent<{ peerId: PeerId, protocols: string[] }>): void => {
+    this.peerProtocols.set(evt.detail.peerId.toString(), evt.detail.protocols)
+  }
+
+  private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => {
+    this.peerProtocols.delete(evt.detail.toString())
+  }
+}
+
+function withPeer (addr: Multiaddr, nodeId: string): Multiaddr {
+  return addr.getComponents().at(-1)?.value === nodeId ? addr : addr.encapsulate(`/p2p/${nodeId}`)
+}
+
+function dedupe (addrs: Multiaddr[]): Multiaddr[] {
+  return [...new Map(addrs.map(a => [a.toString(), a])).values()]
+}
+

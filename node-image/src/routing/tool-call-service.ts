@@ -1,0 +1,168 @@
+import { lpStream } from '@libp2p/utils'
+import type { Connection, Stream } from '@libp2p/interface'
+import type { Libp2p } from 'libp2p'
+import type { Messenger } from '../p2p/messenger.ts'
+import type { NodeMetrics } from '../metrics/node-metrics.ts'
+import type { LogFn } from '../logging/json-logger.ts'
+import { inRemoteChildSpan } from '../tracing/spans.ts'
+import { E2EError, type E2ECipher } from './e2e-cipher.ts'
+import { DeadlineExceededError, ToolCallError, type CallErrorCode } from './errors.ts'
+import { subjectOf, type EncryptionPolicy, type LocalAgents } from './tool-router.ts'
+import { callAad, encodeJson, MalformedCallError, MODE_E2E, MODE_PLAIN, parseRequest, splitMode, withMode, type WireRequest, type WireResponse } from './tool-call-wire.ts'
+
+export interface ToolCallServiceComponents {
+  libp2p: Libp2p
+  messenger: Messenger
+  cipher: E2ECipher
+  local: LocalAgents
+  metrics: NodeMetrics
+  log: LogFn
+}
+
+export interface ToolCallServiceInit {
+  selfId: string
+  network: string
+  protocol: string
+  encryption: EncryptionPolicy
+  maxBytes: number
+  maxConcurrent: number
+  /** How long a caller may take to send its request once the stream is open. */
+  readTimeoutMs?: number
+}
+
+/** A frame refused before it reached an agent; `reason` is the metric label. */
+class Refusal extends Error {
+  readonly reason: string
+  readonly code: CallErrorCode
+  constructor (reason: string, code: CallErrorCode, message: string) {
+    super(message)
+    this.name = 'Refusal'
+    this.reason = reason
+    this.code = code
+  }
+}
+
+const NO_ID = '0'.repeat(32)
+
+/**
+ * Hosting side of mesh routing: opens the signed envelope, decrypts, checks the
+ * request, runs it on a local agent within its deadline and answers encrypted.
+ * Whatever a peer sends, only its own stream is affected.
+ */
+export class ToolCallService {
+  private readonly components: ToolCallServiceComponents
+  private readonly init: ToolCallServiceInit
+  private readonly aad: Uint8Array
+  private inFlight = 0
+
+  constructor (components: ToolCallServiceComponents, init: ToolCallServiceInit) {
+    this.components = components
+    this.init = init
+    this.aad = callAad(init.network)
+  }
+
+  async start (): Promise<void> {
+    await this.components.libp2p.handle(this.init.protocol, async (stream, connection) => { await this.serve(stream, connection) }, {
+      runOnLimitedConnection: true,
+      maxInboundStreams: this.init.maxConcurrent
+    })
+  }
+
+  async stop (): Promise<void> {
+    await this.components.libp2p.unhandle(this.init.protocol).catch(() => {})
+  }
+
+  private async serve (stream: Stream, connection: Connection): Promise<void> {
+    const from = connection.remotePeer.toString()
+    const { messenger, metrics } = this.components
+    const lp = lpStream(stream, { maxDataLength: messenger.maxBytesFor('toolcall.request') })
+    const gone = new AbortController()
+    stream.addEventListener('close', () => { gone.abort(new Error('caller closed the stream')) }, { once: true })
+    try {
+      const frame = await lp.read({ signal: AbortSignal.timeout(this.init.readTimeoutMs ?? 30_000) })
+      const reply = await this.answer(frame.subarray(), from, gone.signal)
+      await lp.write(reply, { signal: AbortSignal.timeout(this.init.readTimeoutMs ?? 30_000) })
+      await stream.close().catch(() => {})
+    } catch (err) {
+      metrics.toolCallsRejected.inc({ reason: 'stream' })
+      this.components.log('debug', 'call stream failed', { peer: from, error: (err as Error).message })
+      stream.abort(err as Error)
+    }
+  }
+
+  /** Turns one request envelope into one response envelope; never throws for a peer's bad bytes. */
+  private async answer (frame: Uint8Array, from: string, gone: AbortSignal): Promise<Uint8Array> {
+    const { messenger, metrics } = this.components
+    let sealResponse: ((plaintext: Uint8Array) => Uint8Array) | undefined
+    let request: WireRequest
+    let trace
+    try {
+      const opened = messenger.tryOpen(frame, { type: 'toolcall.request', from }, from)
+      if ('reason' in opened) throw new Refusal(opened.reason, 'rejected', `request refused: ${opened.reason}`)
+      trace = opened.envelope.trace
+      const { mode, payload } = splitMode(opened.envelope.body)
+      let plaintext = payload
+      if (mode === MODE_E2E) {
+        const opening = this.components.cipher.openRequest(from, payload, this.aad)
+        plaintext = opening.plaintext
+        sealResponse = opening.sealResponse
+      } else if (this.init.encryption === 'required') {
+        throw new Refusal('plaintext', 'rejected', 'this node requires end-to-end encrypted calls')
+      }
+      request = parseRequest(plaintext)
+      if (request.to !== this.init.selfId) throw new Refusal('misdelivered', 'rejected', `request is for ${request.to}`)
+    } catch (err) {
+      const refusal = asRefusal(err)
+      metrics.toolCallsRejected.inc({ reason: refusal.reason })
+      this.components.log('warn', 'tool call refused', { peer: from, reason: refusal.reason })
+      // Refusals are never encrypted: the request may not have decrypted, and they carry no data.
+      return messenger.seal('toolcall.response', withMode(MODE_PLAIN, encodeJson({ id: NO_ID, ok: false, code: refusal.code, message: refusal.message })))
+    }
+
+    const response = await inRemoteChildSpan('dawn serve ' + request.op, 'server', trace, { 'dawn.caller': from, 'dawn.agent': request.agentId }, async () => await this.run(request, from, gone))
+    let json = encodeJson(response)
+    if (json.byteLength > this.init.maxBytes) {
+      json = encodeJson({ id: request.id, ok: false, code: 'too-large', message: `result is ${json.byteLength} bytes, limit ${this.init.maxBytes}` })
+    }
+    return messenger.seal('toolcall.response', sealResponse === undefined ? withMode(MODE_PLAIN, json) : withMode(MODE_E2E, sealResponse(json)))
+  }
+
+  private async run (request: WireRequest, from: string, gone: AbortSignal): Promise<WireResponse> {
+    const { metrics, log } = this.components
+    const started = performance.now()
+    const subject = subjectOf(request.op, request.params)
+    let outcome: string = 'ok'
+    if (this.inFlight >= this.init.maxConcurrent) {
+      outcome = 'busy'
+      metrics.toolCallsServed.inc({ result: outcome })
+      return { id: request.id, ok: false, code: 'busy', message: `node is serving ${this.inFlight} calls, limit ${this.init.maxConcurrent}` }
+    }
+    this.inFlight++
+    metrics.toolCallsInFlight.set(this.inFlight)
+    try {
+      const remaining = request.deadline - Date.now()
+      if (remaining <= 0) throw new DeadlineExceededError('deadline passed before the call started')
+      const signal = AbortSignal.any([gone, AbortSignal.timeout(remaining)])
+      const result = await this.components.local.call(request.agentId, request.op, request.params, signal)
+      return { id: request.id, ok: true, result }
+    } catch (err) {
+      const failure = err instanceof ToolCallError ? err : new ToolCallError('agent-failed', (err as Error).message)
+      outcome = failure.code
+      return { id: request.id, ok: false, code: failure.code, message: failure.message.slice(0, 4096) }
+    } finally {
+      this.inFlight--
+      metrics.toolCallsInFlight.set(this.inFlight)
+      metrics.toolCallsServed.inc({ result: outcome })
+      // Audit: who called what and how it ended; never the arguments or the result.
+      log('info', 'tool call served', { audit: true, caller: from, agentId: request.agentId, op: request.op, subject, outcome, durationMs: Math.round(performance.now() - started) })
+    }
+  }
+}
+
+function asRefusal (err: unknown): Refusal {
+  if (err instanceof Refusal) return err
+  if (err instanceof E2EError) return new Refusal(err.reason, 'rejected', `request refused: ${err.reason}`)
+  if (err instanceof MalformedCallError) return new Refusal('malformed', 'bad-request', err.message)
+  return new Refusal('malformed', 'bad-request', (err as Error).message)
+}
+

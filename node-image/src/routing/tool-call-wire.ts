@@ -1,0 +1,100 @@
+/**
+ * The bytes of a routed call inside its signed envelope. One request and one
+ * response per stream on `/dawn/<net>/toolcall/1.0.0`.
+ *
+ * Envelope body = mode byte || payload, where mode 1 = E2E frame (e2e-cipher.ts)
+ * around the JSON below and mode 0 = the JSON in the clear (encryption `off`).
+ */
+import Type, { type Static } from 'typebox'
+import { Compile } from 'typebox/compile'
+import { AGENT_ID_PATTERN, NODE_ID_PATTERN } from '../registry/agent-record.ts'
+import { AGENT_OPS } from './types.ts'
+import { CALL_ERROR_CODES } from './errors.ts'
+import { describeIssues } from '../validation/schema-error.ts'
+
+/** A union of string literals whose static type is the literals, not `string`. */
+function oneOf<T extends readonly string[]> (values: T) {
+  return Type.Unsafe<T[number]>(Type.Union(values.map(v => Type.Literal(v))))
+}
+
+export const MODE_PLAIN = 0
+export const MODE_E2E = 1
+
+export const WireRequest = Type.Object({
+  /** Random per call; ties the response to its request even in the clear. */
+  id: Type.String({ pattern: '^[0-9a-f]{32}$' }),
+  to: Type.String({ pattern: NODE_ID_PATTERN }),
+  agentId: Type.String({ pattern: AGENT_ID_PATTERN }),
+  op: oneOf(AGENT_OPS),
+  params: Type.Record(Type.String(), Type.Unknown()),
+  /** Unix ms; the hosting node stops work past it. */
+  deadline: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })
+}, { additionalProperties: false })
+
+export const WireResponse = Type.Union([
+  Type.Object({ id: Type.String({ pattern: '^[0-9a-f]{32}$' }), ok: Type.Literal(true), result: Type.Record(Type.String(), Type.Unknown()) }, { additionalProperties: false }),
+  Type.Object({
+    id: Type.String({ pattern: '^[0-9a-f]{32}$' }),
+    ok: Type.Literal(false),
+    code: oneOf(CALL_ERROR_CODES),
+    message: Type.String({ maxLength: 4096 })
+  }, { additionalProperties: false })
+])
+
+export type WireRequest = Static<typeof WireRequest>
+export type WireResponse = Static<typeof WireResponse>
+
+/** A frame that passed the signature but not these checks. */
+export class MalformedCallError extends Error {
+  constructor (message: string) {
+    super(message)
+    this.name = 'MalformedCallError'
+  }
+}
+
+const checkRequest = Compile(WireRequest)
+const checkResponse = Compile(WireResponse)
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+const encoder = new TextEncoder()
+
+export function encodeJson (value: WireRequest | WireResponse): Uint8Array {
+  return encoder.encode(JSON.stringify(value))
+}
+
+function parseJson (bytes: Uint8Array): unknown {
+  try {
+    return JSON.parse(utf8.decode(bytes))
+  } catch (err) {
+    throw new MalformedCallError(`not JSON: ${(err as Error).message}`)
+  }
+}
+
+export function parseRequest (bytes: Uint8Array): WireRequest {
+  const value = parseJson(bytes)
+  if (!checkRequest.Check(value)) throw new MalformedCallError(`bad request: ${describeIssues(checkRequest.Errors(value))[0] ?? 'invalid'}`)
+  return value
+}
+
+export function parseResponse (bytes: Uint8Array): WireResponse {
+  const value = parseJson(bytes)
+  if (!checkResponse.Check(value)) throw new MalformedCallError(`bad response: ${describeIssues(checkResponse.Errors(value))[0] ?? 'invalid'}`)
+  return value
+}
+
+export function withMode (mode: number, payload: Uint8Array): Uint8Array {
+  const out = new Uint8Array(payload.byteLength + 1)
+  out[0] = mode
+  out.set(payload, 1)
+  return out
+}
+
+export function splitMode (body: Uint8Array): { mode: number, payload: Uint8Array } {
+  const mode = body[0]
+  if (mode !== MODE_PLAIN && mode !== MODE_E2E) throw new MalformedCallError('unknown body mode')
+  return { mode, payload: body.subarray(1) }
+}
+
+/** Additional data bound into every E2E frame of a network's calls. */
+export function callAad (network: string): Uint8Array {
+  return encoder.encode(`dawn/toolcall/v1\n${network}`)
+}

@@ -1,0 +1,169 @@
+import { randomBytes } from 'node:crypto'
+import { lpStream } from '@libp2p/utils'
+import type { Libp2p } from 'libp2p'
+import type { Connection } from '@libp2p/interface'
+import type { Messenger } from '../p2p/messenger.ts'
+import type { NodeMetrics } from '../metrics/node-metrics.ts'
+import type { AgentRecord } from '../registry/agent-record.ts'
+import type { LogFn } from '../logging/json-logger.ts'
+import { inSpan } from '../tracing/spans.ts'
+import type { E2ECipher } from './e2e-cipher.ts'
+import { callErrorFromCode, DeadlineExceededError, NodeUnreachableError, ToolCallError, UnknownAgentError } from './errors.ts'
+import { PeerConnector } from './peer-connector.ts'
+import { callAad, encodeJson, MODE_E2E, MODE_PLAIN, parseResponse, splitMode, withMode, type WireRequest } from './tool-call-wire.ts'
+import { formatTarget, type AgentOp, type AgentTarget, type CallOptions, type CallResult, type MeshCaller, type Route } from './types.ts'
+
+/** What the router needs from the node's own agent runtime. */
+export interface LocalAgents {
+  call: (agentId: string, op: AgentOp, params: Record<string, unknown>, signal: AbortSignal) => Promise<Record<string, unknown>>
+}
+
+export type EncryptionPolicy = 'required' | 'preferred' | 'off'
+
+export interface ToolRouterComponents {
+  libp2p: Libp2p
+  messenger: Messenger
+  cipher: E2ECipher
+  registry: { get: (nodeId: string, agentId: string) => AgentRecord | undefined }
+  local: LocalAgents
+  metrics: NodeMetrics
+  log: LogFn
+}
+
+export interface ToolRouterInit {
+  selfId: string
+  network: string
+  protocol: string
+  encryption: EncryptionPolicy
+  /** Longest any call may take; callers may only shorten it. */
+  timeoutMs: number
+  /** Largest request JSON sent. */
+  maxBytes: number
+  /** Concurrent calls to one node over one connection. */
+  maxStreams: number
+}
+
+/**
+ * Caller side of mesh routing: resolves `<nodeId>:<agentId>`, reaches the node
+ * (direct, DHT, relay), and runs one encrypted request/response per stream.
+ */
+export class ToolRouter implements MeshCaller {
+  private readonly components: ToolRouterComponents
+  private readonly init: ToolRouterInit
+  private readonly connector: PeerConnector
+  private readonly aad: Uint8Array
+
+  constructor (components: ToolRouterComponents, init: ToolRouterInit) {
+    this.components = components
+    this.init = init
+    this.connector = new PeerConnector({ libp2p: components.libp2p })
+    this.aad = callAad(init.network)
+  }
+
+  start (): void {
+    this.connector.start()
+  }
+
+  stop (): void {
+    this.connector.stop()
+  }
+
+  /** How a call to `nodeId` would travel now (the `mesh` agent's route tool). */
+  async reach (nodeId: string, signal: AbortSignal): Promise<{ route: Route, remoteAddr?: string }> {
+    if (nodeId === this.init.selfId) return { route: 'local' }
+    const { connection, route } = await this.connector.connect(nodeId, signal, Date.now() + this.init.timeoutMs)
+    return { route, remoteAddr: connection.remoteAddr.toString() }
+  }
+
+  async call (target: AgentTarget, op: AgentOp, params: Record<string, unknown>, opts: CallOptions = {}): Promise<CallResult> {
+    const started = performance.now()
+    const deadline = Math.min(opts.deadline ?? Number.POSITIVE_INFINITY, Date.now() + this.init.timeoutMs)
+    const signal = AbortSignal.any([...(opts.signal === undefined ? [] : [opts.signal]), AbortSignal.timeout(Math.max(0, deadline - Date.now()))])
+    let route: Route = target.nodeId === this.init.selfId ? 'local' : 'direct'
+    const record = (result: string): void => {
+      const labels = { result, route }
+      const seconds = (performance.now() - started) / 1000
+      this.components.metrics.toolCalls.inc(labels)
+      this.components.metrics.toolCallSeconds.observe(labels, seconds)
+      // Audit: who called what and how it ended; never the arguments or the result.
+      this.components.log('info', 'tool call', { audit: true, caller: opts.caller ?? 'local', target: formatTarget(target), op, subject: subjectOf(op, params), outcome: result, route, durationMs: Math.round(seconds * 1000) })
+    }
+    try {
+      const result = await inSpan(`dawn ${op}`, 'client', { 'dawn.target': formatTarget(target), 'dawn.op': op }, async span => {
+        if (route === 'local') return await this.components.local.call(target.agentId, op, params, signal)
+        const out = await this.remote(target, op, params, deadline, signal, r => { route = r })
+        span.setAttribute('dawn.route', route)
+        return out
+      })
+      // A tool that ran and reported failure is a success of the mesh, but the audit should say so.
+      record(op === 'tools/call' && result.isError === true ? 'tool-error' : 'ok')
+      return { result, route }
+    } catch (err) {
+      const failure = asCallError(err, signal, target)
+      record(failure.code)
+      throw failure
+    }
+  }
+
+  private async remote (target: AgentTarget, op: AgentOp, params: Record<string, unknown>, deadline: number, signal: AbortSignal, onRoute: (r: Route) => void): Promise<Record<string, unknown>> {
+    const { nodeId, agentId } = target
+    if (this.components.registry.get(nodeId, agentId) === undefined) throw new UnknownAgentError(`no agent ${formatTarget(target)} in the mesh registry`)
+    const id = randomBytes(16).toString('hex')
+    const json = encodeJson({ id, to: nodeId, agentId, op, params, deadline } satisfies WireRequest)
+    if (json.byteLength > this.init.maxBytes) throw new ToolCallError('too-large', `request is ${json.byteLength} bytes, limit ${this.init.maxBytes}`)
+    let body: Uint8Array
+    let openResponse: ((frame: Uint8Array) => Uint8Array) | undefined
+    if (this.init.encryption === 'off') {
+      body = withMode(MODE_PLAIN, json)
+    } else {
+      const sealed = this.components.cipher.sealRequest(nodeId, json, this.aad)
+      body = withMode(MODE_E2E, sealed.frame)
+      openResponse = sealed.openResponse
+    }
+    const { messenger } = this.components
+    const envelope = messenger.seal('toolcall.request', body)
+
+    const { connection, route } = await this.connector.connect(nodeId, signal, deadline)
+    onRoute(route)
+    const reply = await this.exchange(connection, envelope, signal, nodeId)
+
+    const opened = messenger.tryOpen(reply, { type: 'toolcall.response', from: nodeId }, nodeId)
+    if ('reason' in opened) throw new ToolCallError('rejected', `response from ${nodeId} refused: ${opened.reason}`)
+    const { mode, payload } = splitMode(opened.envelope.body)
+    // A plaintext answer to an encrypted request can only be a refusal (the node
+    // could not decrypt); it carries no result, so accept it as an error only.
+    const response = parseResponse(mode === MODE_E2E && openResponse !== undefined ? openResponse(payload) : payload)
+    if (response.id !== id && !(mode === MODE_PLAIN && !response.ok)) throw new ToolCallError('rejected', `response from ${nodeId} answers another request`)
+    if (!response.ok) throw callErrorFromCode(response.code, response.message)
+    if (mode === MODE_PLAIN && openResponse !== undefined) throw new ToolCallError('rejected', `result from ${nodeId} arrived unencrypted`)
+    return response.result
+  }
+
+  private async exchange (connection: Connection, envelope: Uint8Array, signal: AbortSignal, nodeId: string): Promise<Uint8Array> {
+    const stream = await connection.newStream(this.init.protocol, { signal, runOnLimitedConnection: true, maxOutboundStreams: this.init.maxStreams })
+      .catch((err: unknown) => { throw signal.aborted ? err : new NodeUnreachableError(`cannot open a call stream to ${nodeId}: ${(err as Error).message}`, { cause: err }) })
+    try {
+      const lp = lpStream(stream, { maxDataLength: this.components.messenger.maxBytesFor('toolcall.response') })
+      await lp.write(envelope, { signal })
+      const reply = await lp.read({ signal })
+      await stream.close({ signal }).catch(() => {})
+      return reply.subarray()
+    } catch (err) {
+      stream.abort(err as Error)
+      if (signal.aborted) throw err
+      throw new NodeUnreachableError(`call stream to ${nodeId} failed: ${(err as Error).message}`, { cause: err })
+    }
+  }
+}
+
+export function subjectOf (op: AgentOp, params: Record<string, unknown>): string {
+  const value = params[op === 'resources/read' ? 'uri' : 'name']
+  return typeof value === 'string' ? value.slice(0, 256) : ''
+}
+
+/** Every failure leaves the router as a ToolCallError naming its cause. */
+function asCallError (err: unknown, signal: AbortSignal, target: AgentTarget): ToolCallError {
+  if (err instanceof ToolCallError) return err
+  if (signal.aborted) return new DeadlineExceededError(`call to ${formatTarget(target)} ran past its deadline`)
+  return new ToolCallError('rejected', `call to ${formatTarget(target)} failed: ${(err as Error).message}`)
+}
