@@ -48,7 +48,10 @@ export async function createHost (init: HostInit): Promise<DawnHost> {
       clientMode: false,
       // The default mapper drops private addresses, which leaves a pod network's DHT empty.
       peerInfoMapper: passthroughMapper,
-      allowQueryWithZeroPeers: true
+      // With zero peers a query must wait, not return at once: libp2p's random walk
+      // (relay discovery on a /p2p-circuit listener) loops on empty results and
+      // would starve the event loop.
+      allowQueryWithZeroPeers: false
     }),
     pubsub: gossipsub({
       // Envelopes are signed by us (with nonce and timestamp), so gossipsub's own

@@ -78,7 +78,7 @@ export class PeerConnector {
   private async knownAddrs (peer: PeerId, signal: AbortSignal, deadline: number, tried: string[]): Promise<Multiaddr[]> {
     const stored = await this.libp2p.peerStore.get(peer).then(p => p.addresses.map(a => a.multiaddr), () => [])
     if (stored.some(a => !isCircuit(a))) return stored
-    const dhtSignal = AbortSignal.any([signal, AbortSignal.timeout(Math.max(50, (deadline - Date.now()) * DHT_SHARE))])
+    const dhtSignal = AbortSignal.any([signal, AbortSignal.timeout(Math.max(50, Math.floor((deadline - Date.now()) * DHT_SHARE)))])
     try {
       const info = await this.libp2p.peerRouting.findPeer(peer, { signal: dhtSignal })
       return [...stored, ...info.multiaddrs]

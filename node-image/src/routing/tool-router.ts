@@ -77,7 +77,7 @@ export class ToolRouter implements MeshCaller {
 
   async call (target: AgentTarget, op: AgentOp, params: Record<string, unknown>, opts: CallOptions = {}): Promise<CallResult> {
     const started = performance.now()
-    const deadline = Math.min(opts.deadline ?? Number.POSITIVE_INFINITY, Date.now() + this.init.timeoutMs)
+    const deadline = Math.floor(Math.min(opts.deadline ?? Number.POSITIVE_INFINITY, Date.now() + this.init.timeoutMs))
     const signal = AbortSignal.any([...(opts.signal === undefined ? [] : [opts.signal]), AbortSignal.timeout(Math.max(0, deadline - Date.now()))])
     let route: Route = target.nodeId === this.init.selfId ? 'local' : 'direct'
     const record = (result: string): void => {
