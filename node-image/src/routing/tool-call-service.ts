@@ -4,7 +4,7 @@ import type { Libp2p } from 'libp2p'
 import type { Messenger } from '../p2p/messenger.ts'
 import type { NodeMetrics } from '../metrics/node-metrics.ts'
 import type { LogFn } from '../logging/json-logger.ts'
-import { inRemoteChildSpan } from '../tracing/spans.ts'
+import { inRemoteChildSpan, inSpan } from '../tracing/spans.ts'
 import { E2EError, type E2ECipher } from './e2e-cipher.ts'
 import { DeadlineExceededError, ToolCallError, type CallErrorCode } from './errors.ts'
 import { subjectOf, type EncryptionPolicy, type LocalAgents } from './tool-router.ts'
@@ -143,7 +143,7 @@ export class ToolCallService {
       const remaining = request.deadline - Date.now()
       if (remaining <= 0) throw new DeadlineExceededError('deadline passed before the call started')
       const signal = AbortSignal.any([gone, AbortSignal.timeout(remaining)])
-      const result = await this.components.local.call(request.agentId, request.op, request.params, signal)
+      const result = await inSpan(`agent ${request.op}`, 'client', { 'dawn.agent': request.agentId, 'dawn.subject': subject }, async () => await this.components.local.call(request.agentId, request.op, request.params, signal))
       return { id: request.id, ok: true, result }
     } catch (err) {
       const failure = err instanceof ToolCallError ? err : new ToolCallError('agent-failed', (err as Error).message)

@@ -5,6 +5,10 @@ import { McpError } from '@modelcontextprotocol/sdk/types.js'
 import { eventually, startMesh, type Mesh } from './harness.ts'
 import { serveBuiltinHttp } from '../../src/agents/builtin-http-server.ts'
 import type { NodeConfig } from '../../src/config/schema.ts'
+import { execFile } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+
+const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
 
 type CallToolResult = Awaited<ReturnType<Client['callTool']>>
 
@@ -84,6 +88,33 @@ describe('mesh-wide MCP over 5 real nodes', () => {
     }
     expect(await mesh.metric(0, 'dawn_tool_calls_total', { result: 'ok', route: 'direct' })).toBeGreaterThanOrEqual(12)
     expect(await mesh.metric(2, 'dawn_tool_calls_served_total', { result: 'ok' })).toBeGreaterThanOrEqual(3)
+  })
+
+  it('audits each call on both nodes (caller, tool, outcome) and never logs the arguments', async () => {
+    const secret = `SECRET-${Math.random().toString(36).slice(2)}`
+    await client.callTool({ name: meshName(ids[2]!, 'echo', 'echo'), arguments: { text: secret } })
+    const audit = (i: number): Array<Record<string, unknown>> => mesh.procs[i]!.logs().split('\n')
+      .map(line => JSON.parse(line) as Record<string, unknown>).filter(l => l.audit === true)
+    expect(audit(0)).toContainEqual(expect.objectContaining({ msg: 'tool call', target: `${ids[2]!}:echo`, subject: 'echo', outcome: 'ok', route: 'direct', caller: expect.stringMatching(/^mcp:[0-9a-f]{8}@127\.0\.0\.1$/) }))
+    expect(audit(2)).toContainEqual(expect.objectContaining({ msg: 'tool call served', caller: ids[0], agentId: 'echo', subject: 'echo', outcome: 'ok' }))
+    expect(mesh.procs[0]!.logs()).not.toContain(secret)
+    expect(mesh.procs[2]!.logs()).not.toContain(secret)
+  })
+
+  it('dawn-node call runs a tool anywhere in the mesh through a running node', async () => {
+    const cli = (...args: string[]): Promise<{ code: number, stdout: string, stderr: string }> => new Promise(resolve => {
+      execFile(process.execPath, ['--disable-warning=ExperimentalWarning', CLI, 'call', ...args, '--url', mesh.net.nodes[0]!.httpUrl], (err, stdout, stderr) => {
+        resolve({ code: err === null ? 0 : (err.code as number), stdout, stderr })
+      })
+    })
+    const ok = await cli(`${ids[4]!}:echo`, 'echo', '--args', '{"text":"from the CLI"}')
+    expect(ok).toMatchObject({ code: 0, stdout: 'from the CLI\n' })
+    const unknown = await cli(`${ids[4]!}:nobody`, 'echo')
+    expect(unknown.code).toBe(1)
+    expect(unknown.stderr).toMatch(/unknown-agent/)
+    const badArgs = await cli(`${ids[4]!}:echo`, 'echo', '--args', '{not json')
+    expect(badArgs.code).toBe(2)
+    expect(badArgs.stderr).toMatch(/--args is not JSON/)
   })
 
   it('completes 100 concurrent calls across the mesh, each with its own answer', async () => {
