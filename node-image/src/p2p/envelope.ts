@@ -102,7 +102,9 @@ type WireEnvelope = Static<typeof EnvelopeSchema>
 const checkEnvelope = Compile(EnvelopeSchema)
 
 // Sealing runs for every outgoing message with the same seed; keep its parsed key.
-let sealKeyCache: { seed: Uint8Array, peerId: string, key: KeyObject } | undefined
+// A Map, not one slot: benchmarks run many nodes in one process, and one slot thrashed.
+const sealKeys = new Map<string, { seed: Uint8Array, key: KeyObject }>()
+const SEAL_KEYS_MAX = 256
 
 export function sealEnvelope (opts: SealOptions): Uint8Array {
   if (opts.cert.peerId !== opts.peerId) throw new EnvelopeSealError(`certificate is for ${opts.cert.peerId}, not ${opts.peerId}`)
@@ -295,15 +297,16 @@ function verifySignature (message: Uint8Array, key: KeyObject, sig: Uint8Array):
 
 function sealKey (seed: Uint8Array, peerId: string): KeyObject {
   if (!(seed instanceof Uint8Array) || seed.length !== SEED_LENGTH) throw new EnvelopeSealError(`private key must be a ${SEED_LENGTH}-byte Ed25519 seed`)
-  const cached = sealKeyCache
-  if (cached !== undefined && cached.peerId === peerId && Buffer.compare(cached.seed, seed) === 0) return cached.key
+  const cached = sealKeys.get(peerId)
+  if (cached !== undefined && Buffer.compare(cached.seed, seed) === 0) return cached.key
   const key = privateKeyObject(seed)
   const spki = createPublicKey(key).export({ format: 'der', type: 'spki' })
   const expected = publicKeyFromPeerId(peerId)
   if (Buffer.compare(spki.subarray(spki.length - expected.length), expected) !== 0) {
     throw new EnvelopeSealError(`private key does not belong to ${peerId}`)
   }
-  sealKeyCache = { seed: Uint8Array.from(seed), peerId, key }
+  if (sealKeys.size >= SEAL_KEYS_MAX) sealKeys.clear()
+  sealKeys.set(peerId, { seed: Uint8Array.from(seed), key })
   return key
 }
 

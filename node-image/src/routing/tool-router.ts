@@ -140,7 +140,7 @@ export class ToolRouter implements MeshCaller {
   }
 
   private async exchange (connection: Connection, envelope: Uint8Array, signal: AbortSignal, nodeId: string): Promise<Uint8Array> {
-    const stream = await connection.newStream(this.init.protocol, { signal, runOnLimitedConnection: true, maxOutboundStreams: this.init.maxStreams })
+    const stream = await connection.newStream(this.init.protocol, { signal, runOnLimitedConnection: true, maxOutboundStreams: this.init.maxStreams, negotiateFully: false })
       .catch((err: unknown) => { throw signal.aborted ? err : new NodeUnreachableError(`cannot open a call stream to ${nodeId}: ${(err as Error).message}`, { cause: err }) })
     try {
       const lp = lpStream(stream, { maxDataLength: this.components.messenger.maxBytesFor('toolcall.response') })
