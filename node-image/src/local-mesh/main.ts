@@ -17,7 +17,9 @@ async function main (): Promise<void> {
   const dir = values.dir === undefined ? await mkdtemp(join(tmpdir(), 'dawn-mesh-')) : resolve(values.dir)
   let net = await readNetworkDir(dir)
   if (net === undefined) {
-    net = await createNetworkDir({ dir, nodes: count, network: values.network, agents: demoAgents })
+    // node-1 also serves circuit relay v2, so a node behind NAT (or a namespace) can join through it.
+    const relayFirst = (i: number, config: Record<string, unknown>): void => { if (i === 0) (config.node as Record<string, unknown>).relayServer = true }
+    net = await createNetworkDir({ dir, nodes: count, network: values.network, agents: demoAgents, patch: relayFirst })
     process.stdout.write(`Created network "${net.network}" in ${dir}\n`)
   } else {
     process.stdout.write(`Reusing network "${net.network}" in ${dir} (${net.nodes.length} nodes; --nodes is ignored)\n`)
@@ -46,7 +48,19 @@ async function main (): Promise<void> {
 
   process.stdout.write(`\nDawn local mesh: ${net.nodes.length} nodes, network "${net.network}"\n\n`)
   for (const n of net.nodes) process.stdout.write(`  ${n.name.padEnd(8)} ${n.httpUrl.padEnd(24)} ${n.peerId}\n`)
-  process.stdout.write(`\nOpen ${net.nodes[0]?.httpUrl ?? ''}/ in a browser, or try:\n  curl ${net.nodes[0]?.httpUrl ?? ''}/api/v1/registry\n\nCtrl-C stops every node.\n`)
+  const first = net.nodes[0]
+  const last = net.nodes.at(-1)
+  process.stdout.write([
+    '',
+    `Open ${first?.httpUrl ?? ''}/ in a browser, or try:`,
+    `  curl ${first?.httpUrl ?? ''}/api/v1/agents`,
+    `  npm run node -- call ${last?.peerId ?? ''}:echo echo --args '{"text":"hi"}' --url ${first?.httpUrl ?? ''}`,
+    '',
+    `Every node serves the whole mesh's tools over MCP (Streamable HTTP) at ${first?.httpUrl ?? ''}/mcp`,
+    '',
+    'Ctrl-C stops every node.',
+    ''
+  ].join('\n'))
 
   const watchdog = setInterval(() => {
     for (const [i, p] of procs.entries()) {
