@@ -6,19 +6,10 @@ import { DialBody, DialReply, ErrorReply, NodeInfo, PeerInfo, RegistryQuery, Reg
 import type { LogFn } from '../logging/json-logger.ts'
 import { registerUiRoutes } from './ui-routes.ts'
 import { registerAgentRoutes } from './agent-routes.ts'
-import { registerMcpEndpoint } from './mcp-endpoint.ts'
+import { registerMcpEndpoint, type McpEndpointInit } from './mcp-endpoint.ts'
 import type { MeshCatalog } from '../routing/mesh-mcp-server.ts'
 import type { MeshCaller } from '../routing/types.ts'
 
-export interface McpEndpointInit {
-  enabled: boolean
-  allowedOrigins: string[]
-  token?: string
-  maxRequestBytes: number
-  maxSessions: number
-  sessionIdleSeconds: number
-  timeoutMs: number
-}
 
 export interface HttpServerComponents {
   view: NodeView
@@ -33,7 +24,7 @@ export interface HttpServerInit {
   port: number
   /** Largest request body accepted, in bytes. */
   bodyLimit?: number
-  mcp: McpEndpointInit
+  mcp: McpEndpointInit & { enabled: boolean }
 }
 
 /** The node's HTTP API: probes, metrics, the `/api/v1` surface and the mesh-wide `/mcp`. */

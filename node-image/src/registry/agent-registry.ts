@@ -6,8 +6,9 @@
  * persists the state.
  */
 import { randomBytes } from 'node:crypto'
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises'
+import { readFile, rename } from 'node:fs/promises'
 import { join } from 'node:path'
+import { writeFileAtomic } from '../storage/atomic-file.ts'
 import { TypedEventEmitter } from 'main-event'
 import Type from 'typebox'
 import { Compile } from 'typebox/compile'
@@ -365,10 +366,7 @@ export class AgentRegistry extends TypedEventEmitter<AgentRegistryEvents> {
     await this.saving
   }
 
-  /** Write to a temp file, fsync, rename: readers see the old or the new file, never half of one. */
   private async writeFile (dataDir: string, cleanShutdown: boolean): Promise<void> {
-    const file = join(dataDir, REGISTRY_FILE)
-    const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`
     const body = JSON.stringify({
       version: 1,
       peerId: this.peerId,
@@ -376,19 +374,6 @@ export class AgentRegistry extends TypedEventEmitter<AgentRegistryEvents> {
       cleanShutdown,
       state: this.set.state()
     })
-    await mkdir(dataDir, { recursive: true })
-    try {
-      const handle = await open(tmp, 'w', 0o600)
-      try {
-        await handle.writeFile(body)
-        await handle.sync()
-      } finally {
-        await handle.close()
-      }
-      await rename(tmp, file)
-    } catch (err) {
-      await unlink(tmp).catch(() => {})
-      throw err
-    }
+    await writeFileAtomic(join(dataDir, REGISTRY_FILE), body)
   }
 }

@@ -3,13 +3,13 @@
  * `<dataDir>/agents/<agentId>/notes.json`. Every change is written (temp file,
  * fsync, rename) before the tool answers; changes are applied one at a time.
  */
-import { randomBytes } from 'node:crypto'
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
+import { readFile, rename } from 'node:fs/promises'
+import { join } from 'node:path'
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
 import Type from 'typebox'
 import { Compile } from 'typebox/compile'
 import type { LogFn } from '../../logging/json-logger.ts'
+import { writeFileAtomic } from '../../storage/atomic-file.ts'
 import { VERSION } from '../../node/version.ts'
 import { defineTool, jsonResult, textResult } from '../define-server.ts'
 import type { ServerSpec } from '../define-server.ts'
@@ -150,24 +150,8 @@ export class NoteStore {
     }
   }
 
-  /** Temp file, fsync, rename: a reader sees the old or the new file, never half of one. */
   private async write (notes: Map<string, string>): Promise<void> {
-    const tmp = `${this.file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`
-    const body = JSON.stringify({ version: 1, notes: Object.fromEntries(notes) })
-    await mkdir(dirname(this.file), { recursive: true })
-    try {
-      const handle = await open(tmp, 'w', 0o600)
-      try {
-        await handle.writeFile(body)
-        await handle.sync()
-      } finally {
-        await handle.close()
-      }
-      await rename(tmp, this.file)
-    } catch (err) {
-      await unlink(tmp).catch(() => {})
-      throw err
-    }
+    await writeFileAtomic(this.file, JSON.stringify({ version: 1, notes: Object.fromEntries(notes) }))
   }
 }
 
