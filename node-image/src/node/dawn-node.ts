@@ -151,7 +151,6 @@ export class DawnNode {
     const callInit = { selfId: this.peerId, network: config.network.name, protocol: protocols.toolCall, encryption: config.toolCalls.encryption, maxBytes: config.toolCalls.maxBytes }
     this.router = new ToolRouter({ ...callComponents, registry: this.registry }, { ...callInit, timeoutMs: config.toolCalls.timeoutMs, maxStreams: config.toolCalls.maxConcurrent })
     this.callService = new ToolCallService(callComponents, { ...callInit, maxConcurrent: config.toolCalls.maxConcurrent })
-    this.router.start()
     await this.callService.start()
     this.sweepTimer = setInterval(() => { this.cipher.sweep() }, 30_000)
     this.sweepTimer.unref()
@@ -199,7 +198,6 @@ export class DawnNode {
     await this.http?.close()
     clearInterval(this.sweepTimer)
     await this.callService?.stop()
-    this.router?.stop()
     await this.agents.stop()
     await this.sync?.stop()
     this.registryChannel?.stop()

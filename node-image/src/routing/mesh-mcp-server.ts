@@ -208,20 +208,6 @@ export function createMeshMcpServer (components: MeshMcpServerComponents, init: 
 
   const current = (): Listing => listingOf(catalog.entries())
 
-  const audit = (op: AgentOp, subject: Subject, target: AgentTarget | undefined, outcome: string, route: string | undefined, started: number): void => {
-    log('info', op === 'tools/call' ? 'tool call' : op === 'prompts/get' ? 'prompt get' : 'resource read', {
-      audit: true,
-      op,
-      caller: init.caller,
-      ...subject,
-      nodeId: target?.nodeId,
-      agentId: target?.agentId,
-      outcome,
-      route,
-      durationMs: Math.round(performance.now() - started)
-    })
-  }
-
   /** Routes one request with its deadline and span; the router writes the audit line. */
   const route = async (op: AgentOp, subject: Subject, target: AgentTarget, params: Record<string, unknown>, meta: Record<string, unknown> | undefined, extra: RequestExtra): Promise<CallResult> => {
     const asked = meta?.[TIMEOUT_META_KEY]
@@ -235,10 +221,11 @@ export function createMeshMcpServer (components: MeshMcpServerComponents, init: 
     }))
   }
 
-  /** Names that never reach the router are audited here. */
+  /** Names that never reach the router are audited here; the router audits the rest. */
   const unknown = (op: AgentOp, kind: 'tool' | 'prompt' | 'resource', name: string, reason: string, target?: AgentTarget): McpError => {
-    const subject: Subject = kind === 'tool' ? { tool: name } : kind === 'prompt' ? { prompt: name } : { resource: name }
-    audit(op, subject, target, 'unknown-agent', undefined, performance.now())
+    log('info', op === 'tools/call' ? 'tool call' : op === 'prompts/get' ? 'prompt get' : 'resource read', {
+      audit: true, op, caller: init.caller, [kind]: name, nodeId: target?.nodeId, agentId: target?.agentId, outcome: 'unknown-agent'
+    })
     return new McpError(ErrorCode.InvalidParams, `unknown ${kind} "${name}": ${reason}`)
   }
 
@@ -260,43 +247,35 @@ export function createMeshMcpServer (components: MeshMcpServerComponents, init: 
   server.setRequestHandler(ListResourcesRequestSchema, () => ({ resources: current().resources }))
   server.setRequestHandler(ListResourceTemplatesRequestSchema, () => ({ resourceTemplates: [] }))
 
+  /** tools/call and prompts/get: resolve a listed mesh name, then route it with its original name. */
+  const routeListed = async (op: 'tools/call' | 'prompts/get', params: { name: string, arguments?: Record<string, unknown>, _meta?: Record<string, unknown> }, extra: RequestExtra): Promise<CallResult> => {
+    const kind = op === 'tools/call' ? 'tool' : 'prompt'
+    const found = lookup(params.name, op === 'tools/call' ? 'tools' : 'prompts')
+    if ('reason' in found) throw unknown(op, kind, params.name, found.reason, found.target)
+    const forwarded = { name: found.name, ...(params.arguments === undefined ? {} : { arguments: params.arguments }), ...forwardedMeta(params._meta) }
+    const subject: Subject = kind === 'tool' ? { tool: params.name } : { prompt: params.name }
+    return await route(op, subject, found.target, forwarded, params._meta, extra)
+  }
+
   server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
-    const meshName = request.params.name
-    const meta = request.params._meta
-    const found = lookup(meshName, 'tools')
-    if ('reason' in found) throw unknown('tools/call', 'tool', meshName, found.reason, found.target)
-    const params = {
-      name: found.name,
-      ...(request.params.arguments === undefined ? {} : { arguments: request.params.arguments }),
-      ...forwardedMeta(meta)
-    }
     try {
-      const { result, route: via } = await route('tools/call', { tool: meshName }, found.target, params, meta, extra)
+      const { result, route: via } = await routeListed('tools/call', request.params, extra)
       return withRoute(result, via) as CallToolResult
     } catch (err) {
-      if (err instanceof UnknownAgentError) throw new McpError(ErrorCode.InvalidParams, `unknown tool "${meshName}": ${err.message}`)
-      if (err instanceof ToolCallError) {
+      // A routed failure is the tool's result (isError); only unknown names are protocol errors.
+      if (err instanceof ToolCallError && !(err instanceof UnknownAgentError)) {
         return { isError: true, content: [{ type: 'text', text: `${err.code}: ${err.message}` }], _meta: { 'dawn/error': err.code } }
       }
-      throw err
+      throw asMcpError(err, 'tool', request.params.name)
     }
   })
 
   server.setRequestHandler(GetPromptRequestSchema, async (request, extra): Promise<GetPromptResult> => {
-    const meshName = request.params.name
-    const meta = request.params._meta
-    const found = lookup(meshName, 'prompts')
-    if ('reason' in found) throw unknown('prompts/get', 'prompt', meshName, found.reason, found.target)
-    const params = {
-      name: found.name,
-      ...(request.params.arguments === undefined ? {} : { arguments: request.params.arguments }),
-      ...forwardedMeta(meta)
-    }
     try {
-      const { result, route: via } = await route('prompts/get', { prompt: meshName }, found.target, params, meta, extra)
+      const { result, route: via } = await routeListed('prompts/get', request.params, extra)
       return withRoute(result, via) as GetPromptResult
     } catch (err) {
-      throw asMcpError(err, 'prompt', meshName)
+      throw asMcpError(err, 'prompt', request.params.name)
     }
   })
 
@@ -367,7 +346,7 @@ function meshContentUris (result: Record<string, unknown>, target: AgentTarget):
   return { ...result, contents }
 }
 
-function asMcpError (err: unknown, kind: 'prompt' | 'resource', name: string): unknown {
+function asMcpError (err: unknown, kind: 'tool' | 'prompt' | 'resource', name: string): unknown {
   if (err instanceof UnknownAgentError) return new McpError(ErrorCode.InvalidParams, `unknown ${kind} "${name}": ${err.message}`)
   if (err instanceof ToolCallError) return new McpError(ErrorCode.InternalError, err.message, { code: err.code })
   return err

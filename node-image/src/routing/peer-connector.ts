@@ -61,7 +61,7 @@ export class PeerConnector {
     }
     if (relayed !== undefined) return { connection: relayed, route: 'relayed' }
 
-    const circuits = [...addrs.filter(isCircuit).map(a => withPeer(a, nodeId)), ...this.viaConnectedRelays(peer)]
+    const circuits = [...addrs.filter(isCircuit).map(a => withPeer(a, nodeId)), ...await this.viaConnectedRelays(peer)]
     for (const addr of dedupe(circuits)) {
       try {
         const connection = await this.libp2p.dial(addr, { signal })
@@ -89,38 +89,16 @@ export class PeerConnector {
     }
   }
 
-  private viaConnectedRelays (target: PeerId): Multiaddr[] {
+  /** Circuit addresses through every connected peer that identify says is a relay. */
+  private async viaConnectedRelays (target: PeerId): Promise<Multiaddr[]> {
     const out: Multiaddr[] = []
     for (const conn of this.libp2p.getConnections()) {
       if (conn.remotePeer.equals(target) || isRelayed(conn) || conn.status !== 'open') continue
-      const protocols = this.peerProtocols.get(conn.remotePeer.toString())
-      if (protocols?.includes(RELAY_HOP) !== true) continue
+      const relay = await this.libp2p.peerStore.get(conn.remotePeer).catch(() => undefined)
+      if (relay?.protocols.includes(RELAY_HOP) !== true) continue
       out.push(conn.remoteAddr.encapsulate(`/p2p/${conn.remotePeer.toString()}/p2p-circuit/p2p/${target.toString()}`))
     }
     return out
-  }
-
-  /** Protocols learnt by identify; filled by `trackProtocols`. */
-  private readonly peerProtocols = new Map<string, string[]>()
-
-  /** Keeps a cache of each peer's protocols so choosing a relay needs no peer-store read. */
-  start (): void {
-    this.libp2p.addEventListener('peer:identify', this.onIdentify)
-    this.libp2p.addEventListener('peer:disconnect', this.onDisconnect)
-  }
-
-  stop (): void {
-    this.libp2p.removeEventListener('peer:identify', this.onIdentify)
-    this.libp2p.removeEventListener('peer:disconnect', this.onDisconnect)
-    this.peerProtocols.clear()
-  }
-
-  private readonly onIdentify = (evt: CustomEvent<{ peerId: PeerId, protocols: string[] }>): void => {
-    this.peerProtocols.set(evt.detail.peerId.toString(), evt.detail.protocols)
-  }
-
-  private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => {
-    this.peerProtocols.delete(evt.detail.toString())
   }
 }
 

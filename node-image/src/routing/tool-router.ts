@@ -60,14 +60,6 @@ export class ToolRouter implements MeshCaller {
     this.aad = callAad(init.network)
   }
 
-  start (): void {
-    this.connector.start()
-  }
-
-  stop (): void {
-    this.connector.stop()
-  }
-
   /** How a call to `nodeId` would travel now (the `mesh` agent's route tool). */
   async reach (nodeId: string, signal: AbortSignal): Promise<{ route: Route, remoteAddr?: string }> {
     if (nodeId === this.init.selfId) return { route: 'local' }
