@@ -5,10 +5,9 @@
  * Interleaved rounds, median reported, as in registry.ts.
  */
 import { getRandomValues } from 'node:crypto'
-import { performance } from 'node:perf_hooks'
 import { generateSeed, peerIdFromSeed } from '../src/identity/index.ts'
 import { E2ECipher } from '../src/routing/e2e-cipher.ts'
-import { fmtOps, formatTable, median, sleep } from './util.ts'
+import { fmtOps, formatTable, median, sleep, opsPerSecond } from './util.ts'
 
 const ROUND_MS = 200
 const ROUNDS = 5
@@ -57,10 +56,10 @@ export async function runE2EBench (): Promise<string> {
   cases.push({ name: '1 KiB, new session per call', size: 1024, plain: () => { plainRoundTrip(small) }, e2e: () => { fresh.call(small) } })
 
   const ops = cases.flatMap(c => [c.plain, c.e2e])
-  for (const op of ops) measure(op, 50)
+  for (const op of ops) opsPerSecond(op, 50)
   const samples = ops.map((): number[] => [])
   for (let r = 0; r < ROUNDS; r++) {
-    ops.forEach((op, i) => samples[i]?.push(measure(op, ROUND_MS)))
+    ops.forEach((op, i) => samples[i]?.push(opsPerSecond(op, ROUND_MS)))
     await sleep(0)
   }
   const rate = (i: number): number => median(samples[i] ?? [])
@@ -84,15 +83,3 @@ export async function runE2EBench (): Promise<string> {
   ].join('\n')
 }
 
-/** Runs `op` in batches for about `ms` milliseconds and returns ops per second. */
-function measure (op: () => void, ms: number): number {
-  let count = 0
-  const start = performance.now()
-  let now = start
-  while (now - start < ms) {
-    for (let i = 0; i < 16; i++) op()
-    count += 16
-    now = performance.now()
-  }
-  return count / ((now - start) / 1000)
-}

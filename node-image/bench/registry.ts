@@ -14,14 +14,13 @@ import { getRandomValues, sign as cryptoSign, verify as cryptoVerify } from 'nod
 import { mkdtemp, rm } from 'node:fs/promises'
 import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { ed25519 } from '@noble/curves/ed25519.js'
 import { EnvelopeOpener, sealEnvelope } from '../src/p2p/envelope.ts'
 import { createCa, decodePublicKeyPem, generateSeed, issueCertificate, peerIdFromSeed, privateKeyObject, publicKeyObject } from '../src/identity/index.ts'
 import type { MeshOptions, MeshResult } from './registry-mesh.ts'
-import { fmtMiB, fmtMs, fmtOps, formatTable, median, sleep } from './util.ts'
+import { fmtMiB, fmtMs, fmtOps, formatTable, median, sleep, opsPerSecond } from './util.ts'
 
 const GOAL_NODES = 50
 const GOAL_P99_MS = 2000
@@ -329,10 +328,10 @@ async function cryptoBench (opts: Options, out: (line?: string) => void): Promis
   out(`  ${opts.cryptoRounds} interleaved rounds of ${opts.cryptoMs} ms per operation (after a warm-up); median ops/s reported`)
 
   // Warm-up (JIT, caches), then interleaved rounds.
-  for (const o of ops) measure(o.op, Math.min(200, opts.cryptoMs))
+  for (const o of ops) opsPerSecond(o.op, Math.min(200, opts.cryptoMs), 32)
   const samples = new Map<string, number[]>(ops.map(o => [o.name, []]))
   for (let r = 0; r < opts.cryptoRounds; r++) {
-    for (const o of ops) samples.get(o.name)?.push(measure(o.op, opts.cryptoMs))
+    for (const o of ops) samples.get(o.name)?.push(opsPerSecond(o.op, opts.cryptoMs, 32))
     // Yield between rounds so timers (and Ctrl-C) still run.
     await sleep(0)
   }
@@ -342,19 +341,6 @@ async function cryptoBench (opts: Options, out: (line?: string) => void): Promis
   })
   for (const r of results) out(`  ${r.name.padEnd(38)} ${fmtOps(r.opsPerSec).padStart(8)} ops/s`)
   return results
-}
-
-/** Runs `op` in batches for about `ms` milliseconds and returns ops per second. */
-function measure (op: () => void, ms: number): number {
-  let count = 0
-  const start = performance.now()
-  let now = start
-  while (now - start < ms) {
-    for (let i = 0; i < 32; i++) op()
-    count += 32
-    now = performance.now()
-  }
-  return count / ((now - start) / 1000)
 }
 
 /** Length of the bytes sealEnvelope signs: the domain line plus a JSON array of the fields. */

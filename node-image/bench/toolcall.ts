@@ -8,6 +8,7 @@
  *   mesh 2 hops   SDK client → node A /mcp → relay R → node T (network namespace, reachable only via R)
  *   1 hop, plain  as "mesh 1 hop" from a node with encryption off
  *
+ * Then the E2E cipher alone (seal + open round trips, no network).
  * Every node is its own process. The 2-hop path needs root (ip netns).
  */
 import { spawn, type ChildProcess } from 'node:child_process'
@@ -22,6 +23,7 @@ import { freePort } from '../src/local-mesh/free-port.ts'
 import { createNetNs, type NetNs } from '../../test/support/netns.ts'
 import { eventually } from '../../test/support/eventually.ts'
 import { fmtMs, fmtOps, formatTable, summarize } from './util.ts'
+import { runE2EBench } from './e2e-bench.ts'
 import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -102,6 +104,8 @@ export async function run (args: string[]): Promise<void> {
   } finally {
     await stack.stop()
   }
+  // The crypto alone, without the network: what "encryption on" costs per call.
+  process.stdout.write('\n' + await runE2EBench() + '\n')
 }
 
 function meshName (nodeId: string, agentId: string, tool: string): string {

@@ -130,3 +130,16 @@ export function environmentHeader (): string {
     'and the p99-vs-goal line are the point, compare runs on the same machine only.'
   ].join('\n')
 }
+
+/** Runs a synchronous `op` in batches for about `ms` milliseconds and returns ops per second. */
+export function opsPerSecond (op: () => void, ms: number, batch = 16): number {
+  let count = 0
+  const start = performance.now()
+  let now = start
+  while (now - start < ms) {
+    for (let i = 0; i < batch; i++) op()
+    count += batch
+    now = performance.now()
+  }
+  return count / ((now - start) / 1000)
+}
