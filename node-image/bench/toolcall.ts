@@ -13,7 +13,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { parseArgs } from 'node:util'
-import { rm, readFile, writeFile } from 'node:fs/promises'
+import { rm } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
@@ -21,6 +21,7 @@ import { createNetworkDir, type NodeFiles } from '../src/local-mesh/network-dir.
 import { NodeProcess } from '../src/local-mesh/node-process.ts'
 import { freePort } from '../src/local-mesh/free-port.ts'
 import { createNetNs, type NetNs } from '../../test/support/netns.ts'
+import { nodeBehindRelay } from '../test/mesh/behind-relay.ts'
 import { eventually } from '../../test/support/eventually.ts'
 import { fmtMs, fmtOps, formatTable, summarize } from './util.ts'
 import { runE2EBench } from './e2e-bench.ts'
@@ -164,12 +165,7 @@ async function startStack (): Promise<Stack> {
   const [relay, a, plain, b, t] = [0, 1, 2, 3, 4].map(node) as [NodeFiles, NodeFiles, NodeFiles, NodeFiles, NodeFiles]
   const procs = [relay, a, plain, b].map(n => new NodeProcess({ configFile: n.configFile, httpUrl: n.httpUrl }))
   if (ns !== undefined) {
-    const httpPort = await freePort()
-    const config = JSON.parse(await readFile(t.configFile, 'utf8')) as Record<string, unknown>
-    config.p2p = { listen: ['/p2p-circuit'], bootstrap: [`/ip4/${ns.hostAddr}/tcp/${relayNsPort}/p2p/${relay.peerId}`] }
-    config.http = { host: ns.nsAddr, port: httpPort }
-    await writeFile(t.configFile, JSON.stringify(config))
-    procs.push(new NodeProcess({ configFile: t.configFile, httpUrl: `http://${ns.nsAddr}:${httpPort}`, wrapper: ns.exec }))
+    procs.push(await nodeBehindRelay(t, ns, `/ip4/${ns.hostAddr}/tcp/${relayNsPort}/p2p/${relay.peerId}`))
   }
   const stop = async (): Promise<void> => {
     await Promise.all(procs.map(async p => { await p.stop() }))

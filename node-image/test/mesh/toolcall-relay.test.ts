@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { readFile, rm, writeFile } from 'node:fs/promises'
+import { rm } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
 import { eventually, getJson, readMetric, tempDir } from './harness.ts'
 import { createNetworkDir, type NetworkFiles } from '../../src/local-mesh/network-dir.ts'
 import { NodeProcess } from '../../src/local-mesh/node-process.ts'
-import { freePort } from '../../src/local-mesh/free-port.ts'
+import { nodeBehindRelay } from './behind-relay.ts'
 import { createNetNs, type NetNs } from '../../../test/support/netns.ts'
 import { startTcpRecorder, type TcpRecorder } from '../../../test/support/tcp-recorder.ts'
 
@@ -20,7 +20,6 @@ describe('a node reachable only through a relay', () => {
   let ns: NetNs
   let recorder: TcpRecorder
   const procs: NodeProcess[] = []
-  let targetUrl: string
 
   beforeAll(async () => {
     ns = createNetNs()
@@ -35,16 +34,11 @@ describe('a node reachable only through a relay', () => {
     const [relay, , target] = net.nodes
     const relayPort = Number(/tcp\/(\d+)/.exec(relay!.p2pAddr)![1])
     recorder = await startTcpRecorder({ host: ns.hostAddr }, { host: '127.0.0.1', port: relayPort })
-    const httpPort = await freePort()
-    targetUrl = `http://${ns.nsAddr}:${httpPort}`
-    const config = JSON.parse(await readFile(target!.configFile, 'utf8')) as Record<string, Record<string, unknown>>
-    config.p2p = { listen: ['/p2p-circuit'], bootstrap: [`/ip4/${ns.hostAddr}/tcp/${recorder.port}/p2p/${relay!.peerId}`] }
-    config.http = { host: ns.nsAddr, port: httpPort }
-    await writeFile(target!.configFile, JSON.stringify(config))
+    const behind = await nodeBehindRelay(target!, ns, `/ip4/${ns.hostAddr}/tcp/${recorder.port}/p2p/${relay!.peerId}`)
 
     procs.push(new NodeProcess({ configFile: relay!.configFile, httpUrl: relay!.httpUrl }))
     procs.push(new NodeProcess({ configFile: net.nodes[1]!.configFile, httpUrl: net.nodes[1]!.httpUrl }))
-    procs.push(new NodeProcess({ configFile: target!.configFile, httpUrl: targetUrl, wrapper: ns.exec }))
+    procs.push(behind)
     for (const p of procs) p.start()
     await Promise.all(procs.map(async p => { await p.waitReady(60_000) }))
     await eventually(async () => {
