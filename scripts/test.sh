@@ -14,7 +14,7 @@ run node_modules/typescript/bin/tsc -p operator
 run node_modules/typescript/bin/tsc -p test/controlplane
 echo "== lint"
 run node_modules/eslint/bin/eslint.js .
-sh scripts/install-chromium.sh
+sh scripts/install-debian-packages.sh
 sh test/controlplane/fetch-binaries.sh
 echo "== unit, mesh, browser, controlplane"
 run node_modules/vitest/vitest.mjs run "$@"

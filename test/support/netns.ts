@@ -24,7 +24,7 @@ export function createNetNs (): NetNs {
   try {
     execFileSync('ip', ['-V'], { stdio: 'ignore' })
   } catch {
-    throw new Error('`ip` (iproute2) is missing: apt-get install -y iproute2')
+    throw new Error('`ip` (iproute2) is missing: run sh scripts/install-debian-packages.sh (or apt-get install -y iproute2)')
   }
   const id = randomBytes(3).toString('hex')
   const octet = 1 + (parseInt(id.slice(0, 2), 16) % 250)

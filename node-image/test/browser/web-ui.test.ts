@@ -9,7 +9,7 @@ describe('the web UI in a real Chromium', () => {
   let mesh: Mesh
   let browser: Browser
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}. Install it with: sh scripts/install-chromium.sh (Debian package "chromium"), or set DAWN_CHROMIUM.`)
+    if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}. Install it with: sh scripts/install-debian-packages.sh (Debian package "chromium"), or set DAWN_CHROMIUM.`)
     mesh = await startMesh({ nodes: 3, agents: i => [{ id: `agent-${i + 1}`, kind: 'static', description: `agent of node ${i + 1}`, tools: [{ name: 'hello' }] }] })
     browser = await chromium.launch({
       executablePath: CHROMIUM,
