@@ -109,6 +109,7 @@ export function parseConfig (raw: unknown, base: string, source = 'config'): Nod
   try {
     const config = parseNodeConfig(input)
     if (agentIssues.length > 0) fail(agentIssues)
+    if (config.storage.backend === 'kubo' && config.storage.kuboApiUrl === undefined) fail(['storage.kuboApiUrl: required when storage.backend is "kubo"'])
     return resolvePaths(config, base)
   } catch (err) {
     if (err instanceof SchemaValidationError) {

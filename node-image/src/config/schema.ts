@@ -105,6 +105,17 @@ export const NodeConfigSchema = Type.Object({
     maxBytes: Type.Integer({ minimum: 64 * 1024, maximum: 64 * 1024 * 1024, default: 16 * 1024 * 1024, description: 'largest routed request or result frame' }),
     maxConcurrent: Type.Integer({ minimum: 1, maximum: 10_000, default: 512, description: 'calls this node serves at once; more are refused as busy' })
   }, { additionalProperties: false, default: {} }),
+  storage: Type.Object({
+    /** embedded: blocks in <dataDir>/content (a node run alone); kubo: the sidecar at kuboApiUrl. */
+    backend: Type.Union([Type.Literal('embedded'), Type.Literal('kubo')], { default: 'embedded' }),
+    kuboApiUrl: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$', maxLength: 2048, description: 'Kubo RPC API, e.g. http://127.0.0.1:5001; required with backend kubo' })),
+    replication: Type.Integer({ minimum: 1, maximum: 64, default: 2, description: 'nodes holding each pin unless the pin says otherwise' }),
+    maxUploadBytes: Type.Integer({ minimum: 1024, maximum: 64 * 1024 * 1024 * 1024, default: 1024 * 1024 * 1024 }),
+    fetchTimeoutMs: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 30_000, description: 'deadline of a get unless the caller sets one' }),
+    blockTimeoutMs: Type.Integer({ minimum: 100, maximum: 600_000, default: 10_000, description: 'how long one peer may take to send one block' }),
+    manifestIntervalSeconds: Type.Integer({ minimum: 1, maximum: 3600, default: 30, description: 'how often the node re-gossips its pins and holdings' }),
+    repairIntervalSeconds: Type.Integer({ minimum: 1, maximum: 3600, default: 10, description: 'how often replication is checked and repaired' })
+  }, { additionalProperties: false, default: {} }),
   log: Type.Object({
     level: Type.Union([Type.Literal('debug'), Type.Literal('info'), Type.Literal('warn'), Type.Literal('error')], { default: 'info' })
   }, { additionalProperties: false, default: {} }),

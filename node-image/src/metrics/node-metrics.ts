@@ -20,6 +20,12 @@ export interface NodeMetrics {
   toolCallsServed: Counter<'result'>
   toolCallsRejected: Counter<'reason'>
   toolCallsInFlight: Gauge
+  contentBytesStored: Gauge
+  contentPins: Gauge
+  contentReplicationDeficit: Gauge
+  contentFetchSeconds: Histogram<'source'>
+  contentVerificationFailures: Counter<'source'>
+  contentBlocksServed: Counter<'result'>
 }
 
 export function createNodeMetrics (opts: { processMetrics?: boolean } = {}): NodeMetrics {
@@ -52,6 +58,18 @@ export function createNodeMetrics (opts: { processMetrics?: boolean } = {}): Nod
     }),
     toolCallsServed: new Counter({ name: 'dawn_tool_calls_served_total', help: 'Calls from other nodes served by this node\'s agents, by result', labelNames: ['result'], registers }),
     toolCallsRejected: new Counter({ name: 'dawn_tool_calls_rejected_total', help: 'Routed call frames refused before reaching an agent, by reason', labelNames: ['reason'], registers }),
-    toolCallsInFlight: new Gauge({ name: 'dawn_tool_calls_in_flight', help: 'Calls from other nodes being served now', registers })
+    toolCallsInFlight: new Gauge({ name: 'dawn_tool_calls_in_flight', help: 'Calls from other nodes being served now', registers }),
+    contentBytesStored: new Gauge({ name: 'dawn_content_bytes_stored', help: 'Bytes of blocks in this node\'s content store', registers }),
+    contentPins: new Gauge({ name: 'dawn_content_pins', help: 'Mesh-wide pins this node knows of', registers }),
+    contentReplicationDeficit: new Gauge({ name: 'dawn_content_replication_deficit', help: 'Holders missing across all pins, as this node sees the mesh', registers }),
+    contentFetchSeconds: new Histogram({
+      name: 'dawn_content_fetch_duration_seconds',
+      help: 'Time to get one verified block, by where it came from (local, mesh, kubo)',
+      labelNames: ['source'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers
+    }),
+    contentVerificationFailures: new Counter({ name: 'dawn_content_verification_failures_total', help: 'Blocks whose bytes did not hash to their CID, by where they came from; never returned to a caller', labelNames: ['source'], registers }),
+    contentBlocksServed: new Counter({ name: 'dawn_content_blocks_served_total', help: 'Block requests from other nodes, by result', labelNames: ['result'], registers })
   }
 }

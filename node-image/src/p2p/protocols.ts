@@ -6,6 +6,8 @@ export interface NetworkProtocols {
   registryTopic: string
   announceTopic: string
   toolCall: string
+  contentTopic: string
+  contentBlocks: string
 }
 
 export function networkProtocols (network: string): NetworkProtocols {
@@ -15,10 +17,12 @@ export function networkProtocols (network: string): NetworkProtocols {
     registrySync: `/dawn/${network}/registry-sync/1.0.0`,
     registryTopic: `/dawn/${network}/registry/1.0.0`,
     announceTopic: `/dawn/${network}/announce/1.0.0`,
-    toolCall: `/dawn/${network}/toolcall/1.0.0`
+    toolCall: `/dawn/${network}/toolcall/1.0.0`,
+    contentTopic: `/dawn/${network}/content/1.0.0`,
+    contentBlocks: `/dawn/${network}/content-blocks/1.0.0`
   }
 }
 
 /** Envelope `type` values; also the label values of the message metrics. */
-export const MESSAGE_TYPES = ['membership.hello', 'registry.delta', 'registry.sync', 'peer.announce', 'toolcall.request', 'toolcall.response'] as const
+export const MESSAGE_TYPES = ['membership.hello', 'registry.delta', 'registry.sync', 'peer.announce', 'toolcall.request', 'toolcall.response', 'content.manifest', 'content.block.request', 'content.block.response'] as const
 export type MessageType = typeof MESSAGE_TYPES[number]

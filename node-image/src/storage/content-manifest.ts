@@ -1,0 +1,73 @@
+import Type, { type Static } from 'typebox'
+import { Compile } from 'typebox/compile'
+import { describeIssues } from '../validation/schema-error.ts'
+import { PinEntry } from './pin-set.ts'
+
+export const MAX_MANIFEST_ITEMS = 4096
+
+/**
+ * What each node gossips about its content, as a whole (state-based): the pins
+ * it knows, the CIDs it holds completely, and its Kubo sidecar's swarm address.
+ */
+export const ContentManifest = Type.Object({
+  v: Type.Literal(1),
+  backend: Type.Union([Type.Literal('embedded'), Type.Literal('kubo')]),
+  pins: Type.Array(PinEntry, { maxItems: MAX_MANIFEST_ITEMS }),
+  held: Type.Array(Type.String({ minLength: 1, maxLength: 128, pattern: '^[a-z2-7]+$' }), { maxItems: MAX_MANIFEST_ITEMS }),
+  kubo: Type.Optional(Type.Object({
+    peerId: Type.String({ minLength: 1, maxLength: 128 }),
+    addrs: Type.Array(Type.String({ minLength: 3, maxLength: 512, pattern: '^/' }), { maxItems: 32 })
+  }, { additionalProperties: false }))
+}, { additionalProperties: false })
+export type ContentManifest = Static<typeof ContentManifest>
+
+const check = Compile(ContentManifest)
+
+export class ManifestError extends Error {
+  constructor (message: string) {
+    super(message)
+    this.name = 'ManifestError'
+  }
+}
+
+export function parseManifest (body: Uint8Array): ContentManifest {
+  let value: unknown
+  try {
+    value = JSON.parse(new TextDecoder().decode(body))
+  } catch (err) {
+    throw new ManifestError(`manifest is not JSON: ${(err as Error).message}`)
+  }
+  if (!check.Check(value)) throw new ManifestError(`invalid manifest: ${describeIssues(check.Errors(value)).join('; ')}`)
+  return value
+}
+
+interface Known {
+  manifest: ContentManifest
+  /** Sender's timestamp: an older manifest never replaces a newer one. */
+  ts: number
+  held: Set<string>
+}
+
+/** The latest manifest of every node heard from. */
+export class ContentDirectory {
+  private readonly known = new Map<string, Known>()
+
+  update (nodeId: string, manifest: ContentManifest, ts: number): boolean {
+    const prev = this.known.get(nodeId)
+    if (prev !== undefined && prev.ts >= ts) return false
+    this.known.set(nodeId, { manifest, ts, held: new Set(manifest.held) })
+    return true
+  }
+
+  nodes (): string[] {
+    return [...this.known.keys()]
+  }
+
+  holds (nodeId: string, cid: string): boolean {
+    return this.known.get(nodeId)?.held.has(cid) === true
+  }
+
+  manifest (nodeId: string): ContentManifest | undefined {
+    return this.known.get(nodeId)?.manifest
+  }
+}

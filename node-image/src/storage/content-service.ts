@@ -1,0 +1,366 @@
+import { join } from 'node:path'
+import { exporter } from 'ipfs-unixfs-exporter'
+import type { CID } from 'multiformats/cid'
+import type { GossipSub } from '@libp2p/gossipsub'
+import type { Libp2p } from 'libp2p'
+import type { Messenger } from '../p2p/messenger.ts'
+import type { NodeMetrics } from '../metrics/node-metrics.ts'
+import type { LogFn } from '../logging/json-logger.ts'
+import { GossipChannel } from '../p2p/gossip-channel.ts'
+import type { OpenedEnvelope } from '../p2p/envelope.ts'
+import type { AddOptions, AddResult, ContentFacade, ContentReader, ContentStatus, ContentSummary, GetOptions, StorageBackend } from './content-api.ts'
+import type { ContentStore } from './content-store.ts'
+import { EmbeddedStore } from './embedded-store.ts'
+import { KuboStore } from './kubo-store.ts'
+import { BlockExchange } from './block-exchange.ts'
+import { BlockFetcher, type BlockSource } from './block-fetcher.ts'
+import { cidKey, parseCid } from './cid-text.ts'
+import { countingSource } from './counting-source.ts'
+import { ContentDirectory, parseManifest, MAX_MANIFEST_ITEMS, type ContentManifest } from './content-manifest.ts'
+import { PinSet, MAX_REPLICATION, type PinEntry } from './pin-set.ts'
+import { placePin, planReplication, type ReplicationView } from './replication-plan.ts'
+import { readContentState, writeContentState } from './content-state-file.ts'
+import { walkDag } from './dag-walk.ts'
+import { ContentDeadlineError, ContentError, ContentNotFoundError, UploadTooLargeError } from './errors.ts'
+import { KuboPeering } from './kubo-peering.ts'
+
+export interface StorageSettings {
+  backend: StorageBackend
+  kuboApiUrl?: string
+  replication: number
+  maxUploadBytes: number
+  fetchTimeoutMs: number
+  blockTimeoutMs: number
+  manifestIntervalSeconds: number
+  repairIntervalSeconds: number
+}
+
+export interface ContentServiceComponents {
+  libp2p: Libp2p
+  pubsub: GossipSub
+  messenger: Messenger
+  metrics: NodeMetrics
+  log: LogFn
+  /** Verified members connected now. */
+  verifiedPeers: () => string[]
+}
+
+export interface ContentServiceInit {
+  selfId: string
+  dataDir: string
+  topic: string
+  blockProtocol: string
+  storage: StorageSettings
+}
+
+/** Replication jobs run a few at a time so one large pin does not starve the rest. */
+const MAX_REPLICATION_JOBS = 2
+const REPLICATION_TIMEOUT_MS = 30 * 60_000
+
+/**
+ * The content layer of one node: adds and reads content by CID, keeps the
+ * mesh-wide pin set, and fetches or drops copies so every pin is held on R
+ * nodes chosen by rendezvous hashing over the live members.
+ */
+export class ContentService implements ContentFacade {
+  readonly backend: StorageBackend
+  readonly maxUploadBytes: number
+  readonly defaultReplication: number
+  private readonly components: ContentServiceComponents
+  private readonly init: ContentServiceInit
+  private readonly store: ContentStore
+  private readonly exchange?: BlockExchange
+  private readonly fetcher: BlockFetcher
+  private readonly channel: GossipChannel
+  private readonly directory = new ContentDirectory()
+  private readonly pins = new PinSet()
+  private readonly held = new Set<string>()
+  private readonly jobs = new Map<string, AbortController>()
+  private readonly peering?: KuboPeering
+  private readonly stateFile: string
+  private saving: Promise<void> = Promise.resolve()
+  private kuboSelf?: ContentManifest['kubo']
+  private manifestTimer?: NodeJS.Timeout
+  private repairTimer?: NodeJS.Timeout
+  private announceTimer?: NodeJS.Timeout
+  private running = false
+
+  constructor (components: ContentServiceComponents, init: ContentServiceInit) {
+    this.components = components
+    this.init = init
+    const { storage } = init
+    this.backend = storage.backend
+    this.maxUploadBytes = storage.maxUploadBytes
+    this.defaultReplication = storage.replication
+    const dir = join(init.dataDir, 'content')
+    this.stateFile = join(dir, 'state.json')
+    if (storage.backend === 'kubo') {
+      if (storage.kuboApiUrl === undefined) throw new Error('storage.kuboApiUrl is required with storage.backend kubo')
+      this.store = new KuboStore({ apiUrl: storage.kuboApiUrl, timeoutMs: storage.blockTimeoutMs })
+    } else {
+      this.store = new EmbeddedStore({ dir })
+      this.exchange = new BlockExchange({ ...components, store: this.store }, { protocol: init.blockProtocol, timeoutMs: storage.blockTimeoutMs })
+    }
+    this.fetcher = new BlockFetcher({ store: this.store, ...(this.exchange === undefined ? {} : { exchange: this.exchange }), metrics: components.metrics, log: components.log }, { selfId: init.selfId })
+    this.channel = new GossipChannel({ ...components, selfId: init.selfId }, { topic: init.topic, type: 'content.manifest', onMessage: env => { this.onManifest(env) } })
+    if (this.store.swarm !== undefined) this.peering = new KuboPeering({ swarm: this.store.swarm, log: components.log })
+  }
+
+  async start (): Promise<void> {
+    await this.store.start()
+    const state = await readContentState(this.stateFile)
+    this.pins.mergeAll(state.pins)
+    for (const cid of state.held) this.held.add(cid)
+    if (this.store.swarm !== undefined) this.kuboSelf = await this.store.swarm.self()
+    await this.exchange?.start()
+    this.channel.start()
+    this.running = true
+    this.manifestTimer = setInterval(() => { void this.publishManifest() }, this.init.storage.manifestIntervalSeconds * 1000)
+    this.repairTimer = setInterval(() => { this.repair() }, this.init.storage.repairIntervalSeconds * 1000)
+    this.manifestTimer.unref()
+    this.repairTimer.unref()
+    this.announceSoon()
+    await this.refreshMetrics()
+  }
+
+  async stop (): Promise<void> {
+    this.running = false
+    clearInterval(this.manifestTimer)
+    clearInterval(this.repairTimer)
+    clearTimeout(this.announceTimer)
+    for (const job of this.jobs.values()) job.abort()
+    this.channel.stop()
+    await this.exchange?.stop()
+    await this.saving
+    await this.store.stop()
+  }
+
+  /** A peer joined: tell it what we hold soon, once gossipsub has grafted it. */
+  announceSoon (delayMs = 250): void {
+    if (!this.running || this.announceTimer !== undefined) return
+    this.announceTimer = setTimeout(() => {
+      this.announceTimer = undefined
+      void this.publishManifest()
+      this.repair()
+    }, delayMs)
+    this.announceTimer.unref()
+  }
+
+  async add (source: AsyncIterable<Uint8Array>, opts: AddOptions = {}): Promise<AddResult> {
+    const replication = this.replicationOf(opts.replication)
+    const limited = countingSource(source, { bytes: this.maxUploadBytes, error: () => new UploadTooLargeError(this.maxUploadBytes) })
+    const { cid, size } = await this.store.add(limited.source, opts.signal === undefined ? {} : { signal: opts.signal })
+    const key = cidKey(cid)
+    const pinned = opts.pin !== false
+    if (pinned) {
+      await this.store.pin(cid, opts.signal === undefined ? {} : { signal: opts.signal })
+      this.held.add(key)
+      this.setPin({ cid: key, replication, at: this.nextAt(key), removed: false, size })
+    }
+    this.components.log('info', 'content added', { cid: key, size, pinned, replication })
+    return { cid: key, size, pinned, replication }
+  }
+
+  async get (cidText: string, opts: GetOptions = {}): Promise<ContentReader> {
+    const cid = parseCid(cidText)
+    const timeoutMs = opts.timeoutMs ?? this.init.storage.fetchTimeoutMs
+    const deadline = AbortSignal.timeout(timeoutMs)
+    const signal = opts.signal === undefined ? deadline : AbortSignal.any([opts.signal, deadline])
+    const source = this.source(cid)
+    const entry = await this.mapErrors(cid, deadline, timeoutMs, async () => await exporter(cid, source, { signal }))
+    if (entry.type !== 'file' && entry.type !== 'raw' && entry.type !== 'identity') throw new ContentError('not-a-file', `${cidKey(cid)} is a ${entry.type}, not a file`)
+    const content = entry.content({ signal, blockReadConcurrency: 8 })
+    const mapErrors = this.mapErrors.bind(this)
+    return {
+      size: Number(entry.size),
+      content: (async function * () {
+        const it = content[Symbol.asyncIterator]()
+        while (true) {
+          const next = await mapErrors(cid, deadline, timeoutMs, async () => await it.next())
+          if (next.done === true) return
+          yield next.value
+        }
+      })()
+    }
+  }
+
+  async pin (cidText: string, opts: { replication?: number, signal?: AbortSignal } = {}): Promise<ContentStatus> {
+    const cid = parseCid(cidText)
+    const key = cidKey(cid)
+    const replication = this.replicationOf(opts.replication)
+    const current = this.pins.get(key)
+    if (current === undefined || current.replication !== replication) {
+      if (!this.held.has(key)) {
+        // Refuse to pin what nobody has: check the root block is reachable first.
+        const timeoutMs = this.init.storage.fetchTimeoutMs
+        const deadline = AbortSignal.timeout(timeoutMs)
+        const signal = opts.signal === undefined ? deadline : AbortSignal.any([opts.signal, deadline])
+        await this.mapErrors(cid, deadline, timeoutMs, async () => await this.source(cid).block(cid, signal))
+      }
+      this.setPin({ cid: key, replication, at: this.nextAt(key), removed: false, ...(current?.size === undefined ? {} : { size: current.size }) })
+    }
+    return await this.status(key)
+  }
+
+  async unpin (cidText: string): Promise<ContentStatus> {
+    const key = cidKey(parseCid(cidText))
+    const current = this.pins.get(key)
+    if (current !== undefined) this.setPin({ ...current, at: this.nextAt(key), removed: true })
+    return await this.status(key)
+  }
+
+  async status (cidText: string): Promise<ContentStatus> {
+    const key = cidKey(parseCid(cidText))
+    const view = this.view()
+    const pin = this.pins.get(key)
+    if (pin === undefined) {
+      return { cid: key, pinned: false, replication: 0, local: this.held.has(key), holders: [], have: view.live.filter(n => view.holds(n, key)), deficit: 0 }
+    }
+    const placement = placePin(view, pin)
+    return { cid: key, pinned: true, replication: pin.replication, local: this.held.has(key), holders: placement.holders, have: placement.have, deficit: placement.deficit }
+  }
+
+  async list (): Promise<ContentSummary> {
+    const pins = await Promise.all(this.pins.active().map(async p => await this.status(p.cid)))
+    return { backend: this.backend, bytesStored: await this.store.bytesStored(), pins, deficit: pins.reduce((n, p) => n + p.deficit, 0) }
+  }
+
+  /** Fetches what this node should hold, drops surplus copies, and dials other Kubo sidecars. */
+  repair (): void {
+    if (!this.running) return
+    const plan = planReplication(this.view(), this.held)
+    this.components.metrics.contentReplicationDeficit.set(plan.deficit)
+    for (const cid of plan.fetch) {
+      if (this.jobs.size >= MAX_REPLICATION_JOBS) break
+      if (!this.jobs.has(cid)) void this.replicate(cid)
+    }
+    for (const cid of plan.release) void this.release(cid)
+    if (this.peering !== undefined) void this.peering.connect(this.kuboPeers())
+    void this.refreshMetrics()
+  }
+
+  private async replicate (key: string): Promise<void> {
+    const job = new AbortController()
+    this.jobs.set(key, job)
+    const started = performance.now()
+    try {
+      const cid = parseCid(key)
+      const signal = AbortSignal.any([job.signal, AbortSignal.timeout(REPLICATION_TIMEOUT_MS)])
+      if (this.store.fetchBlock === undefined) await walkDag(cid, this.source(cid), signal)
+      await this.store.pin(cid, { signal })
+      if (this.pins.get(key) === undefined) return
+      this.held.add(key)
+      this.components.log('info', 'content replicated to this node', { cid: key, ms: Math.round(performance.now() - started) })
+      this.changed()
+    } catch (err) {
+      if (this.running) this.components.log('warn', 'replication failed; will retry', { cid: key, error: (err as Error).message })
+    } finally {
+      this.jobs.delete(key)
+    }
+  }
+
+  private async release (key: string): Promise<void> {
+    if (!this.held.delete(key)) return
+    try {
+      await this.store.unpin(parseCid(key))
+    } catch (err) {
+      this.components.log('warn', 'unpin in the store failed', { cid: key, error: (err as Error).message })
+    }
+    this.components.log('info', 'content released from this node', { cid: key })
+    this.changed()
+  }
+
+  private onManifest (env: OpenedEnvelope): void {
+    const manifest = parseManifest(env.body)
+    if (!this.directory.update(env.from, manifest, env.ts)) return
+    if (this.pins.mergeAll(manifest.pins)) this.changed({ announce: false })
+    else this.repair()
+  }
+
+  private setPin (entry: PinEntry): void {
+    this.pins.merge(entry)
+    this.changed()
+  }
+
+  /** Persist, tell the mesh, and act on the new state. */
+  private changed (opts: { announce?: boolean } = {}): void {
+    this.saving = this.saving.then(async () => {
+      this.pins.prune()
+      await writeContentState(this.stateFile, { version: 1, pins: this.pins.entries(), held: [...this.held] })
+    }).catch((err: unknown) => { this.components.log('error', 'saving content state failed', { error: (err as Error).message }) })
+    if (opts.announce !== false) this.announceSoon(50)
+    this.repair()
+  }
+
+  private async publishManifest (): Promise<void> {
+    if (!this.running) return
+    const pins = this.pins.entries().slice(0, MAX_MANIFEST_ITEMS)
+    const manifest: ContentManifest = { v: 1, backend: this.backend, pins, held: [...this.held].slice(0, MAX_MANIFEST_ITEMS), ...(this.kuboSelf === undefined ? {} : { kubo: this.kuboSelf }) }
+    await this.channel.publish(new TextEncoder().encode(JSON.stringify(manifest)))
+  }
+
+  private view (): ReplicationView {
+    const known = new Set(this.directory.nodes())
+    const self = this.init.selfId
+    const live = [self, ...this.components.verifiedPeers().filter(p => known.has(p))]
+    return {
+      self,
+      live,
+      pins: this.pins.active(),
+      holds: (node, cid) => node === self ? this.held.has(cid) : this.directory.holds(node, cid)
+    }
+  }
+
+  /** Blocks of one DAG: holders of its root first (in placement order), then every other live member. */
+  private source (cid: CID): BlockSource {
+    const key = cidKey(cid)
+    return this.fetcher.session(() => {
+      const view = this.view()
+      const pin = this.pins.get(key)
+      const order = pin === undefined ? view.live : [...placePin(view, pin).holders, ...view.live]
+      const holders = view.live.filter(n => view.holds(n, key))
+      return [...new Set([...order.filter(n => holders.includes(n)), ...holders, ...order])]
+    })
+  }
+
+  private kuboPeers (): Array<{ peerId: string, addrs: string[] }> {
+    const live = new Set(this.components.verifiedPeers())
+    return this.directory.nodes().filter(n => live.has(n)).flatMap(n => {
+      const kubo = this.directory.manifest(n)?.kubo
+      return kubo === undefined ? [] : [kubo]
+    })
+  }
+
+  private async mapErrors<T> (cid: CID, deadline: AbortSignal, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn()
+    } catch (err) {
+      if (err instanceof ContentDeadlineError || (deadline.aborted && !(err instanceof ContentError))) {
+        const known = this.view().live.some(n => this.directory.holds(n, cidKey(cid)))
+        if (!known && this.store.fetchBlock !== undefined) throw new ContentNotFoundError(`no node in the private swarm provided ${cidKey(cid)} within ${timeoutMs} ms`)
+        throw new ContentDeadlineError(`${cidKey(cid)} was not read within ${timeoutMs} ms`, { cause: err })
+      }
+      throw err
+    }
+  }
+
+  private replicationOf (requested: number | undefined): number {
+    const r = requested ?? this.defaultReplication
+    if (!Number.isInteger(r) || r < 1 || r > MAX_REPLICATION) throw new ContentError('bad-request', `replication must be an integer from 1 to ${MAX_REPLICATION}`)
+    return r
+  }
+
+  /** A change must sort after the one it replaces even if clocks disagree. */
+  private nextAt (key: string): number {
+    const prev = this.pins.entries().find(e => e.cid === key)?.at ?? 0
+    return Math.max(Date.now(), prev + 1)
+  }
+
+  private async refreshMetrics (): Promise<void> {
+    const { metrics } = this.components
+    metrics.contentPins.set(this.pins.active().length)
+    try {
+      metrics.contentBytesStored.set(await this.store.bytesStored())
+    } catch {}
+  }
+}

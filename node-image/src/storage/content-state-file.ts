@@ -1,0 +1,46 @@
+import { readFile } from 'node:fs/promises'
+import Type, { type Static } from 'typebox'
+import { Compile } from 'typebox/compile'
+import { describeIssues } from '../validation/schema-error.ts'
+import { writeFileAtomic } from './atomic-file.ts'
+import { PinEntry } from './pin-set.ts'
+
+/** What a node keeps across restarts besides the blocks: the pin set and what it holds. */
+export const ContentStateFile = Type.Object({
+  version: Type.Literal(1),
+  pins: Type.Array(PinEntry),
+  held: Type.Array(Type.String({ minLength: 1, maxLength: 128 }))
+}, { additionalProperties: false })
+export type ContentState = Static<typeof ContentStateFile>
+
+const check = Compile(ContentStateFile)
+
+export class ContentStateError extends Error {
+  constructor (message: string) {
+    super(message)
+    this.name = 'ContentStateError'
+  }
+}
+
+/** The saved state, or an empty one on first start. A damaged file stops the node rather than losing pins. */
+export async function readContentState (file: string): Promise<ContentState> {
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, pins: [], held: [] }
+    throw err
+  }
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch (err) {
+    throw new ContentStateError(`${file} is not JSON (${(err as Error).message}); restore it from a backup or move it away to start with no pins`)
+  }
+  if (!check.Check(value)) throw new ContentStateError(`${file} is invalid: ${describeIssues(check.Errors(value)).join('; ')}`)
+  return value
+}
+
+export async function writeContentState (file: string, state: ContentState): Promise<void> {
+  await writeFileAtomic(file, JSON.stringify(state))
+}
