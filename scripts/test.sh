@@ -16,5 +16,6 @@ echo "== lint"
 run node_modules/eslint/bin/eslint.js .
 sh scripts/install-debian-packages.sh
 sh test/controlplane/fetch-binaries.sh
+sh scripts/fetch-kubo.sh
 echo "== unit, mesh, browser, controlplane"
 run node_modules/vitest/vitest.mjs run "$@"

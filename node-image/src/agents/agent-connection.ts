@@ -42,6 +42,7 @@ import type { AgentOp } from '../routing/types.ts'
 import { describeIssues } from '../validation/schema-error.ts'
 import { BuiltinConfigError, createBuiltinSpec } from './builtin/index.ts'
 import type { MeshFacade } from './builtin/mesh.ts'
+import type { ContentFacade } from '../storage/content-api.ts'
 import { defineServer } from './define-server.ts'
 import type { ServerSpec } from './define-server.ts'
 
@@ -79,6 +80,7 @@ export interface AgentConnectionInit {
 export interface AgentConnectionComponents {
   log: LogFn
   mesh?: MeshFacade
+  content?: ContentFacade
 }
 
 export interface AgentConnectionEvents {
@@ -267,6 +269,7 @@ export class AgentConnection extends TypedEventEmitter<AgentConnectionEvents> {
   readonly config: RuntimeAgentConfig
   private readonly log: LogFn
   private readonly mesh: MeshFacade | undefined
+  private readonly content: ContentFacade | undefined
   private readonly dataDir: string
   private readonly minBackoffMs: number
   private readonly maxBackoffMs: number
@@ -289,6 +292,7 @@ export class AgentConnection extends TypedEventEmitter<AgentConnectionEvents> {
     super()
     this.log = components.log
     this.mesh = components.mesh
+    this.content = components.content
     this.config = init.config
     this.dataDir = init.dataDir
     this.minBackoffMs = init.minBackoffMs ?? 1000
@@ -451,7 +455,8 @@ export class AgentConnection extends TypedEventEmitter<AgentConnectionEvents> {
           agentId: config.id,
           dataDir: this.dataDir,
           log: this.log,
-          ...(this.mesh === undefined ? {} : { mesh: this.mesh })
+          ...(this.mesh === undefined ? {} : { mesh: this.mesh }),
+          ...(this.content === undefined ? {} : { content: this.content })
         }, config.settings)
         const [clientSide, serverSide] = InMemoryTransport.createLinkedPair()
         await defineServer(this.builtinSpec).connect(serverSide)

@@ -13,11 +13,13 @@ import type { AgentOp } from '../routing/types.ts'
 import { AgentConnection, AgentNotConnectedError } from './agent-connection.ts'
 import type { AgentConnectionInit, AgentStatus } from './agent-connection.ts'
 import type { MeshFacade } from './builtin/mesh.ts'
+import type { ContentFacade } from '../storage/content-api.ts'
 import { RESOURCE_NOT_FOUND } from './define-server.ts'
 
 export interface AgentHostComponents {
   log: LogFn
   mesh?: MeshFacade
+  content?: ContentFacade
 }
 
 export interface AgentHostInit {
@@ -78,6 +80,7 @@ function errorMessage (err: unknown): string {
 export class AgentHost extends TypedEventEmitter<AgentHostEvents> {
   private readonly log: LogFn
   private readonly mesh: MeshFacade | undefined
+  private readonly content: ContentFacade | undefined
   private readonly dataDir: string
   private readonly connectionInit: AgentHostInit['connection']
   private readonly agents = new Map<string, Hosted>()
@@ -89,6 +92,7 @@ export class AgentHost extends TypedEventEmitter<AgentHostEvents> {
     super()
     this.log = components.log
     this.mesh = components.mesh
+    this.content = components.content
     this.dataDir = init.dataDir
     this.connectionInit = init.connection
   }
@@ -219,7 +223,7 @@ export class AgentHost extends TypedEventEmitter<AgentHostEvents> {
     const hosted: Hosted = { config, json: JSON.stringify(config), inflight: new Set() }
     if (config.kind === 'static') return hosted
     const connection = new AgentConnection(
-      { log: this.log, ...(this.mesh === undefined ? {} : { mesh: this.mesh }) },
+      { log: this.log, ...(this.mesh === undefined ? {} : { mesh: this.mesh }), ...(this.content === undefined ? {} : { content: this.content }) },
       { ...this.connectionInit, config, dataDir: this.dataDir }
     )
     connection.addEventListener('change', () => {

@@ -51,11 +51,12 @@ export async function callCommand (args: string[]): Promise<number> {
   return result.isError === true ? 1 : 0
 }
 
-async function readToken (file: string | undefined): Promise<string | undefined> {
+/** The bearer token from `file`, else $DAWN_TOKEN; `command` prefixes the error. */
+export async function readToken (file: string | undefined, command = 'call'): Promise<string | undefined> {
   if (file === undefined) return process.env.DAWN_TOKEN
   try {
     return (await readFile(file, 'utf8')).trim()
   } catch (err) {
-    throw new CliError(`call: token file ${file} cannot be read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, 1)
+    throw new CliError(`${command}: token file ${file} cannot be read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, 1)
   }
 }

@@ -17,6 +17,8 @@ Usage:
   dawn-node config check --config FILE          validate a config file and print it resolved
   dawn-node call <nodeId>:<agentId> <tool> [--args JSON] [--url URL] [--token-file F] [--timeout MS] [--json]
                                                 call a tool anywhere in the mesh through a running node
+  dawn-node content add <file|-> | get <cid> [-o FILE] | pin <cid> | unpin <cid> | status <cid> | ls
+                                                add, fetch and pin content by CID through a running node
 
 Run 'dawn-node run --help' for the overrides (every one also has a DAWN_* variable).`
 
@@ -32,6 +34,7 @@ async function main (argv: string[]): Promise<number> {
     case 'config': return await configCheckCommand(rest)
     case 'agent': return await (await import('./agent-serve.ts')).agentCommand(rest)
     case 'call': return await callCommand(rest)
+    case 'content': return await (await import('./content.ts')).contentCommand(rest)
     case '-h': case '--help': case 'help':
       process.stdout.write(USAGE + '\n')
       return 0

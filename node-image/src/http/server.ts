@@ -9,6 +9,8 @@ import { registerAgentRoutes } from './agent-routes.ts'
 import { registerMcpEndpoint, type McpEndpointInit } from './mcp-endpoint.ts'
 import type { MeshCatalog } from '../routing/mesh-mcp-server.ts'
 import type { MeshCaller } from '../routing/types.ts'
+import type { ContentFacade } from '../storage/content-api.ts'
+import { registerContentRoutes } from './content-routes.ts'
 
 
 export interface HttpServerComponents {
@@ -17,6 +19,8 @@ export interface HttpServerComponents {
   caller: MeshCaller
   catalog: MeshCatalog
   selfId: string
+  /** The content layer; without it there is no `/api/v1/content`. */
+  content?: ContentFacade
 }
 
 export interface HttpServerInit {
@@ -29,7 +33,8 @@ export interface HttpServerInit {
 
 /** The node's HTTP API: probes, metrics, the `/api/v1` surface and the mesh-wide `/mcp`. */
 export async function createHttpServer (components: HttpServerComponents, init: HttpServerInit): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false, bodyLimit: init.bodyLimit ?? 64 * 1024 }).withTypeProvider<TypeBoxTypeProvider>()
+  // maxParamLength: a CID in the path can be longer than Fastify's default 100 characters.
+  const app = Fastify({ logger: false, bodyLimit: init.bodyLimit ?? 64 * 1024, routerOptions: { maxParamLength: 256 } }).withTypeProvider<TypeBoxTypeProvider>()
   app.setValidatorCompiler(TypeBoxValidatorCompiler)
   const { view, log } = components
 
@@ -75,6 +80,7 @@ export async function createHttpServer (components: HttpServerComponents, init: 
   })
 
   registerAgentRoutes(app, { agents: components.catalog.entries, selfId: components.selfId, caller: components.caller }, { ...(init.mcp.token === undefined ? {} : { token: init.mcp.token }), maxRequestBytes: init.mcp.maxRequestBytes })
+  if (components.content !== undefined) registerContentRoutes(app, { content: components.content }, init.mcp.token === undefined ? {} : { token: init.mcp.token })
   if (init.mcp.enabled) await registerMcpEndpoint(app, { catalog: components.catalog, caller: components.caller, log }, init.mcp)
   registerUiRoutes(app)
   return app

@@ -28,6 +28,8 @@ import { ToolRouter } from '../routing/tool-router.ts'
 import { ToolCallService } from '../routing/tool-call-service.ts'
 import type { MeshCaller } from '../routing/types.ts'
 import type { MeshCatalog } from '../routing/mesh-mcp-server.ts'
+import { ContentService } from '../storage/content-service.ts'
+import type { ContentFacade } from '../storage/content-api.ts'
 
 export interface DawnNodeInit {
   config: NodeConfig
@@ -65,6 +67,7 @@ export class DawnNode {
   private router?: ToolRouter
   private callService?: ToolCallService
   private sweepTimer?: NodeJS.Timeout
+  private contentService?: ContentService
   private startedAt = new Date(0)
   private started = false
 
@@ -85,10 +88,10 @@ export class DawnNode {
       maxMessageBytes: init.config.network.maxMessageBytes,
       replayWindowMs: init.config.network.replayWindowSeconds * 1000,
       // Base64 in the envelope, the E2E header and the certificate on top of the JSON.
-      large: { types: ['toolcall.request', 'toolcall.response'], maxBytes: Math.ceil(init.config.toolCalls.maxBytes * 4 / 3) + 64 * 1024 }
+      large: { types: ['toolcall.request', 'toolcall.response', 'content.block.response'], maxBytes: Math.ceil(init.config.toolCalls.maxBytes * 4 / 3) + 64 * 1024 }
     })
     this.cipher = new E2ECipher({ peerId: creds.peerId, seed: creds.seed, replayWindowMs: init.config.network.replayWindowSeconds * 1000 })
-    this.agents = new AgentHost({ log: this.log, mesh: this.meshFacade() }, { dataDir: init.config.node.dataDir })
+    this.agents = new AgentHost({ log: this.log, mesh: this.meshFacade(), content: this.contentFacade() }, { dataDir: init.config.node.dataDir })
     this.guard = new MembershipGuard({ ...components, messenger: this.messenger }, { protocol: networkProtocols(init.config.network.name).membership })
     this.registry = new AgentRegistry({ peerId: creds.peerId, dataDir: init.config.node.dataDir })
   }
@@ -155,6 +158,17 @@ export class DawnNode {
     this.sweepTimer = setInterval(() => { this.cipher.sweep() }, 30_000)
     this.sweepTimer.unref()
 
+    const content = new ContentService({ ...components, libp2p: host, pubsub: host.services.pubsub, verifiedPeers: () => this.guard.verifiedPeers() }, {
+      selfId: this.peerId,
+      dataDir: config.node.dataDir,
+      topic: protocols.contentTopic,
+      blockProtocol: protocols.contentBlocks,
+      storage: config.storage
+    })
+    await content.start()
+    this.contentService = content
+    this.guard.addEventListener('peer:verified', () => { content.announceSoon(1000) })
+
     await this.agents.start()
     this.agents.addEventListener('change', () => { this.publishLocalAgents() })
     await this.setLocalAgents(config.agents)
@@ -165,7 +179,7 @@ export class DawnNode {
 
     if (this.init.http !== false) {
       const token = config.mcp.tokenFile === undefined ? undefined : (await readFile(config.mcp.tokenFile, 'utf8')).trim()
-      this.http = await createHttpServer({ view: this.view(), log: this.log, caller: this.caller, catalog: this.catalog(), selfId: this.peerId }, {
+      this.http = await createHttpServer({ view: this.view(), log: this.log, caller: this.caller, catalog: this.catalog(), selfId: this.peerId, content }, {
         host: config.http.host,
         port: config.http.port,
         mcp: { ...config.mcp, ...(token === undefined ? {} : { token }), timeoutMs: config.toolCalls.timeoutMs }
@@ -199,6 +213,7 @@ export class DawnNode {
     clearInterval(this.sweepTimer)
     await this.callService?.stop()
     await this.agents.stop()
+    await this.contentService?.stop()
     await this.sync?.stop()
     this.registryChannel?.stop()
     this.announceChannel?.stop()
@@ -227,6 +242,11 @@ export class DawnNode {
     if (delta !== undefined) void this.sync?.publishDelta(delta)
   }
 
+  get content (): ContentService {
+    if (this.contentService === undefined) throw new Error('node not started')
+    return this.contentService
+  }
+
   /** Routes MCP requests to any agent in the mesh (this node's included). */
   readonly caller: MeshCaller = {
     call: async (target, op, params, opts) => {
@@ -245,6 +265,22 @@ export class DawnNode {
         this.registry.addEventListener('change', listener)
         return () => { this.registry.removeEventListener('change', listener) }
       }
+    }
+  }
+
+  /** The content layer for the built-in agent, which exists before the service starts. */
+  private contentFacade (): ContentFacade {
+    const svc = (): ContentService => this.content
+    return {
+      get backend () { return svc().backend },
+      get maxUploadBytes () { return svc().maxUploadBytes },
+      get defaultReplication () { return svc().defaultReplication },
+      add: async (source, opts) => await svc().add(source, opts),
+      get: async (cid, opts) => await svc().get(cid, opts),
+      pin: async (cid, opts) => await svc().pin(cid, opts),
+      unpin: async (cid) => await svc().unpin(cid),
+      status: async (cid) => await svc().status(cid),
+      list: async () => await svc().list()
     }
   }
 

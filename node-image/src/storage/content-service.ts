@@ -311,7 +311,10 @@ export class ContentService implements ContentFacade {
     }
   }
 
-  /** Blocks of one DAG: holders of its root first (in placement order), then every other live member. */
+  /**
+   * Blocks of one DAG: nodes reported holding its root first (in placement order),
+   * then every other connected member, whose manifest may not have arrived yet.
+   */
   private source (cid: CID): BlockSource {
     const key = cidKey(cid)
     return this.fetcher.session(() => {
@@ -319,7 +322,7 @@ export class ContentService implements ContentFacade {
       const pin = this.pins.get(key)
       const order = pin === undefined ? view.live : [...placePin(view, pin).holders, ...view.live]
       const holders = view.live.filter(n => view.holds(n, key))
-      return [...new Set([...order.filter(n => holders.includes(n)), ...holders, ...order])]
+      return [...new Set([...order.filter(n => holders.includes(n)), ...holders, ...order, ...this.components.verifiedPeers()])]
     })
   }
 

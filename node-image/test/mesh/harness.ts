@@ -20,9 +20,10 @@ export async function tempDir (prefix = 'dawn-test-'): Promise<string> {
 }
 
 /** Starts `nodes` real dawn-node processes on loopback and waits until all are ready. */
-export async function startMesh (opts: Omit<CreateNetworkOptions, 'dir'> & { dir?: string }): Promise<Mesh> {
+export async function startMesh (opts: Omit<CreateNetworkOptions, 'dir'> & { dir?: string, beforeStart?: (net: NetworkFiles) => Promise<void> }): Promise<Mesh> {
   const dir = opts.dir ?? await tempDir()
   const net = await createNetworkDir({ ...opts, dir })
+  await opts.beforeStart?.(net)
   const procs = net.nodes.map(n => new NodeProcess({ configFile: n.configFile, httpUrl: n.httpUrl }))
   for (const p of procs) p.start()
   const mesh: Mesh = {

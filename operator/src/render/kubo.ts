@@ -33,6 +33,10 @@ if [ "$DAWN_KUBO_PRIVATE_SWARM" = "true" ]; then
   ipfs config Routing.Type dht
   ipfs config --json Routing.DelegatedRouters '[]'
   ipfs config --json Ipns.DelegatedPublishers '[]'
+  # Kubo turns these off itself in a private swarm, logging an ERROR each start; say it once here.
+  ipfs config --json DNS.Resolvers '{}'
+  ipfs config --json AutoTLS.Enabled false
+  ipfs config --json Swarm.Transports.Network.Websocket false
   cp "$DAWN_SWARM_KEY_FILE" "$IPFS_PATH/swarm.key"
   chmod 0400 "$IPFS_PATH/swarm.key"
 else

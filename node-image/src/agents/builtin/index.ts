@@ -6,9 +6,11 @@
 import Type from 'typebox'
 import type { TSchema } from 'typebox'
 import type { LogFn } from '../../logging/json-logger.ts'
+import type { ContentFacade } from '../../storage/content-api.ts'
 import { SchemaValidationError, compileParser } from '../../validation/schema-error.ts'
 import { defineServer } from '../define-server.ts'
 import type { LowLevelServer, ServerSpec } from '../define-server.ts'
+import { contentServerSpec } from './content.ts'
 import { echoServerSpec } from './echo.ts'
 import { meshServerSpec } from './mesh.ts'
 import type { MeshFacade } from './mesh.ts'
@@ -19,6 +21,7 @@ export interface BuiltinContext {
   dataDir: string
   log: LogFn
   mesh?: MeshFacade
+  content?: ContentFacade
 }
 
 /** A built-in cannot be created as configured; retrying will not help. */
@@ -83,6 +86,14 @@ const BUILTINS: ReadonlyMap<string, BuiltinDefinition> = new Map<string, Builtin
     create: (ctx) => {
       if (ctx.mesh === undefined) throw new BuiltinUnavailableError('the mesh built-in needs a running dawn-node (it has no mesh to look at here)')
       return meshServerSpec(ctx.mesh)
+    }
+  }],
+  ['content', {
+    description: 'Content-addressed storage of the mesh: add, get and pin content by CID',
+    settings: NoSettings,
+    create: (ctx) => {
+      if (ctx.content === undefined) throw new BuiltinUnavailableError('the content built-in needs a running dawn-node (it has no content store here)')
+      return contentServerSpec(ctx.content)
     }
   }]
 ])

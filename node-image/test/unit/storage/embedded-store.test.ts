@@ -54,6 +54,7 @@ describe('embedded store', () => {
     const source = fetcher(store).session(() => [], { offline: true })
     const entry = await exporter(cid, source)
     expect(entry.size).toBe(BigInt(bytes.length))
+    if (entry.type !== 'file') throw new Error(`expected a file, got ${entry.type}`)
     expect((await collect(entry.content())).equals(bytes)).toBe(true)
     const walked = await walkDag(cid, source, AbortSignal.timeout(5000))
     expect(walked.blocks).toBe(7)

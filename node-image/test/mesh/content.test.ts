@@ -1,0 +1,171 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { randomBytes } from 'node:crypto'
+import { readdir, readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { request } from 'node:http'
+import { startMesh, eventually, type Mesh } from './harness.ts'
+import { CID } from 'multiformats/cid'
+import * as raw from 'multiformats/codecs/raw'
+import { sha256 } from 'multiformats/hashes/sha2'
+import type { ContentStatus, ContentSummary } from '../../src/storage/content-api.ts'
+
+// Four embedded-store nodes with fast gossip and repair, so replication settles in seconds.
+const STORAGE = { replication: 2, manifestIntervalSeconds: 1, repairIntervalSeconds: 1, fetchTimeoutMs: 8000, blockTimeoutMs: 3000, maxUploadBytes: 8 * 1024 * 1024 }
+
+let mesh: Mesh
+const url = (i: number): string => mesh.net.nodes[i]?.httpUrl ?? ''
+const indexOf = (peerId: string): number => mesh.net.nodes.findIndex(n => n.peerId === peerId)
+
+async function add (i: number, bytes: Uint8Array, query = ''): Promise<{ cid: string, size: number }> {
+  const res = await fetch(`${url(i)}/api/v1/content${query}`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: bytes })
+  expect(res.status, await res.clone().text()).toBe(201)
+  return await res.json() as { cid: string, size: number }
+}
+
+async function read (i: number, cid: string): Promise<Buffer> {
+  const res = await fetch(`${url(i)}/api/v1/content/${cid}`, { signal: AbortSignal.timeout(20_000) })
+  expect(res.status, res.status === 200 ? '' : await res.clone().text()).toBe(200)
+  return Buffer.from(await res.arrayBuffer())
+}
+
+async function status (i: number, cid: string): Promise<ContentStatus> {
+  return await mesh.get<ContentStatus>(i, `/api/v1/content/${cid}/status`)
+}
+
+/** Waits until `R` live nodes hold the pin and report no deficit. */
+async function replicated (i: number, cid: string, r: number): Promise<ContentStatus> {
+  return await eventually(async () => {
+    const s = await status(i, cid)
+    return s.have.length === r && s.deficit === 0 && [...s.have].sort().join() === [...s.holders].sort().join() ? s : undefined
+  }, { what: `${cid} held on ${r} nodes`, timeoutMs: 40_000 })
+}
+
+/** A POST whose response is read even when the server answers before taking the whole body (as a 413 does). */
+async function postIgnoringEarlyClose (target: string, body: Uint8Array): Promise<{ status: number, body: string }> {
+  return await new Promise((resolve, reject) => {
+    const req = request(target, { method: 'POST', headers: { 'content-type': 'application/octet-stream', 'content-length': body.length } }, res => {
+      let text = ''
+      res.setEncoding('utf8')
+      res.on('data', (c: string) => { text += c })
+      res.on('end', () => { resolve({ status: res.statusCode ?? 0, body: text }) })
+    })
+    req.on('error', err => { if ((err as NodeJS.ErrnoException).code !== 'EPIPE' && (err as NodeJS.ErrnoException).code !== 'ECONNRESET') reject(err) })
+    req.end(body)
+  })
+}
+
+describe('content layer over the mesh (embedded stores)', () => {
+  beforeAll(async () => {
+    mesh = await startMesh({
+      nodes: 4,
+      agents: () => [{ id: 'content', kind: 'builtin', builtin: 'content', description: '' }],
+      patch: (_i, config) => { config.storage = STORAGE }
+    })
+    await eventually(async () => (await Promise.all([0, 1, 2, 3].map(async i => (await mesh.get<{ peers: number }>(i, '/api/v1/node')).peers >= 3))).every(Boolean), { what: 'full mesh', timeoutMs: 30_000 })
+  })
+  afterAll(async () => { await mesh?.stop() })
+
+  it('reads content added on one node from every other node, byte for byte', async () => {
+    const bytes = randomBytes(3 * 1024 * 1024 + 17)
+    const { cid, size } = await add(0, bytes)
+    expect(size).toBe(bytes.length)
+    expect(cid).toMatch(/^bafybei/)
+    for (const i of [1, 2, 3]) expect((await read(i, cid)).equals(bytes)).toBe(true)
+  })
+
+  it('keeps R copies: a holder that stops is replaced and every byte stays readable', async () => {
+    const bytes = randomBytes(2 * 1024 * 1024 + 5)
+    const { cid } = await add(1, bytes, '?replication=2')
+    const before = await replicated(1, cid, 2)
+    // Stop a holder other than node 0, which the test keeps asking.
+    const victim = before.have.map(indexOf).find(i => i !== 0)
+    expect(victim).toBeGreaterThanOrEqual(0)
+    await mesh.procs[victim!]?.stop()
+    const after = await eventually(async () => {
+      const s = await status(0, cid)
+      return s.have.length === 2 && !s.have.includes(before.have.find(p => indexOf(p) === victim)!) && s.deficit === 0 ? s : undefined
+    }, { what: 'replication restored on another node', timeoutMs: 40_000 })
+    expect(after.holders).not.toContain(mesh.net.nodes[victim!]?.peerId)
+    for (const i of [0, 1, 2, 3].filter(n => n !== victim)) expect((await read(i, cid)).equals(bytes)).toBe(true)
+    expect(await mesh.metric(0, 'dawn_content_replication_deficit')).toBe(0)
+    mesh.procs[victim!]?.start()
+    await mesh.procs[victim!]?.waitReady(60_000)
+  })
+
+  it('rejects a holder that serves corrupted blocks and returns the right bytes from another', async () => {
+    const bytes = randomBytes(1024 * 1024 + 3)
+    const { cid } = await add(2, bytes, '?replication=2')
+    const placed = await replicated(2, cid, 2)
+    const first = indexOf(placed.holders[0]!)
+    const reader = [0, 1, 2, 3].find(i => !placed.have.includes(mesh.net.nodes[i]!.peerId))!
+    // Bit rot on the first holder's disk: every block file keeps its length, one byte flipped.
+    const blocks = join(mesh.net.nodes[first]!.dir, 'data', 'content', 'blocks')
+    const files = (await readdir(blocks, { recursive: true, withFileTypes: true })).filter(e => e.isFile() && e.name.endsWith('.data'))
+    expect(files.length).toBeGreaterThan(4)
+    for (const f of files) {
+      const path = join(f.parentPath, f.name)
+      const data = await readFile(path)
+      const at = data.length >> 1
+      data[at] = (data[at] ?? 0) ^ 0xff
+      await writeFile(path, data)
+    }
+    const failuresBefore = await mesh.metric(reader, 'dawn_content_verification_failures_total', { source: 'mesh' })
+    expect((await read(reader, cid)).equals(bytes)).toBe(true)
+    expect(await mesh.metric(reader, 'dawn_content_verification_failures_total', { source: 'mesh' })).toBeGreaterThan(failuresBefore)
+    // The corrupt holder itself notices on read and fetches good copies instead of returning bad bytes.
+    expect((await read(first, cid)).equals(bytes)).toBe(true)
+    expect(await mesh.metric(first, 'dawn_content_verification_failures_total', { source: 'local' })).toBeGreaterThan(0)
+  })
+
+  it('keeps pinned content and the pin set across a restart', async () => {
+    const bytes = randomBytes(600_000)
+    const { cid } = await add(3, bytes, '?replication=1')
+    const before = await mesh.get<ContentSummary>(3, '/api/v1/content')
+    expect(before.pins.map(p => p.cid)).toContain(cid)
+    await mesh.procs[3]?.stop()
+    mesh.procs[3]?.start()
+    await mesh.procs[3]?.waitReady(60_000)
+    const after = await mesh.get<ContentSummary>(3, '/api/v1/content')
+    expect(after.pins.map(p => p.cid).sort()).toEqual(before.pins.map(p => p.cid).sort())
+    const s = await status(3, cid)
+    expect(s.pinned).toBe(true)
+    expect(s.replication).toBe(1)
+    expect((await read(3, cid)).equals(bytes)).toBe(true)
+  })
+
+  it('answers bad input with a clear error within the deadline', async () => {
+    const bad = await fetch(`${url(0)}/api/v1/content/not-a-cid`)
+    expect(bad.status).toBe(400)
+    expect(await bad.json()).toMatchObject({ code: 'bad-cid' })
+
+    const before = (await mesh.get<ContentSummary>(0, '/api/v1/content')).pins.length
+    const big = await postIgnoringEarlyClose(`${url(0)}/api/v1/content`, randomBytes(STORAGE.maxUploadBytes + 1))
+    expect(big.status).toBe(413)
+    expect(JSON.parse(big.body)).toMatchObject({ code: 'too-large' })
+    expect((await mesh.get<ContentSummary>(0, '/api/v1/content')).pins.length).toBe(before)
+
+    // A valid CID of bytes nobody ever added: every member is asked and says no.
+    const absent = CID.createV1(raw.code, await sha256.digest(randomBytes(32))).toString()
+    const started = performance.now()
+    const missing = await fetch(`${url(1)}/api/v1/content/${absent}`)
+    const elapsed = performance.now() - started
+    expect(missing.status).toBe(404)
+    expect(await missing.json()).toMatchObject({ code: 'not-found' })
+    expect(elapsed).toBeLessThan(STORAGE.fetchTimeoutMs)
+  })
+
+  it('offers add, get and status as MCP tools of the built-in content agent', async () => {
+    const target = `${mesh.net.nodes[0]!.peerId}:content`
+    const call = async (tool: string, args: Record<string, unknown>): Promise<{ result: { content: Array<{ text: string }>, isError?: boolean } }> => {
+      const res = await fetch(`${url(1)}/api/v1/calls`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ target, tool, arguments: args }) })
+      expect(res.status).toBe(200)
+      return await res.json() as { result: { content: Array<{ text: string }>, isError?: boolean } }
+    }
+    const added = await call('add', { text: 'hello from the content agent' })
+    expect(added.result.isError).not.toBe(true)
+    const { cid } = JSON.parse(added.result.content[0]!.text) as { cid: string }
+    expect((await read(3, cid)).toString()).toBe('hello from the content agent')
+    const got = await call('get', { cid })
+    expect(got.result.content.map(c => c.text).join('')).toContain('hello from the content agent')
+  })
+})
