@@ -6,7 +6,7 @@ import { Value } from 'typebox/value'
 import { NodeConfigSchema, type AgentConfig, type NodeConfig } from '@dawn/node-image/config'
 import { KINDS } from '../api/group.ts'
 import { effectiveNetworkName, type DawnNetwork } from '../api/dawn-network.ts'
-import type { DawnNode } from '../api/dawn-node.ts'
+import { KUBO_API_PORT, type DawnNode } from '../api/dawn-node.ts'
 import { effectiveAgentId, type DawnAgent } from '../api/dawn-agent.ts'
 import { bootstrapAddresses, compareStrings, type PoolPeers } from './addresses.ts'
 import { nodeAgentEntry } from './agent.ts'
@@ -68,6 +68,8 @@ export function renderNodeConfig (input: RenderNodeConfigInput): RenderedNodeCon
     http: { host: '0.0.0.0', port: pool.spec.ports.http },
     log: { level: pool.spec.logLevel },
     toolCalls: { encryption: network.spec.encryption.policy },
+    // Every pod has a Kubo sidecar; its RPC API is on the pod's loopback only.
+    storage: { backend: 'kubo', kuboApiUrl: `http://127.0.0.1:${KUBO_API_PORT}`, replication: network.spec.ipfs.replicationFactor },
     agents: []
   }
   // The node's own schema supplies the defaults we do not decide (replay window, limits...).

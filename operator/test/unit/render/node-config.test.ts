@@ -49,6 +49,7 @@ describe('renderNodeConfig', () => {
       log: { level: 'info' },
       mcp: { enabled: true, allowedOrigins: [], maxRequestBytes: 4 * 1024 * 1024, maxSessions: 1024, sessionIdleSeconds: 900 },
       toolCalls: { encryption: 'required', timeoutMs: 30_000, maxBytes: 16 * 1024 * 1024, maxConcurrent: 512 },
+      storage: { backend: 'kubo', kuboApiUrl: 'http://127.0.0.1:5001', replication: 2, maxUploadBytes: 1024 ** 3, fetchTimeoutMs: 30_000, blockTimeoutMs: 10_000, manifestIntervalSeconds: 30, repairIntervalSeconds: 10 },
       agents: [
         { id: 'echo', kind: 'builtin', description: 'says it back', builtin: 'echo', settings: { greeting: 'hi' } },
         { id: 'fetcher', kind: 'remote', description: '', url: 'http://dawn-agent-fetch.mesh.svc.cluster.local:9000/rpc' },
@@ -88,6 +89,11 @@ describe('renderNodeConfig', () => {
     expect(one.endsWith('\n')).toBe(true)
     const keys = Object.keys(JSON.parse(one) as object)
     expect(keys).toEqual([...keys].sort())
+  })
+
+  it('points storage at the pod\'s Kubo sidecar with the network\'s replication factor', () => {
+    const { config } = renderNodeConfig(input({ network: network({ ipfs: { replicationFactor: 3, privateSwarm: true } }) }))
+    expect(config.storage).toMatchObject({ backend: 'kubo', kuboApiUrl: 'http://127.0.0.1:5001', replication: 3 })
   })
 
   it('follows the pool: network name, relay role, ports, log level', () => {
