@@ -28,14 +28,14 @@ const OPTIONS = {
 type Option = keyof typeof OPTIONS
 
 /** Per subcommand: how many positionals, and the options besides --url and --token-file. */
-const SUBCOMMANDS: Record<string, { positionals: number, options: Option[] }> = {
-  add: { positionals: 1, options: ['no-pin', 'replication', 'json'] },
-  get: { positionals: 1, options: ['output', 'timeout'] },
-  pin: { positionals: 1, options: ['replication'] },
-  unpin: { positionals: 1, options: [] },
-  status: { positionals: 1, options: [] },
-  ls: { positionals: 0, options: ['json'] }
-}
+const SUBCOMMANDS = new Map<string, { positionals: number, options: Option[] }>([
+  ['add', { positionals: 1, options: ['no-pin', 'replication', 'json'] }],
+  ['get', { positionals: 1, options: ['output', 'timeout'] }],
+  ['pin', { positionals: 1, options: ['replication'] }],
+  ['unpin', { positionals: 1, options: [] }],
+  ['status', { positionals: 1, options: [] }],
+  ['ls', { positionals: 0, options: ['json'] }]
+])
 
 interface Api { sub: string, url: string, token: string | undefined }
 
@@ -45,7 +45,11 @@ interface Api { sub: string, url: string, token: string | undefined }
  */
 export async function contentCommand (args: string[]): Promise<number> {
   const [sub = '', ...rest] = args
-  const spec = SUBCOMMANDS[sub]
+  if (sub === 'help' || sub === '--help' || sub === '-h') {
+    process.stdout.write(`usage: dawn-node ${CONTENT_USAGE}\n`)
+    return 0
+  }
+  const spec = SUBCOMMANDS.get(sub)
   if (spec === undefined) throw new CliError(`usage: dawn-node ${CONTENT_USAGE}`)
   let parsed: ReturnType<typeof parse>
   try {
@@ -166,7 +170,7 @@ async function get (api: Api, path: string, output: string | undefined): Promise
 /** A fetch that throws CliError (exit 1) when the node cannot be reached or answers non-2xx. */
 async function request (api: Api, path: string, init: RequestInit): Promise<Response> {
   const headers = new Headers(init.headers)
-  if (api.token !== undefined) headers.set('authorization', `Bearer ${api.token}`)
+  if (api.token !== undefined && api.token !== '') headers.set('authorization', `Bearer ${api.token}`)
   let res: Response
   try {
     res = await fetch(new URL(path, api.url), { ...init, headers })

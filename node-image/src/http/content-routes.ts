@@ -78,9 +78,10 @@ export function registerContentRoutes (app: FastifyInstance, components: Content
     }, async (req, reply) => {
       if (!(req.body instanceof Readable)) throw new Error('upload body is not a stream')
       const capped = cap(req.body, content.maxUploadBytes)
+      const signal = disconnected(reply)
       try {
         const added = await content.add(capped.source, {
-          signal: disconnected(reply),
+          signal,
           ...(req.query.pin === undefined ? {} : { pin: req.query.pin }),
           ...(req.query.replication === undefined ? {} : { replication: req.query.replication })
         })
@@ -88,8 +89,10 @@ export function registerContentRoutes (app: FastifyInstance, components: Content
       } catch (err) {
         // The service may wrap what our source threw; going over the cap decides.
         const cause = capped.over() ? new UploadTooLargeError(content.maxUploadBytes) : err
-        if (!(cause instanceof ContentError)) throw cause
-        return await refuseUpload(reply, errorBody(cause))
+        if (signal.aborted) return gone(reply)
+        if (cause instanceof ContentError) return await refuseUpload(reply, errorBody(cause))
+        reply.header('connection', 'close')
+        throw cause
       }
     })
     done()
@@ -100,12 +103,26 @@ export function registerContentRoutes (app: FastifyInstance, components: Content
   typed.get('/api/v1/content', { schema: { response: { 200: SummaryReply, ...errors } } }, async (_req, reply) =>
     await answer(reply, async () => await content.list()))
 
-  // No automatic HEAD: Fastify would read the whole content to discard it.
-  typed.get('/api/v1/content/:cid', { exposeHeadRoute: false, schema: { params: CidParams, querystring: GetQuery } }, async (req, reply) => {
+  typed.get('/api/v1/content/:cid', {
+    // No automatic HEAD: Fastify would read the whole content to discard it.
+    exposeHeadRoute: false,
+    schema: { params: CidParams, querystring: GetQuery },
+    // The body failed before its first byte. Fastify already copied the
+    // octet-stream headers onto the raw response; they would mislabel the error.
+    errorHandler: (err, _req, reply) => {
+      for (const name of ['content-type', 'content-length', 'x-content-cid']) {
+        reply.raw.removeHeader(name)
+        reply.removeHeader(name)
+      }
+      if (!(err instanceof ContentError)) throw err
+      void sendError(reply, err)
+    }
+  }, async (req, reply) => {
     const { cid } = req.params
+    const signal = disconnected(reply)
     try {
       const reader = await content.get(cid, {
-        signal: disconnected(reply),
+        signal,
         ...(req.query.timeoutMs === undefined ? {} : { timeoutMs: req.query.timeoutMs })
       })
       return await reply
@@ -115,6 +132,7 @@ export function registerContentRoutes (app: FastifyInstance, components: Content
         .header('x-content-type-options', 'nosniff')
         .send(Readable.from(reader.content, { objectMode: false }))
     } catch (err) {
+      if (signal.aborted) return gone(reply)
       if (!(err instanceof ContentError)) throw err
       return await sendError(reply, err)
     }
@@ -185,6 +203,13 @@ function noBodyAsEmpty (req: FastifyRequest, _reply: FastifyReply, done: () => v
 
 function mediaType (header: string | undefined): string {
   return (header ?? '').split(';', 1)[0]?.trim().toLowerCase() ?? ''
+}
+
+/** Nobody to answer: the client went away. */
+function gone (reply: FastifyReply): FastifyReply {
+  reply.hijack()
+  reply.raw.destroy()
+  return reply
 }
 
 /** Aborted when the client goes away before the response is complete. */

@@ -55,6 +55,8 @@ async function main (): Promise<void> {
     `Open ${first?.httpUrl ?? ''}/ in a browser, or try:`,
     `  curl ${first?.httpUrl ?? ''}/api/v1/agents`,
     `  npm run node -- call ${last?.peerId ?? ''}:echo echo --args '{"text":"hi"}' --url ${first?.httpUrl ?? ''}`,
+    `  npm run node -- content add README.md --url ${first?.httpUrl ?? ''}     (prints a CID)`,
+    `  npm run node -- content get <cid> --url ${last?.httpUrl ?? ''}         (read it on another node)`,
     '',
     `Every node serves the whole mesh's tools over MCP (Streamable HTTP) at ${first?.httpUrl ?? ''}/mcp`,
     '',

@@ -18,6 +18,8 @@ export interface BlockFetcherInit {
   selfId: string
   /** How long a peer that sent bad bytes is skipped. */
   penaltyMs?: number
+  /** How long Kubo may search the swarm for one block. */
+  blockTimeoutMs?: number
 }
 
 /** The readable side of a blockstore, as the unixfs exporter and the DAG walk use it. */
@@ -48,7 +50,8 @@ export class BlockFetcher {
       const found = await this.fromStore(cid, signal)
       if (found !== undefined) return found
       if (opts.offline === true) throw new ContentNotFoundError(`block ${cid.toString()} is not on this node`)
-      if (this.components.store.fetchBlock !== undefined) return await this.fromKubo(cid, signal)
+      const { fetchBlock } = this.components.store
+      if (fetchBlock !== undefined) return await this.fromKubo(fetchBlock, cid, signal)
       const peers = this.order(candidates(), preferred)
       const bytes = await this.fromPeers(cid, peers, signal, peer => { preferred = peer })
       return bytes
@@ -76,14 +79,15 @@ export class BlockFetcher {
     return bytes
   }
 
-  private async fromKubo (cid: CID, signal: AbortSignal): Promise<Uint8Array> {
-    const { store, metrics } = this.components
+  private async fromKubo (fetchBlock: NonNullable<ContentStore['fetchBlock']>, cid: CID, signal: AbortSignal): Promise<Uint8Array> {
+    const { metrics } = this.components
     const started = performance.now()
+    const deadline = AbortSignal.any([signal, AbortSignal.timeout(this.init.blockTimeoutMs ?? 30_000)])
     let bytes: Uint8Array
     try {
-      bytes = await store.fetchBlock!(cid, { signal })
+      bytes = await fetchBlock(cid, { signal: deadline })
     } catch (err) {
-      if (signal.aborted) throw new ContentDeadlineError(`block ${cid.toString()} was not found in the private swarm before the deadline`, { cause: err })
+      if (deadline.aborted) throw new ContentDeadlineError(`block ${cid.toString()} was not found in the private swarm before the deadline`, { cause: err })
       throw err
     }
     try {
@@ -101,7 +105,6 @@ export class BlockFetcher {
     if (exchange === undefined) throw new ContentNotFoundError(`block ${cid.toString()} is not on this node`)
     const failures: string[] = []
     for (const peer of peers) {
-      if (signal.aborted) break
       const started = performance.now()
       let bytes: Uint8Array
       try {

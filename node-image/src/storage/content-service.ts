@@ -101,7 +101,7 @@ export class ContentService implements ContentFacade {
       this.store = new EmbeddedStore({ dir })
       this.exchange = new BlockExchange({ ...components, store: this.store }, { protocol: init.blockProtocol, timeoutMs: storage.blockTimeoutMs })
     }
-    this.fetcher = new BlockFetcher({ store: this.store, ...(this.exchange === undefined ? {} : { exchange: this.exchange }), metrics: components.metrics, log: components.log }, { selfId: init.selfId })
+    this.fetcher = new BlockFetcher({ store: this.store, ...(this.exchange === undefined ? {} : { exchange: this.exchange }), metrics: components.metrics, log: components.log }, { selfId: init.selfId, blockTimeoutMs: storage.blockTimeoutMs })
     this.channel = new GossipChannel({ ...components, selfId: init.selfId }, { topic: init.topic, type: 'content.manifest', onMessage: env => { this.onManifest(env) } })
     if (this.store.swarm !== undefined) this.peering = new KuboPeering({ swarm: this.store.swarm, log: components.log })
   }
@@ -161,6 +161,10 @@ export class ContentService implements ContentFacade {
     return { cid: key, size, pinned, replication }
   }
 
+  /**
+   * The deadline covers finding the content (its root block); once bytes flow,
+   * each block has `blockTimeoutMs`, so a large download is not cut short.
+   */
   async get (cidText: string, opts: GetOptions = {}): Promise<ContentReader> {
     const cid = parseCid(cidText)
     const timeoutMs = opts.timeoutMs ?? this.init.storage.fetchTimeoutMs
@@ -169,19 +173,7 @@ export class ContentService implements ContentFacade {
     const source = this.source(cid)
     const entry = await this.mapErrors(cid, deadline, timeoutMs, async () => await exporter(cid, source, { signal }))
     if (entry.type !== 'file' && entry.type !== 'raw' && entry.type !== 'identity') throw new ContentError('not-a-file', `${cidKey(cid)} is a ${entry.type}, not a file`)
-    const content = entry.content({ signal, blockReadConcurrency: 8 })
-    const mapErrors = this.mapErrors.bind(this)
-    return {
-      size: Number(entry.size),
-      content: (async function * () {
-        const it = content[Symbol.asyncIterator]()
-        while (true) {
-          const next = await mapErrors(cid, deadline, timeoutMs, async () => await it.next())
-          if (next.done === true) return
-          yield next.value
-        }
-      })()
-    }
+    return { size: Number(entry.size), content: entry.content({ ...(opts.signal === undefined ? {} : { signal: opts.signal }), blockReadConcurrency: 8 }) }
   }
 
   async pin (cidText: string, opts: { replication?: number, signal?: AbortSignal } = {}): Promise<ContentStatus> {
@@ -209,7 +201,11 @@ export class ContentService implements ContentFacade {
     return await this.status(key)
   }
 
-  async status (cidText: string): Promise<ContentStatus> {
+  status (cidText: string): Promise<ContentStatus> {
+    return Promise.resolve(this.statusOf(cidText))
+  }
+
+  private statusOf (cidText: string): ContentStatus {
     const key = cidKey(parseCid(cidText))
     const view = this.view()
     const pin = this.pins.get(key)
@@ -364,6 +360,8 @@ export class ContentService implements ContentFacade {
     metrics.contentPins.set(this.pins.active().length)
     try {
       metrics.contentBytesStored.set(await this.store.bytesStored())
-    } catch {}
+    } catch {
+      // The sidecar is briefly away (restarting); the next refresh catches up.
+    }
   }
 }

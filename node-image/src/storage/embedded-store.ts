@@ -68,8 +68,8 @@ export class EmbeddedStore implements ContentStore {
   async pin (): Promise<void> {}
   async unpin (): Promise<void> {}
 
-  async bytesStored (): Promise<number> {
-    return this.stored
+  bytesStored (): Promise<number> {
+    return Promise.resolve(this.stored)
   }
 }
 

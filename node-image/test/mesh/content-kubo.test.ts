@@ -44,7 +44,7 @@ describe('content layer on Kubo sidecars', () => {
     })
   })
   afterAll(async () => {
-    await mesh?.stop()
+    await mesh.stop()
     await Promise.all([...kubos, ...(outsider === undefined ? [] : [outsider])].map(async k => { await k.stop() }))
     if (kuboDir !== '') await rm(kuboDir, { recursive: true, force: true })
   })

@@ -72,8 +72,9 @@ export function contentServerSpec (content: ContentFacade): ServerSpec {
         name: 'add',
         description: `Store content and return its CID. Give exactly one of "text" (UTF-8) or "base64", at most ${maxAdd} bytes. Pinned mesh-wide unless pin is false.`,
         input: Type.Object({
-          text: Type.Optional(Type.String({ description: 'the content as UTF-8 text' })),
-          base64: Type.Optional(Type.String({ description: 'the content as base64' })),
+          // Bounds on characters that cannot admit more than MAX_TOOL_BYTES; the exact check is on bytes.
+          text: Type.Optional(Type.String({ maxLength: MAX_TOOL_BYTES, description: 'the content as UTF-8 text' })),
+          base64: Type.Optional(Type.String({ maxLength: Math.ceil(MAX_TOOL_BYTES / 3) * 4, description: 'the content as base64' })),
           pin: Type.Optional(Type.Boolean({ description: 'pin it mesh-wide (default true)' })),
           replication: Type.Optional(Replication)
         }, { additionalProperties: false }),

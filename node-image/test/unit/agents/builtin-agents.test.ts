@@ -103,7 +103,7 @@ describe('echo built-in through AgentHost', () => {
       { id: 'no-such', kind: 'builtin', builtin: 'frobnicate', description: '' }
     ])
     expect(host.status('bad-settings')).toEqual({ state: 'failed', error: expect.stringMatching(/settings of built-in "echo" is invalid: .*unknown field\(s\) "loud"/) })
-    expect(host.status('no-such')).toEqual({ state: 'failed', error: expect.stringMatching(/unknown built-in agent "frobnicate" \(known: echo, notes, mesh\)/) })
+    expect(host.status('no-such')).toEqual({ state: 'failed', error: expect.stringMatching(/unknown built-in agent "frobnicate" \(known: echo, notes, mesh, content\)/) })
     const err = await rejection(host.call('bad-settings', 'tools/call', { name: 'echo', arguments: { text: 'x' } }, signal()))
     expect(err).toBeInstanceOf(AgentFailedError)
     expect(err.message).toMatch(/not connected \(failed: settings/)

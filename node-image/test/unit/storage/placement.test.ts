@@ -95,10 +95,10 @@ describe('replication plan', () => {
   it('moves a pin to the next node when a holder leaves', () => {
     const [h1, h2, h3] = rendezvousOrder('bafyx', nodes)
     const live = nodes.filter(n => n !== h1)
-    const placement = placePin(view({ [h2!]: ['bafyx'] }, h3!, live), pin('bafyx'))
+    const placement = placePin(view({ [h2 ?? '']: ['bafyx'] }, h3 ?? '', live), pin('bafyx'))
     expect(placement.holders).toEqual([h2, h3])
     expect(placement.deficit).toBe(1)
-    expect(planReplication(view({ [h2!]: ['bafyx'] }, h3!, live), []).fetch).toEqual(['bafyx'])
+    expect(planReplication(view({ [h2 ?? '']: ['bafyx'] }, h3 ?? '', live), []).fetch).toEqual(['bafyx'])
   })
 
   it('asks no more holders than there are live nodes, and releases unpinned content', () => {
