@@ -1,6 +1,5 @@
 import Type, { type Static } from 'typebox'
-import { Compile } from 'typebox/compile'
-import { describeIssues } from '../validation/schema-error.ts'
+import { jsonParser } from '../validation/schema-error.ts'
 import { PinEntry } from './pin-set.ts'
 
 export const MAX_MANIFEST_ITEMS = 4096
@@ -21,8 +20,6 @@ export const ContentManifest = Type.Object({
 }, { additionalProperties: false })
 export type ContentManifest = Static<typeof ContentManifest>
 
-const check = Compile(ContentManifest)
-
 export class ManifestError extends Error {
   constructor (message: string) {
     super(message)
@@ -30,15 +27,10 @@ export class ManifestError extends Error {
   }
 }
 
+const parseManifestText = jsonParser(ContentManifest, problem => new ManifestError(`manifest is ${problem}`))
+
 export function parseManifest (body: Uint8Array): ContentManifest {
-  let value: unknown
-  try {
-    value = JSON.parse(new TextDecoder().decode(body))
-  } catch (err) {
-    throw new ManifestError(`manifest is not JSON: ${(err as Error).message}`)
-  }
-  if (!check.Check(value)) throw new ManifestError(`invalid manifest: ${describeIssues(check.Errors(value)).join('; ')}`)
-  return value
+  return parseManifestText(new TextDecoder().decode(body))
 }
 
 interface Known {

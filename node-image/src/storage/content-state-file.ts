@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import Type, { type Static } from 'typebox'
-import { Compile } from 'typebox/compile'
-import { describeIssues } from '../validation/schema-error.ts'
+import { jsonParser } from '../validation/schema-error.ts'
 import { writeFileAtomic } from './atomic-file.ts'
 import { PinEntry } from './pin-set.ts'
 
@@ -12,8 +11,6 @@ export const ContentStateFile = Type.Object({
   held: Type.Array(Type.String({ minLength: 1, maxLength: 128 }))
 }, { additionalProperties: false })
 export type ContentState = Static<typeof ContentStateFile>
-
-const check = Compile(ContentStateFile)
 
 export class ContentStateError extends Error {
   constructor (message: string) {
@@ -31,14 +28,7 @@ export async function readContentState (file: string): Promise<ContentState> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, pins: [], held: [] }
     throw err
   }
-  let value: unknown
-  try {
-    value = JSON.parse(text)
-  } catch (err) {
-    throw new ContentStateError(`${file} is not JSON (${(err as Error).message}); restore it from a backup or move it away to start with no pins`)
-  }
-  if (!check.Check(value)) throw new ContentStateError(`${file} is invalid: ${describeIssues(check.Errors(value)).join('; ')}`)
-  return value
+  return jsonParser(ContentStateFile, problem => new ContentStateError(`${file} is ${problem}; restore it from a backup, or move it away to start with no pins`))(text)
 }
 
 export async function writeContentState (file: string, state: ContentState): Promise<void> {

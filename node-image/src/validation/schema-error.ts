@@ -38,3 +38,18 @@ export function compileParser<T extends TSchema> (schema: T, what: string): (val
     throw new SchemaValidationError(what, describeIssues(validator.Errors(withDefaults)))
   }
 }
+
+/** JSON text checked against a schema; `fail` turns the first problem into the caller's own error. */
+export function jsonParser<T extends TSchema> (schema: T, fail: (problem: string) => Error): (text: string) => import('typebox').Static<T> {
+  const validator = Compile(schema)
+  return (text: string) => {
+    let value: unknown
+    try {
+      value = JSON.parse(text)
+    } catch (err) {
+      throw fail(`not JSON (${(err as Error).message})`)
+    }
+    if (!validator.Check(value)) throw fail(`invalid: ${describeIssues(validator.Errors(value)).join('; ')}`)
+    return value
+  }
+}
