@@ -1,5 +1,5 @@
 import { peerIdFromString } from '@libp2p/peer-id'
-import type { Multiaddr } from '@multiformats/multiaddr'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { Connection, PeerId } from '@libp2p/interface'
 import type { Libp2p } from 'libp2p'
 import { NodeUnreachableError } from './errors.ts'
@@ -96,7 +96,9 @@ export class PeerConnector {
       if (conn.remotePeer.equals(target) || isRelayed(conn) || conn.status !== 'open') continue
       const relay = await this.libp2p.peerStore.get(conn.remotePeer).catch(() => undefined)
       if (relay?.protocols.includes(RELAY_HOP) !== true) continue
-      out.push(conn.remoteAddr.encapsulate(`/p2p/${conn.remotePeer.toString()}/p2p-circuit/p2p/${target.toString()}`))
+      // An outbound connection's address may already end in /p2p/<relay>; never name the relay twice.
+      const relayAddr = multiaddr(conn.remoteAddr.toString().replace(/\/p2p\/[^/]+$/, ''))
+      out.push(relayAddr.encapsulate(`/p2p/${conn.remotePeer.toString()}/p2p-circuit/p2p/${target.toString()}`))
     }
     return out
   }
