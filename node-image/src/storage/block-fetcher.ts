@@ -73,6 +73,7 @@ export class BlockFetcher {
       // Bit rot on this node's disk: fetch a good copy instead of serving it.
       metrics.contentVerificationFailures.inc({ source: 'local' })
       log('warn', 'stored block is corrupt; fetching it again', { cid: cid.toString(), error: (err as Error).message })
+      await store.deleteBlock(cid)
       return undefined
     }
     metrics.contentFetchSeconds.observe({ source: 'local' }, (performance.now() - started) / 1000)

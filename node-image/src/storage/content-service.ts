@@ -20,7 +20,7 @@ import { ContentDirectory, parseManifest, MAX_MANIFEST_ITEMS, type ContentManife
 import { PinSet, MAX_REPLICATION, type PinEntry } from './pin-set.ts'
 import { placePin, planReplication, type ReplicationView } from './replication-plan.ts'
 import { readContentState, writeContentState } from './content-state-file.ts'
-import { walkDag } from './dag-walk.ts'
+import { dagCids, walkDag } from './dag-walk.ts'
 import { ContentDeadlineError, ContentError, ContentNotFoundError, UploadTooLargeError } from './errors.ts'
 import { KuboPeering } from './kubo-peering.ts'
 
@@ -84,6 +84,8 @@ export class ContentService implements ContentFacade {
   private repairTimer?: NodeJS.Timeout
   private announceTimer?: NodeJS.Timeout
   private running = false
+  /** Uploads in progress: their blocks are not yet in any held DAG, so no collection runs meanwhile. */
+  private adding = 0
 
   constructor (components: ContentServiceComponents, init: ContentServiceInit) {
     this.components = components
@@ -116,7 +118,7 @@ export class ContentService implements ContentFacade {
     this.channel.start()
     this.running = true
     this.manifestTimer = setInterval(() => { void this.publishManifest() }, this.init.storage.manifestIntervalSeconds * 1000)
-    this.repairTimer = setInterval(() => { this.repair() }, this.init.storage.repairIntervalSeconds * 1000)
+    this.repairTimer = setInterval(() => { this.tick() }, this.init.storage.repairIntervalSeconds * 1000)
     this.manifestTimer.unref()
     this.repairTimer.unref()
     this.announceSoon()
@@ -149,7 +151,14 @@ export class ContentService implements ContentFacade {
   async add (source: AsyncIterable<Uint8Array>, opts: AddOptions = {}): Promise<AddResult> {
     const replication = this.replicationOf(opts.replication)
     const limited = countingSource(source, { bytes: this.maxUploadBytes, error: () => new UploadTooLargeError(this.maxUploadBytes) })
-    const { cid, size } = await this.store.add(limited.source, opts.signal === undefined ? {} : { signal: opts.signal })
+    this.adding++
+    let added: { cid: CID, size: number }
+    try {
+      added = await this.store.add(limited.source, opts.signal === undefined ? {} : { signal: opts.signal })
+    } finally {
+      this.adding--
+    }
+    const { cid, size } = added
     const key = cidKey(cid)
     const pinned = opts.pin !== false
     if (pinned) {
@@ -202,12 +211,10 @@ export class ContentService implements ContentFacade {
   }
 
   status (cidText: string): Promise<ContentStatus> {
-    return Promise.resolve(this.statusOf(cidText))
+    return Promise.resolve(this.statusOf(cidKey(parseCid(cidText)), this.view()))
   }
 
-  private statusOf (cidText: string): ContentStatus {
-    const key = cidKey(parseCid(cidText))
-    const view = this.view()
+  private statusOf (key: string, view: ReplicationView): ContentStatus {
     const pin = this.pins.get(key)
     if (pin === undefined) {
       return { cid: key, pinned: false, replication: 0, local: this.held.has(key), holders: [], have: view.live.filter(n => view.holds(n, key)), deficit: 0 }
@@ -217,11 +224,19 @@ export class ContentService implements ContentFacade {
   }
 
   async list (): Promise<ContentSummary> {
-    const pins = await Promise.all(this.pins.active().map(async p => await this.status(p.cid)))
+    const view = this.view()
+    const pins = this.pins.active().map(p => this.statusOf(p.cid, view))
     return { backend: this.backend, bytesStored: await this.store.bytesStored(), pins, deficit: pins.reduce((n, p) => n + p.deficit, 0) }
   }
 
-  /** Fetches what this node should hold, drops surplus copies, and dials other Kubo sidecars. */
+  /** The periodic round: repair, re-dial sidecars we lost, refresh the gauges that cost I/O. */
+  private tick (): void {
+    this.repair()
+    if (this.peering !== undefined) void this.peering.connect(this.kuboPeers())
+    void this.refreshMetrics()
+  }
+
+  /** Fetches what this node should hold and drops surplus copies. */
   repair (): void {
     if (!this.running) return
     const plan = planReplication(this.view(), this.held)
@@ -231,8 +246,6 @@ export class ContentService implements ContentFacade {
       if (!this.jobs.has(cid)) void this.replicate(cid)
     }
     for (const cid of plan.release) void this.release(cid)
-    if (this.peering !== undefined) void this.peering.connect(this.kuboPeers())
-    void this.refreshMetrics()
   }
 
   private async replicate (key: string): Promise<void> {
@@ -264,11 +277,34 @@ export class ContentService implements ContentFacade {
     }
     this.components.log('info', 'content released from this node', { cid: key })
     this.changed()
+    if (this.store.fetchBlock === undefined) await this.collect(key)
+  }
+
+  /**
+   * Deletes the blocks of a released DAG that no held DAG shares (the embedded
+   * store's garbage collection; Kubo collects its own unpinned blocks).
+   */
+  private async collect (key: string): Promise<void> {
+    if (this.adding > 0 || this.held.has(key) || this.jobs.size > 0) return
+    const signal = AbortSignal.timeout(REPLICATION_TIMEOUT_MS)
+    const local = this.fetcher.session(() => [], { offline: true })
+    const keep = new Set<string>()
+    for (const other of this.held) for (const c of await dagCids(parseCid(other), local, signal)) keep.add(c)
+    let deleted = 0
+    for (const c of await dagCids(parseCid(key), local, signal)) {
+      if (keep.has(c) || this.held.has(key) || this.adding > 0) continue
+      await this.store.deleteBlock(parseCid(c))
+      deleted++
+    }
+    this.components.log('debug', 'released blocks deleted', { cid: key, blocks: deleted })
   }
 
   private onManifest (env: OpenedEnvelope): void {
     const manifest = parseManifest(env.body)
+    const knownSidecar = this.directory.manifest(env.from)?.kubo?.peerId
     if (!this.directory.update(env.from, manifest, env.ts)) return
+    // A sidecar we have not heard of: dial it now rather than at the next tick.
+    if (manifest.kubo !== undefined && manifest.kubo.peerId !== knownSidecar) void this.peering?.connect([manifest.kubo])
     if (this.pins.mergeAll(manifest.pins)) this.changed({ announce: false })
     else this.repair()
   }
@@ -351,7 +387,7 @@ export class ContentService implements ContentFacade {
 
   /** A change must sort after the one it replaces even if clocks disagree. */
   private nextAt (key: string): number {
-    const prev = this.pins.entries().find(e => e.cid === key)?.at ?? 0
+    const prev = this.pins.latest(key)?.at ?? 0
     return Math.max(Date.now(), prev + 1)
   }
 

@@ -23,6 +23,8 @@ export interface ContentStore {
   /** A block stored here, or undefined; never touches a network. */
   localBlock: (cid: CID, opts?: AbortOptions) => Promise<Uint8Array | undefined>
   putBlock: (cid: CID, bytes: Uint8Array, opts?: AbortOptions) => Promise<void>
+  /** Removes a block found corrupt, so a good copy can take its place. */
+  deleteBlock: (cid: CID) => Promise<void>
   /** Keeps the whole DAG; Kubo fetches missing blocks over bitswap, the embedded store needs them already here. */
   pin: (cid: CID, opts?: AbortOptions) => Promise<void>
   unpin: (cid: CID) => Promise<void>

@@ -27,3 +27,25 @@ export async function walkDag (root: CID, source: BlockSource, signal: AbortSign
   }
   return { blocks, bytes }
 }
+
+/**
+ * The CIDs of a DAG as far as `source` has it, reading only the dag-pb nodes
+ * (raw leaves are named by their parents). Missing blocks end that branch.
+ */
+export async function dagCids (root: CID, source: BlockSource, signal: AbortSignal): Promise<Set<string>> {
+  const found = new Set<string>()
+  const queue: CID[] = [root]
+  for (let cid = queue.pop(); cid !== undefined; cid = queue.pop()) {
+    if (found.has(cid.toString())) continue
+    found.add(cid.toString())
+    if (cid.code !== dagPb.code) continue
+    let block: Uint8Array
+    try {
+      block = await source.block(cid, signal)
+    } catch {
+      continue
+    }
+    for (const link of dagPb.decode(block).Links) queue.push(link.Hash)
+  }
+  return found
+}

@@ -64,6 +64,13 @@ export class EmbeddedStore implements ContentStore {
     this.stored += bytes.byteLength
   }
 
+  async deleteBlock (cid: CID): Promise<void> {
+    const bytes = await this.localBlock(cid)
+    if (bytes === undefined) return
+    await this.blocks.delete(cid)
+    this.stored -= bytes.byteLength
+  }
+
   // Pins are the content service's state file; this store keeps every block (no GC yet).
   async pin (): Promise<void> {}
   async unpin (): Promise<void> {}

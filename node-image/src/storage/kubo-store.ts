@@ -56,6 +56,12 @@ export class KuboStore implements ContentStore {
     await this.client.block.put(bytes, { format: cid.code === 0x55 ? 'raw' : 'dag-pb', mhtype: 'sha2-256', version: 1, ...this.signal(opts) })
   }
 
+  async deleteBlock (cid: CID): Promise<void> {
+    for await (const result of this.client.block.rm(cid, { force: true, signal: AbortSignal.timeout(this.timeoutMs) })) {
+      if (result.error != null) throw result.error
+    }
+  }
+
   async pin (cid: CID, opts: AbortOptions = {}): Promise<void> {
     await this.client.pin.add(cid, { recursive: true, ...this.signal(opts) })
   }

@@ -41,6 +41,11 @@ export class PinSet {
     return e === undefined || e.removed ? undefined : e
   }
 
+  /** The latest change for a CID, an unpin included. */
+  latest (cid: string): PinEntry | undefined {
+    return this.pins.get(cid)
+  }
+
   /** Live pins, sorted by CID. */
   active (): PinEntry[] {
     return [...this.pins.values()].filter(e => !e.removed).sort((a, b) => a.cid < b.cid ? -1 : 1)

@@ -41,17 +41,21 @@ async function replicated (i: number, cid: string, r: number): Promise<ContentSt
   }, { what: `${cid} held on ${r} nodes`, timeoutMs: 40_000 })
 }
 
-/** A POST whose response is read even when the server answers before taking the whole body (as a 413 does). */
-async function postIgnoringEarlyClose (target: string, body: Uint8Array): Promise<{ status: number, body: string }> {
+/**
+ * A POST that announces `length` bytes and waits for the answer before sending any:
+ * the node refuses on content-length alone, and a client still writing the body
+ * could lose that answer to a reset connection.
+ */
+async function postAnnouncing (target: string, length: number): Promise<{ status: number, body: string }> {
   return await new Promise((resolve, reject) => {
-    const req = request(target, { method: 'POST', headers: { 'content-type': 'application/octet-stream', 'content-length': body.length } }, res => {
+    const req = request(target, { method: 'POST', headers: { 'content-type': 'application/octet-stream', 'content-length': length }, signal: AbortSignal.timeout(10_000) }, res => {
       let text = ''
       res.setEncoding('utf8')
       res.on('data', (c: string) => { text += c })
-      res.on('end', () => { resolve({ status: res.statusCode ?? 0, body: text }) })
+      res.on('end', () => { resolve({ status: res.statusCode ?? 0, body: text }); req.destroy() })
     })
-    req.on('error', err => { if ((err as NodeJS.ErrnoException).code !== 'EPIPE' && (err as NodeJS.ErrnoException).code !== 'ECONNRESET') reject(err) })
-    req.end(body)
+    req.on('error', reject)
+    req.flushHeaders()
   })
 }
 
@@ -63,6 +67,11 @@ describe('content layer over the mesh (embedded stores)', () => {
       patch: (_i, config) => { config.storage = STORAGE }
     })
     await eventually(async () => (await Promise.all([0, 1, 2, 3].map(async i => (await mesh.get<{ peers: number }>(i, '/api/v1/node')).peers >= 3))).every(Boolean), { what: 'full mesh', timeoutMs: 30_000 })
+
+    // Every node must have every other node's manifest before placement is tested: a node
+    // that does not yet know a holder computes other holders and may fetch a copy it later drops.
+    const { cid: probe } = await add(0, randomBytes(1000), '?replication=4')
+    for (const i of [0, 1, 2, 3]) await replicated(i, probe, 4)
   })
   afterAll(async () => { await mesh.stop() })
 
@@ -98,7 +107,7 @@ describe('content layer over the mesh (embedded stores)', () => {
     const { cid } = await add(2, bytes, '?replication=2')
     const placed = await replicated(2, cid, 2)
     const first = indexOf(placed.holders[0]!)
-    // Not node 2: it added the bytes, so its disk has every block even after it hands the pin over.
+    // Not node 2, which added the bytes.
     const reader = [0, 1, 3].find(i => !placed.have.includes(mesh.net.nodes[i]!.peerId))!
     // Bit rot on the first holder's disk: every block file keeps its length, one byte flipped.
     const blocks = join(mesh.net.nodes[first]!.dir, 'data', 'content', 'blocks')
@@ -111,12 +120,18 @@ describe('content layer over the mesh (embedded stores)', () => {
       data[at] = (data[at] ?? 0) ^ 0xff
       await writeFile(path, data)
     }
+    // The reader must know both holders, so it asks them in placement order (the corrupt one first).
+    await replicated(reader, cid, 2)
     const failuresBefore = await mesh.metric(reader, 'dawn_content_verification_failures_total', { source: 'mesh' })
     expect((await read(reader, cid)).equals(bytes)).toBe(true)
     expect(await mesh.metric(reader, 'dawn_content_verification_failures_total', { source: 'mesh' })).toBeGreaterThan(failuresBefore)
     // The corrupt holder itself notices on read and fetches good copies instead of returning bad bytes.
     expect((await read(first, cid)).equals(bytes)).toBe(true)
-    expect(await mesh.metric(first, 'dawn_content_verification_failures_total', { source: 'local' })).toBeGreaterThan(0)
+    const localFailures = await mesh.metric(first, 'dawn_content_verification_failures_total', { source: 'local' })
+    expect(localFailures).toBeGreaterThan(0)
+    // The good copies replaced the corrupt blocks: a second read finds nothing wrong.
+    expect((await read(first, cid)).equals(bytes)).toBe(true)
+    expect(await mesh.metric(first, 'dawn_content_verification_failures_total', { source: 'local' })).toBe(localFailures)
   })
 
   it('keeps pinned content and the pin set across a restart', async () => {
@@ -141,7 +156,7 @@ describe('content layer over the mesh (embedded stores)', () => {
     expect(await bad.json()).toMatchObject({ code: 'bad-cid' })
 
     const tooBig = randomBytes(STORAGE.maxUploadBytes + 1)
-    const big = await postIgnoringEarlyClose(`${url(0)}/api/v1/content`, tooBig)
+    const big = await postAnnouncing(`${url(0)}/api/v1/content`, tooBig.length)
     expect(big.status).toBe(413)
     expect(JSON.parse(big.body)).toMatchObject({ code: 'too-large' })
     // Nothing of it was pinned: its CID (computed here) is unknown to the node.
