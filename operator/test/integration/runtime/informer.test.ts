@@ -32,6 +32,9 @@ describe('Informer against kube-apiserver', () => {
 
   it('lists, then delivers adds, updates and deletes; the cache matches the server', async () => {
     for (const n of ['a', 'b', 'c']) await applier.apply(cm(n, { v: '0' }))
+    // The controller-manager adds kube-root-ca.crt to every new namespace; let it land in the
+    // initial list, or its late add shows up among the events below.
+    await eventually(async () => (await serverNames()).includes('kube-root-ca.crt'), { what: 'kube-root-ca.crt in the namespace' })
     const inf = track(createInformer<V1ConfigMap>(client, CONFIGMAPS, { namespace: ns }))
     const events: Array<InformerEvent<V1ConfigMap>> = []
     inf.subscribe(e => events.push(e))
