@@ -26,13 +26,67 @@ export interface NodeMetrics {
   contentFetchSeconds: Histogram<'source'>
   contentVerificationFailures: Counter<'source'>
   contentBlocksServed: Counter<'result'>
+  /** Points the inbound-admission gauges at the running host's counters. */
+  watchInbound: (source: InboundSource) => void
+}
+
+/** What the admission gauges read at scrape time. */
+export interface InboundSource {
+  limits: { maxConnections: number, maxInboundPerAddress: number, inboundRatePerAddress: number, maxPendingHandshakes: number, handshakeTimeoutMs: number }
+  handshakes: { pending: number, completed: number, failed: number }
+  inbound: { refused: number, addresses: number }
 }
 
 export function createNodeMetrics (opts: { processMetrics?: boolean } = {}): NodeMetrics {
   const registry = new Registry()
   if (opts.processMetrics === true) collectDefaultMetrics({ register: registry, prefix: 'dawn_' })
   const registers = [registry]
+  let inbound: InboundSource | undefined
+  new Gauge({
+    name: 'dawn_p2p_inbound_limit',
+    help: 'Configured inbound connection limits: total, per_address (open at once), rate_per_address (per second), pending_handshakes, handshake_timeout_ms',
+    labelNames: ['limit'],
+    registers,
+    collect () {
+      if (inbound === undefined) return
+      const l = inbound.limits
+      this.set({ limit: 'total' }, l.maxConnections)
+      this.set({ limit: 'per_address' }, l.maxInboundPerAddress)
+      this.set({ limit: 'rate_per_address' }, l.inboundRatePerAddress)
+      this.set({ limit: 'pending_handshakes' }, l.maxPendingHandshakes)
+      this.set({ limit: 'handshake_timeout_ms' }, l.handshakeTimeoutMs)
+    }
+  })
+  new Gauge({
+    name: 'dawn_p2p_handshakes_pending',
+    help: 'Inbound and outbound connections in the private-network (PSK) nonce exchange now',
+    registers,
+    collect () { if (inbound !== undefined) this.set(inbound.handshakes.pending) }
+  })
+  new Counter({
+    name: 'dawn_p2p_handshakes_total',
+    help: 'Private-network (PSK) nonce exchanges, by result (completed; failed: timed out, closed or reset first)',
+    labelNames: ['result'],
+    registers,
+    collect () {
+      if (inbound === undefined) return
+      this.reset()
+      this.inc({ result: 'completed' }, inbound.handshakes.completed)
+      this.inc({ result: 'failed' }, inbound.handshakes.failed)
+    }
+  })
+  new Counter({
+    name: 'dawn_p2p_inbound_refused_total',
+    help: 'Inbound sockets refused because their address already held the per-address limit of open connections',
+    registers,
+    collect () {
+      if (inbound === undefined) return
+      this.reset()
+      this.inc(inbound.inbound.refused)
+    }
+  })
   return {
+    watchInbound: (source) => { inbound = source },
     registry,
     peers: new Gauge({ name: 'dawn_peers', help: 'Connected peers that presented a valid membership certificate', registers }),
     messagesIn: new Counter({ name: 'dawn_messages_in_total', help: 'Mesh messages accepted, by type', labelNames: ['type'], registers }),

@@ -119,19 +119,20 @@ export class DawnNode {
     const protocols = networkProtocols(config.network.name)
     const components = { metrics: this.metrics, log: this.log, messenger: this.messenger }
     await this.registry.start()
-    const host = await createHost({
+    const { libp2p: host, protector, inbound } = await createHost({
       privateKey: this.creds.privateKey,
-      swarmKey: this.creds.swarmKey,
+      psk: this.creds.psk,
       protocols,
       listen: config.p2p.listen,
       announce: config.p2p.announce,
       mdns: config.p2p.mdns,
       relayServer: config.node.relayServer,
-      maxConnections: config.p2p.maxConnections,
+      limits: config.p2p,
       maxMessageBytes: config.network.maxMessageBytes,
       gater: this.guard.gater()
     })
     this.libp2pHost = host
+    this.metrics.watchInbound({ limits: config.p2p, handshakes: protector.stats, inbound })
     await this.guard.start(host)
 
     const channelComponents = { ...components, pubsub: host.services.pubsub, selfId: this.peerId }

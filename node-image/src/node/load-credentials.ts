@@ -3,7 +3,7 @@ import type { PrivateKey } from '@libp2p/interface'
 import type { NodeConfig } from '../config/schema.ts'
 import { loadOrCreateKey, decodePublicKeyPem } from '../identity/key-file.ts'
 import { decodeCertificate, verifyCertificate, type MembershipCertificate } from '../identity/membership.ts'
-import { swarmKeyBytes } from '../identity/swarm-key.ts'
+import { parseSwarmKey } from '../identity/swarm-key.ts'
 import { NodeStartError } from './errors.ts'
 
 export interface Credentials {
@@ -13,7 +13,8 @@ export interface Credentials {
   keyCreated: boolean
   certificate: MembershipCertificate
   caPublicKey: Uint8Array
-  swarmKey: Uint8Array
+  /** The 32-byte pre-shared key of the private network. */
+  psk: Uint8Array
 }
 
 async function readText (file: string, what: string): Promise<string> {
@@ -51,6 +52,6 @@ export async function loadCredentials (config: NodeConfig, peerIdOf: (key: Priva
   const certificate = wrap('membership certificate', config.node.certificateFile, () => decodeCertificate(certText))
   wrap('membership certificate', config.node.certificateFile, () => { verifyCertificate(certificate, { caPublicKey, network: config.network.name, peerId }) })
   const pskText = await readText(config.network.swarmKeyFile, 'swarm key')
-  const swarmKey = wrap('swarm key', config.network.swarmKeyFile, () => swarmKeyBytes(pskText))
-  return { privateKey: loaded.privateKey, seed: loaded.privateKey.raw.subarray(0, 32), peerId, keyCreated: loaded.created, certificate, caPublicKey, swarmKey }
+  const psk = wrap('swarm key', config.network.swarmKeyFile, () => parseSwarmKey(pskText))
+  return { privateKey: loaded.privateKey, seed: loaded.privateKey.raw.subarray(0, 32), peerId, keyCreated: loaded.created, certificate, caPublicKey, psk }
 }

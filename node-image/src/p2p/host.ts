@@ -2,7 +2,6 @@ import { createLibp2p, type Libp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
-import { preSharedKey } from '@libp2p/pnet'
 import { identify, type Identify } from '@libp2p/identify'
 import { ping, type Ping } from '@libp2p/ping'
 import { kadDHT, passthroughMapper, type KadDHT } from '@libp2p/kad-dht'
@@ -12,19 +11,38 @@ import { mdns } from '@libp2p/mdns'
 import { sha256 } from '@noble/hashes/sha2.js'
 import type { ConnectionGater, PrivateKey } from '@libp2p/interface'
 import type { NetworkProtocols } from './protocols.ts'
+import { PskProtector } from './psk-protector.ts'
+import { InboundLimiter } from './inbound-limiter.ts'
+
+/** Explicit inbound limits; every one of them is a gauge in /metrics. */
+export interface InboundLimits {
+  maxConnections: number
+  maxInboundPerAddress: number
+  inboundRatePerAddress: number
+  maxPendingHandshakes: number
+  handshakeTimeoutMs: number
+  upgradeTimeoutMs: number
+}
 
 export interface HostInit {
   privateKey: PrivateKey
-  /** The swarm.key file content (`@libp2p/pnet` parses it). */
-  swarmKey: Uint8Array
+  /** The 32-byte pre-shared key of the private network. */
+  psk: Uint8Array
   protocols: NetworkProtocols
   listen: string[]
   announce: string[]
   mdns: boolean
   relayServer: boolean
-  maxConnections: number
+  limits: InboundLimits
   maxMessageBytes: number
   gater: ConnectionGater
+}
+
+/** The libp2p node and the admission parts whose counters the node exports. */
+export interface Host {
+  libp2p: DawnHost
+  protector: PskProtector
+  inbound: InboundLimiter
 }
 
 // A type alias, not an interface: libp2p's ServiceMap needs an index signature.
@@ -39,7 +57,10 @@ export type HostServices = {
 export type DawnHost = Libp2p<HostServices>
 
 /** libp2p 3 wiring for a Dawn node. Everything network-specific comes in through `protocols`. */
-export async function createHost (init: HostInit): Promise<DawnHost> {
+export async function createHost (init: HostInit): Promise<Host> {
+  const { limits } = init
+  const protector = new PskProtector({ psk: init.psk, handshakeTimeoutMs: limits.handshakeTimeoutMs })
+  const inbound = new InboundLimiter({ maxPerAddress: limits.maxInboundPerAddress })
   const services = {
     identify: identify(),
     ping: ping(),
@@ -70,16 +91,22 @@ export async function createHost (init: HostInit): Promise<DawnHost> {
     // are not capped at the public-relay defaults of 2 minutes / 128 KiB.
     ...(init.relayServer ? { relay: circuitRelayServer({ reservations: { maxReservations: 1024, applyDefaultLimit: false } }) } : {})
   }
-  return await createLibp2p({
+  const libp2p = await createLibp2p({
     privateKey: init.privateKey,
     addresses: { listen: init.listen, announce: init.announce },
     transports: [tcp(), circuitRelayTransport()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
-    connectionProtector: preSharedKey({ psk: init.swarmKey }),
-    connectionGater: init.gater,
-    connectionManager: { maxConnections: init.maxConnections },
+    connectionProtector: () => protector,
+    connectionGater: { ...init.gater, denyInboundConnection: inbound.denyInboundConnection },
+    connectionManager: {
+      maxConnections: limits.maxConnections,
+      maxIncomingPendingConnections: limits.maxPendingHandshakes,
+      inboundConnectionThreshold: limits.inboundRatePerAddress,
+      inboundUpgradeTimeout: limits.upgradeTimeoutMs
+    },
     peerDiscovery: init.mdns ? [mdns()] : [],
     services
   })
+  return { libp2p, protector, inbound }
 }

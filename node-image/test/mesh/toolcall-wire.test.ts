@@ -39,10 +39,10 @@ describe('routed-call frames: a member sending bad frames is refused, the node s
       maxMessageBytes: 1024 * 1024, replayWindowMs: 120_000, large: { types: ['toolcall.request', 'toolcall.response'], maxBytes: 32 * 1024 * 1024 }
     })
     cipher = new E2ECipher({ peerId: creds.peerId, seed: creds.seed })
-    host = await createHost({
-      privateKey: creds.privateKey, swarmKey: creds.swarmKey, protocols: networkProtocols('local'), listen: ['/ip4/127.0.0.1/tcp/0'], announce: [],
-      mdns: false, relayServer: false, maxConnections: 20, maxMessageBytes: 1024 * 1024, gater: {}
-    })
+    host = (await createHost({
+      privateKey: creds.privateKey, psk: creds.psk, protocols: networkProtocols('local'), listen: ['/ip4/127.0.0.1/tcp/0'], announce: [],
+      mdns: false, relayServer: false, limits: { ...config.p2p, maxConnections: 20 }, maxMessageBytes: 1024 * 1024, gater: {}
+    })).libp2p
     await host.dial(multiaddr(mesh.net.nodes[1]!.p2pAddr))
   }, 120_000)
 

@@ -1,0 +1,136 @@
+import { randomBytes } from 'node:crypto'
+import { AbstractMultiaddrConnection, byteStream } from '@libp2p/utils'
+import type { AbortOptions, ConnectionProtector, MessageStream, MultiaddrConnection } from '@libp2p/interface'
+import type { Uint8ArrayList } from 'uint8arraylist'
+import { XSalsa20Stream } from './xsalsa20-stream.ts'
+
+export const NONCE_LENGTH = 24
+
+export interface PskProtectorInit {
+  /** The 32-byte pre-shared key (parseSwarmKey). */
+  psk: Uint8Array
+  /** Both nonces must have crossed within this time, or the connection is dropped. */
+  handshakeTimeoutMs?: number
+}
+
+/** Live counts, read by the node's metrics at scrape time. */
+export interface PskProtectorStats {
+  pending: number
+  completed: number
+  failed: number
+}
+
+export class PskHandshakeError extends Error {
+  constructor (message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'PskHandshakeError'
+  }
+}
+
+/**
+ * The libp2p/Kubo private network (`swarm.key` pnet), wire-compatible with
+ * go-libp2p and `@libp2p/pnet`: each side sends a random 24-byte nonce, then every
+ * byte is XORed with XSalsa20(psk, nonce of its sender). Replaces `@libp2p/pnet`,
+ * whose WebAssembly cipher pool grows with every connection and never shrinks.
+ * Per connection this holds two 104-byte keystreams, wiped on close.
+ */
+export class PskProtector implements ConnectionProtector {
+  readonly stats: PskProtectorStats = { pending: 0, completed: 0, failed: 0 }
+  private readonly psk: Uint8Array
+  private readonly timeoutMs: number
+
+  constructor (init: PskProtectorInit) {
+    if (init.psk.byteLength !== 32) throw new RangeError('pre-shared key must be 32 bytes')
+    this.psk = init.psk.slice()
+    this.timeoutMs = init.handshakeTimeoutMs ?? 5_000
+  }
+
+  readonly [Symbol.toStringTag] = '@dawn/psk-protector'
+
+  async protect (connection: MessageStream, options?: AbortOptions): Promise<MessageStream> {
+    const maConn = connection as MultiaddrConnection
+    const signal = options?.signal === undefined
+      ? AbortSignal.timeout(this.timeoutMs)
+      : AbortSignal.any([options.signal, AbortSignal.timeout(this.timeoutMs)])
+    const localNonce = new Uint8Array(randomBytes(NONCE_LENGTH))
+    const bytes = byteStream(maConn, { maxBufferSize: 64 * 1024 })
+    this.stats.pending++
+    let remoteNonce: Uint8Array
+    try {
+      const [received] = await Promise.all([
+        bytes.read({ bytes: NONCE_LENGTH, signal }),
+        bytes.write(localNonce, { signal })
+      ])
+      remoteNonce = received.subarray()
+    } catch (err) {
+      this.stats.failed++
+      throw new PskHandshakeError(`private network handshake failed: ${(err as Error).message}`, { cause: err })
+    } finally {
+      this.stats.pending--
+    }
+    this.stats.completed++
+    return new PskConnection(bytes.unwrap(), new XSalsa20Stream(this.psk, remoteNonce), new XSalsa20Stream(this.psk, localNonce))
+  }
+}
+
+/** The connection after the nonce exchange: plaintext above, keystream-XORed bytes below. */
+class PskConnection extends AbstractMultiaddrConnection {
+  private readonly inner: MultiaddrConnection
+  private readonly inbound: XSalsa20Stream
+  private readonly outbound: XSalsa20Stream
+
+  constructor (inner: MultiaddrConnection, inbound: XSalsa20Stream, outbound: XSalsa20Stream) {
+    super({ remoteAddr: inner.remoteAddr, direction: inner.direction, log: inner.log.newScope('psk') })
+    this.inner = inner
+    this.inbound = inbound
+    this.outbound = outbound
+    inner.addEventListener('message', (evt) => {
+      try {
+        const data = evt.data
+        if (data instanceof Uint8Array) this.onData(this.inbound.update(data))
+        else for (const buf of data) this.onData(this.inbound.update(buf))
+      } catch (err) {
+        this.abort(err as Error)
+      }
+    })
+    inner.addEventListener('drain', () => { this.onMuxerDrain() })
+    inner.addEventListener('close', (evt) => {
+      this.inbound.wipe()
+      this.outbound.wipe()
+      if (evt.error == null) this.onTransportClosed()
+      else if (evt.local === true) this.abort(evt.error)
+      else this.onRemoteReset()
+    })
+  }
+
+  async sendClose (options?: AbortOptions): Promise<void> {
+    await this.inner.close(options)
+  }
+
+  sendData (data: Uint8ArrayList): { sentBytes: number, canSendMore: boolean } {
+    let canSendMore = true
+    for (const buf of data) canSendMore = this.inner.send(this.outbound.update(buf))
+    return { sentBytes: data.byteLength, canSendMore }
+  }
+
+  sendReset (err: Error): void {
+    this.inner.abort(err)
+  }
+
+  sendPause (): void {
+    this.inner.pause()
+  }
+
+  sendResume (): void {
+    this.inner.resume()
+  }
+}
+
+/** libp2p's `connectionProtector` option. */
+export function pskProtector (init: PskProtectorInit, onCreate?: (protector: PskProtector) => void): () => ConnectionProtector {
+  return () => {
+    const protector = new PskProtector(init)
+    onCreate?.(protector)
+    return protector
+  }
+}
