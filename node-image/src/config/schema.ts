@@ -82,7 +82,13 @@ export const NodeConfigSchema = Type.Object({
     announce: Type.Array(Multiaddr, { maxItems: 16, default: [] }),
     bootstrap: Type.Array(Multiaddr, { maxItems: 256, default: [] }),
     mdns: Type.Boolean({ default: false }),
-    maxConnections: Type.Integer({ minimum: 8, maximum: 10_000, default: 300 })
+    maxConnections: Type.Integer({ minimum: 8, maximum: 10_000, default: 300 }),
+    /** Inbound limits, checked when a socket is accepted, before any byte is read. */
+    maxInboundPerAddress: Type.Integer({ minimum: 1, maximum: 10_000, default: 64, description: 'connections open at once from one remote IP' }),
+    inboundRatePerAddress: Type.Integer({ minimum: 1, maximum: 10_000, default: 16, description: 'new inbound connections per second from one remote IP' }),
+    maxPendingHandshakes: Type.Integer({ minimum: 1, maximum: 10_000, default: 64, description: 'inbound connections still in the PSK, Noise and muxer handshakes' }),
+    handshakeTimeoutMs: Type.Integer({ minimum: 100, maximum: 60_000, default: 5_000, description: 'time for the PSK nonce exchange' }),
+    upgradeTimeoutMs: Type.Integer({ minimum: 500, maximum: 120_000, default: 10_000, description: 'time for the whole inbound handshake (PSK, Noise, muxer)' })
   }, { additionalProperties: false, default: {} }),
   http: Type.Object({
     host: Type.String({ minLength: 1, maxLength: 255, default: '0.0.0.0' }),
