@@ -12,7 +12,7 @@ import { bootstrapAddresses, compareStrings, type PoolPeers } from './addresses.
 import { nodeAgentEntry } from './agent.ts'
 import { canonicalJson } from './canonical-json.ts'
 import { nameOf } from './labels.ts'
-import { CA_PUBLIC_KEY_FILE, CONFIG_CERT_FILE, CONFIG_KEY_FILE, DATA_DIR, SWARM_KEY_FILE } from './paths.ts'
+import { CA_PUBLIC_KEY_FILE, DATA_DIR, NODE_CERT_FILE, NODE_KEY_FILE, SWARM_KEY_FILE } from './paths.ts'
 
 /** The rendered config does not satisfy the node's schema: a bug in the operator, not in the input. */
 export class NodeConfigRenderError extends Error {
@@ -63,7 +63,7 @@ export function renderNodeConfig (input: RenderNodeConfigInput): RenderedNodeCon
 
   const base = {
     network: { name: effectiveNetworkName(network), swarmKeyFile: SWARM_KEY_FILE, caPublicKeyFile: CA_PUBLIC_KEY_FILE },
-    node: { dataDir: DATA_DIR, keyFile: CONFIG_KEY_FILE, certificateFile: CONFIG_CERT_FILE, relayServer: pool.spec.roles.relay },
+    node: { dataDir: DATA_DIR, keyFile: NODE_KEY_FILE, certificateFile: NODE_CERT_FILE, relayServer: pool.spec.roles.relay },
     p2p: { listen: [`/ip4/0.0.0.0/tcp/${pool.spec.ports.p2p}`], announce: [], bootstrap, mdns: false },
     http: { host: '0.0.0.0', port: pool.spec.ports.http },
     log: { level: pool.spec.logLevel },

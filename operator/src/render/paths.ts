@@ -13,7 +13,10 @@ export const CA_DIR = '/etc/dawn/ca'
 export const CA_PUBLIC_KEY_FILE_NAME = 'ca.pub'
 export const CA_PUBLIC_KEY_FILE = `${CA_DIR}/${CA_PUBLIC_KEY_FILE_NAME}`
 
+/** This pod's own key and certificate only (a memory-backed volume); see identity-init.ts. */
 export const IDENTITY_DIR = '/etc/dawn/identity'
+/** The pool's identity Secret, every ordinal's key; mounted only by the identity init container. */
+export const POOL_IDENTITY_DIR = '/etc/dawn/pool-identity'
 export const AGENTS_DIR = '/etc/dawn/agents'
 export const DATA_DIR = '/var/lib/dawn'
 export const TMP_DIR = '/tmp'
@@ -24,12 +27,11 @@ export const identityKeyName = (ordinal: number | string): string => `${ordinal}
 export const identityCertName = (ordinal: number | string): string => `${ordinal}.cert.json`
 
 /**
- * The key and certificate paths written into the shared config file. Every pod
- * overrides them with DAWN_KEY_FILE/DAWN_CERT_FILE for its own ordinal; these name
- * no real file, so a pod without the override fails loudly instead of borrowing an identity.
+ * The pod's own key and certificate, copied out of the pool's Secret by the identity
+ * init container under fixed names, so the config file names the real files.
  */
-export const CONFIG_KEY_FILE = `${IDENTITY_DIR}/${identityKeyName('$(POD_ORDINAL)')}`
-export const CONFIG_CERT_FILE = `${IDENTITY_DIR}/${identityCertName('$(POD_ORDINAL)')}`
+export const NODE_KEY_FILE = `${IDENTITY_DIR}/node.key`
+export const NODE_CERT_FILE = `${IDENTITY_DIR}/node.cert.json`
 
 /** Headers of a remote agent, from the pool's agent-headers Secret (key `<agent>.headers.json`). */
 export const agentHeadersKey = (agentName: string): string => `${agentName}.headers.json`

@@ -4,6 +4,8 @@ import { TMP_DIR } from './paths.ts'
 
 /** The conventional "nonroot" uid/gid (distroless, Chainguard). */
 export const NONROOT_UID = 65532
+/** Secrets are readable by the pod's group (fsGroup) only. */
+export const SECRET_MODE = 0o440
 
 export function restrictedPodSecurityContext (): V1PodSecurityContext {
   return {

@@ -1,28 +1,25 @@
-// A pool's StatefulSet: the dawn-node container, the Kubo sidecar, and their volumes.
+// A pool's StatefulSet: the identity init container, the dawn-node container, the Kubo sidecar, and their volumes.
 import type { V1Affinity, V1Container, V1EnvVar, V1PersistentVolumeClaim, V1PodSpec, V1StatefulSet, V1Volume } from '@kubernetes/client-node'
 import { KINDS } from '../api/group.ts'
 import type { DawnNetwork } from '../api/dawn-network.ts'
 import type { DawnNode } from '../api/dawn-node.ts'
 import { announceAddressTemplate, compareStrings } from './addresses.ts'
+import { identityInitContainer, identityVolumes, nodeIdentityEnv, nodeIdentityMount } from './identity-init.ts'
 import { CONFIG_CHECKSUM_ANNOTATION, nameOf, namespaceOf, ownerReference, poolLabels, poolSelectorLabels } from './labels.ts'
 import { kuboContainer, kuboInitContainer, PSK_VOLUME } from './kubo.ts'
-import { agentHeadersSecretName, configMapName, headlessServiceName, identitySecretName, pvcName, statefulSetName, VOLUME_CLAIMS } from './names.ts'
+import { agentHeadersSecretName, configMapName, headlessServiceName, pvcName, statefulSetName, VOLUME_CLAIMS } from './names.ts'
 import { swarmKeySecretRef } from './network-secrets.ts'
 import {
-  AGENTS_DIR, CA_DIR, CA_PUBLIC_KEY_FILE_NAME, CONFIG_DIR, CONFIG_FILE, CONFIG_FILE_NAME, DATA_DIR, IDENTITY_DIR,
-  identityCertName, identityKeyName, PSK_DIR, SWARM_KEY_FILE_NAME
+  AGENTS_DIR, CA_DIR, CA_PUBLIC_KEY_FILE_NAME, CONFIG_DIR, CONFIG_FILE, CONFIG_FILE_NAME, DATA_DIR, PSK_DIR, SWARM_KEY_FILE_NAME
 } from './paths.ts'
 import { containerResources } from './resources.ts'
-import { restrictedContainerSecurityContext, restrictedPodSecurityContext, tmpMount, tmpVolume } from './security.ts'
+import { restrictedContainerSecurityContext, restrictedPodSecurityContext, SECRET_MODE, tmpMount, tmpVolume } from './security.ts'
 import { HTTP_PORT_NAME, P2P_PORT_NAME } from './services.ts'
 
+export { POD_INDEX_LABEL } from './identity-init.ts'
 export const NODE_CONTAINER = 'node'
-/** Set by the StatefulSet controller on every pod (Kubernetes 1.28+). */
-export const POD_INDEX_LABEL = 'apps.kubernetes.io/pod-index'
 
-const VOLUMES = { config: 'config', ca: 'ca', identity: 'identity', agentHeaders: 'agent-headers' } as const
-/** Secrets are readable by the pod's group (fsGroup) only. */
-const SECRET_MODE = 0o440
+const VOLUMES = { config: 'config', ca: 'ca', agentHeaders: 'agent-headers' } as const
 
 export interface RenderStatefulSetInput {
   network: DawnNetwork
@@ -79,7 +76,7 @@ function podSpec (network: DawnNetwork, pool: DawnNode, privateSwarm: boolean): 
     enableServiceLinks: false,
     securityContext: restrictedPodSecurityContext(),
     terminationGracePeriodSeconds: 30,
-    initContainers: [kuboInitContainer(pool, privateSwarm)],
+    initContainers: [identityInitContainer(pool), kuboInitContainer(pool, privateSwarm)],
     containers: [nodeContainer(network, pool), kuboContainer(pool, privateSwarm)],
     volumes: volumes(network, pool),
     affinity: scheduling.affinity ?? spreadAcrossHosts(pool)
@@ -94,10 +91,7 @@ function nodeContainer (network: DawnNetwork, pool: DawnNode): V1Container {
   const resources = containerResources(pool.spec.resources)
   const env: V1EnvVar[] = [
     { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-    { name: 'POD_ORDINAL', valueFrom: { fieldRef: { fieldPath: `metadata.labels['${POD_INDEX_LABEL}']` } } },
-    // $(VAR) expands variables defined above: each pod picks its own key and certificate.
-    { name: 'DAWN_KEY_FILE', value: `${IDENTITY_DIR}/${identityKeyName('$(POD_ORDINAL)')}` },
-    { name: 'DAWN_CERT_FILE', value: `${IDENTITY_DIR}/${identityCertName('$(POD_ORDINAL)')}` },
+    ...nodeIdentityEnv(),
     { name: 'DAWN_ANNOUNCE', value: announceAddressTemplate(pool, network.spec.clusterDomain) }
   ]
   return {
@@ -119,7 +113,8 @@ function nodeContainer (network: DawnNetwork, pool: DawnNode): V1Container {
       // Whole directories, never subPath: the kubelet updates them in place and the node reloads agents live.
       { name: VOLUMES.config, mountPath: CONFIG_DIR, readOnly: true },
       { name: VOLUMES.ca, mountPath: CA_DIR, readOnly: true },
-      { name: VOLUMES.identity, mountPath: IDENTITY_DIR, readOnly: true },
+      // This pod's key only, never the pool's identity Secret.
+      nodeIdentityMount(),
       { name: PSK_VOLUME, mountPath: PSK_DIR, readOnly: true },
       { name: VOLUMES.agentHeaders, mountPath: AGENTS_DIR, readOnly: true },
       { name: VOLUME_CLAIMS.data, mountPath: DATA_DIR },
@@ -135,7 +130,7 @@ function volumes (network: DawnNetwork, pool: DawnNode): V1Volume[] {
     { name: VOLUMES.config, configMap: { name: configMapName(name), items: [{ key: CONFIG_FILE_NAME, path: CONFIG_FILE_NAME }] } },
     // Only the public half of the CA, from the ConfigMap; ca.key stays in its Secret.
     { name: VOLUMES.ca, configMap: { name: configMapName(name), items: [{ key: CA_PUBLIC_KEY_FILE_NAME, path: CA_PUBLIC_KEY_FILE_NAME }] } },
-    { name: VOLUMES.identity, secret: { secretName: identitySecretName(name), defaultMode: SECRET_MODE } },
+    ...identityVolumes(name),
     { name: PSK_VOLUME, secret: { secretName: psk.name, items: [{ key: psk.key, path: SWARM_KEY_FILE_NAME }], defaultMode: SECRET_MODE } },
     // Optional: a pool without remote agents still starts before the operator has written it.
     { name: VOLUMES.agentHeaders, secret: { secretName: agentHeadersSecretName(name), optional: true, defaultMode: SECRET_MODE } },

@@ -148,7 +148,7 @@ describe('DawnNetwork + 3-replica DawnNode', () => {
     expect(podSpec?.securityContext?.seccompProfile?.type).toBe('RuntimeDefault')
     expect(podSpec?.automountServiceAccountToken).toBe(false)
     const all = [...podSpec?.initContainers ?? [], ...podSpec?.containers ?? []]
-    expect(all.map(x => x.name)).toEqual(['kubo-init', 'node', 'kubo'])
+    expect(all.map(x => x.name)).toEqual(['identity-init', 'kubo-init', 'node', 'kubo'])
     for (const container of all) expectRestricted(container.name, container)
     expect(podSpec?.volumes?.filter(v => v.hostPath !== undefined)).toEqual([])
 
@@ -160,11 +160,13 @@ describe('DawnNetwork + 3-replica DawnNode', () => {
     const kubo = podSpec?.containers.find(x => x.name === 'kubo')
     expect(kubo?.startupProbe?.tcpSocket?.port).toBe('kubo-swarm')
     expect(kubo?.livenessProbe?.tcpSocket?.port).toBe('kubo-swarm')
-    // The identity Secret is mounted whole; each pod picks its own ordinal's files.
-    expect(podSpec?.volumes?.find(v => v.name === 'identity')?.secret?.secretName).toBe(`${POOL}-identity`)
+    // The identity Secret reaches the init container only; it copies this pod's files for the node
+    // (identity-isolation.test.ts checks every container's mounts).
+    expect(podSpec?.volumes?.find(v => v.name === 'pool-identity')?.secret?.secretName).toBe(`${POOL}-identity`)
+    expect(podSpec?.volumes?.find(v => v.name === 'identity')?.emptyDir?.medium).toBe('Memory')
     expect(podSpec?.volumes?.find(v => v.name === 'psk')?.secret?.secretName).toBe(`${NET}-swarm-key`)
     expect(podSpec?.volumes?.find(v => v.name === 'config')?.configMap?.name).toBe(`${POOL}-config`)
-    expect(node?.env?.find(e => e.name === 'DAWN_KEY_FILE')?.value).toBe('/etc/dawn/identity/$(POD_ORDINAL).key')
+    expect(node?.env?.find(e => e.name === 'DAWN_KEY_FILE')?.value).toBe('/etc/dawn/identity/node.key')
 
     const created = await eventually(async () => {
       const list = await pods(POOL)

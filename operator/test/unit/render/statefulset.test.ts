@@ -8,6 +8,7 @@ import { configChecksum } from '../../../src/render/checksum.ts'
 import { renderPoolConfigMap } from '../../../src/render/config-map.ts'
 import { planIdentities, type IdentityPlan } from '../../../src/render/identity.ts'
 import { renderNodeConfig } from '../../../src/render/node-config.ts'
+import { IDENTITY_INIT_SCRIPT } from '../../../src/render/identity-init.ts'
 import { KUBO_INIT_SCRIPT } from '../../../src/render/kubo.ts'
 import { pvcResizes, renderStatefulSet, volumeClaimTemplatesChanged } from '../../../src/render/statefulset.ts'
 import { agent, network, NOW, pool } from './fixtures.ts'
@@ -74,6 +75,21 @@ describe('renderStatefulSet', () => {
             securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532, fsGroupChangePolicy: 'OnRootMismatch', seccompProfile: { type: 'RuntimeDefault' } },
             terminationGracePeriodSeconds: 30,
             initContainers: [{
+              name: 'identity-init',
+              image: 'dawn/node:0.1.0',
+              imagePullPolicy: 'IfNotPresent',
+              command: ['/bin/sh', '-c', IDENTITY_INIT_SCRIPT],
+              env: [
+                { name: 'POD_ORDINAL', valueFrom: { fieldRef: { fieldPath: "metadata.labels['apps.kubernetes.io/pod-index']" } } },
+                { name: 'DAWN_POOL_KEY_FILE', value: '/etc/dawn/pool-identity/$(POD_ORDINAL).key' },
+                { name: 'DAWN_POOL_CERT_FILE', value: '/etc/dawn/pool-identity/$(POD_ORDINAL).cert.json' },
+                { name: 'DAWN_KEY_FILE', value: '/etc/dawn/identity/node.key' },
+                { name: 'DAWN_CERT_FILE', value: '/etc/dawn/identity/node.cert.json' }
+              ],
+              resources: { requests: { cpu: '100m', memory: '128Mi' } },
+              securityContext: restricted,
+              volumeMounts: [{ name: 'pool-identity', mountPath: '/etc/dawn/pool-identity', readOnly: true }, { name: 'identity', mountPath: '/etc/dawn/identity' }]
+            }, {
               name: 'kubo-init',
               image: 'ipfs/kubo:v0.38.1',
               command: ['/bin/sh', '-c', KUBO_INIT_SCRIPT],
@@ -90,9 +106,8 @@ describe('renderStatefulSet', () => {
                 args: ['run', '--config', '/etc/dawn/config/config.json'],
                 env: [
                   { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-                  { name: 'POD_ORDINAL', valueFrom: { fieldRef: { fieldPath: "metadata.labels['apps.kubernetes.io/pod-index']" } } },
-                  { name: 'DAWN_KEY_FILE', value: '/etc/dawn/identity/$(POD_ORDINAL).key' },
-                  { name: 'DAWN_CERT_FILE', value: '/etc/dawn/identity/$(POD_ORDINAL).cert.json' },
+                  { name: 'DAWN_KEY_FILE', value: '/etc/dawn/identity/node.key' },
+                  { name: 'DAWN_CERT_FILE', value: '/etc/dawn/identity/node.cert.json' },
                   { name: 'DAWN_ANNOUNCE', value: '/dns4/$(POD_NAME).a-headless.mesh.svc.cluster.local/tcp/4001' }
                 ],
                 ports: [{ name: 'p2p', containerPort: 4001, protocol: 'TCP' }, { name: 'http', containerPort: 8080, protocol: 'TCP' }],
@@ -128,7 +143,8 @@ describe('renderStatefulSet', () => {
             volumes: [
               { name: 'config', configMap: { name: 'a-config', items: [{ key: 'config.json', path: 'config.json' }] } },
               { name: 'ca', configMap: { name: 'a-config', items: [{ key: 'ca.pub', path: 'ca.pub' }] } },
-              { name: 'identity', secret: { secretName: 'a-identity', defaultMode: 0o440 } },
+              { name: 'pool-identity', secret: { secretName: 'a-identity', defaultMode: 0o440 } },
+              { name: 'identity', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } },
               { name: 'psk', secret: { secretName: 'demo-swarm-key', items: [{ key: 'swarm.key', path: 'swarm.key' }], defaultMode: 0o440 } },
               { name: 'agent-headers', secret: { secretName: 'a-agent-headers', optional: true, defaultMode: 0o440 } },
               { name: 'tmp', emptyDir: { sizeLimit: '256Mi' } }
@@ -154,13 +170,48 @@ describe('renderStatefulSet', () => {
   it('runs every container, init containers included, under the restricted security context', () => {
     const { sts } = renderPool({ pool: pool('a'), identity: ids(3) })
     const containers = allContainers(sts)
-    expect(containers.map(c => c.name)).toEqual(['kubo-init', 'node', 'kubo'])
+    expect(containers.map(c => c.name)).toEqual(['identity-init', 'kubo-init', 'node', 'kubo'])
     for (const c of containers) {
       expect(c.securityContext, c.name).toEqual(restricted)
-      // A read-only root needs a writable /tmp.
-      expect(c.volumeMounts?.some(m => m.mountPath === '/tmp'), c.name).toBe(true)
+      // A read-only root needs a writable /tmp; the identity init container writes only its
+      // copy, and shares no scratch space with the others while it holds every key.
+      expect(c.volumeMounts?.some(m => m.mountPath === '/tmp'), c.name).toBe(c.name !== 'identity-init')
     }
     expect(sts.spec?.template.spec?.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 65532, seccompProfile: { type: 'RuntimeDefault' } })
+  })
+
+  it('gives the node only its own key: the identity Secret reaches the init container alone', () => {
+    const { sts } = renderPool({ pool: pool('a'), identity: ids(3) })
+    const spec = sts.spec?.template.spec
+    const secretVolumes = new Set((spec?.volumes ?? []).filter(v => v.secret?.secretName === 'a-identity').map(v => v.name))
+    expect(secretVolumes.size).toBe(1)
+    const mountsSecret = (c: V1Container | undefined): boolean => (c?.volumeMounts ?? []).some(m => secretVolumes.has(m.name))
+    const byName = new Map(allContainers(sts).map(c => [c.name, c]))
+    expect(mountsSecret(byName.get('identity-init'))).toBe(true)
+    for (const name of ['node', 'kubo', 'kubo-init']) expect(mountsSecret(byName.get(name)), name).toBe(false)
+
+    // The node's identity directory is the init container's memory-backed copy, read-only.
+    const node = byName.get('node')
+    const identityMount = node?.volumeMounts?.find(m => m.mountPath === '/etc/dawn/identity')
+    expect(identityMount?.readOnly).toBe(true)
+    const copy = spec?.volumes?.find(v => v.name === identityMount?.name)
+    expect(copy?.emptyDir).toEqual({ medium: 'Memory', sizeLimit: '1Mi' })
+    expect(copy?.secret).toBeUndefined()
+    expect(byName.get('kubo')?.volumeMounts?.some(m => m.name === identityMount?.name)).toBe(false)
+    expect(node?.env?.filter(e => e.name.startsWith('DAWN_') && e.name.endsWith('_FILE'))).toEqual([
+      { name: 'DAWN_KEY_FILE', value: '/etc/dawn/identity/node.key' },
+      { name: 'DAWN_CERT_FILE', value: '/etc/dawn/identity/node.cert.json' }
+    ])
+
+    // The init container is handed this pod's ordinal's files, by name, and nothing else.
+    const init = byName.get('identity-init')
+    expect(init?.env?.find(e => e.name === 'POD_ORDINAL')?.valueFrom).toEqual({ fieldRef: { fieldPath: "metadata.labels['apps.kubernetes.io/pod-index']" } })
+    const sources = (init?.env ?? []).filter(e => e.name.startsWith('DAWN_POOL_')).map(e => e.value)
+    expect(sources).toEqual(['/etc/dawn/pool-identity/$(POD_ORDINAL).key', '/etc/dawn/pool-identity/$(POD_ORDINAL).cert.json'])
+    expect(init?.volumeMounts?.find(m => m.name === identityMount?.name)).toEqual({ name: 'identity', mountPath: '/etc/dawn/identity' })
+    expect(init?.volumeMounts?.find(m => secretVolumes.has(m.name))).toEqual({ name: 'pool-identity', mountPath: '/etc/dawn/pool-identity', readOnly: true })
+    // The script reads only those two variables: no glob, no directory copy.
+    expect(IDENTITY_INIT_SCRIPT).not.toMatch(/pool-identity|\*\.key|cp -r|cp -a/)
   })
 
   it('never mounts the CA private key: the CA public key comes from the ConfigMap', () => {
@@ -230,7 +281,7 @@ describe('renderStatefulSet', () => {
     const net = network({ privateNetwork: { swarmKeySecretRef: { name: 'my-psk', key: 'psk' } }, ipfs: { privateSwarm: false } })
     const sts = renderStatefulSet({ network: net, pool: pool('a'), configChecksum: 'x' })
     expect(sts.spec?.template.spec?.volumes?.find(v => v.name === 'psk')?.secret).toEqual({ secretName: 'my-psk', items: [{ key: 'psk', path: 'swarm.key' }], defaultMode: 0o440 })
-    const [init, , kubo] = allContainers(sts)
+    const [, init, , kubo] = allContainers(sts)
     expect(init?.volumeMounts?.map(m => m.name)).toEqual(['kubo', 'tmp'])
     expect(init?.env).toContainEqual({ name: 'DAWN_KUBO_PRIVATE_SWARM', value: 'false' })
     expect(kubo?.env?.some(e => e.name === 'LIBP2P_FORCE_PNET')).toBe(false)
