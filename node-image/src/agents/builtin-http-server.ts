@@ -2,14 +2,20 @@
  * Serves a built-in agent (or any Server factory) over MCP Streamable HTTP:
  * stateful sessions keyed by mcp-session-id, one Server per session. A real
  * remote MCP server for tests, benchmarks and `dawn-node agent serve --http`.
+ * Before a session is looked up, requests pass the Origin check (DNS-rebinding
+ * defence) and the required headers; bodies are capped, sessions are bounded
+ * and closed when idle, as on the node's own `/mcp`.
  */
-import { randomUUID, timingSafeEqual } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
 import { createServer } from 'node:http'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
 import type { LogFn } from '../logging/json-logger.ts'
 import { silentLogger } from '../logging/json-logger.ts'
+import { secretsEqual } from '../identity/constant-time.ts'
+import { originAllowed } from './mcp-http-origin.ts'
+import { McpSessionTable } from './mcp-http-sessions.ts'
 import { createBuiltinSpec } from './builtin/index.ts'
 import type { MeshFacade } from './builtin/mesh.ts'
 import { defineServer } from './define-server.ts'
@@ -20,10 +26,19 @@ export interface McpHttpOptions {
   port: number
   /** Every header here must be sent with exactly this value, or the request gets 401. */
   requiredHeaders?: Record<string, string>
-  /** Sessions open at once; more initialize requests get 503. */
+  /** Browser origins allowed besides localhost; any other Origin gets 403. */
+  allowedOrigins?: string[]
+  /** Sessions open at once; more initialize requests get 503. Default 1024. */
   maxSessions?: number
+  /** A session with no request for this long, and none open, is closed. Default 15 minutes. */
+  sessionIdleMs?: number
+  /** Largest request body; larger ones get 413. Default 4 MiB. */
+  maxRequestBytes?: number
   log?: LogFn
 }
+
+/** The node's `/mcp` defaults (mcp.maxSessions, mcp.sessionIdleSeconds, mcp.maxRequestBytes). */
+export const MCP_HTTP_DEFAULTS = { maxSessions: 1024, sessionIdleMs: 15 * 60_000, maxRequestBytes: 4 * 1024 * 1024 } as const
 
 export interface BuiltinHttpOptions extends McpHttpOptions {
   dataDir: string
@@ -52,40 +67,56 @@ function sendJsonError (res: ServerResponse, status: number, message: string): v
 }
 
 function sameSecret (given: string | string[] | undefined, expected: string): boolean {
-  if (typeof given !== 'string') return false
-  const a = Buffer.from(given)
-  const b = Buffer.from(expected)
-  return a.length === b.length && timingSafeEqual(a, b)
+  return typeof given === 'string' && secretsEqual(given, expected)
 }
 
 /** Serves `createMcpServer()` (called once per session) at `<host>:<port>/mcp`. */
 export async function serveMcpHttp (createMcpServer: () => LowLevelServer, opts: McpHttpOptions): Promise<McpHttpServer> {
   const log = opts.log ?? silentLogger
-  const maxSessions = opts.maxSessions ?? 1000
+  const allowedOrigins = opts.allowedOrigins ?? []
+  const maxRequestBytes = opts.maxRequestBytes ?? MCP_HTTP_DEFAULTS.maxRequestBytes
   const required = Object.entries(opts.requiredHeaders ?? {}).map(([name, value]) => [name.toLowerCase(), value] as const)
-  const sessions = new Map<string, Session>()
-
-  const authorized = (req: IncomingMessage): boolean => required.every(([name, value]) => sameSecret(req.headers[name], value))
-
-  const newSession = async (): Promise<Session> => {
-    const server = createMcpServer()
-    const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: () => randomUUID(),
-      onsessioninitialized: (id) => { sessions.set(id, session) },
-      onsessionclosed: (id) => { sessions.delete(id) }
-    })
-    const session: Session = { transport, server }
-    transport.onclose = () => {
-      if (transport.sessionId !== undefined) sessions.delete(transport.sessionId)
+  const sessions = new McpSessionTable<Session>({
+    maxSessions: opts.maxSessions ?? MCP_HTTP_DEFAULTS.maxSessions,
+    idleMs: opts.sessionIdleMs ?? MCP_HTTP_DEFAULTS.sessionIdleMs,
+    log,
+    close: async (session, reason) => {
+      log('debug', 'MCP session closed', { reason })
+      await session.server.close()
     }
-    await server.connect(transport)
-    return session
+  })
+
+  // Every header is compared, even after a mismatch, so the time taken does not tell which one was wrong.
+  const authorized = (req: IncomingMessage): boolean => required.map(([name, value]) => sameSecret(req.headers[name], value)).every(Boolean)
+
+  const newSession = async (): Promise<{ id: string, session: Session }> => {
+    const id = randomUUID()
+    const server = createMcpServer()
+    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: () => id, maxRequestBodySize: maxRequestBytes })
+    const session: Session = { transport, server }
+    // Chained by the SDK's connect: runs however the transport ends (DELETE, idle, shutdown).
+    transport.onclose = () => { void sessions.close(id, 'closed') }
+    // Counted before the first await, so concurrent initializes cannot overshoot maxSessions.
+    sessions.add(id, session)
+    try {
+      await server.connect(transport)
+    } catch (err) {
+      await sessions.close(id, 'not connected')
+      throw err
+    }
+    return { id, session }
   }
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = (req.url ?? '/').split('?')[0]
     if (path !== MCP_PATH) {
       sendJsonError(res, 404, `not found; the MCP endpoint is ${MCP_PATH}`)
+      return
+    }
+    const origin = req.headers.origin
+    if (!originAllowed(origin, allowedOrigins)) {
+      log('warn', 'MCP request refused', { reason: 'origin', origin })
+      sendJsonError(res, 403, `forbidden: origin ${String(origin)} not allowed`)
       return
     }
     if (!authorized(req)) {
@@ -99,6 +130,7 @@ export async function serveMcpHttp (createMcpServer: () => LowLevelServer, opts:
         sendJsonError(res, 404, 'session not found')
         return
       }
+      sessions.track(id, res)
       await session.transport.handleRequest(req, res)
       return
     }
@@ -106,14 +138,16 @@ export async function serveMcpHttp (createMcpServer: () => LowLevelServer, opts:
       sendJsonError(res, 400, 'mcp-session-id header required')
       return
     }
-    if (sessions.size >= maxSessions) {
+    if (sessions.full()) {
+      res.setHeader('retry-after', '30')
       sendJsonError(res, 503, 'too many sessions')
       return
     }
-    // Not an initialize request: the transport answers 400 and the session never starts.
-    const session = await newSession()
-    await session.transport.handleRequest(req, res)
-    if (session.transport.sessionId === undefined) await session.server.close()
+    const created = await newSession()
+    sessions.track(created.id, res)
+    await created.session.transport.handleRequest(req, res)
+    // Not an initialize request (or refused): the transport answered 400 and the session never started.
+    if (created.session.transport.sessionId === undefined) await sessions.close(created.id, 'not initialized')
   }
 
   const http = createServer((req, res) => {
@@ -137,9 +171,7 @@ export async function serveMcpHttp (createMcpServer: () => LowLevelServer, opts:
     url: `http://${host}:${port}${MCP_PATH}`,
     close: async () => {
       closing ??= (async () => {
-        const all = [...sessions.values()]
-        sessions.clear()
-        await Promise.all(all.map(async (s) => { await s.server.close().catch(() => {}) }))
+        await sessions.closeAll('shutdown')
         await new Promise<void>((resolve) => {
           http.close(() => { resolve() })
           http.closeAllConnections()

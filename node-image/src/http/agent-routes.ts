@@ -4,7 +4,6 @@ import Type, { type Static } from 'typebox'
 import { AgentPrompt, AgentResource, AgentTool, AGENT_ID_PATTERN, NODE_ID_PATTERN, type AgentRecord } from '../registry/agent-record.ts'
 import { ToolCallError, type CallErrorCode } from '../routing/errors.ts'
 import type { MeshCaller } from '../routing/types.ts'
-import { bearerMatches } from './bearer-auth.ts'
 import { ErrorReply } from './schemas.ts'
 
 const NODE = NODE_ID_PATTERN.slice(1, -1)
@@ -59,8 +58,11 @@ export interface AgentRoutesComponents {
   caller: MeshCaller
 }
 
-/** `GET /api/v1/agents` and `POST /api/v1/calls` (what `dawn-node call` uses). */
-export function registerAgentRoutes (app: FastifyInstance, components: AgentRoutesComponents, init: { token?: string, maxRequestBytes: number }): void {
+/**
+ * `GET /api/v1/agents` and `POST /api/v1/calls` (what `dawn-node call` uses).
+ * The server's write guard (bearer-auth.ts) checks the token before the body is read.
+ */
+export function registerAgentRoutes (app: FastifyInstance, components: AgentRoutesComponents, init: { maxRequestBytes: number }): void {
   const typed = app.withTypeProvider<TypeBoxTypeProvider>()
   typed.get('/api/v1/agents', { schema: { response: { 200: AgentsReply } } }, () => ({
     agents: components.agents().map(r => ({
@@ -81,9 +83,6 @@ export function registerAgentRoutes (app: FastifyInstance, components: AgentRout
     bodyLimit: init.maxRequestBytes,
     schema: { body: CallBody, response: { 200: CallReply, 400: ErrorReply, 401: ErrorReply, 413: ErrorReply, '5xx': CallError, '4xx': CallError } }
   }, async (req, reply) => {
-    if (!bearerMatches(req.headers.authorization, init.token)) {
-      return await reply.status(401).header('www-authenticate', 'Bearer').send({ statusCode: 401, error: 'Unauthorized', message: 'a valid bearer token is required' })
-    }
     const { target, tool, timeoutMs } = req.body
     const split = target.indexOf(':')
     const started = performance.now()

@@ -1,16 +1,31 @@
-import { createHash, timingSafeEqual } from 'node:crypto'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { secretsEqual } from '../identity/constant-time.ts'
 
-/**
- * Checks `Authorization: Bearer <token>` in constant time. Hashing first makes
- * both sides the same length, so the comparison leaks neither bytes nor length.
- */
+/** Checks `Authorization: Bearer <token>` in constant time; no token configured lets everything through. */
 export function bearerMatches (header: string | undefined, token: string | undefined): boolean {
   if (token === undefined) return true
   const presented = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '')?.[1]
   if (presented === undefined) return false
-  return timingSafeEqual(sha256(presented), sha256(token))
+  return secretsEqual(presented, token)
 }
 
-function sha256 (text: string): Buffer {
-  return createHash('sha256').update(text, 'utf8').digest()
+/** RFC 9110 safe methods: reading node state never needs the token. */
+const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS'])
+
+export const UNAUTHORIZED_BODY = { statusCode: 401, error: 'Unauthorized', message: 'a valid bearer token is required' } as const
+
+/**
+ * An `onRequest` hook that answers 401 to every state-changing request
+ * (POST, PUT, PATCH, DELETE, ...) without the token. One server-wide hook rather
+ * than one per route, so a route added later cannot forget it. `ownAuth` names
+ * requests whose handler checks the token itself (the MCP endpoint answers in
+ * JSON-RPC and guards its GET stream too).
+ */
+export function requireTokenToWrite (token: string | undefined, ownAuth: (req: FastifyRequest) => boolean): (req: FastifyRequest, reply: FastifyReply) => Promise<void> {
+  return async (req, reply) => {
+    if (token === undefined || SAFE_METHODS.has(req.method) || ownAuth(req)) return
+    if (bearerMatches(req.headers.authorization, token)) return
+    // Before the body is read: closing spares reading an upload only to drop it.
+    await reply.status(401).header('www-authenticate', 'Bearer').header('connection', 'close').send(UNAUTHORIZED_BODY)
+  }
 }

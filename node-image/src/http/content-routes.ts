@@ -1,6 +1,8 @@
 /**
  * `/api/v1/content`: add, fetch and pin content by CID (what `dawn-node content`
  * uses). Uploads and downloads are streamed; neither is held in memory whole.
+ * The server's write guard (bearer-auth.ts) checks the token of add, pin and
+ * unpin before anything else runs.
  */
 import { Readable } from 'node:stream'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
@@ -8,7 +10,6 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import type { ContentFacade } from '../storage/content-api.ts'
 import { CONTENT_HTTP_STATUS, ContentError, UploadTooLargeError } from '../storage/errors.ts'
-import { bearerMatches } from './bearer-auth.ts'
 
 export const MAX_REPLICATION = 64
 const OCTET_STREAM = 'application/octet-stream'
@@ -54,9 +55,8 @@ export interface ContentRoutesComponents {
   content: ContentFacade
 }
 
-export function registerContentRoutes (app: FastifyInstance, components: ContentRoutesComponents, init: { token?: string }): void {
+export function registerContentRoutes (app: FastifyInstance, components: ContentRoutesComponents): void {
   const { content } = components
-  const requireToken = tokenCheck(init.token)
 
   // Encapsulated, so the pass-through parser serves the upload route only and
   // everything else keeps Fastify's JSON parsing and bodyLimit.
@@ -67,7 +67,6 @@ export function registerContentRoutes (app: FastifyInstance, components: Content
     scoped.withTypeProvider<TypeBoxTypeProvider>().post('/api/v1/content', {
       schema: { querystring: AddQuery, response: { 201: AddReply, ...errors } },
       onRequest: async (req, reply) => {
-        if (!await requireToken(req, reply)) return
         if (mediaType(req.headers['content-type']) !== OCTET_STREAM) {
           await refuseUpload(reply, { statusCode: 415, error: 'Unsupported Media Type', message: `the body must be the raw bytes, sent as content-type ${OCTET_STREAM}` })
           return
@@ -142,7 +141,6 @@ export function registerContentRoutes (app: FastifyInstance, components: Content
     await answer(reply, async () => await content.status(req.params.cid)))
 
   typed.post('/api/v1/content/:cid/pin', {
-    onRequest: requireToken,
     preValidation: noBodyAsEmpty,
     schema: { params: CidParams, body: PinBody, response: { 200: StatusReply, ...errors } }
   }, async (req, reply) => {
@@ -153,7 +151,7 @@ export function registerContentRoutes (app: FastifyInstance, components: Content
     }))
   })
 
-  typed.delete('/api/v1/content/:cid/pin', { onRequest: requireToken, schema: { params: CidParams, response: { 200: StatusReply, ...errors } } }, async (req, reply) =>
+  typed.delete('/api/v1/content/:cid/pin', { schema: { params: CidParams, response: { 200: StatusReply, ...errors } } }, async (req, reply) =>
     await answer(reply, async () => await content.unpin(req.params.cid)))
 }
 
@@ -184,15 +182,6 @@ async function answer (reply: FastifyReply, fn: () => Promise<object>): Promise<
  */
 async function refuseUpload (reply: FastifyReply, body: ErrorBody): Promise<FastifyReply> {
   return await reply.status(body.statusCode).header('connection', 'close').send(body)
-}
-
-function tokenCheck (token: string | undefined): (req: FastifyRequest, reply: FastifyReply) => Promise<boolean> {
-  return async (req, reply) => {
-    if (bearerMatches(req.headers.authorization, token)) return true
-    await reply.status(401).header('www-authenticate', 'Bearer').header('connection', 'close')
-      .send({ statusCode: 401, error: 'Unauthorized', message: 'a valid bearer token is required' })
-    return false
-  }
 }
 
 /** The pin body is optional; none reads as `{}`. */

@@ -11,6 +11,8 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
 import { ErrorCode, isInitializeRequest, JSONRPCMessageSchema } from '@modelcontextprotocol/sdk/types.js'
 import { bearerMatches } from './bearer-auth.ts'
+import { originAllowed } from '../agents/mcp-http-origin.ts'
+import { McpSessionTable } from '../agents/mcp-http-sessions.ts'
 import { createMeshMcpServer, type MeshMcpServer, type MeshMcpServerComponents } from '../routing/mesh-mcp-server.ts'
 
 export const MCP_PATH = '/mcp'
@@ -43,16 +45,12 @@ interface Session {
   caller: string
   server: MeshMcpServer
   transport: StreamableHTTPServerTransport
-  /** HTTP requests of this session still open (an open GET stream counts). */
-  open: number
-  lastSeen: number
 }
 
-const LOCAL_ORIGIN = /^https?:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d{1,5})?$/
-
-/** No Origin (non-browser clients), a loopback origin, or one listed exactly. */
-export function originAllowed (origin: string | undefined, allowed: readonly string[]): boolean {
-  return origin === undefined || LOCAL_ORIGIN.test(origin) || allowed.includes(origin)
+/** Requests the endpoint answers itself, token included (in JSON-RPC, and for its GET stream too). */
+export function isMcpRequest (req: FastifyRequest): boolean {
+  const route = req.routeOptions.url
+  return route === MCP_PATH || route?.startsWith(`${MCP_PATH}/`) === true
 }
 
 function rpcError (reply: FastifyReply, status: number, code: number, message: string): FastifyReply {
@@ -78,44 +76,24 @@ function sessionHeader (req: FastifyRequest): string | undefined {
 export async function registerMcpEndpoint (app: FastifyInstance, components: MeshMcpServerComponents, init: McpEndpointInit): Promise<void> {
   const { log } = components
   if (init.token === '') throw new McpEndpointConfigError('the MCP bearer token is empty')
-  const idleMs = init.sessionIdleSeconds * 1000
-  const sessions = new Map<string, Session>()
-
-  const closeSession = async (session: Session, reason: string): Promise<void> => {
-    if (sessions.get(session.id) !== session) return
-    sessions.delete(session.id)
-    log('info', 'mcp session closed', { caller: session.caller, reason })
-    try {
+  const sessions = new McpSessionTable<Session>({
+    maxSessions: init.maxSessions,
+    idleMs: init.sessionIdleSeconds * 1000,
+    log,
+    close: async (session, reason) => {
+      log('info', 'mcp session closed', { caller: session.caller, reason })
       await session.server.close()
-    } catch (err) {
-      log('debug', 'mcp session close failed', { caller: session.caller, error: (err as Error).message })
     }
-  }
-
-  const sweeper = setInterval(() => {
-    const now = Date.now()
-    for (const session of sessions.values()) {
-      if (session.open === 0 && now - session.lastSeen > idleMs) void closeSession(session, 'idle')
-    }
-  }, Math.min(Math.max(idleMs / 4, 50), 30_000))
-  sweeper.unref()
-
-  const closeAll = async (): Promise<void> => {
-    clearInterval(sweeper)
-    await Promise.all([...sessions.values()].map(async (s) => { await closeSession(s, 'shutdown') }))
-  }
+  })
+  const closeSession = async (session: Session, reason: string): Promise<void> => { await sessions.close(session.id, reason) }
+  const closeAll = async (): Promise<void> => { await sessions.closeAll('shutdown') }
   // Before the HTTP server closes: open SSE streams would otherwise keep it from closing.
   app.addHook('preClose', closeAll)
   app.addHook('onClose', closeAll)
 
   /** Hands the request to the session's transport; the reply is the transport's from here on. */
   const handOver = async (session: Session, req: FastifyRequest, reply: FastifyReply, body?: unknown): Promise<void> => {
-    session.open += 1
-    session.lastSeen = Date.now()
-    reply.raw.once('close', () => {
-      session.open -= 1
-      session.lastSeen = Date.now()
-    })
+    sessions.track(session.id, reply.raw)
     reply.hijack()
     try {
       await session.transport.handleRequest(req.raw, reply.raw, body)
@@ -136,11 +114,11 @@ export async function registerMcpEndpoint (app: FastifyInstance, components: Mes
       maxRequestBodySize: init.maxRequestBytes
     })
     const server = createMeshMcpServer(components, { timeoutMs: init.timeoutMs, caller })
-    const session: Session = { id, caller, server, transport, open: 0, lastSeen: Date.now() }
+    const session: Session = { id, caller, server, transport }
     // Chained by the SDK's Server.connect: runs however the transport ends (DELETE, sweeper, shutdown).
     transport.onclose = () => { void closeSession(session, 'closed') }
     transport.onerror = (err) => { log('debug', 'mcp transport error', { caller, error: err.message }) }
-    sessions.set(id, session)
+    sessions.add(id, session)
     return session
   }
 
@@ -210,7 +188,7 @@ export async function registerMcpEndpoint (app: FastifyInstance, components: Mes
 
       if (sessionHeader(req) === undefined) {
         if (!isInitialize(message)) return rpcError(reply, 400, SERVER_ERROR, 'Bad Request: No valid session ID provided')
-        if (sessions.size >= init.maxSessions) {
+        if (sessions.full()) {
           log('warn', 'mcp session refused', { reason: 'too many sessions', limit: init.maxSessions, ip: req.ip })
           void reply.header('retry-after', '30')
           return rpcError(reply, 503, SERVER_ERROR, `Service Unavailable: too many MCP sessions (limit ${init.maxSessions})`)

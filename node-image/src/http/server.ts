@@ -6,7 +6,8 @@ import { DialBody, DialReply, ErrorReply, NodeInfo, PeerInfo, RegistryQuery, Reg
 import type { LogFn } from '../logging/json-logger.ts'
 import { registerUiRoutes } from './ui-routes.ts'
 import { registerAgentRoutes } from './agent-routes.ts'
-import { registerMcpEndpoint, type McpEndpointInit } from './mcp-endpoint.ts'
+import { isMcpRequest, registerMcpEndpoint, type McpEndpointInit } from './mcp-endpoint.ts'
+import { requireTokenToWrite } from './bearer-auth.ts'
 import type { MeshCatalog } from '../routing/mesh-mcp-server.ts'
 import type { MeshCaller } from '../routing/types.ts'
 import type { ContentFacade } from '../storage/content-api.ts'
@@ -24,6 +25,7 @@ export interface HttpServerComponents {
 }
 
 export interface HttpServerInit {
+  /** Where the caller listens; 127.0.0.1 unless the config says otherwise (see config/schema.ts). */
   host: string
   port: number
   /** Largest request body accepted, in bytes. */
@@ -31,7 +33,11 @@ export interface HttpServerInit {
   mcp: McpEndpointInit & { enabled: boolean }
 }
 
-/** The node's HTTP API: probes, metrics, the `/api/v1` surface and the mesh-wide `/mcp`. */
+/**
+ * The node's HTTP API: probes, metrics, the `/api/v1` surface and the mesh-wide `/mcp`.
+ * With `mcp.token` set, every state-changing request needs it (see bearer-auth.ts);
+ * reads stay open.
+ */
 export async function createHttpServer (components: HttpServerComponents, init: HttpServerInit): Promise<FastifyInstance> {
   // maxParamLength: a CID in the path can be longer than Fastify's default 100 characters.
   const app = Fastify({ logger: false, bodyLimit: init.bodyLimit ?? 64 * 1024, routerOptions: { maxParamLength: 256 } }).withTypeProvider<TypeBoxTypeProvider>()
@@ -51,7 +57,10 @@ export async function createHttpServer (components: HttpServerComponents, init: 
     void reply.status(404).send({ statusCode: 404, error: 'Not Found', message: `no route ${req.method} ${req.url.split('?')[0] ?? ''}` })
   })
 
-  const errors = { 400: ErrorReply, 404: ErrorReply }
+  // Registered before any route, so every route and the not-found handler run it.
+  app.addHook('onRequest', requireTokenToWrite(init.mcp.token, isMcpRequest))
+
+  const errors = { 400: ErrorReply, 401: ErrorReply, 404: ErrorReply }
 
   app.get('/healthz', { schema: { response: { 200: Type.Object({ status: Type.Literal('ok') }) } } }, () => ({ status: 'ok' as const }))
 
@@ -79,8 +88,8 @@ export async function createHttpServer (components: HttpServerComponents, init: 
     }
   })
 
-  registerAgentRoutes(app, { agents: components.catalog.entries, selfId: components.selfId, caller: components.caller }, { ...(init.mcp.token === undefined ? {} : { token: init.mcp.token }), maxRequestBytes: init.mcp.maxRequestBytes })
-  if (components.content !== undefined) registerContentRoutes(app, { content: components.content }, init.mcp.token === undefined ? {} : { token: init.mcp.token })
+  registerAgentRoutes(app, { agents: components.catalog.entries, selfId: components.selfId, caller: components.caller }, { maxRequestBytes: init.mcp.maxRequestBytes })
+  if (components.content !== undefined) registerContentRoutes(app, { content: components.content })
   if (init.mcp.enabled) await registerMcpEndpoint(app, { catalog: components.catalog, caller: components.caller, log }, init.mcp)
   registerUiRoutes(app)
   return app

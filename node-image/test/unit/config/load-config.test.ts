@@ -21,7 +21,8 @@ describe('loadConfig', () => {
     expect(config.network.swarmKeyFile).toBe(join(dir, 'swarm.key'))
     expect(config.network.caPublicKeyFile).toBe('/etc/dawn/ca.pub')
     expect(config.node.keyFile).toBe(join(dir, 'data', 'node.key'))
-    expect(config.http).toEqual({ host: '0.0.0.0', port: 8080 })
+    // Loopback by default: only the operator (in pods) opens the API to the network.
+    expect(config.http).toEqual({ host: '127.0.0.1', port: 8080 })
     expect(config.p2p).toMatchObject({ listen: ['/ip4/0.0.0.0/tcp/4001'], bootstrap: [], mdns: false })
     expect(config.network.replayWindowSeconds).toBe(120)
     expect(config.agents).toEqual([])
@@ -36,6 +37,9 @@ describe('loadConfig', () => {
     expect(config.log.level).toBe('debug')
     expect(config.p2p.bootstrap).toEqual(['/ip4/10.0.0.1/tcp/1/p2p/a', '/ip4/10.0.0.2/tcp/1/p2p/b'])
     expect(config.p2p.mdns).toBe(true)
+    // Serving other hosts takes an explicit choice.
+    expect((await loadConfig({ file, env: { DAWN_HTTP_HOST: '0.0.0.0' } })).config.http.host).toBe('0.0.0.0')
+    expect((await loadConfig({ file, env: {}, flags: { 'http-host': '::' } })).config.http.host).toBe('::')
   })
 
   it('works from the environment alone', async () => {
