@@ -88,10 +88,14 @@ export const NodeConfigSchema = Type.Object({
     inboundRatePerAddress: Type.Integer({ minimum: 1, maximum: 10_000, default: 16, description: 'new inbound connections per second from one remote IP' }),
     maxPendingHandshakes: Type.Integer({ minimum: 1, maximum: 10_000, default: 64, description: 'inbound connections still in the PSK, Noise and muxer handshakes' }),
     handshakeTimeoutMs: Type.Integer({ minimum: 100, maximum: 60_000, default: 5_000, description: 'time for the PSK nonce exchange' }),
-    upgradeTimeoutMs: Type.Integer({ minimum: 500, maximum: 120_000, default: 10_000, description: 'time for the whole inbound handshake (PSK, Noise, muxer)' })
+    upgradeTimeoutMs: Type.Integer({ minimum: 500, maximum: 120_000, default: 10_000, description: 'time for the whole inbound handshake (PSK, Noise, muxer)' }),
+    /** Per verified member, across every Dawn protocol; unverified peers get no stream at all. */
+    maxStreamsPerPeer: Type.Integer({ minimum: 1, maximum: 10_000, default: 256, description: 'Dawn protocol streams one member may have open at once' }),
+    maxBytesPerPeer: Type.Integer({ minimum: 64 * 1024, maximum: 4 * 1024 * 1024 * 1024, default: 64 * 1024 * 1024, description: 'bytes of request frames one member may have in flight at once' })
   }, { additionalProperties: false, default: {} }),
   http: Type.Object({
-    host: Type.String({ minLength: 1, maxLength: 255, default: '0.0.0.0' }),
+    // Loopback unless asked: a node run alone must not offer its API to the network. The operator sets 0.0.0.0 in pods.
+    host: Type.String({ minLength: 1, maxLength: 255, default: '127.0.0.1', description: 'HTTP bind address; 0.0.0.0 to serve other hosts' }),
     port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 })
   }, { additionalProperties: false, default: {} }),
   mcp: Type.Object({

@@ -26,6 +26,7 @@ export interface NodeMetrics {
   contentFetchSeconds: Histogram<'source'>
   contentVerificationFailures: Counter<'source'>
   contentBlocksServed: Counter<'result'>
+  streamsRefused: Counter<'service' | 'reason'>
   /** Points the inbound-admission gauges at the running host's counters. */
   watchInbound: (source: InboundSource) => void
 }
@@ -124,6 +125,7 @@ export function createNodeMetrics (opts: { processMetrics?: boolean } = {}): Nod
       registers
     }),
     contentVerificationFailures: new Counter({ name: 'dawn_content_verification_failures_total', help: 'Blocks whose bytes did not hash to their CID, by where they came from; never returned to a caller', labelNames: ['source'], registers }),
+    streamsRefused: new Counter({ name: 'dawn_streams_refused_total', help: 'Dawn protocol streams reset before reading, by service and reason (unverified peer, per-peer stream or byte cap, frame too large)', labelNames: ['service', 'reason'], registers }),
     contentBlocksServed: new Counter({ name: 'dawn_content_blocks_served_total', help: 'Block requests from other nodes, by result', labelNames: ['result'], registers })
   }
 }

@@ -1,5 +1,4 @@
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import type { FastifyInstance } from 'fastify'
 import type { NodeConfig } from '../config/schema.ts'
 import { ConfigWatcher } from '../config/watch.ts'
 import { createNodeMetrics, type NodeMetrics } from '../metrics/node-metrics.ts'
@@ -10,6 +9,9 @@ import { createHost, type DawnHost } from '../p2p/host.ts'
 import { GossipChannel } from '../p2p/gossip-channel.ts'
 import { Bootstrapper } from '../p2p/bootstrapper.ts'
 import { PeerAnnouncer } from '../p2p/peer-announcer.ts'
+import { DenyList } from '../p2p/deny-list.ts'
+import { PeerAdmission } from '../p2p/peer-admission.ts'
+import { Lifecycle } from './lifecycle.ts'
 import { AgentRegistry } from '../registry/agent-registry.ts'
 import type { AgentRecord } from '../registry/agent-record.ts'
 import { RegistrySync } from '../registry/registry-sync.ts'
@@ -53,20 +55,15 @@ export class DawnNode {
   private readonly log: LogFn
   private readonly creds: Credentials
   private readonly messenger: Messenger
-  private readonly guard: MembershipGuard
+  private readonly denyList = new DenyList()
+  private readonly lifecycle: Lifecycle
+  private guard?: MembershipGuard
   private libp2pHost?: DawnHost
   private sync?: RegistrySync
-  private registryChannel?: GossipChannel
-  private announceChannel?: GossipChannel
   private bootstrapper?: Bootstrapper
-  private announcer?: PeerAnnouncer
-  private http?: FastifyInstance
-  private watcher?: ConfigWatcher
   private readonly cipher: E2ECipher
   readonly agents: AgentHost
   private router?: ToolRouter
-  private callService?: ToolCallService
-  private sweepTimer?: NodeJS.Timeout
   private contentService?: ContentService
   private startedAt = new Date(0)
   private started = false
@@ -92,7 +89,7 @@ export class DawnNode {
     })
     this.cipher = new E2ECipher({ peerId: creds.peerId, seed: creds.seed, replayWindowMs: init.config.network.replayWindowSeconds * 1000 })
     this.agents = new AgentHost({ log: this.log, mesh: this.meshFacade(), content: this.contentFacade() }, { dataDir: init.config.node.dataDir })
-    this.guard = new MembershipGuard({ ...components, messenger: this.messenger }, { protocol: networkProtocols(init.config.network.name).membership })
+    this.lifecycle = new Lifecycle(this.log)
     this.registry = new AgentRegistry({ peerId: creds.peerId, dataDir: init.config.node.dataDir })
   }
 
@@ -114,12 +111,29 @@ export class DawnNode {
   /** HTTP address once listening, e.g. http://127.0.0.1:8080 */
   httpUrl?: string
 
+  /**
+   * Starts every part in order. If one fails, the parts already started are
+   * stopped again, so a failed start leaves nothing running.
+   */
   async start (): Promise<void> {
-    const { config } = this
+    try {
+      await this.startParts()
+    } catch (err) {
+      await this.lifecycle.stopAll()
+      this.libp2pHost = undefined
+      throw err
+    }
+    this.startedAt = new Date()
+    this.started = true
+    this.log('info', 'node started', { peerId: this.peerId, network: this.config.network.name, addrs: this.libp2p.getMultiaddrs().map(a => a.toString()), http: this.httpUrl })
+  }
+
+  private async startParts (): Promise<void> {
+    const { config, lifecycle } = this
     const protocols = networkProtocols(config.network.name)
     const components = { metrics: this.metrics, log: this.log, messenger: this.messenger }
-    await this.registry.start()
-    const { libp2p: host, protector, inbound } = await createHost({
+    await lifecycle.run('registry', async () => { await this.registry.start() }, async () => { await this.registry.stop() })
+    const { libp2p: host, protector, inbound } = await lifecycle.run('libp2p', async () => await createHost({
       privateKey: this.creds.privateKey,
       psk: this.creds.psk,
       protocols,
@@ -129,98 +143,93 @@ export class DawnNode {
       relayServer: config.node.relayServer,
       limits: config.p2p,
       maxMessageBytes: config.network.maxMessageBytes,
-      gater: this.guard.gater()
-    })
+      gater: this.denyList.gater()
+    }), async ({ libp2p }) => { await libp2p.stop() })
     this.libp2pHost = host
     this.metrics.watchInbound({ limits: config.p2p, handshakes: protector.stats, inbound })
-    await this.guard.start(host)
+
+    const guard = new MembershipGuard({ ...components, libp2p: host, denyList: this.denyList }, { protocol: protocols.membership })
+    this.guard = guard
+    await lifecycle.run('membership', async () => { await guard.start() }, async () => { await guard.stop() })
+    const admission = new PeerAdmission({
+      isVerified: peer => guard.isVerified(peer),
+      onRefused: (reason, service) => { this.metrics.streamsRefused.inc({ reason, service }) }
+    }, { maxStreamsPerPeer: config.p2p.maxStreamsPerPeer, maxBytesPerPeer: config.p2p.maxBytesPerPeer })
 
     const channelComponents = { ...components, pubsub: host.services.pubsub, selfId: this.peerId }
-    const sync = new RegistrySync({ ...components, libp2p: host, guard: this.guard, registry: this.registry, channel: () => registryChannel }, { protocol: protocols.registrySync })
+    const sync = new RegistrySync({ ...components, libp2p: host, guard, admission, registry: this.registry, channel: () => registryChannel }, { protocol: protocols.registrySync })
     const registryChannel = new GossipChannel(channelComponents, { topic: protocols.registryTopic, type: 'registry.delta', onMessage: env => { sync.handleDelta(env) } })
     const announcer = new PeerAnnouncer({ libp2p: host, channel: () => announceChannel }, { targetPeers: Math.floor(config.p2p.maxConnections / 2) })
     const announceChannel = new GossipChannel(channelComponents, { topic: protocols.announceTopic, type: 'peer.announce', onMessage: env => { announcer.handle(env) } })
     this.sync = sync
-    this.registryChannel = registryChannel
-    this.announceChannel = announceChannel
-    this.announcer = announcer
-    registryChannel.start()
-    announceChannel.start()
-    await sync.start()
-    announcer.start()
-    this.guard.addEventListener('peer:verified', () => { announcer.announceSoon() })
+    await lifecycle.run('registry gossip', () => { registryChannel.start() }, () => { registryChannel.stop() })
+    await lifecycle.run('announce gossip', () => { announceChannel.start() }, () => { announceChannel.stop() })
+    await lifecycle.run('registry sync', async () => { await sync.start() }, async () => { await sync.stop() })
+    await lifecycle.run('announcer', () => { announcer.start() }, () => { announcer.stop() })
+    guard.addEventListener('peer:verified', () => { announcer.announceSoon() })
     this.registry.addEventListener('change', () => { this.metrics.registryEntries.set(this.registry.size) })
 
-    const callComponents = { libp2p: host, messenger: this.messenger, cipher: this.cipher, local: this.agents, metrics: this.metrics, log: this.log }
+    const callComponents = { libp2p: host, admission, messenger: this.messenger, cipher: this.cipher, local: this.agents, metrics: this.metrics, log: this.log }
     const callInit = { selfId: this.peerId, network: config.network.name, protocol: protocols.toolCall, encryption: config.toolCalls.encryption, maxBytes: config.toolCalls.maxBytes }
     this.router = new ToolRouter({ ...callComponents, registry: this.registry }, { ...callInit, timeoutMs: config.toolCalls.timeoutMs, maxStreams: config.toolCalls.maxConcurrent })
-    this.callService = new ToolCallService(callComponents, { ...callInit, maxConcurrent: config.toolCalls.maxConcurrent })
-    await this.callService.start()
-    this.sweepTimer = setInterval(() => { this.cipher.sweep() }, 30_000)
-    this.sweepTimer.unref()
+    const callService = new ToolCallService(callComponents, { ...callInit, maxConcurrent: config.toolCalls.maxConcurrent })
+    await lifecycle.run('tool call service', async () => { await callService.start() }, async () => { await callService.stop() })
+    await lifecycle.run('cipher sweep', () => {
+      const timer = setInterval(() => { this.cipher.sweep() }, 30_000)
+      timer.unref()
+      return timer
+    }, timer => { clearInterval(timer) })
 
-    const content = new ContentService({ ...components, libp2p: host, pubsub: host.services.pubsub, verifiedPeers: () => this.guard.verifiedPeers() }, {
+    const content = new ContentService({ ...components, libp2p: host, admission, pubsub: host.services.pubsub, verifiedPeers: () => guard.verifiedPeers() }, {
       selfId: this.peerId,
       dataDir: config.node.dataDir,
       topic: protocols.contentTopic,
       blockProtocol: protocols.contentBlocks,
       storage: config.storage
     })
-    await content.start()
+    await lifecycle.run('content', async () => { await content.start() }, async () => { await content.stop() })
     this.contentService = content
-    this.guard.addEventListener('peer:verified', () => { content.announceSoon(1000) })
+    guard.addEventListener('peer:verified', () => { content.announceSoon(1000) })
 
-    await this.agents.start()
+    await lifecycle.run('agents', async () => { await this.agents.start() }, async () => { await this.agents.stop() })
     this.agents.addEventListener('change', () => { this.publishLocalAgents() })
     await this.setLocalAgents(config.agents)
     this.metrics.registryEntries.set(this.registry.size)
 
-    this.bootstrapper = new Bootstrapper({ libp2p: host, log: this.log }, { addrs: config.p2p.bootstrap, selfId: this.peerId })
-    this.bootstrapper.start()
+    const bootstrapper = new Bootstrapper({ libp2p: host, log: this.log }, { addrs: config.p2p.bootstrap, selfId: this.peerId })
+    this.bootstrapper = bootstrapper
+    await lifecycle.run('bootstrapper', () => { bootstrapper.start() }, () => { bootstrapper.stop() })
 
     if (this.init.http !== false) {
       const token = config.mcp.tokenFile === undefined ? undefined : (await readFile(config.mcp.tokenFile, 'utf8')).trim()
-      this.http = await createHttpServer({ view: this.view(), log: this.log, caller: this.caller, catalog: this.catalog(), selfId: this.peerId, content }, {
+      const http = await createHttpServer({ view: this.view(), log: this.log, caller: this.caller, catalog: this.catalog(), selfId: this.peerId, content }, {
         host: config.http.host,
         port: config.http.port,
         mcp: { ...config.mcp, ...(token === undefined ? {} : { token }), timeoutMs: config.toolCalls.timeoutMs }
       })
-      const url = await this.http.listen({ host: config.http.host, port: config.http.port })
+      const url = await lifecycle.run('http', async () => await http.listen({ host: config.http.host, port: config.http.port }), async () => { await http.close() })
       this.httpUrl = url.replace('0.0.0.0', '127.0.0.1')
     }
-    if (this.init.configFile !== undefined && this.init.reloadConfig !== undefined) {
-      this.watcher = new ConfigWatcher({
-        file: this.init.configFile,
-        reload: this.init.reloadConfig,
+    const { configFile, reloadConfig } = this.init
+    if (configFile !== undefined && reloadConfig !== undefined) {
+      const watcher = new ConfigWatcher({
+        file: configFile,
+        reload: reloadConfig,
         onAgents: agents => {
           this.log('info', 'agents reloaded from config', { agents: agents.map(a => a.id) })
           void this.setLocalAgents(agents)
         },
         onProblem: message => { this.log('warn', message) }
       }, config)
-      await this.watcher.start()
+      await lifecycle.run('config watcher', async () => { await watcher.start() }, async () => { await watcher.stop() })
     }
-    this.startedAt = new Date()
-    this.started = true
-    this.log('info', 'node started', { peerId: this.peerId, network: config.network.name, addrs: host.getMultiaddrs().map(a => a.toString()), http: this.httpUrl })
   }
 
+  /** Stops every part, last started first, and drops the node's signing key. */
   async stop (): Promise<void> {
     this.started = false
-    await this.watcher?.stop()
-    this.bootstrapper?.stop()
-    this.announcer?.stop()
-    await this.http?.close()
-    clearInterval(this.sweepTimer)
-    await this.callService?.stop()
-    await this.agents.stop()
-    await this.contentService?.stop()
-    await this.sync?.stop()
-    this.registryChannel?.stop()
-    this.announceChannel?.stop()
-    await this.guard.stop()
-    await this.libp2pHost?.stop()
-    await this.registry.stop()
+    await this.lifecycle.stopAll()
+    this.messenger.forget()
     this.log('info', 'node stopped', { peerId: this.peerId })
   }
 
@@ -300,15 +309,22 @@ export class DawnNode {
     }
   }
 
+  /** Ready once the content store answers and the node has joined the mesh (or is its first node). */
   readiness (): { ready: boolean, reason: string } {
     if (!this.started) return { ready: false, reason: 'starting' }
-    if (this.guard.verifiedPeers().length > 0) return { ready: true, reason: 'joined the mesh' }
+    const store = this.contentService?.storeState
+    if (store !== undefined && !store.available) return { ready: false, reason: store.reason }
+    if (this.verifiedPeers().length > 0) return { ready: true, reason: 'joined the mesh' }
     if (this.bootstrapper?.isFirstNode === true) return { ready: true, reason: 'first node of the mesh' }
     return { ready: false, reason: 'waiting for a bootstrap peer' }
   }
 
   verifiedPeers (): string[] {
-    return this.guard.verifiedPeers()
+    return this.guard?.verifiedPeers() ?? []
+  }
+
+  private isVerified (peer: string): boolean {
+    return this.guard?.isVerified(peer) ?? false
   }
 
   private view (): NodeView {
@@ -321,7 +337,7 @@ export class DawnNode {
         relayServer: this.config.node.relayServer,
         startedAt: this.startedAt.toISOString(),
         ready: this.readiness().ready,
-        peers: this.guard.verifiedPeers().length,
+        peers: this.verifiedPeers().length,
         registry: { digest: this.registry.digest(), entries: this.registry.size }
       }),
       peers: () => {
@@ -331,7 +347,7 @@ export class DawnNode {
           list.push({ remoteAddr: c.remoteAddr.toString(), direction: c.direction, limited: c.limits != null })
           byPeer.set(c.remotePeer.toString(), list)
         }
-        return [...byPeer].map(([peerId, connections]) => ({ peerId, verified: this.guard.isVerified(peerId), connections }))
+        return [...byPeer].map(([peerId, connections]) => ({ peerId, verified: this.isVerified(peerId), connections }))
           .sort((a, b) => a.peerId.localeCompare(b.peerId))
       },
       registry: ({ nodeId }) => {
@@ -346,7 +362,7 @@ export class DawnNode {
       dial: async (addr, signal) => {
         const conn = await this.libp2p.dial(multiaddr(addr), { signal })
         const peerId = conn.remotePeer.toString()
-        return { peerId, verified: this.guard.isVerified(peerId) }
+        return { peerId, verified: this.isVerified(peerId) }
       }
     }
   }

@@ -101,15 +101,37 @@ type WireEnvelope = Static<typeof EnvelopeSchema>
 
 const checkEnvelope = Compile(EnvelopeSchema)
 
-// Sealing runs for every outgoing message with the same seed; keep its parsed key.
-// A Map, not one slot: benchmarks run many nodes in one process, and one slot thrashed.
-const sealKeys = new Map<string, { seed: Uint8Array, key: KeyObject }>()
-const SEAL_KEYS_MAX = 256
-
+/** Seals with a key parsed from the seed on every call; a node keeps an EnvelopeSigner instead. */
 export function sealEnvelope (opts: SealOptions): Uint8Array {
+  return sealWith(signingKey(opts.privateKey, opts.peerId), opts)
+}
+
+/**
+ * One node's signing key, parsed once. Held by the node, not a module global,
+ * so stopping the node drops it (`forget`); sealing after that throws.
+ */
+export class EnvelopeSigner {
+  readonly peerId: string
+  #key?: KeyObject
+
+  constructor (seed: Uint8Array, peerId: string) {
+    this.#key = signingKey(seed, peerId)
+    this.peerId = peerId
+  }
+
+  seal (opts: Omit<SealOptions, 'privateKey' | 'peerId'>): Uint8Array {
+    if (this.#key === undefined) throw new EnvelopeSealError('the signing key was dropped: the node has stopped')
+    return sealWith(this.#key, { ...opts, peerId: this.peerId })
+  }
+
+  forget (): void {
+    this.#key = undefined
+  }
+}
+
+function sealWith (key: KeyObject, opts: Omit<SealOptions, 'privateKey'>): Uint8Array {
   if (opts.cert.peerId !== opts.peerId) throw new EnvelopeSealError(`certificate is for ${opts.cert.peerId}, not ${opts.peerId}`)
   if (opts.cert.network !== opts.network) throw new EnvelopeSealError(`certificate is for network ${opts.cert.network}, not ${opts.network}`)
-  const key = sealKey(opts.privateKey, opts.peerId)
   const unsigned = {
     v: 1 as const,
     type: opts.type,
@@ -295,18 +317,14 @@ function verifySignature (message: Uint8Array, key: KeyObject, sig: Uint8Array):
   }
 }
 
-function sealKey (seed: Uint8Array, peerId: string): KeyObject {
+function signingKey (seed: Uint8Array, peerId: string): KeyObject {
   if (!(seed instanceof Uint8Array) || seed.length !== SEED_LENGTH) throw new EnvelopeSealError(`private key must be a ${SEED_LENGTH}-byte Ed25519 seed`)
-  const cached = sealKeys.get(peerId)
-  if (cached !== undefined && Buffer.compare(cached.seed, seed) === 0) return cached.key
   const key = privateKeyObject(seed)
   const spki = createPublicKey(key).export({ format: 'der', type: 'spki' })
   const expected = publicKeyFromPeerId(peerId)
   if (Buffer.compare(spki.subarray(spki.length - expected.length), expected) !== 0) {
     throw new EnvelopeSealError(`private key does not belong to ${peerId}`)
   }
-  if (sealKeys.size >= SEAL_KEYS_MAX) sealKeys.clear()
-  sealKeys.set(peerId, { seed: Uint8Array.from(seed), key })
   return key
 }
 

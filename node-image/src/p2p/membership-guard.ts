@@ -1,15 +1,16 @@
 import { TypedEventEmitter } from 'main-event'
-import type { Connection, ConnectionGater, PeerId } from '@libp2p/interface'
+import type { Connection, PeerId } from '@libp2p/interface'
 import type { Libp2p } from 'libp2p'
 import type { Messenger, MessengerComponents } from './messenger.ts'
-import { request, serve } from './lp-rpc.ts'
+import type { DenyList } from './deny-list.ts'
+import { request, serveHandshake } from './lp-rpc.ts'
 
 export interface MembershipGuardInit {
   protocol: string
   /** A peer must prove membership this soon after connecting. */
   handshakeTimeoutMs?: number
-  /** How long a refused peer stays refused. */
-  denyMs?: number
+  /** How long a peer that let the handshake time out stays refused (a bad certificate: the deny list's default). */
+  timeoutDenyMs?: number
 }
 
 export interface MembershipGuardEvents {
@@ -17,43 +18,37 @@ export interface MembershipGuardEvents {
   'peer:left': CustomEvent<string>
 }
 
+/** The parts of libp2p the guard uses. */
+export type GuardLibp2p = Pick<Libp2p, 'handle' | 'unhandle' | 'dialProtocol' | 'getConnections' | 'addEventListener' | 'removeEventListener'>
+
+export interface MembershipGuardComponents extends MessengerComponents {
+  libp2p: GuardLibp2p
+  messenger: Messenger
+  denyList: DenyList
+}
+
+export type RejectReason = 'invalid-certificate' | 'handshake-timeout'
+
 const EMPTY = new Uint8Array(0)
+const HELLO_MAX_BYTES = 16 * 1024
 
 /**
  * Admits only peers holding a membership certificate from the network CA.
  * The PSK keeps strangers out of the transport; this keeps out anyone who has
- * the PSK but no certificate (Sybil resistance for the fleet).
+ * the PSK but no certificate (Sybil resistance for the fleet). A peer that sends
+ * a bad certificate, or none in time, is disconnected and denied for a while.
  */
 export class MembershipGuard extends TypedEventEmitter<MembershipGuardEvents> {
   private readonly init: Required<MembershipGuardInit>
-  private readonly components: MessengerComponents & { messenger: Messenger }
-  private libp2p?: Libp2p
+  private readonly components: MembershipGuardComponents
+  // Both are keyed by connected peers only, so the connection limit bounds them.
   private readonly verified = new Set<string>()
-  private readonly denied = new Map<string, number>()
   private readonly timers = new Map<string, NodeJS.Timeout>()
 
-  constructor (components: MessengerComponents & { messenger: Messenger }, init: MembershipGuardInit) {
+  constructor (components: MembershipGuardComponents, init: MembershipGuardInit) {
     super()
     this.components = components
-    this.init = { handshakeTimeoutMs: 10_000, denyMs: 60_000, ...init }
-  }
-
-  /** Refuses peers recently rejected, before any stream is opened. */
-  gater (): ConnectionGater {
-    const isDenied = (peer: PeerId): boolean => {
-      const until = this.denied.get(peer.toString())
-      if (until === undefined) return false
-      if (until > Date.now()) return true
-      this.denied.delete(peer.toString())
-      return false
-    }
-    return {
-      denyDialPeer: isDenied,
-      denyInboundEncryptedConnection: isDenied,
-      denyOutboundEncryptedConnection: isDenied,
-      // Pods talk over private addresses; libp2p must be allowed to dial them.
-      denyDialMultiaddr: () => false
-    }
+    this.init = { handshakeTimeoutMs: 10_000, timeoutDenyMs: 15_000, ...init }
   }
 
   isVerified (peer: string): boolean {
@@ -64,10 +59,9 @@ export class MembershipGuard extends TypedEventEmitter<MembershipGuardEvents> {
     return [...this.verified]
   }
 
-  async start (libp2p: Libp2p): Promise<void> {
-    this.libp2p = libp2p
-    const { messenger } = this.components
-    await serve(libp2p, this.init.protocol, (body, connection) => {
+  async start (): Promise<void> {
+    const { libp2p, messenger } = this.components
+    await serveHandshake(libp2p, this.init.protocol, (body, connection) => {
       const peer = connection.remotePeer.toString()
       const hello = messenger.open(body, { type: 'membership.hello', from: peer }, peer)
       if (hello === undefined) {
@@ -76,28 +70,31 @@ export class MembershipGuard extends TypedEventEmitter<MembershipGuardEvents> {
       }
       this.admit(peer)
       return Promise.resolve(messenger.seal('membership.hello', EMPTY))
-    }, { maxBytes: 16 * 1024, timeoutMs: this.init.handshakeTimeoutMs })
+    }, { maxBytes: HELLO_MAX_BYTES, timeoutMs: this.init.handshakeTimeoutMs })
     libp2p.addEventListener('peer:connect', this.onConnect)
     libp2p.addEventListener('peer:disconnect', this.onDisconnect)
   }
 
   async stop (): Promise<void> {
-    this.libp2p?.removeEventListener('peer:connect', this.onConnect)
-    this.libp2p?.removeEventListener('peer:disconnect', this.onDisconnect)
+    const { libp2p } = this.components
+    libp2p.removeEventListener('peer:connect', this.onConnect)
+    libp2p.removeEventListener('peer:disconnect', this.onDisconnect)
     for (const t of this.timers.values()) clearTimeout(t)
     this.timers.clear()
-    await this.libp2p?.unhandle(this.init.protocol).catch(() => {})
+    await libp2p.unhandle(this.init.protocol).catch(() => {})
   }
 
   private readonly onConnect = (evt: CustomEvent<PeerId>): void => {
     const peerId = evt.detail
     const peer = peerId.toString()
     if (this.verified.has(peer)) return
+    clearTimeout(this.timers.get(peer))
     this.timers.set(peer, setTimeout(() => {
+      this.timers.delete(peer)
       if (!this.verified.has(peer)) this.reject(peer, 'handshake-timeout')
     }, this.init.handshakeTimeoutMs))
     // Exactly one side opens the handshake: the dialer. It covers both directions.
-    const conns: Connection[] = this.libp2p?.getConnections(peerId) ?? []
+    const conns: Connection[] = this.components.libp2p.getConnections(peerId)
     if (conns.some(c => c.direction === 'outbound')) void this.greet(peerId)
   }
 
@@ -112,14 +109,12 @@ export class MembershipGuard extends TypedEventEmitter<MembershipGuardEvents> {
   }
 
   private async greet (peerId: PeerId): Promise<void> {
-    const libp2p = this.libp2p
-    if (libp2p === undefined) return
+    const { libp2p, messenger } = this.components
     const peer = peerId.toString()
-    const { messenger } = this.components
     let reply: Uint8Array
     try {
       reply = await request(libp2p, peerId, this.init.protocol, messenger.seal('membership.hello', EMPTY), {
-        maxBytes: 16 * 1024,
+        maxBytes: HELLO_MAX_BYTES,
         signal: AbortSignal.timeout(this.init.handshakeTimeoutMs)
       })
     } catch (err) {
@@ -144,18 +139,18 @@ export class MembershipGuard extends TypedEventEmitter<MembershipGuardEvents> {
     this.safeDispatch('peer:verified', peer)
   }
 
-  private reject (peer: string, reason: 'invalid-certificate' | 'handshake-timeout'): void {
+  private reject (peer: string, reason: RejectReason): void {
     this.components.metrics.membershipRejected.inc({ reason })
     if (reason === 'invalid-certificate') {
+      this.components.denyList.deny(peer)
       this.components.log('warn', 'peer refused: no valid membership certificate', { peer, reason })
-      this.denied.set(peer, Date.now() + this.init.denyMs)
     } else {
-      // A slow handshake (a busy peer, a lost stream) is not a forged one: drop the
-      // connection but let the peer or our bootstrapper try again at once.
-      this.components.log('info', 'peer dropped: membership handshake timed out', { peer, reason })
+      // Shorter: a busy peer or a lost stream looks the same as a silent stranger.
+      this.components.denyList.deny(peer, this.init.timeoutDenyMs)
+      this.components.log('info', 'peer refused: membership handshake timed out', { peer, reason })
     }
-    const conns = this.libp2p?.getConnections().filter(c => c.remotePeer.toString() === peer) ?? []
-    for (const c of conns) void c.close().catch(() => c.abort(new Error('membership refused')))
+    const conns = this.components.libp2p.getConnections().filter(c => c.remotePeer.toString() === peer)
+    for (const c of conns) void c.close().catch(() => { c.abort(new Error('membership refused')) })
   }
 
   private safeDispatch (type: keyof MembershipGuardEvents, peer: string): void {

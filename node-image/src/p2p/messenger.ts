@@ -1,5 +1,5 @@
 import type { LogFn } from '../logging/json-logger.ts'
-import { sealEnvelope, EnvelopeOpener, EnvelopeRejectedError, type OpenedEnvelope } from './envelope.ts'
+import { EnvelopeSigner, EnvelopeOpener, EnvelopeRejectedError, type OpenedEnvelope } from './envelope.ts'
 import type { MembershipCertificate } from '../identity/membership.ts'
 import type { NodeMetrics } from '../metrics/node-metrics.ts'
 import type { MessageType } from './protocols.ts'
@@ -32,10 +32,12 @@ export class Messenger {
   private readonly components: MessengerComponents
   private readonly opener: EnvelopeOpener
   private readonly largeOpener?: EnvelopeOpener
+  private readonly signer: EnvelopeSigner
 
   constructor (components: MessengerComponents, init: MessengerInit) {
     this.init = init
     this.components = components
+    this.signer = new EnvelopeSigner(init.seed, init.peerId)
     const opener = (maxBytes: number): EnvelopeOpener => new EnvelopeOpener({ network: init.network, caPublicKey: init.caPublicKey, maxBytes, replayWindowMs: init.replayWindowMs })
     this.opener = opener(init.maxMessageBytes)
     if (init.large !== undefined) this.largeOpener = opener(init.large.maxBytes)
@@ -52,12 +54,10 @@ export class Messenger {
 
   seal (type: MessageType, body: Uint8Array): Uint8Array {
     const trace = currentTraceCarrier()
-    const bytes = sealEnvelope({
+    const bytes = this.signer.seal({
       type,
       network: this.init.network,
       body,
-      privateKey: this.init.seed,
-      peerId: this.init.peerId,
       cert: this.init.certificate,
       ...(trace === undefined ? {} : { trace })
     })
@@ -78,6 +78,11 @@ export class Messenger {
       this.components.log('debug', 'message dropped', { reason, type: expect.type, source })
       return { reason }
     }
+  }
+
+  /** Drops the signing key when the node stops; sealing afterwards throws. */
+  forget (): void {
+    this.signer.forget()
   }
 
   open (bytes: Uint8Array, expect: { type: MessageType, from?: string }, source?: string): OpenedEnvelope | undefined {

@@ -5,6 +5,7 @@ import type { AgentRegistry } from './agent-registry.ts'
 import type { GossipChannel } from '../p2p/gossip-channel.ts'
 import type { Messenger, MessengerComponents } from '../p2p/messenger.ts'
 import type { MembershipGuard } from '../p2p/membership-guard.ts'
+import type { PeerAdmission } from '../p2p/peer-admission.ts'
 import type { OpenedEnvelope } from '../p2p/envelope.ts'
 import { request, serve } from '../p2p/lp-rpc.ts'
 import { compileParser } from '../validation/schema-error.ts'
@@ -27,9 +28,10 @@ export interface RegistrySyncInit {
 }
 
 export interface RegistrySyncComponents extends MessengerComponents {
-  libp2p: Libp2p
+  libp2p: Pick<Libp2p, 'handle' | 'unhandle' | 'dialProtocol'>
   messenger: Messenger
-  guard: MembershipGuard
+  guard: Pick<MembershipGuard, 'verifiedPeers' | 'addEventListener' | 'removeEventListener'>
+  admission: PeerAdmission
   registry: AgentRegistry
   channel: () => GossipChannel
 }
@@ -50,10 +52,9 @@ export class RegistrySync {
   }
 
   async start (): Promise<void> {
-    const { libp2p, messenger, guard } = this.components
-    await serve(libp2p, this.init.protocol, (body, connection) => {
+    const { libp2p, messenger, guard, admission } = this.components
+    await serve(libp2p, this.init.protocol, admission, (body, connection) => {
       const from = connection.remotePeer.toString()
-      if (!guard.isVerified(from)) throw new Error('peer has not proven membership')
       const env = messenger.open(body, { type: 'registry.sync', from }, from)
       if (env === undefined) throw new Error('rejected sync request')
       return Promise.resolve(inRemoteChildSpan('serve registry.sync', 'server', env.trace, { 'dawn.from': from }, () => {
@@ -65,6 +66,7 @@ export class RegistrySync {
     }, {
       maxBytes: messenger.maxMessageBytes,
       timeoutMs: 10_000,
+      service: 'registry-sync',
       onError: (err, connection) => { this.components.log('debug', 'registry sync request failed', { peer: connection.remotePeer.toString(), error: err.message }) }
     })
     guard.addEventListener('peer:verified', this.onVerified)

@@ -1,7 +1,7 @@
-import { lpStream } from '@libp2p/utils'
 import type { Connection, Stream } from '@libp2p/interface'
 import type { Libp2p } from 'libp2p'
 import type { Messenger } from '../p2p/messenger.ts'
+import type { PeerAdmission } from '../p2p/peer-admission.ts'
 import type { NodeMetrics } from '../metrics/node-metrics.ts'
 import type { LogFn } from '../logging/json-logger.ts'
 import { inRemoteChildSpan, inSpan } from '../tracing/spans.ts'
@@ -11,7 +11,8 @@ import { subjectOf, type EncryptionPolicy, type LocalAgents } from './tool-route
 import { callAad, encodeJson, MalformedCallError, MODE_E2E, MODE_PLAIN, parseRequest, splitMode, withMode, type WireRequest, type WireResponse } from './tool-call-wire.ts'
 
 export interface ToolCallServiceComponents {
-  libp2p: Libp2p
+  libp2p: Pick<Libp2p, 'handle' | 'unhandle'>
+  admission: PeerAdmission
   messenger: Messenger
   cipher: E2ECipher
   local: LocalAgents
@@ -73,20 +74,23 @@ export class ToolCallService {
   }
 
   private async serve (stream: Stream, connection: Connection): Promise<void> {
-    const from = connection.remotePeer.toString()
+    const admitted = this.components.admission.admit(stream, connection, 'toolcall')
+    if (admitted === undefined) return
+    const from = admitted.peer
     const { messenger, metrics } = this.components
-    const lp = lpStream(stream, { maxDataLength: messenger.maxBytesFor('toolcall.request') })
     const gone = new AbortController()
     stream.addEventListener('close', () => { gone.abort(new Error('caller closed the stream')) }, { once: true })
     try {
-      const frame = await lp.read({ signal: AbortSignal.timeout(this.init.readTimeoutMs ?? 30_000) })
-      const reply = await this.answer(frame.subarray(), from, gone.signal)
-      await lp.write(reply, { signal: AbortSignal.timeout(this.init.readTimeoutMs ?? 30_000) })
+      const frame = await admitted.readFrame(messenger.maxBytesFor('toolcall.request'), AbortSignal.timeout(this.init.readTimeoutMs ?? 30_000))
+      const reply = await this.answer(frame, from, gone.signal)
+      await admitted.write(reply, AbortSignal.timeout(this.init.readTimeoutMs ?? 30_000))
       await stream.close().catch(() => {})
     } catch (err) {
       metrics.toolCallsRejected.inc({ reason: 'stream' })
       this.components.log('debug', 'call stream failed', { peer: from, error: (err as Error).message })
       stream.abort(err as Error)
+    } finally {
+      admitted.release()
     }
   }
 

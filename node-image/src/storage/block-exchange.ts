@@ -5,12 +5,14 @@ import type { Messenger } from '../p2p/messenger.ts'
 import type { NodeMetrics } from '../metrics/node-metrics.ts'
 import type { LogFn } from '../logging/json-logger.ts'
 import { request, serve } from '../p2p/lp-rpc.ts'
+import type { PeerAdmission } from '../p2p/peer-admission.ts'
 import { decodeCid } from './cid-text.ts'
 import type { ContentStore } from './content-store.ts'
 import { MAX_BLOCK_BYTES } from './unixfs-layout.ts'
 
 export interface BlockExchangeComponents {
-  libp2p: Libp2p
+  libp2p: Pick<Libp2p, 'handle' | 'unhandle' | 'dialProtocol'>
+  admission: PeerAdmission
   messenger: Messenger
   store: ContentStore
   metrics: NodeMetrics
@@ -58,8 +60,8 @@ export class BlockExchange {
   }
 
   async start (): Promise<void> {
-    const { libp2p, messenger, metrics, log } = this.components
-    await serve(libp2p, this.init.protocol, async (body, connection) => {
+    const { libp2p, messenger, metrics, log, admission } = this.components
+    await serve(libp2p, this.init.protocol, admission, async (body, connection) => {
       const env = messenger.open(body, { type: 'content.block.request', from: connection.remotePeer.toString() }, connection.remotePeer.toString())
       if (env === undefined) {
         metrics.contentBlocksServed.inc({ result: 'rejected' })
@@ -73,8 +75,10 @@ export class BlockExchange {
       if (block !== undefined) reply.set(block, 1)
       return messenger.seal('content.block.response', reply)
     }, {
+      // A request is a signed CID: far below the message limit.
       maxBytes: messenger.maxMessageBytes,
       timeoutMs: this.init.timeoutMs,
+      service: 'content-blocks',
       onError: (err, connection) => { log('debug', 'block request failed', { peer: connection.remotePeer.toString(), error: err.message }) }
     })
   }

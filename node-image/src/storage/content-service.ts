@@ -13,6 +13,7 @@ import type { ContentStore } from './content-store.ts'
 import { EmbeddedStore } from './embedded-store.ts'
 import { KuboStore } from './kubo-store.ts'
 import { BlockExchange } from './block-exchange.ts'
+import type { PeerAdmission } from '../p2p/peer-admission.ts'
 import { BlockFetcher, type BlockSource } from './block-fetcher.ts'
 import { cidKey, parseCid } from './cid-text.ts'
 import { countingSource } from './counting-source.ts'
@@ -23,6 +24,7 @@ import { readContentState, writeContentState } from './content-state-file.ts'
 import { dagCids, walkDag } from './dag-walk.ts'
 import { ContentDeadlineError, ContentError, ContentNotFoundError, UploadTooLargeError } from './errors.ts'
 import { KuboPeering } from './kubo-peering.ts'
+import { StoreAvailability } from './store-availability.ts'
 
 export interface StorageSettings {
   backend: StorageBackend
@@ -43,6 +45,7 @@ export interface ContentServiceComponents {
   log: LogFn
   /** Verified members connected now. */
   verifiedPeers: () => string[]
+  admission: PeerAdmission
 }
 
 export interface ContentServiceInit {
@@ -70,6 +73,7 @@ export class ContentService implements ContentFacade {
   private readonly init: ContentServiceInit
   private readonly store: ContentStore
   private readonly exchange?: BlockExchange
+  private readonly availability: StoreAvailability
   private readonly fetcher: BlockFetcher
   private readonly channel: GossipChannel
   private readonly directory = new ContentDirectory()
@@ -106,14 +110,28 @@ export class ContentService implements ContentFacade {
     this.fetcher = new BlockFetcher({ store: this.store, ...(this.exchange === undefined ? {} : { exchange: this.exchange }), metrics: components.metrics, log: components.log }, { selfId: init.selfId, blockTimeoutMs: storage.blockTimeoutMs })
     this.channel = new GossipChannel({ ...components, selfId: init.selfId }, { topic: init.topic, type: 'content.manifest', onMessage: env => { this.onManifest(env) } })
     if (this.store.swarm !== undefined) this.peering = new KuboPeering({ swarm: this.store.swarm, log: components.log })
+    const { swarm } = this.store
+    this.availability = new StoreAvailability({
+      log: components.log,
+      connect: async (signal) => {
+        if (storage.backend !== 'kubo') return
+        await this.store.start()
+        if (swarm !== undefined) this.kuboSelf = await swarm.self({ signal })
+      }
+    }, { name: storage.backend === 'kubo' ? `the Kubo sidecar at ${storage.kuboApiUrl ?? ''}` : 'the embedded store' })
+  }
+
+  /** False while the Kubo sidecar has not answered yet; `reason` says why, for /readyz. */
+  get storeState (): { available: boolean, reason: string } {
+    return { available: this.availability.available, reason: this.availability.reason }
   }
 
   async start (): Promise<void> {
-    await this.store.start()
+    // The embedded store is local disk: a failure there is permanent and must stop the node.
+    if (this.backend === 'embedded') await this.store.start()
     const state = await readContentState(this.stateFile)
     this.pins.mergeAll(state.pins)
     for (const cid of state.held) this.held.add(cid)
-    if (this.store.swarm !== undefined) this.kuboSelf = await this.store.swarm.self()
     await this.exchange?.start()
     this.channel.start()
     this.running = true
@@ -121,12 +139,17 @@ export class ContentService implements ContentFacade {
     this.repairTimer = setInterval(() => { this.tick() }, this.init.storage.repairIntervalSeconds * 1000)
     this.manifestTimer.unref()
     this.repairTimer.unref()
-    this.announceSoon()
-    await this.refreshMetrics()
+    this.availability.start()
+    void this.availability.whenAvailable().then(async (available) => {
+      if (!available) return
+      this.announceSoon()
+      await this.refreshMetrics()
+    })
   }
 
   async stop (): Promise<void> {
     this.running = false
+    await this.availability.stop()
     clearInterval(this.manifestTimer)
     clearInterval(this.repairTimer)
     clearTimeout(this.announceTimer)
@@ -149,6 +172,7 @@ export class ContentService implements ContentFacade {
   }
 
   async add (source: AsyncIterable<Uint8Array>, opts: AddOptions = {}): Promise<AddResult> {
+    this.requireStore()
     const replication = this.replicationOf(opts.replication)
     const limited = countingSource(source, { bytes: this.maxUploadBytes, error: () => new UploadTooLargeError(this.maxUploadBytes) })
     this.adding++
@@ -176,6 +200,7 @@ export class ContentService implements ContentFacade {
    */
   async get (cidText: string, opts: GetOptions = {}): Promise<ContentReader> {
     const cid = parseCid(cidText)
+    this.requireStore()
     const timeoutMs = opts.timeoutMs ?? this.init.storage.fetchTimeoutMs
     const deadline = AbortSignal.timeout(timeoutMs)
     const signal = opts.signal === undefined ? deadline : AbortSignal.any([opts.signal, deadline])
@@ -187,6 +212,7 @@ export class ContentService implements ContentFacade {
 
   async pin (cidText: string, opts: { replication?: number, signal?: AbortSignal } = {}): Promise<ContentStatus> {
     const cid = parseCid(cidText)
+    this.requireStore()
     const key = cidKey(cid)
     const replication = this.replicationOf(opts.replication)
     const current = this.pins.get(key)
@@ -224,6 +250,7 @@ export class ContentService implements ContentFacade {
   }
 
   async list (): Promise<ContentSummary> {
+    this.requireStore()
     const view = this.view()
     const pins = this.pins.active().map(p => this.statusOf(p.cid, view))
     return { backend: this.backend, bytesStored: await this.store.bytesStored(), pins, deficit: pins.reduce((n, p) => n + p.deficit, 0) }
@@ -232,13 +259,13 @@ export class ContentService implements ContentFacade {
   /** The periodic round: repair, re-dial sidecars we lost, refresh the gauges that cost I/O. */
   private tick (): void {
     this.repair()
-    if (this.peering !== undefined) void this.peering.connect(this.kuboPeers())
+    if (this.peering !== undefined && this.availability.available) void this.peering.connect(this.kuboPeers())
     void this.refreshMetrics()
   }
 
   /** Fetches what this node should hold and drops surplus copies. */
   repair (): void {
-    if (!this.running) return
+    if (!this.running || !this.availability.available) return
     const plan = planReplication(this.view(), this.held)
     this.components.metrics.contentReplicationDeficit.set(plan.deficit)
     for (const cid of plan.fetch) {
@@ -389,6 +416,10 @@ export class ContentService implements ContentFacade {
   private nextAt (key: string): number {
     const prev = this.pins.latest(key)?.at ?? 0
     return Math.max(Date.now(), prev + 1)
+  }
+
+  private requireStore (): void {
+    if (!this.availability.available) throw new ContentError('unavailable', this.availability.reason)
   }
 
   private async refreshMetrics (): Promise<void> {

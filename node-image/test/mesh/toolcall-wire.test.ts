@@ -1,16 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { randomBytes } from 'node:crypto'
-import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
-import { multiaddr } from '@multiformats/multiaddr'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { lpStream } from '@libp2p/utils'
 import { startMesh, type Mesh } from './harness.ts'
-import { outsiderNode } from './outsiders.ts'
-import { loadConfig } from '../../src/config/load.ts'
-import { loadCredentials } from '../../src/node/load-credentials.ts'
-import { createHost, type DawnHost } from '../../src/p2p/host.ts'
+import type { DawnHost } from '../../src/p2p/host.ts'
+import { startRawMember, type RawMember } from './raw-member.ts'
 import { Messenger } from '../../src/p2p/messenger.ts'
 import { networkProtocols } from '../../src/p2p/protocols.ts'
-import { createNodeMetrics } from '../../src/metrics/node-metrics.ts'
 import { E2ECipher } from '../../src/routing/e2e-cipher.ts'
 import { callAad, encodeJson, MODE_E2E, MODE_PLAIN, parseResponse, splitMode, withMode, type WireResponse } from '../../src/routing/tool-call-wire.ts'
 
@@ -20,6 +16,7 @@ import { callAad, encodeJson, MODE_E2E, MODE_PLAIN, parseResponse, splitMode, wi
  */
 describe('routed-call frames: a member sending bad frames is refused, the node stays up', () => {
   let mesh: Mesh
+  let member: RawMember
   let host: DawnHost
   let messenger: Messenger
   let cipher: E2ECipher
@@ -30,24 +27,14 @@ describe('routed-call frames: a member sending bad frames is refused, the node s
   beforeAll(async () => {
     mesh = await startMesh({ nodes: 2, agents: () => [{ id: 'echo', kind: 'builtin', builtin: 'echo', description: '' }] })
     target = mesh.net.nodes[1]!.peerId
-    const files = await outsiderNode(mesh.net, { psk: true, ca: true })
-    const { config } = await loadConfig({ file: files.configFile })
-    const creds = await loadCredentials(config, key => peerIdFromPrivateKey(key).toString())
-    const metrics = createNodeMetrics()
-    messenger = new Messenger({ metrics, log: () => {} }, {
-      network: 'local', peerId: creds.peerId, seed: creds.seed, certificate: creds.certificate, caPublicKey: creds.caPublicKey,
-      maxMessageBytes: 1024 * 1024, replayWindowMs: 120_000, large: { types: ['toolcall.request', 'toolcall.response'], maxBytes: 32 * 1024 * 1024 }
-    })
-    cipher = new E2ECipher({ peerId: creds.peerId, seed: creds.seed })
-    host = (await createHost({
-      privateKey: creds.privateKey, psk: creds.psk, protocols: networkProtocols('local'), listen: ['/ip4/127.0.0.1/tcp/0'], announce: [],
-      mdns: false, relayServer: false, limits: { ...config.p2p, maxConnections: 20 }, maxMessageBytes: 1024 * 1024, gater: {}
-    })).libp2p
-    await host.dial(multiaddr(mesh.net.nodes[1]!.p2pAddr))
+    member = await startRawMember(mesh.net, mesh.net.nodes[1]!, { certified: true })
+    host = member.host
+    messenger = member.messenger
+    cipher = new E2ECipher({ peerId: member.creds.peerId, seed: member.creds.seed })
   }, 120_000)
 
   afterAll(async () => {
-    await host.stop()
+    await member.stop()
     await mesh.stop()
   })
 

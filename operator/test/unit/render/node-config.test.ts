@@ -1,8 +1,9 @@
 import { describe, it, expect } from 'vitest'
-import { applyOverrides, parseConfig } from '@dawn/node-image/config'
+import { applyOverrides, NodeConfigSchema, parseConfig } from '@dawn/node-image/config'
 import { createCa, peerIdFromPrivateKeyPem } from '@dawn/node-image/identity'
 import { planIdentities } from '../../../src/render/identity.ts'
 import { MAX_BOOTSTRAP_ADDRESSES, renderNodeConfig, type RenderNodeConfigInput } from '../../../src/render/node-config.ts'
+import { renderStatefulSet } from '../../../src/render/statefulset.ts'
 import { agent, network, NOW, pool } from './fixtures.ts'
 
 const ca = createCa()
@@ -31,7 +32,7 @@ describe('renderNodeConfig', () => {
     expect(parsed).toEqual(config)
     expect(config).toEqual({
       network: { name: 'demo', swarmKeyFile: '/etc/dawn/psk/swarm.key', caPublicKeyFile: '/etc/dawn/ca/ca.pub', replayWindowSeconds: 120, maxMessageBytes: 1048576 },
-      node: { dataDir: '/var/lib/dawn', keyFile: '/etc/dawn/identity/$(POD_ORDINAL).key', certificateFile: '/etc/dawn/identity/$(POD_ORDINAL).cert.json', relayServer: false },
+      node: { dataDir: '/var/lib/dawn', keyFile: '/etc/dawn/identity/node.key', certificateFile: '/etc/dawn/identity/node.cert.json', relayServer: false },
       p2p: {
         listen: ['/ip4/0.0.0.0/tcp/4001'],
         announce: [],
@@ -43,7 +44,14 @@ describe('renderNodeConfig', () => {
           `/dns4/a-2.a-headless.mesh.svc.cluster.local/tcp/4001/p2p/${idsA.peers[2]!.peerId}`
         ],
         mdns: false,
-        maxConnections: 300
+        maxConnections: 300,
+        maxInboundPerAddress: 64,
+        inboundRatePerAddress: 16,
+        maxPendingHandshakes: 64,
+        handshakeTimeoutMs: 5000,
+        upgradeTimeoutMs: 10000,
+        maxStreamsPerPeer: 256,
+        maxBytesPerPeer: 64 * 1024 * 1024
       },
       http: { host: '0.0.0.0', port: 8080 },
       log: { level: 'info' },
@@ -72,14 +80,37 @@ describe('renderNodeConfig', () => {
   it('works per pod once the StatefulSet\'s env overrides apply', () => {
     const { text } = renderNodeConfig(input())
     const env = {
-      DAWN_KEY_FILE: '/etc/dawn/identity/1.key',
-      DAWN_CERT_FILE: '/etc/dawn/identity/1.cert.json',
+      DAWN_KEY_FILE: '/etc/dawn/identity/node.key',
+      DAWN_CERT_FILE: '/etc/dawn/identity/node.cert.json',
       DAWN_ANNOUNCE: '/dns4/a-1.a-headless.mesh.svc.cluster.local/tcp/4001'
     }
     const parsed = parseConfig(applyOverrides(JSON.parse(text) as Record<string, unknown>, env, {}), '/etc/dawn/config')
-    expect(parsed.node.keyFile).toBe('/etc/dawn/identity/1.key')
-    expect(parsed.node.certificateFile).toBe('/etc/dawn/identity/1.cert.json')
+    expect(parsed.node.keyFile).toBe('/etc/dawn/identity/node.key')
+    expect(parsed.node.certificateFile).toBe('/etc/dawn/identity/node.cert.json')
     expect(parsed.p2p.announce).toEqual(['/dns4/a-1.a-headless.mesh.svc.cluster.local/tcp/4001'])
+  })
+
+  it('names the files the identity init container writes, with or without the env overrides', () => {
+    const { config } = renderNodeConfig(input())
+    const spec = renderStatefulSet({ network: network(), pool: poolA, configChecksum: 'x' }).spec?.template.spec
+    for (const container of [spec?.containers.find(c => c.name === 'node'), spec?.initContainers?.find(c => c.name === 'identity-init')]) {
+      const env = new Map((container?.env ?? []).map(e => [e.name, e.value]))
+      expect(env.get('DAWN_KEY_FILE'), container?.name).toBe(config.node.keyFile)
+      expect(env.get('DAWN_CERT_FILE'), container?.name).toBe(config.node.certificateFile)
+    }
+  })
+
+  it('binds the HTTP API to every pod interface explicitly: probes and Services reach it on the pod IP', () => {
+    // Whatever the node's own default (loopback outside Kubernetes), the operator decides.
+    const host = NodeConfigSchema.properties.http.properties.host as { default?: unknown }
+    const nodeDefault = host.default
+    host.default = '127.0.0.1'
+    try {
+      expect(renderNodeConfig(input()).config.http.host).toBe('0.0.0.0')
+      expect(renderNodeConfig(input({ pool: poolC })).config.http).toEqual({ host: '0.0.0.0', port: 8181 })
+    } finally {
+      host.default = nodeDefault
+    }
   })
 
   it('is canonical: equal input gives byte-equal text whatever the order of agents and pools', () => {

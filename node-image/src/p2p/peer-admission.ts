@@ -1,0 +1,141 @@
+import { byteStream } from '@libp2p/utils'
+import type { Connection, Stream } from '@libp2p/interface'
+
+export interface PeerAdmissionInit {
+  /** Streams one peer may have open at once across every Dawn protocol. */
+  maxStreamsPerPeer: number
+  /** Bytes one peer may have in frames being read at once across every Dawn protocol. */
+  maxBytesPerPeer: number
+}
+
+export interface PeerAdmissionComponents {
+  /** True once the peer has proved membership (a CA-signed certificate). */
+  isVerified: (peer: string) => boolean
+  /** Counts a stream refused before any of its bytes were read. */
+  onRefused: (reason: StreamRefusal, service: string) => void
+}
+
+export type StreamRefusal = 'unverified' | 'peer-streams' | 'peer-bytes' | 'too-large'
+
+export class StreamRefusedError extends Error {
+  readonly reason: StreamRefusal
+  constructor (reason: StreamRefusal, message: string) {
+    super(message)
+    this.name = 'StreamRefusedError'
+    this.reason = reason
+  }
+}
+
+interface Budget { streams: number, bytes: number }
+
+/** A stream a verified member opened; `release()` returns its share of the peer's budget. */
+export interface AdmittedStream {
+  readonly peer: string
+  /** Reads one length-prefixed frame, reserving its declared length before reading it. */
+  readFrame: (maxBytes: number, signal: AbortSignal) => Promise<Uint8Array>
+  /** The byte stream after the frame, for writing the reply. */
+  write: (data: Uint8Array, signal: AbortSignal) => Promise<void>
+  release: () => void
+}
+
+/**
+ * The door of every Dawn protocol handler. A stream from a peer that has not
+ * proved membership is reset before one byte is read from it. A member's streams
+ * and the bytes of the frames being read are capped per peer, so no peer can make
+ * the node buffer more than `maxBytesPerPeer`. The map holds only peers with a
+ * stream open now.
+ */
+export class PeerAdmission {
+  private readonly components: PeerAdmissionComponents
+  private readonly init: PeerAdmissionInit
+  private readonly budgets = new Map<string, Budget>()
+
+  constructor (components: PeerAdmissionComponents, init: PeerAdmissionInit) {
+    this.components = components
+    this.init = init
+  }
+
+  /** Admits the stream or resets it; returns undefined when refused. */
+  admit (stream: Stream, connection: Connection, service: string): AdmittedStream | undefined {
+    const peer = connection.remotePeer.toString()
+    if (!this.components.isVerified(peer)) return this.refuse(stream, 'unverified', service, `${peer} has not proved membership`)
+    const budget = this.budgets.get(peer) ?? { streams: 0, bytes: 0 }
+    if (budget.streams >= this.init.maxStreamsPerPeer) return this.refuse(stream, 'peer-streams', service, `${peer} has ${budget.streams} streams open`)
+    budget.streams++
+    this.budgets.set(peer, budget)
+    // Frames are read in chunks as they arrive, so the buffer holds only what
+    // yamux delivered since the last read, never a whole frame.
+    const bytes = byteStream(stream, { maxBufferSize: 4 * 1024 * 1024 })
+    let reserved = 0
+    let released = false
+    const release = (): void => {
+      if (released) return
+      released = true
+      budget.bytes -= reserved
+      budget.streams--
+      if (budget.streams === 0) this.budgets.delete(peer)
+    }
+    return {
+      peer,
+      release,
+      write: async (data, signal) => {
+        await bytes.write(encodeLength(data.byteLength), { signal })
+        await bytes.write(data, { signal })
+      },
+      readFrame: async (maxBytes, signal) => {
+        const length = await readLength(bytes, signal)
+        if (length > maxBytes) throw this.refused('too-large', service, `frame of ${length} bytes, limit ${maxBytes}`)
+        if (budget.bytes + length > this.init.maxBytesPerPeer) {
+          throw this.refused('peer-bytes', service, `${peer} already has ${budget.bytes} bytes in flight, limit ${this.init.maxBytesPerPeer}`)
+        }
+        budget.bytes += length
+        reserved += length
+        const frame = new Uint8Array(length)
+        for (let at = 0; at < length;) {
+          const chunk = await bytes.read({ signal })
+          if (chunk === null) throw new Error(`stream ended after ${at} of ${length} bytes`)
+          if (chunk.byteLength > length - at) throw this.refused('too-large', service, 'more bytes than the frame declared')
+          for (const part of chunk) { frame.set(part, at); at += part.byteLength }
+        }
+        return frame
+      }
+    }
+  }
+
+  /** Peers with a stream open now (bounded by the connection limit). */
+  get peersInFlight (): number {
+    return this.budgets.size
+  }
+
+  private refuse (stream: Stream, reason: StreamRefusal, service: string, message: string): undefined {
+    stream.abort(this.refused(reason, service, message))
+    return undefined
+  }
+
+  private refused (reason: StreamRefusal, service: string, message: string): StreamRefusedError {
+    this.components.onRefused(reason, service)
+    return new StreamRefusedError(reason, message)
+  }
+}
+
+/** An unsigned LEB128 varint of at most 5 bytes, as it-length-prefixed writes it (frames stay far below 4 GiB). */
+async function readLength (bytes: ReturnType<typeof byteStream>, signal: AbortSignal): Promise<number> {
+  let value = 0
+  for (let i = 0; i < 5; i++) {
+    const b = (await bytes.read({ bytes: 1, signal })).subarray()[0] ?? 0
+    value += (b & 0x7f) * 2 ** (7 * i)
+    if ((b & 0x80) === 0) return value
+  }
+  throw new StreamRefusedError('too-large', 'frame length prefix longer than 5 bytes')
+}
+
+function encodeLength (length: number): Uint8Array {
+  const out: number[] = []
+  let rest = length
+  do {
+    const low = rest % 128
+    rest = Math.floor(rest / 128)
+    out.push(rest > 0 ? low | 0x80 : low)
+  } while (rest > 0)
+  return new Uint8Array(out)
+}
