@@ -36,6 +36,7 @@ export interface InboundSource {
   limits: { maxConnections: number, maxInboundPerAddress: number, inboundRatePerAddress: number, maxPendingHandshakes: number, handshakeTimeoutMs: number }
   handshakes: { pending: number, completed: number, failed: number }
   inbound: { refused: number, addresses: number }
+  denied: { refused: number, size: number }
 }
 
 export function createNodeMetrics (opts: { processMetrics?: boolean } = {}): NodeMetrics {
@@ -84,6 +85,22 @@ export function createNodeMetrics (opts: { processMetrics?: boolean } = {}): Nod
       if (inbound === undefined) return
       this.reset()
       this.inc(inbound.inbound.refused)
+    }
+  })
+  new Gauge({
+    name: 'dawn_denied_peers',
+    help: 'Peers refused for now (bad certificate or membership handshake timeout); a bounded list',
+    registers,
+    collect () { if (inbound !== undefined) this.set(inbound.denied.size) }
+  })
+  new Counter({
+    name: 'dawn_denied_connections_total',
+    help: 'Connections and dials refused because the peer is on the deny list',
+    registers,
+    collect () {
+      if (inbound === undefined) return
+      this.reset()
+      this.inc(inbound.denied.refused)
     }
   })
   return {

@@ -146,7 +146,7 @@ export class DawnNode {
       gater: this.denyList.gater()
     }), async ({ libp2p }) => { await libp2p.stop() })
     this.libp2pHost = host
-    this.metrics.watchInbound({ limits: config.p2p, handshakes: protector.stats, inbound })
+    this.metrics.watchInbound({ limits: config.p2p, handshakes: protector.stats, inbound, denied: this.denyList })
 
     const guard = new MembershipGuard({ ...components, libp2p: host, denyList: this.denyList }, { protocol: protocols.membership })
     this.guard = guard

@@ -13,6 +13,8 @@ export interface DenyListInit {
  * that timed out. Bounded, because a PSK holder can mint peer ids at will.
  */
 export class DenyList {
+  /** Connections and dials refused because the peer was denied. */
+  refused = 0
   private readonly denyMs: number
   private readonly until: LruMap<string, number>
 
@@ -39,7 +41,11 @@ export class DenyList {
 
   /** Refuses denied peers before any stream is opened, in both directions. */
   gater (): ConnectionGater {
-    const denied = (peer: PeerId): boolean => this.isDenied(peer.toString())
+    const denied = (peer: PeerId): boolean => {
+      if (!this.isDenied(peer.toString())) return false
+      this.refused++
+      return true
+    }
     return {
       denyDialPeer: denied,
       denyInboundEncryptedConnection: denied,

@@ -1,0 +1,98 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { readFile } from 'node:fs/promises'
+import { randomBytes } from 'node:crypto'
+import { multiaddr } from '@multiformats/multiaddr'
+import { peerIdFromString } from '@libp2p/peer-id'
+import type { Stream } from '@libp2p/interface'
+import { startMesh, eventually, type Mesh } from './harness.ts'
+import { startRawMember, type RawMember } from './raw-member.ts'
+import { networkProtocols } from '../../src/p2p/protocols.ts'
+
+const STREAMS = 512
+const BYTES_PER_STREAM = 20 * 1024 * 1024
+const CHUNK = 64 * 1024
+
+async function rssMiB (pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8')
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024
+}
+
+/** Writes up to `bytes` into the stream until the far side resets it; returns what was handed to the muxer. */
+async function pour (stream: Stream, bytes: number): Promise<number> {
+  const chunk = randomBytes(CHUNK)
+  let sent = 0
+  try {
+    while (sent < bytes && stream.status === 'open') {
+      if (!stream.send(chunk)) await new Promise(resolve => { stream.addEventListener('drain', resolve, { once: true }); stream.addEventListener('close', resolve, { once: true }) })
+      sent += CHUNK
+    }
+  } catch {
+    // Reset by the node: exactly what should happen.
+  }
+  return sent
+}
+
+/**
+ * A peer with the swarm key but no certificate (it passes the PSK stage, then
+ * never proves membership) tries to make the node buffer 512 × 20 MiB of
+ * tool-call requests. Every stream is reset before a byte is read, and the
+ * peer is dropped and denied when the membership handshake times out.
+ */
+describe('a member without a certificate', () => {
+  let mesh: Mesh
+  let attacker: RawMember
+  const target = (): { p2pAddr: string, peerId: string, httpUrl: string } => mesh.net.nodes[0]!
+
+  beforeAll(async () => {
+    mesh = await startMesh({ nodes: 2, agents: () => [{ id: 'echo', kind: 'builtin', builtin: 'echo', description: '' }] })
+    attacker = await startRawMember(mesh.net, target(), { certified: false })
+  })
+  afterAll(async () => {
+    await attacker.stop()
+    await mesh.stop()
+  })
+
+  it('gets every tool-call stream reset before it is read, buffers nothing, and is denied', async () => {
+    const pid = mesh.procs[0]!.pid!
+    const rssBefore = await rssMiB(pid)
+    const refusedBefore = await mesh.metric(0, 'dawn_streams_refused_total', { service: 'toolcall', reason: 'unverified' })
+    const protocol = networkProtocols(mesh.net.network).toolCall
+    const peer = peerIdFromString(target().peerId)
+    let peakRss = rssBefore
+    const sampler = setInterval(() => { void rssMiB(pid).then(v => { peakRss = Math.max(peakRss, v) }).catch(() => {}) }, 100)
+
+    const results = await Promise.allSettled(Array.from({ length: STREAMS }, async () => {
+      const stream = await attacker.host.dialProtocol(peer, protocol, { signal: AbortSignal.timeout(20_000) })
+      return await pour(stream, BYTES_PER_STREAM)
+    }))
+    clearInterval(sampler)
+    const opened = results.filter(r => r.status === 'fulfilled').length
+    const handedOver = results.reduce((n, r) => n + (r.status === 'fulfilled' ? r.value : 0), 0)
+
+    // The attempt was made: the node itself counted the streams it refused.
+    const refused = await mesh.metric(0, 'dawn_streams_refused_total', { service: 'toolcall', reason: 'unverified' }) - refusedBefore
+    expect(opened).toBeGreaterThan(0)
+    expect(refused).toBeGreaterThanOrEqual(opened)
+    // Nothing past the cap: 512 × 20 MiB were offered, the node's memory barely moved.
+    expect(peakRss - rssBefore).toBeLessThan(64)
+    expect(handedOver).toBeLessThan(STREAMS * BYTES_PER_STREAM)
+    console.log(`uncertified member: ${opened} streams opened, ${refused} refused, ${(handedOver / 2 ** 20).toFixed(1)} MiB handed to the muxer, node RSS ${rssBefore.toFixed(0)} → peak ${peakRss.toFixed(0)} MiB`)
+
+    // The membership handshake times out: disconnected and denied.
+    await eventually(async () => await mesh.metric(0, 'dawn_membership_rejected_total', { reason: 'handshake-timeout' }) >= 1, { what: 'the handshake-timeout rejection', timeoutMs: 30_000 })
+    await eventually(async () => Promise.resolve(attacker.host.getConnections(peer).length === 0), { what: 'the attacker to be disconnected', timeoutMs: 10_000 })
+    // Denied, not just dropped: a fresh dial is refused by the node's gater.
+    await attacker.host.dial(multiaddr(target().p2pAddr), { signal: AbortSignal.timeout(10_000) }).catch(() => {})
+    await eventually(async () => await mesh.metric(0, 'dawn_denied_connections_total') >= 1, { what: 'the deny list to refuse the redial' })
+    await eventually(async () => Promise.resolve(attacker.host.getConnections(peer).length === 0), { what: 'the redial to be closed', timeoutMs: 10_000 })
+
+    // The node still serves its members.
+    expect((await fetch(`${target().httpUrl}/healthz`)).status).toBe(200)
+    const call = await fetch(`${mesh.net.nodes[1]!.httpUrl}/api/v1/calls`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ target: `${target().peerId}:echo`, tool: 'echo', arguments: { text: 'still here' } })
+    })
+    expect(call.status).toBe(200)
+  })
+})
