@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises'
 import { createInterface } from 'node:readline'
 import { Readable } from 'node:stream'
-import { setTimeout as sleep } from 'node:timers/promises'
+import { backoffDelay, sleep } from '../timing/backoff.ts'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StdioClientTransport, getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
@@ -396,9 +396,7 @@ export class AgentConnection extends TypedEventEmitter<AgentConnectionEvents> {
   }
 
   private async backoff (failures: number): Promise<void> {
-    const base = Math.min(this.maxBackoffMs, this.minBackoffMs * 2 ** Math.min(failures - 1, 30))
-    const delay = Math.min(this.maxBackoffMs, base * (0.8 + Math.random() * 0.4))
-    await sleep(delay, undefined, { signal: this.stopController.signal }).catch(() => {})
+    await sleep(backoffDelay(failures, { minMs: this.minBackoffMs, maxMs: this.maxBackoffMs, jitter: 0.2 }), this.stopController.signal)
   }
 
   private describeFailure (err: unknown): string {

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
@@ -9,12 +10,13 @@ import { createJsonLogger } from '../logging/json-logger.ts'
 import type { LogFn } from '../logging/json-logger.ts'
 import { CliError } from './cli-error.ts'
 
-const USAGE = `usage: dawn-node agent serve <builtin> (--stdio | --http PORT [--host HOST]) [--data-dir DIR]
+const USAGE = `usage: dawn-node agent serve <builtin> (--stdio | --http PORT [--host HOST] [--token-file F]) [--data-dir DIR]
 
 Serves one built-in agent (${builtinNames().join(', ')}) as a standalone MCP server:
   --stdio          speak MCP on stdin/stdout (logs go to stderr)
   --http PORT      serve MCP Streamable HTTP at http://HOST:PORT/mcp (0 picks a free port; the URL is printed)
   --host HOST      address to listen on (default 127.0.0.1)
+  --token-file F   require Authorization: Bearer <the token in F> on every request
   --data-dir DIR   where agents keep data, e.g. DIR/agents/notes/notes.json (default ./.dawn)`
 
 /** Messages of a stdio client can be as large as a routed call allows (64 MiB) plus JSON overhead. */
@@ -30,7 +32,9 @@ export async function agentCommand (args: string[]): Promise<number> {
   return await agentServeCommand(rest)
 }
 
-function parse (args: string[]): { name: string, stdio: boolean, port?: number, host: string, dataDir: string } {
+interface ServeArgs { name: string, stdio: boolean, port?: number, host: string, dataDir: string, tokenFile?: string }
+
+function parse (args: string[]): ServeArgs {
   let parsed
   try {
     parsed = parseArgs({
@@ -40,6 +44,7 @@ function parse (args: string[]): { name: string, stdio: boolean, port?: number, 
         stdio: { type: 'boolean', default: false },
         http: { type: 'string' },
         host: { type: 'string', default: '127.0.0.1' },
+        'token-file': { type: 'string' },
         'data-dir': { type: 'string', default: '.dawn' }
       }
     })
@@ -56,7 +61,9 @@ function parse (args: string[]): { name: string, stdio: boolean, port?: number, 
     port = Number(values.http)
     if (!/^\d{1,5}$/.test(values.http) || port > 65535) throw new CliError(`agent serve: --http needs a port number 0..65535, got "${values.http}"`)
   }
-  return { name, stdio: values.stdio, ...(port === undefined ? {} : { port }), host: values.host, dataDir: resolve(values['data-dir']) }
+  const tokenFile = values['token-file']
+  if (tokenFile !== undefined && port === undefined) throw new CliError('agent serve: --token-file needs --http')
+  return { name, stdio: values.stdio, ...(port === undefined ? {} : { port }), host: values.host, dataDir: resolve(values['data-dir']), ...(tokenFile === undefined ? {} : { tokenFile }) }
 }
 
 export async function agentServeCommand (args: string[]): Promise<number> {
@@ -70,7 +77,19 @@ export async function agentServeCommand (args: string[]): Promise<number> {
     throw err
   }
   if (opts.port === undefined) return await serveStdio(spec, log)
-  return await serveHttp(spec, log, opts.host, opts.port)
+  return await serveHttp(spec, log, opts.host, opts.port, opts.tokenFile === undefined ? undefined : await readToken(opts.tokenFile))
+}
+
+async function readToken (file: string): Promise<string> {
+  let token: string
+  try {
+    token = (await readFile(file, 'utf8')).trim()
+  } catch (err) {
+    throw new CliError(`agent serve: --token-file ${file} cannot be read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, 1)
+  }
+  // Never quote the file: it is a secret.
+  if (!/^[\x21-\x7e]+$/.test(token)) throw new CliError(`agent serve: --token-file ${file} must hold one token of printable characters`, 1)
+  return token
 }
 
 async function serveStdio (spec: ServerSpec, log: LogFn): Promise<number> {
@@ -94,10 +113,10 @@ async function serveStdio (spec: ServerSpec, log: LogFn): Promise<number> {
   return 0
 }
 
-async function serveHttp (spec: ServerSpec, log: LogFn, host: string, port: number): Promise<number> {
+async function serveHttp (spec: ServerSpec, log: LogFn, host: string, port: number, token: string | undefined): Promise<number> {
   let http
   try {
-    http = await serveMcpHttp(() => defineServer(spec), { host, port, log })
+    http = await serveMcpHttp(() => defineServer(spec), { host, port, log, ...(token === undefined ? {} : { requiredHeaders: { authorization: `Bearer ${token}` } }) })
   } catch (err) {
     throw new CliError(`agent serve: cannot listen on ${host}:${port}: ${(err as Error).message}`, 1)
   }

@@ -1,6 +1,7 @@
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { Libp2p } from 'libp2p'
 import type { LogFn } from '../logging/json-logger.ts'
+import { backoffDelay } from '../timing/backoff.ts'
 
 export interface BootstrapperInit {
   addrs: string[]
@@ -65,7 +66,7 @@ export class Bootstrapper {
         t.failures = 0
       } catch (err) {
         t.failures++
-        t.nextAttempt = Date.now() + Math.min(this.maxBackoff, this.minBackoff * 2 ** (t.failures - 1))
+        t.nextAttempt = Date.now() + backoffDelay(t.failures, { minMs: this.minBackoff, maxMs: this.maxBackoff })
         if (!this.abort.signal.aborted) this.components.log('debug', 'bootstrap dial failed', { addr: t.addr.toString(), failures: t.failures, error: (err as Error).message })
       }
     }))

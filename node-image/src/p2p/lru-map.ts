@@ -16,6 +16,18 @@ export class LruMap<K, V> {
     return this.map.size
   }
 
+  has (key: K): boolean {
+    return this.map.has(key)
+  }
+
+  entries (): IterableIterator<[K, V]> {
+    return this.map.entries()
+  }
+
+  keys (): IterableIterator<K> {
+    return this.map.keys()
+  }
+
   get (key: K): V | undefined {
     return this.map.get(key)
   }

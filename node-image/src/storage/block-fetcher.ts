@@ -4,6 +4,9 @@ import type { LogFn } from '../logging/json-logger.ts'
 import type { ContentStore } from './content-store.ts'
 import { PeerLacksBlockError, type BlockExchange } from './block-exchange.ts'
 import { verifyBlock } from './verify-block.ts'
+import { LruMap } from '../p2p/lru-map.ts'
+
+const MAX_PENALISED = 4096
 import { BlockVerificationError, ContentDeadlineError, ContentNotFoundError } from './errors.ts'
 
 export interface BlockFetcherComponents {
@@ -36,7 +39,8 @@ export interface BlockSource {
 export class BlockFetcher {
   private readonly components: BlockFetcherComponents
   private readonly init: BlockFetcherInit
-  private readonly penalised = new Map<string, number>()
+  // Keyed by peers that sent a bad block; bounded, as peer ids are not scarce.
+  private readonly penalised = new LruMap<string, number>(MAX_PENALISED)
 
   constructor (components: BlockFetcherComponents, init: BlockFetcherInit) {
     this.components = components
@@ -139,7 +143,7 @@ export class BlockFetcher {
   /** Penalised peers go last (not away: they may be the only copy left after their disk was fixed). */
   private order (peers: string[], preferred: string | undefined): string[] {
     const now = Date.now()
-    for (const [peer, until] of this.penalised) if (until < now) this.penalised.delete(peer)
+    for (const [peer, until] of [...this.penalised.entries()]) if (until < now) this.penalised.delete(peer)
     const list = peers.filter(p => p !== this.init.selfId)
     const good = list.filter(p => !this.penalised.has(p))
     const bad = list.filter(p => this.penalised.has(p))

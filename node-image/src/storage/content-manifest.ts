@@ -1,8 +1,11 @@
 import Type, { type Static } from 'typebox'
 import { jsonParser } from '../validation/schema-error.ts'
 import { PinEntry } from './pin-set.ts'
+import { LruMap } from '../p2p/lru-map.ts'
 
 export const MAX_MANIFEST_ITEMS = 4096
+/** Members whose manifests are remembered at once. */
+export const MAX_MANIFEST_NODES = 4096
 
 /**
  * What each node gossips about its content, as a whole (state-based): the pins
@@ -42,7 +45,8 @@ interface Known {
 
 /** The latest manifest of every node heard from. */
 export class ContentDirectory {
-  private readonly known = new Map<string, Known>()
+  // One entry per member heard from; bounded even if a CA issued certificates freely.
+  private readonly known = new LruMap<string, Known>(MAX_MANIFEST_NODES)
 
   update (nodeId: string, manifest: ContentManifest, ts: number): boolean {
     const prev = this.known.get(nodeId)

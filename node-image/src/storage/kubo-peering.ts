@@ -1,6 +1,7 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { LogFn } from '../logging/json-logger.ts'
+import { LruMap } from '../p2p/lru-map.ts'
 import type { ContentStore, KuboSwarmInfo } from './content-store.ts'
 
 export interface KuboPeeringComponents {
@@ -9,6 +10,8 @@ export interface KuboPeeringComponents {
 }
 
 const RETRY_MS = 15_000
+/** Sidecars remembered for retry pacing. */
+const MAX_SIDECARS = 4096
 const DIAL_TIMEOUT_MS = 5_000
 
 export interface KuboDialPlan {
@@ -71,7 +74,7 @@ function check (addr: string, announced: string): { dial: string } | { reason: s
  */
 export class KuboPeering {
   private readonly components: KuboPeeringComponents
-  private readonly lastTry = new Map<string, number>()
+  private readonly lastTry = new LruMap<string, number>(MAX_SIDECARS)
   private busy = false
 
   constructor (components: KuboPeeringComponents) {

@@ -1,6 +1,8 @@
 import Type, { type Static } from 'typebox'
 
 export const MAX_REPLICATION = 64
+/** Pins and unpins remembered at once; peers gossip their pin sets, so this bounds what they can make us hold. */
+export const MAX_PIN_ENTRIES = 65_536
 
 export const PinEntry = Type.Object({
   cid: Type.String({ minLength: 1, maxLength: 128, pattern: '^[a-z2-7]+$', description: 'CIDv1 base32' }),
@@ -20,13 +22,37 @@ const TOMBSTONE_MS = 7 * 24 * 3600_000
  * commutative and idempotent, so nodes converge whatever order manifests arrive in.
  */
 export class PinSet {
+  /** New CIDs refused because the set was full. */
+  refused = 0
   private readonly pins = new Map<string, PinEntry>()
+  private readonly max: number
+
+  constructor (max = MAX_PIN_ENTRIES) {
+    this.max = max
+  }
 
   /** Applies one entry; true when it changed the set. */
   merge (entry: PinEntry): boolean {
     const current = this.pins.get(entry.cid)
     if (current !== undefined && !wins(entry, current)) return false
+    if (current === undefined && this.pins.size >= this.max && !this.evictTombstone()) {
+      this.refused++
+      return false
+    }
     this.pins.set(entry.cid, { ...entry })
+    return true
+  }
+
+  get size (): number {
+    return this.pins.size
+  }
+
+  /** Makes room by forgetting the oldest unpin; live pins are never dropped. */
+  private evictTombstone (): boolean {
+    let oldest: PinEntry | undefined
+    for (const e of this.pins.values()) if (e.removed && (oldest === undefined || e.at < oldest.at)) oldest = e
+    if (oldest === undefined) return false
+    this.pins.delete(oldest.cid)
     return true
   }
 

@@ -11,7 +11,7 @@ export interface BackoffInit {
 export function backoffDelay (failures: number, init: BackoffInit): number {
   const base = Math.min(init.maxMs, init.minMs * 2 ** Math.max(0, failures - 1))
   const spread = init.jitter ?? 0
-  return Math.round(base * (1 - spread + Math.random() * 2 * spread))
+  return Math.min(init.maxMs, Math.round(base * (1 - spread + Math.random() * 2 * spread)))
 }
 
 /** Resolves after `ms`, or at once when `signal` aborts (never rejects). */

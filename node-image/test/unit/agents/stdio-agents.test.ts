@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { readFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -115,6 +115,38 @@ describe('dawn-node agent serve', () => {
     expect(JSON.parse(await readFile(join(dataDir, 'agents', 'notes', 'notes.json'), 'utf8'))).toEqual({ version: 1, notes: { k: 'v' } })
     child.kill('SIGTERM')
     expect(await exited).toBe(0)
+  })
+
+  it('--token-file makes every request carry the bearer token', async () => {
+    const dir = await fx.tmpDir()
+    await writeFile(join(dir, 'token'), 's3cret-token\n')
+    const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', MAIN, 'agent', 'serve', 'echo', '--http', '0', '--token-file', join(dir, 'token'), '--data-dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => { resolve(code) }))
+    fx.onCleanup(async () => {
+      if (child.exitCode === null) child.kill('SIGTERM')
+      await exited
+    })
+    const url = await new Promise<string>((resolve, reject) => {
+      let out = ''
+      child.stdout.on('data', (chunk: Buffer) => {
+        out += chunk.toString()
+        if (out.includes('\n')) resolve(out.split('\n')[0] ?? '')
+      })
+      child.once('exit', (code) => { reject(new Error(`agent serve exited with ${code}`)) })
+    })
+    const initialize = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } }
+    const post = async (auth?: string): Promise<number> => (await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...(auth === undefined ? {} : { authorization: auth }) },
+      body: JSON.stringify(initialize)
+    })).status
+    expect(await post()).toBe(401)
+    expect(await post('Bearer wrong')).toBe(401)
+    expect(await post('Bearer s3cret-token')).toBe(200)
+    const host = await fx.host(await fx.tmpDir())
+    await writeFile(join(dir, 'headers.json'), JSON.stringify({ Authorization: 'Bearer s3cret-token' }))
+    await host.setAgents([{ id: 'far-echo', kind: 'remote', description: '', url, headersFile: join(dir, 'headers.json') }])
+    expect(text(await host.call('far-echo', 'tools/call', { name: 'echo', arguments: { text: 'hi' } }, signal()))).toBe('hi')
   })
 
   it('reports usage errors with exit code 2 and a missing mesh with exit code 1', async () => {
