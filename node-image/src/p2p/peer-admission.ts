@@ -56,7 +56,7 @@ export class PeerAdmission {
   }
 
   /** Admits the stream or resets it; returns undefined when refused. */
-  admit (stream: Stream, connection: Connection, service: string): AdmittedStream | undefined {
+  admit (stream: Stream, connection: Pick<Connection, 'remotePeer'>, service: string): AdmittedStream | undefined {
     const peer = connection.remotePeer.toString()
     if (!this.components.isVerified(peer)) return this.refuse(stream, 'unverified', service, `${peer} has not proved membership`)
     const budget = this.budgets.get(peer) ?? { streams: 0, bytes: 0 }

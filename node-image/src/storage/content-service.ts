@@ -115,7 +115,7 @@ export class ContentService implements ContentFacade {
       log: components.log,
       connect: async (signal) => {
         if (storage.backend !== 'kubo') return
-        await this.store.start()
+        await this.store.start({ signal })
         if (swarm !== undefined) this.kuboSelf = await swarm.self({ signal })
       }
     }, { name: storage.backend === 'kubo' ? `the Kubo sidecar at ${storage.kuboApiUrl ?? ''}` : 'the embedded store' })

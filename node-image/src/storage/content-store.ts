@@ -16,7 +16,7 @@ export interface KuboSwarmInfo {
  */
 export interface ContentStore {
   readonly backend: StorageBackend
-  start: () => Promise<void>
+  start: (opts?: AbortOptions) => Promise<void>
   stop: () => Promise<void>
   /** Imports a byte stream with the shared DAG settings and keeps every block. */
   add: (source: AsyncIterable<Uint8Array>, opts?: AbortOptions) => Promise<{ cid: CID, size: number }>

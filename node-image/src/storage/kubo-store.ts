@@ -27,8 +27,8 @@ export class KuboStore implements ContentStore {
   }
 
   /** Fails fast when the sidecar is not there, instead of at the first upload. */
-  async start (): Promise<void> {
-    await this.client.id({ signal: AbortSignal.timeout(this.timeoutMs) })
+  async start (opts: AbortOptions = {}): Promise<void> {
+    await this.client.id(this.signal(opts))
   }
 
   async stop (): Promise<void> {}
