@@ -1,7 +1,7 @@
 // Smoke test of the control plane itself: the controllers the operator relies on really run.
 // No kubelet and no scheduler: pods are created but stay Pending with no node.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest'
-import { AppsV1Api, CoreV1Api, type V1Pod } from '@kubernetes/client-node'
+import { AppsV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node'
 import { loadKubeConfig, uniqueName, eventually, isNotFound } from './kube.ts'
 
 const podTemplate = (app: string): { metadata: { labels: Record<string, string> }, spec: { containers: Array<{ name: string, image: string }> } } => ({
@@ -112,7 +112,15 @@ describe('control plane (kube-apiserver + etcd + kube-controller-manager)', () =
       }
     })
     await eventually(async () => (await pods('app=ordered')).length === 1, { what: 'ordered-0' })
-    await new Promise(r => setTimeout(r, 2000))
+    // Make the controller look again with ordered-0 there (a new generation), and wait until
+    // it has: status.observedGeneration is written at the end of that sync.
+    await apps.patchNamespacedStatefulSet({ namespace: ns, name: 'ordered', body: { spec: { replicas: 3 } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch))
+    const synced = await eventually(async () => {
+      const set = await apps.readNamespacedStatefulSet({ namespace: ns, name: 'ordered' })
+      return set.metadata?.generation === 2 && set.status?.observedGeneration === 2 ? set : undefined
+    }, { what: 'the statefulset controller to sync generation 2' })
+    expect(synced.status?.replicas).toBe(1)
+    expect(synced.status?.readyReplicas ?? 0).toBe(0)
     expect((await pods('app=ordered')).map(p => p.metadata?.name)).toEqual(['ordered-0'])
   })
 

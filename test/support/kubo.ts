@@ -1,12 +1,18 @@
-// Real Kubo (IPFS) daemons for mesh tests and benchmarks, configured like the operator's
-// sidecar (operator/src/render/kubo.ts, KUBO_INIT_SCRIPT) but on loopback with
-// kernel-picked ports, so many can run on one host. The binary comes from
-// scripts/fetch-kubo.sh.
+// Real Kubo (IPFS) daemons for mesh tests and benchmarks, prepared and started the way a
+// pod does it: the operator's rendered `kubo-init` container (its shell script and env) runs
+// with `sh -c`, then the rendered `kubo` container's command. Only the mount paths point at
+// temp dirs, and the listen addresses move to loopback with kernel-picked ports (see
+// `onThisHost`), so many daemons run on one host. The binary comes from scripts/fetch-kubo.sh.
 import { spawn } from 'node:child_process'
 import { accessSync, constants } from 'node:fs'
-import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
+import type { V1Container } from '@kubernetes/client-node'
+import { dawnNodeValidator } from '../../operator/src/api/validate.ts'
+import type { DawnNode } from '../../operator/src/api/dawn-node.ts'
+import { kuboContainer, kuboInitContainer } from '../../operator/src/render/kubo.ts'
+import { KUBO_REPO_DIR, SWARM_KEY_FILE, TMP_DIR } from '../../operator/src/render/paths.ts'
 
 export const KUBO_VERSION = 'v0.38.1'
 
@@ -25,11 +31,11 @@ export function kuboBinary (): string {
 }
 
 export interface KuboInit {
-  /** The repository (IPFS_PATH); created when missing, re-configured when it exists. */
+  /** The repository (the pod's Kubo volume, IPFS_PATH); created when missing, re-initialised like a restarted pod when it exists. */
   dir: string
-  /** swarm.key file text; undefined = public swarm (no key). */
+  /** swarm.key file text (the pod's PSK Secret); set = the network's private swarm, undefined = a Kubo outside it. */
   swarmKey?: string
-  /** LIBP2P_FORCE_PNET=1; defaults to true when swarmKey is set, as in the operator. */
+  /** LIBP2P_FORCE_PNET=1 on a keyless daemon (the sidecar sets it whenever the swarm is private). */
   forcePnet?: boolean
   /** How long to wait for "Daemon is ready"; default 60 s. */
   readyTimeoutMs?: number
@@ -47,19 +53,61 @@ export interface KuboDaemon {
 
 const TAIL_LINES = 40
 
+/** A pool as the API server hands it to the operator (schema defaults applied, so the default Kubo image). */
+function samplePool (): DawnNode {
+  return dawnNodeValidator.parse({
+    apiVersion: 'mesh.dawn.dev/v1alpha1',
+    kind: 'DawnNode',
+    metadata: { name: 'kubo-test', namespace: 'test', uid: 'uid-kubo-test', generation: 1 },
+    spec: { networkRef: { name: 'test' } }
+  })
+}
+
+/** The pod's volumes (Kubo repository, /tmp, the PSK Secret) as directories; `<dir>.pod` holds all but the repository. */
+async function podVolumes (repo: string, swarmKey: string | undefined): Promise<Map<string, string>> {
+  const pod = `${repo}.pod`
+  const keyFile = join(pod, 'psk', 'swarm.key')
+  await Promise.all([repo, join(pod, 'tmp'), join(pod, 'psk')].map(async d => await mkdir(d, { recursive: true })))
+  await rm(keyFile, { force: true })
+  if (swarmKey !== undefined) await writeFile(keyFile, swarmKey, { mode: 0o400 })
+  return new Map([[KUBO_REPO_DIR, repo], [TMP_DIR, join(pod, 'tmp')], [SWARM_KEY_FILE, keyFile]])
+}
+
+/**
+ * Runs the operator's rendered `kubo-init` container (KUBO_INIT_SCRIPT under `sh -c`, with
+ * its env) on `dir`, as the kubelet would before the sidecar starts. With `privateSwarm`
+ * the script copies `swarmKey` in; without it, it takes the public branch.
+ */
+export async function initKuboRepo (init: { dir: string, privateSwarm: boolean, swarmKey?: string }): Promise<void> {
+  const container = kuboInitContainer(samplePool(), init.privateSwarm)
+  await run(container, containerEnv(container, await podVolumes(init.dir, init.swarmKey), kuboBinary()))
+}
+
+/**
+ * A daemon with `swarmKey` is a pod's sidecar in that private swarm: the shipped init
+ * script prepares the repository. A keyless one is an outsider (the tests' stranger, not
+ * a pod): a bare `ipfs init`, kept offline by `onThisHost`.
+ */
 export async function startKubo (init: KuboInit): Promise<KuboDaemon> {
   const bin = kuboBinary()
   const repo = init.dir
-  const env: NodeJS.ProcessEnv = { ...process.env, IPFS_PATH: repo }
-  delete env.LIBP2P_FORCE_PNET
-  if (init.forcePnet ?? init.swarmKey !== undefined) env.LIBP2P_FORCE_PNET = '1'
+  const privateSwarm = init.swarmKey !== undefined
+  const sidecar = kuboContainer(samplePool(), privateSwarm)
+  if (sidecar.image?.endsWith(`:${KUBO_VERSION}`) !== true) throw new Error(`pods run ${String(sidecar.image)}, these tests Kubo ${KUBO_VERSION}: update KUBO_VERSION and scripts/fetch-kubo.sh together`)
 
-  await mkdir(repo, { recursive: true })
-  const configFile = join(repo, 'config')
-  if (!await exists(configFile)) await run(bin, ['init', '--empty-repo'], env)
-  const peerId = await configure(configFile, repo, init.swarmKey)
+  const paths = await podVolumes(repo, init.swarmKey)
+  const env = containerEnv(sidecar, paths, bin)
+  if (privateSwarm) {
+    const initContainer = kuboInitContainer(samplePool(), privateSwarm)
+    await run(initContainer, containerEnv(initContainer, paths, bin))
+  } else if (!await exists(join(repo, 'config'))) {
+    await run({ name: 'ipfs-init', command: [bin, 'init', '--empty-repo'] }, env)
+  }
+  const peerId = await onThisHost(join(repo, 'config'), privateSwarm)
 
-  const child = spawn(bin, ['daemon'], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+  if (init.forcePnet === true) env.LIBP2P_FORCE_PNET = '1'
+  const [command = '', ...args] = [...(sidecar.command ?? []), ...(sidecar.args ?? [])]
+  const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] })
   const tail: string[] = []
   let apiAddr: string | undefined
   let exited: { code: number | null, signal: NodeJS.Signals | null } | undefined
@@ -108,6 +156,61 @@ export async function startKubo (init: KuboInit): Promise<KuboDaemon> {
   }
 }
 
+/**
+ * A rendered container's env on this host: its mount paths mapped to the temp dirs, and
+ * the ipfs binary first on PATH. A path the map does not know fails loudly, so a new
+ * mount in the operator cannot silently point a test at the real filesystem.
+ */
+function containerEnv (container: V1Container, paths: Map<string, string>, bin: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { PATH: `${dirname(bin)}:${process.env.PATH ?? '/usr/bin:/bin'}` }
+  for (const { name, value, valueFrom } of container.env ?? []) {
+    if (valueFrom !== undefined || value === undefined) throw new Error(`${container.name} env ${name} is not a plain value; map it in test/support/kubo.ts`)
+    const local = paths.get(value)
+    if (local === undefined && value.startsWith('/')) throw new Error(`${container.name} env ${name}=${value} names a path test/support/kubo.ts does not map`)
+    env[name] = local ?? value
+  }
+  return env
+}
+
+/**
+ * What this host needs beyond the pod's config, applied after the init script and before
+ * the daemon starts. Every daemon: the RPC API and the swarm on loopback with
+ * kernel-picked ports (the pod's fixed ports would collide; pods listen on 0.0.0.0), and
+ * no UPnP/NAT-PMP probe (tests send nothing off the host). A keyless outsider also gets
+ * no bootstrap peers, AutoConf, delegated routing or AutoTLS (they would reach the public
+ * network), as the script's private branch does for a sidecar.
+ */
+async function onThisHost (configFile: string, privateSwarm: boolean): Promise<string> {
+  const c = JSON.parse(await readFile(configFile, 'utf8')) as KuboConfig
+  c.Addresses.API = '/ip4/127.0.0.1/tcp/0'
+  c.Addresses.Swarm = ['/ip4/127.0.0.1/tcp/0']
+  c.Swarm = { ...c.Swarm, DisableNatPortMap: true }
+  if (!privateSwarm) {
+    c.Bootstrap = []
+    c.AutoConf = { ...c.AutoConf, Enabled: false }
+    c.Routing = { ...c.Routing, Type: 'dht', DelegatedRouters: [] }
+    c.Ipns = { ...c.Ipns, DelegatedPublishers: [] }
+    c.DNS = { ...c.DNS, Resolvers: {} }
+    c.AutoTLS = { ...c.AutoTLS, Enabled: false }
+    const transports = c.Swarm.Transports ?? {}
+    c.Swarm = { ...c.Swarm, Transports: { ...transports, Network: { ...transports.Network, Websocket: false } } }
+  }
+  await writeFile(configFile, JSON.stringify(c, null, 2))
+  return c.Identity.PeerID
+}
+
+interface KuboConfig {
+  Identity: { PeerID: string }
+  Addresses: { API: string | string[], Gateway: string | string[], Swarm: string[] }
+  Bootstrap: string[]
+  AutoConf?: Record<string, unknown>
+  Routing?: Record<string, unknown>
+  Ipns?: Record<string, unknown>
+  Swarm?: { Transports?: { Network?: Record<string, unknown> } } & Record<string, unknown>
+  DNS?: Record<string, unknown>
+  AutoTLS?: Record<string, unknown>
+}
+
 /** Calls a Kubo RPC command (always POST) and parses the JSON answer. */
 export async function rpc<T> (apiUrl: string, command: string, params: Record<string, string> = {}): Promise<T> {
   const res = await kuboFetch(apiUrl, command, params)
@@ -124,54 +227,6 @@ export async function kuboFetch (apiUrl: string, command: string, params: Record
     ...(body === undefined ? {} : { body }),
     signal: AbortSignal.timeout(30_000)
   })
-}
-
-// Edits the JSON config directly: one `ipfs config` process per key costs ~100 ms each.
-async function configure (configFile: string, repo: string, swarmKey: string | undefined): Promise<string> {
-  const c = JSON.parse(await readFile(configFile, 'utf8')) as KuboConfig
-  c.Addresses.API = '/ip4/127.0.0.1/tcp/0'
-  c.Addresses.Gateway = []
-  c.Addresses.Swarm = ['/ip4/127.0.0.1/tcp/0']
-  c.Discovery.MDNS.Enabled = false
-  // Always private-swarm style, keyed or not: a test must never reach the public network.
-  c.Bootstrap = []
-  c.AutoConf = { ...c.AutoConf, Enabled: false }
-  c.Routing = { ...c.Routing, Type: 'dht', DelegatedRouters: [] }
-  c.Ipns = { ...c.Ipns, DelegatedPublishers: [] }
-  // Beyond the operator's script, each to keep an ERROR line out of Kubo's log with no
-  // change in behaviour: the default DNS.Resolvers {".": "auto"} is dropped with AutoConf
-  // off (OS resolver); under a swarm key Kubo disables AutoTLS itself, and cannot share
-  // the TCP listener with WebSocket (we listen on plain TCP only).
-  c.DNS = { ...c.DNS, Resolvers: {} }
-  c.AutoTLS = { ...c.AutoTLS, Enabled: false }
-  const transports = c.Swarm?.Transports ?? {}
-  c.Swarm = {
-    ...c.Swarm,
-    Transports: { ...transports, Network: { ...transports.Network, Websocket: false } },
-    // Nothing to map on loopback; spares a UPnP/NAT-PMP probe per start.
-    DisableNatPortMap: true
-  }
-  await writeFile(configFile, JSON.stringify(c, null, 2))
-  const keyFile = join(repo, 'swarm.key')
-  await rm(keyFile, { force: true })
-  if (swarmKey !== undefined) {
-    await writeFile(keyFile, swarmKey)
-    await chmod(keyFile, 0o400)
-  }
-  return c.Identity.PeerID
-}
-
-interface KuboConfig {
-  Identity: { PeerID: string }
-  Addresses: { API: string | string[], Gateway: string | string[], Swarm: string[] }
-  Discovery: { MDNS: { Enabled: boolean } }
-  Bootstrap: string[]
-  AutoConf?: Record<string, unknown>
-  Routing?: Record<string, unknown>
-  Ipns?: Record<string, unknown>
-  Swarm?: { Transports?: { Network?: Record<string, unknown> } } & Record<string, unknown>
-  DNS?: Record<string, unknown>
-  AutoTLS?: Record<string, unknown>
 }
 
 function httpUrl (apiAddr: string | undefined): string {
@@ -194,16 +249,18 @@ function lines (stream: NodeJS.ReadableStream, onLine: (line: string) => void): 
   stream.on('end', () => { if (buf !== '') onLine(buf) })
 }
 
-async function run (bin: string, args: string[], env: NodeJS.ProcessEnv): Promise<void> {
-  const child = spawn(bin, args, { env, stdio: ['ignore', 'pipe', 'pipe'] })
+/** Runs a container's command to completion, as the kubelet runs an init container. */
+async function run (container: V1Container, env: NodeJS.ProcessEnv): Promise<void> {
+  const [command = '', ...args] = [...(container.command ?? []), ...(container.args ?? [])]
+  const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   child.stdout.on('data', (d: Buffer) => { out += d.toString() })
   child.stderr.on('data', (d: Buffer) => { out += d.toString() })
   const code = await new Promise<number | null>((resolve, reject) => {
     child.once('error', reject)
-    child.once('exit', resolve)
+    child.once('close', resolve)
   })
-  if (code !== 0) throw new Error(`ipfs ${args.join(' ')} exited with ${String(code)}: ${out}`)
+  if (code !== 0) throw new Error(`the ${container.name} container exited with ${String(code)}: ${out}`)
 }
 
 async function exists (file: string): Promise<boolean> {

@@ -1,7 +1,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest'
 import { existsSync } from 'node:fs'
 import { chromium, type Browser } from 'playwright-core'
-import { startMesh, tempDir, type Mesh } from '../mesh/harness.ts'
+import { startMesh, type Mesh } from '../mesh/harness.ts'
 
 const CHROMIUM = process.env.DAWN_CHROMIUM ?? '/usr/bin/chromium'
 
@@ -37,9 +37,14 @@ describe('the web UI in a real Chromium', () => {
     await expect.poll(async () => await page.locator('#registry').textContent(), { timeout: 15_000 }).toContain('late-arrival')
     await expect.poll(async () => await page.locator('#registry').textContent(), { timeout: 15_000 }).not.toContain('agent-3')
 
-    const shot = `${await tempDir('dawn-ui-')}/node-1.png`
-    await page.screenshot({ path: shot, fullPage: true })
-    expect(existsSync(shot)).toBe(true)
+    // What a person sees, found by accessible role and name: the new agent's row is on
+    // screen, the registry heading counts what the table shows, no error alert is up.
+    const lateRow = page.getByRole('row', { name: new RegExp(`${mesh.net.nodes[2]!.peerId}:late-arrival`) })
+    await expect.poll(async () => await lateRow.isVisible(), { timeout: 15_000 }).toBe(true)
+    expect(await lateRow.getByRole('cell').allTextContents()).toEqual([`${mesh.net.nodes[2]!.peerId}:late-arrival`, 'late-arrival', 'static', 'wave', 'added while the page was open'])
+    expect(await page.getByRole('heading', { level: 2, name: /^Agent registry/ }).textContent()).toBe('Agent registry (3 agents)')
+    expect(await page.getByRole('row').filter({ hasText: ':agent-' }).count()).toBe(2)
+    expect(await page.getByRole('alert').count()).toBe(0)
     expect(consoleErrors).toEqual([])
   })
 

@@ -1,13 +1,15 @@
 import { randomBytes } from 'node:crypto'
-import { rm } from 'node:fs/promises'
+import { access, readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, it, expect, beforeAll, afterAll } from 'vitest'
 import { generateSwarmKey } from '../../src/identity/swarm-key.ts'
-import { kuboFetch, rpc, startKubo, type KuboDaemon } from '../../../test/support/kubo.ts'
+import { initKuboRepo, kuboFetch, rpc, startKubo, type KuboDaemon } from '../../../test/support/kubo.ts'
 import { tempDir } from './harness.ts'
 
 // The swarm key the operator hands its Kubo sidecars really isolates them: real Kubo
-// daemons, configured as the sidecar is, on loopback.
+// daemons whose repositories the operator's own init script prepared (test/support/kubo.ts
+// runs the rendered kubo-init container), on loopback. The keyless and other-key daemons
+// are the outsiders.
 describe('Kubo in a private swarm', () => {
   let dir = ''
   const kubos: KuboDaemon[] = []
@@ -70,6 +72,17 @@ describe('Kubo in a private swarm', () => {
     const peers = await peersOf(a)
     expect(peers).not.toContain(pub.peerId)
     expect(peers).not.toContain(other.peerId)
+  })
+
+  it('the init script\'s public branch (privateSwarm off) prepares a public repository without a key', async () => {
+    // Not started: a public Kubo would dial the public network.
+    const repo = join(dir, 'public-pod')
+    await initKuboRepo({ dir: repo, privateSwarm: false })
+    const config = JSON.parse(await readFile(join(repo, 'config'), 'utf8')) as { AutoConf: { Enabled: boolean }, Bootstrap: string[], Addresses: { API: string } }
+    expect(config.AutoConf.Enabled).toBe(true)
+    expect(config.Bootstrap).not.toEqual([])
+    expect(config.Addresses.API).toMatch(/^\/ip4\/127\.0\.0\.1\//)
+    await expect(access(join(repo, 'swarm.key'))).rejects.toThrow()
   })
 
   it('Kubo refuses to start with LIBP2P_FORCE_PNET=1 and no key', async () => {

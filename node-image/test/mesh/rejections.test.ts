@@ -1,6 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest'
 import { randomBytes } from 'node:crypto'
-import { readFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { startMesh, eventually, getJson, readMetric, type Mesh } from './harness.ts'
 import { outsiderNode } from './outsiders.ts'
@@ -29,12 +29,17 @@ describe('the mesh refuses outsiders and bad messages', () => {
 
   it('a node with the wrong PSK cannot connect', async () => {
     const node = await outsiderNode(mesh.net, { psk: false, ca: true })
+    // Debug logs: the outsider reports each failed bootstrap dial.
+    const config = JSON.parse(await readFile(node.configFile, 'utf8')) as Record<string, unknown>
+    await writeFile(node.configFile, JSON.stringify({ ...config, log: { level: 'debug' } }))
     const proc = new NodeProcess({ configFile: node.configFile, httpUrl: node.httpUrl })
     extra.push(proc)
     proc.start()
-    await eventually(async () => (await fetch(`${node.httpUrl}/healthz`)).ok, { what: 'outsider HTTP up' })
-    // Give it several bootstrap rounds; the PSK handshake must fail every time.
-    await new Promise(resolve => setTimeout(resolve, 4000))
+    // Wait until its attempts have concluded: three failed dials to each of its two
+    // bootstrap nodes, or else any connection at all (which would fail the test below).
+    const failedDials = (addr: string): number => proc.logs().split('\n').filter(l => l.includes('bootstrap dial failed') && l.includes(addr)).length
+    await eventually(async () => (await getJson<PeerView[]>(`${node.httpUrl}/api/v1/peers`)).length > 0 || mesh.net.nodes.slice(0, 2).every(n => failedDials(n.p2pAddr) >= 3),
+      { what: 'three failed dials to each bootstrap node', detail: async () => proc.logs() })
     expect(await getJson<PeerView[]>(`${node.httpUrl}/api/v1/peers`)).toEqual([])
     expect((await fetch(`${node.httpUrl}/readyz`)).status).toBe(503)
     for (let i = 0; i < 3; i++) {
@@ -44,14 +49,16 @@ describe('the mesh refuses outsiders and bad messages', () => {
   })
 
   it('a node whose certificate comes from another CA is refused', async () => {
-    const before = await mesh.metric(0, 'dawn_membership_rejected_total', { reason: 'invalid-certificate' })
+    const before = await Promise.all([0, 1].map(async i => await mesh.metric(i, 'dawn_membership_rejected_total', { reason: 'invalid-certificate' })))
     const node = await outsiderNode(mesh.net, { psk: true, ca: false })
     const proc = new NodeProcess({ configFile: node.configFile, httpUrl: node.httpUrl })
     extra.push(proc)
     proc.start()
-    await eventually(async () => await mesh.metric(0, 'dawn_membership_rejected_total', { reason: 'invalid-certificate' }) > before,
-      { what: 'node 1 to count the refusal', detail: async () => proc.logs() })
-    await new Promise(resolve => setTimeout(resolve, 2000))
+    // Its two bootstrap nodes each saw its certificate and refused it.
+    await eventually(async () => {
+      for (const i of [0, 1]) if (await mesh.metric(i, 'dawn_membership_rejected_total', { reason: 'invalid-certificate' }) <= before[i]!) return false
+      return true
+    }, { what: 'nodes 1 and 2 to count the refusal', detail: async () => proc.logs() })
     for (let i = 0; i < 3; i++) expect(await verifiedOn(i, node.peerId)).toBe(false)
     expect((await getJson<PeerView[]>(`${node.httpUrl}/api/v1/peers`)).filter(p => p.verified)).toEqual([])
     expect(await readMetric(node.httpUrl, 'dawn_peers')).toBe(0)

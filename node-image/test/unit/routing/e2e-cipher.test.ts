@@ -129,15 +129,45 @@ describe('key schedule', () => {
       32)
     const plain = gcmOpen(kReq, frame.subarray(REQ.nonce, REQ.body), cat(frame.subarray(0, REQ.body), AAD), frame.subarray(REQ.body))
     expect(dec(plain)).toBe('spec check')
+  })
 
-    // The derived key shows up in no printable form of either cipher.
-    const kHex = toHex(kReq)
-    for (const c of [a.cipher, b.cipher]) {
-      expect(inspect(c, { showHidden: true, depth: Infinity })).not.toContain(kHex)
-      expect(JSON.stringify(c)).not.toContain(kHex)
+  it('prints no key material: the seed, static X25519 secret, static DH and session keys are in no printable form of a cipher', () => {
+    const a = makeNode()
+    const b = makeNode()
+    // A full exchange, so both sides hold peer keys and sessions.
+    const sealed = a.cipher.sealRequest(b.peerId, enc('inspect me'), AAD)
+    const opened = b.cipher.openRequest(a.peerId, sealed.frame, AAD)
+    expect(dec(sealed.openResponse(opened.sealResponse(enc('ok'))))).toBe('ok')
+
+    const sA = ed25519.utils.toMontgomerySecret(a.seed)
+    const sB = ed25519.utils.toMontgomerySecret(b.seed)
+    const pubA = ed25519.utils.toMontgomery(ed25519.getPublicKey(a.seed))
+    const pubB = ed25519.utils.toMontgomery(ed25519.getPublicKey(b.seed))
+    const eA = sealed.frame.subarray(REQ.eph, REQ.nonce)
+    const kReq = hkdf(cat(x25519.getSharedSecret(sB, eA), x25519.getSharedSecret(sB, pubA)), cat(eA, pubB), `dawn/e2e/v1/request\n${a.peerId}\n${b.peerId}`, 32)
+    const secrets = { 'seed A': a.seed, 'seed B': b.seed, 'X25519 secret A': sA, 'X25519 secret B': sB, 'static DH': x25519.getSharedSecret(sA, pubB), kReq }
+
+    for (const [side, c] of [['A', a.cipher], ['B', b.cipher]] as const) {
+      // Whitespace out: inspect pads and wraps the elements of a long array.
+      const printed = [inspect(c, { showHidden: true, depth: Infinity, maxArrayLength: Infinity }), JSON.stringify(c)].join('\n').replace(/\s+/g, '')
+      for (const [what, key] of Object.entries(secrets)) {
+        for (const form of printableForms(key)) expect(printed.includes(form), `${what} in cipher ${side} as ${form.slice(0, 20)}…`).toBe(false)
+      }
     }
   })
 })
+
+/** How bytes show up, whitespace removed, where an object holding them is printed: hex (a Buffer), base64, and the element lists of inspect and JSON. */
+function printableForms (key: Uint8Array): string[] {
+  const head = [...key.subarray(0, 12)]
+  return [
+    toHex(key.subarray(0, 16)),
+    Buffer.from(key).toString('base64').slice(0, 24),
+    Buffer.from(key).toString('base64url').slice(0, 24),
+    head.join(','),
+    head.map((b, i) => `"${i}":${b}`).join(',')
+  ]
+}
 
 describe('round trips', () => {
   it('carries a request to B and the response back to A', () => {

@@ -3,6 +3,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest'
 import type { V1ConfigMap } from '@kubernetes/client-node'
 import { EventRecorder } from '../../../src/runtime/events.ts'
 import { Applier } from '../../../src/runtime/apply.ts'
+import { createLogger } from '../../../src/runtime/logger.ts'
 import { kubeClient, createNamespace, deleteNamespace } from './helpers.ts'
 
 interface Ev { reason: string, type: string, note?: string, reportingController: string, regarding: { kind: string, name: string, uid?: string }, series?: { count: number } }
@@ -29,8 +30,18 @@ describe('EventRecorder', () => {
     expect(byReason.ReconcileFailed?.series?.count).toBe(3)
   })
 
-  it('never throws (events are best effort)', async () => {
-    const rec = new EventRecorder({ client })
-    await rec.record({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x', namespace: 'no-such-namespace-here' } }, { reason: 'Whatever' })
+  it('a refused event does not throw: the API error is logged, and the next event still lands', async () => {
+    const lines: string[] = []
+    const rec = new EventRecorder({ client, logger: createLogger({ level: 'debug', write: l => { lines.push(l) } }) })
+    // The API server refuses an Event in a namespace that does not exist (404).
+    await expect(rec.record({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x', namespace: 'no-such-namespace-here' } }, { reason: 'Whatever' })).resolves.toBeUndefined()
+    const logged = lines.map(l => JSON.parse(l) as { msg: string, reason?: string, object?: string, err?: string })
+    expect(logged).toEqual([expect.objectContaining({ msg: 'could not record event', reason: 'Whatever', object: 'no-such-namespace-here/x' })])
+    expect(logged[0]?.err).toMatch(/not found/i)
+
+    const obj = await new Applier({ client }).apply<V1ConfigMap>({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'after-refusal', namespace: ns }, data: {} })
+    await rec.record(obj, { reason: 'StillWorking' })
+    const list = await client.request<{ items: Ev[] }>({ method: 'GET', path: `/apis/events.k8s.io/v1/namespaces/${ns}/events` })
+    expect(list.items.filter(e => e.reason === 'StillWorking').map(e => e.regarding.name)).toEqual(['after-refusal'])
   })
 })

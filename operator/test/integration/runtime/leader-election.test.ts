@@ -20,18 +20,21 @@ describe('LeaderElector against kube-apiserver', () => {
     await client.request<Lease>({ method: 'GET', path: `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases/${name}` })
 
   const logLines: string[] = []
-  const make = (lease: string, identity: string, extra: { releaseOnStop?: boolean } = {}): { e: LeaderElector, log: string[] } => {
-    const log: string[] = []
+  /** `startedAt`: wall-clock ms when this candidate became leader (the Lease's times are wall clock). */
+  interface Candidate { e: LeaderElector, log: string[], startedAt?: number }
+  const make = (lease: string, identity: string, extra: { releaseOnStop?: boolean } = {}): Candidate => {
+    const seen: Omit<Candidate, 'e'> = { log: [] }
     const e = new LeaderElector({
       logger: createLogger({ level: 'debug', write: l => logLines.push(`${Math.round(performance.now())} ${l.trim()}`) }),
       client, namespace: ns, name: lease, identity,
-      leaseDurationMs: 4000, renewDeadlineMs: 3000, retryPeriodMs: 500,
-      onStartedLeading: () => { log.push('started') },
-      onStoppedLeading: () => { log.push('stopped') },
+      // A busy machine can stall a renewal by seconds: the leader steps down only after 6 s without one.
+      leaseDurationMs: 8000, renewDeadlineMs: 6000, retryPeriodMs: 500,
+      onStartedLeading: () => { seen.log.push('started'); seen.startedAt = Date.now() },
+      onStoppedLeading: () => { seen.log.push('stopped') },
       ...extra
     })
     electors.push(e)
-    return { e, log }
+    return Object.assign(seen, { e })
   }
 
   it('two candidates on one Lease: exactly one leads; stopping it hands over quickly (released lease)', async () => {
@@ -43,14 +46,16 @@ describe('LeaderElector against kube-apiserver', () => {
     // Watch it for a few renewals: never two leaders, never a change of leader.
     const first = a.e.isLeader() ? a : b
     const second = first === a ? b : a
+    const renewedAt = (await readLease('op-lock')).spec?.renewTime
     for (let i = 0; i < 20; i++) {
       expect([a.e.isLeader(), b.e.isLeader()].filter(Boolean)).toHaveLength(1)
       expect(first.e.isLeader()).toBe(true)
       await tick(200)
     }
     const lease = await readLease('op-lock')
+    expect(lease.spec?.renewTime, 'the leader renewed while we watched').not.toBe(renewedAt)
     expect(lease.spec?.holderIdentity).toBe(first.e.identity)
-    expect(lease.spec?.leaseDurationSeconds).toBe(4)
+    expect(lease.spec?.leaseDurationSeconds).toBe(8)
     expect(lease.spec?.renewTime).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/)
     expect(second.e.leader).toBe(first.e.identity)
 
@@ -58,32 +63,41 @@ describe('LeaderElector against kube-apiserver', () => {
     await first.e.stop()
     expect(first.log, JSON.stringify(logLines)).toEqual(['started', 'stopped'])
     expect((await readLease('op-lock')).spec?.holderIdentity).not.toBe(first.e.identity)
-    await second.e.waitForLeadership(AbortSignal.timeout(4000))
+    await second.e.waitForLeadership(AbortSignal.timeout(30_000))
     const took = performance.now() - t0
-    timing(`released lease taken over after ${Math.round(took)} ms (retryPeriod 500 ms, leaseDuration 4000 ms)`)
-    expect(took).toBeLessThan(4000)
+    timing(`released lease taken over after ${Math.round(took)} ms (retryPeriod 500 ms, leaseDuration 8000 ms)`)
+    // Without the release the successor would wait out the lease (8 s after the last
+    // renewal); with it, its next retry (500 ms) wins. 6 s leaves room for a busy machine.
+    expect(took).toBeLessThan(6000)
     const after = await readLease('op-lock')
     expect(after.spec?.holderIdentity).toBe(second.e.identity)
     expect(after.spec?.leaseTransitions).toBe(1)
   })
 
-  it('a leader that dies without releasing is replaced once the lease expires', async () => {
+  it('a leader that dies without releasing is replaced once the lease expires, never before', async () => {
     const a = make('crash-lock', 'replica-a', { releaseOnStop: false })
     a.e.start()
     await a.e.waitForLeadership(AbortSignal.timeout(10_000))
     const b = make('crash-lock', 'replica-b')
     b.e.start()
-    await tick(1000)
+    // b has read the Lease and deferred to its holder (it keeps polling every retry period).
+    await eventually(async () => b.e.leader === 'replica-a', { what: 'replica-b to observe replica-a as leader' })
     expect(b.e.isLeader()).toBe(false)
     const t0 = performance.now()
     await a.e.stop() // like a crash: the Lease still names replica-a
-    expect((await readLease('crash-lock')).spec?.holderIdentity).toBe('replica-a')
-    await b.e.waitForLeadership(AbortSignal.timeout(10_000))
+    const last = (await readLease('crash-lock')).spec
+    expect(last?.holderIdentity).toBe('replica-a')
+    await b.e.waitForLeadership(AbortSignal.timeout(30_000))
     const took = performance.now() - t0
-    timing(`unreleased lease taken over after ${Math.round(took)} ms (leaseDuration 4000 ms, retryPeriod 500 ms)`)
-    // Not before the lease (as b last saw it renewed) expired, and soon after.
-    expect(took).toBeGreaterThan(2500)
-    expect(took).toBeLessThan(4000 + 1500)
+    timing(`unreleased lease taken over after ${Math.round(took)} ms (leaseDuration 8000 ms, retryPeriod 500 ms)`)
+    // Never before the lease expired: b took over at least leaseDuration after replica-a's
+    // last renewal (the Lease records it in wall-clock time, the clock startedAt reads;
+    // 50 ms for the microsecond-to-millisecond rounding).
+    const expiry = Date.parse(last?.renewTime ?? '') + 8000
+    expect(b.startedAt).toBeDefined()
+    expect(b.startedAt!).toBeGreaterThanOrEqual(expiry - 50)
+    // And without waiting for more than the lease: at the latest a few seconds after it ran out.
+    expect(b.startedAt! - expiry).toBeLessThan(5000)
   })
 
   it('many candidates: one leader at a time through a series of hand-overs', async () => {
