@@ -171,7 +171,7 @@ export class DawnNode {
 
     const callComponents = { libp2p: host, admission, messenger: this.messenger, cipher: this.cipher, local: this.agents, metrics: this.metrics, log: this.log }
     const callInit = { selfId: this.peerId, network: config.network.name, protocol: protocols.toolCall, encryption: config.toolCalls.encryption, maxBytes: config.toolCalls.maxBytes }
-    this.router = new ToolRouter({ ...callComponents, registry: this.registry }, { ...callInit, timeoutMs: config.toolCalls.timeoutMs, maxStreams: config.toolCalls.maxConcurrent })
+    this.router = new ToolRouter({ ...callComponents, registry: this.registry, membership: guard }, { ...callInit, timeoutMs: config.toolCalls.timeoutMs, maxStreams: config.toolCalls.maxConcurrent })
     const callService = new ToolCallService(callComponents, { ...callInit, maxConcurrent: config.toolCalls.maxConcurrent })
     await lifecycle.run('tool call service', async () => { await callService.start() }, async () => { await callService.stop() })
     await lifecycle.run('cipher sweep', () => {

@@ -64,7 +64,7 @@ export async function serve (libp2p: Pick<Libp2p, 'handle'>, protocol: string, a
  * membership handshake itself. Its frame is small and each connection may hold
  * only a couple of these streams.
  */
-export async function serveHandshake (libp2p: Pick<Libp2p, 'handle'>, protocol: string, handler: RpcHandler, opts: { maxBytes: number, timeoutMs: number }): Promise<void> {
+export async function serveHandshake (libp2p: Pick<Libp2p, 'handle'>, protocol: string, handler: RpcHandler, opts: { maxBytes: number, timeoutMs: number, onReplyRead?: (connection: Connection) => void }): Promise<void> {
   await libp2p.handle(protocol, async (stream: Stream, connection: Connection) => {
     const signal = AbortSignal.timeout(opts.timeoutMs)
     try {
@@ -72,9 +72,29 @@ export async function serveHandshake (libp2p: Pick<Libp2p, 'handle'>, protocol: 
       const body = await lp.read({ signal })
       const reply = await handler(body.subarray(), connection)
       await lp.write(reply, { signal })
+      // The dialer closes its end once it has read the reply (see request()).
+      await remoteWriteClosed(stream, signal)
+      opts.onReplyRead?.(connection)
       await stream.close({ signal })
     } catch (err) {
       stream.abort(err as Error)
     }
   }, { runOnLimitedConnection: true, maxInboundStreams: 2 })
+}
+
+/** Resolves once the remote end has closed its writable side; rejects if the stream dies or `signal` aborts first. */
+async function remoteWriteClosed (stream: Stream, signal: AbortSignal): Promise<void> {
+  if (stream.remoteWriteStatus === 'closed') return
+  await new Promise<void>((resolve, reject) => {
+    const settle = (): void => {
+      stream.removeEventListener('remoteCloseWrite', settle)
+      stream.removeEventListener('close', settle)
+      signal.removeEventListener('abort', settle)
+      if (stream.remoteWriteStatus === 'closed') resolve()
+      else reject(signal.aborted ? signal.reason as Error : new Error('stream closed before the remote end finished'))
+    }
+    stream.addEventListener('remoteCloseWrite', settle)
+    stream.addEventListener('close', settle)
+    signal.addEventListener('abort', settle)
+  })
 }

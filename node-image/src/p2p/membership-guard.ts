@@ -41,7 +41,10 @@ const HELLO_MAX_BYTES = 16 * 1024
 export class MembershipGuard extends TypedEventEmitter<MembershipGuardEvents> {
   private readonly init: Required<MembershipGuardInit>
   private readonly components: MembershipGuardComponents
-  // Both are keyed by connected peers only, so the connection limit bounds them.
+  // All keyed by connected peers only, so the connection limit bounds them.
+  /** Proved membership to us: their streams are served. */
+  private readonly accepted = new Set<string>()
+  /** Also know that we proved ours: safe to open streams to; the peer:verified event. */
   private readonly verified = new Set<string>()
   private readonly timers = new Map<string, NodeJS.Timeout>()
 
@@ -51,12 +54,36 @@ export class MembershipGuard extends TypedEventEmitter<MembershipGuardEvents> {
     this.init = { handshakeTimeoutMs: 10_000, timeoutDenyMs: 15_000, ...init }
   }
 
+  /** True once the peer proved membership: its streams may be read. */
   isVerified (peer: string): boolean {
-    return this.verified.has(peer)
+    return this.accepted.has(peer)
   }
 
+  /** Peers that proved membership and have accepted ours, so our streams to them are served. */
   verifiedPeers (): string[] {
     return [...this.verified]
+  }
+
+  /**
+   * Resolves once both sides of the handshake are done with `peer`; a stream
+   * opened before that could reach a node that has not yet admitted us.
+   */
+  async whenVerified (peer: string, signal: AbortSignal): Promise<void> {
+    if (this.verified.has(peer)) return
+    await new Promise<void>((resolve, reject) => {
+      const settle = (evt?: CustomEvent<string>): void => {
+        if (evt !== undefined && evt.detail !== peer) return
+        this.removeEventListener('peer:verified', settle)
+        signal.removeEventListener('abort', abort)
+        resolve()
+      }
+      const abort = (): void => {
+        this.removeEventListener('peer:verified', settle)
+        reject(signal.reason as Error)
+      }
+      this.addEventListener('peer:verified', settle)
+      signal.addEventListener('abort', abort, { once: true })
+    })
   }
 
   async start (): Promise<void> {
@@ -68,9 +95,14 @@ export class MembershipGuard extends TypedEventEmitter<MembershipGuardEvents> {
         this.reject(peer, 'invalid-certificate')
         throw new Error('membership refused')
       }
-      this.admit(peer)
+      // Their streams are served from now on; ours wait until they have read our reply.
+      this.accept(peer)
       return Promise.resolve(messenger.seal('membership.hello', EMPTY))
-    }, { maxBytes: HELLO_MAX_BYTES, timeoutMs: this.init.handshakeTimeoutMs })
+    }, {
+      maxBytes: HELLO_MAX_BYTES,
+      timeoutMs: this.init.handshakeTimeoutMs,
+      onReplyRead: connection => { this.confirm(connection.remotePeer.toString()) }
+    })
     libp2p.addEventListener('peer:connect', this.onConnect)
     libp2p.addEventListener('peer:disconnect', this.onDisconnect)
   }
@@ -102,6 +134,7 @@ export class MembershipGuard extends TypedEventEmitter<MembershipGuardEvents> {
     const peer = evt.detail.toString()
     clearTimeout(this.timers.get(peer))
     this.timers.delete(peer)
+    this.accepted.delete(peer)
     if (this.verified.delete(peer)) {
       this.components.metrics.peers.set(this.verified.size)
       this.safeDispatch('peer:left', peer)
@@ -126,10 +159,17 @@ export class MembershipGuard extends TypedEventEmitter<MembershipGuardEvents> {
       this.reject(peer, 'invalid-certificate')
       return
     }
-    this.admit(peer)
+    // The listener admitted us before it replied: both sides are done.
+    this.accept(peer)
+    this.confirm(peer)
   }
 
-  private admit (peer: string): void {
+  private accept (peer: string): void {
+    this.accepted.add(peer)
+  }
+
+  private confirm (peer: string): void {
+    if (!this.accepted.has(peer)) return
     clearTimeout(this.timers.get(peer))
     this.timers.delete(peer)
     if (this.verified.has(peer)) return

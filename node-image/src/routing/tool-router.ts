@@ -26,6 +26,8 @@ export interface ToolRouterComponents {
   cipher: E2ECipher
   registry: { get: (nodeId: string, agentId: string) => AgentRecord | undefined }
   local: LocalAgents
+  /** Waits until the node has admitted us: the membership handshake is done both ways. */
+  membership: { whenVerified: (peer: string, signal: AbortSignal) => Promise<void> }
   metrics: NodeMetrics
   log: LogFn
 }
@@ -117,6 +119,8 @@ export class ToolRouter implements MeshCaller {
 
     const { connection, route } = await this.connector.connect(nodeId, signal, deadline)
     onRoute(route)
+    // A new connection carries our call only once the node has admitted us; it would reset the stream unread before that.
+    await this.components.membership.whenVerified(nodeId, signal)
     const reply = await this.exchange(connection, envelope, signal, nodeId)
 
     const opened = messenger.tryOpen(reply, { type: 'toolcall.response', from: nodeId }, nodeId)

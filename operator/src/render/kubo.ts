@@ -41,7 +41,7 @@ if [ "$DAWN_KUBO_PRIVATE_SWARM" = "true" ]; then
   chmod 0400 "$IPFS_PATH/swarm.key"
 else
   ipfs config --json AutoConf.Enabled true
-  ipfs bootstrap add --default >/dev/null
+  ipfs bootstrap add default >/dev/null
 fi
 `
 
