@@ -39,6 +39,8 @@ export interface KuboInit {
   forcePnet?: boolean
   /** How long to wait for "Daemon is ready"; default 60 s. */
   readyTimeoutMs?: number
+  /** RPC API port on 127.0.0.1, for a node configured before its sidecar exists; default: the kernel picks. */
+  apiPort?: number
 }
 
 export interface KuboDaemon {
@@ -103,7 +105,7 @@ export async function startKubo (init: KuboInit): Promise<KuboDaemon> {
   } else if (!await exists(join(repo, 'config'))) {
     await run({ name: 'ipfs-init', command: [bin, 'init', '--empty-repo'] }, env)
   }
-  const peerId = await onThisHost(join(repo, 'config'), privateSwarm)
+  const peerId = await onThisHost(join(repo, 'config'), privateSwarm, init.apiPort ?? 0)
 
   if (init.forcePnet === true) env.LIBP2P_FORCE_PNET = '1'
   const [command = '', ...args] = [...(sidecar.command ?? []), ...(sidecar.args ?? [])]
@@ -180,9 +182,9 @@ function containerEnv (container: V1Container, paths: Map<string, string>, bin: 
  * no bootstrap peers, AutoConf, delegated routing or AutoTLS (they would reach the public
  * network), as the script's private branch does for a sidecar.
  */
-async function onThisHost (configFile: string, privateSwarm: boolean): Promise<string> {
+async function onThisHost (configFile: string, privateSwarm: boolean, apiPort: number): Promise<string> {
   const c = JSON.parse(await readFile(configFile, 'utf8')) as KuboConfig
-  c.Addresses.API = '/ip4/127.0.0.1/tcp/0'
+  c.Addresses.API = `/ip4/127.0.0.1/tcp/${apiPort}`
   c.Addresses.Swarm = ['/ip4/127.0.0.1/tcp/0']
   c.Swarm = { ...c.Swarm, DisableNatPortMap: true }
   if (!privateSwarm) {
