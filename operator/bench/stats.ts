@@ -3,14 +3,7 @@
 // One implementation of percentiles and tables for every bench.
 export { percentile, summarize, fmtMs, fmtMiB, formatTable, type Summary } from '../../node-image/bench/util.ts'
 
-export async function sleep (ms: number, signal?: AbortSignal): Promise<void> {
-  if (signal?.aborted === true) return
-  await new Promise<void>(resolve => {
-    const done = (): void => { clearTimeout(timer); signal?.removeEventListener('abort', done); resolve() }
-    const timer = setTimeout(done, ms)
-    signal?.addEventListener('abort', done, { once: true })
-  })
-}
+export { sleep } from '../../node-image/src/timing/backoff.ts'
 
 /** A wall-clock budget for the whole bench, so it always ends. */
 export class Budget {

@@ -129,7 +129,8 @@ async function readLength (bytes: ReturnType<typeof byteStream>, signal: AbortSi
   throw new StreamRefusedError('too-large', 'frame length prefix longer than 5 bytes')
 }
 
-function encodeLength (length: number): Uint8Array {
+/** The length prefix of a frame (unsigned LEB128). */
+export function encodeLength (length: number): Uint8Array {
   const out: number[] = []
   let rest = length
   do {

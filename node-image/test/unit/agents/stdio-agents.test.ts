@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process'
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -89,9 +89,9 @@ describe('stdio agents', () => {
 })
 
 describe('dawn-node agent serve', () => {
-  it('--http serves a built-in that a remote agent can use', async () => {
-    const dataDir = await fx.tmpDir()
-    const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', MAIN, 'agent', 'serve', 'notes', '--http', '0', '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] })
+  /** Starts `agent serve <builtin> --http 0 ...args` and reads the URL it prints. */
+  async function serveHttp (builtin: string, ...args: string[]): Promise<{ child: ChildProcessWithoutNullStreams, exited: Promise<number | null>, url: string }> {
+    const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', MAIN, 'agent', 'serve', builtin, '--http', '0', ...args])
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => { resolve(code) }))
     fx.onCleanup(async () => {
       if (child.exitCode === null) child.kill('SIGTERM')
@@ -101,11 +101,16 @@ describe('dawn-node agent serve', () => {
       let out = ''
       child.stdout.on('data', (chunk: Buffer) => {
         out += chunk.toString()
-        const line = out.split('\n')[0]
-        if (out.includes('\n') && line !== undefined) resolve(line)
+        if (out.includes('\n')) resolve(out.split('\n')[0] ?? '')
       })
       child.once('exit', (code) => { reject(new Error(`agent serve exited with ${code}`)) })
     })
+    return { child, exited, url }
+  }
+
+  it('--http serves a built-in that a remote agent can use', async () => {
+    const dataDir = await fx.tmpDir()
+    const { child, exited, url } = await serveHttp('notes', '--data-dir', dataDir)
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/mcp$/)
     const host = await fx.host(await fx.tmpDir())
     await host.setAgents([{ id: 'far-notes', kind: 'remote', description: '', url }])
@@ -120,20 +125,7 @@ describe('dawn-node agent serve', () => {
   it('--token-file makes every request carry the bearer token', async () => {
     const dir = await fx.tmpDir()
     await writeFile(join(dir, 'token'), 's3cret-token\n')
-    const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', MAIN, 'agent', 'serve', 'echo', '--http', '0', '--token-file', join(dir, 'token'), '--data-dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] })
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => { resolve(code) }))
-    fx.onCleanup(async () => {
-      if (child.exitCode === null) child.kill('SIGTERM')
-      await exited
-    })
-    const url = await new Promise<string>((resolve, reject) => {
-      let out = ''
-      child.stdout.on('data', (chunk: Buffer) => {
-        out += chunk.toString()
-        if (out.includes('\n')) resolve(out.split('\n')[0] ?? '')
-      })
-      child.once('exit', (code) => { reject(new Error(`agent serve exited with ${code}`)) })
-    })
+    const { url } = await serveHttp('echo', '--token-file', join(dir, 'token'), '--data-dir', dir)
     const initialize = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } }
     const post = async (auth?: string): Promise<number> => (await fetch(url, {
       method: 'POST',

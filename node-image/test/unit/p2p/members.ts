@@ -1,5 +1,6 @@
 // Test support for unit tests that need real libp2p hosts on loopback with Dawn
 // membership credentials: a CA, a certified Messenger per host, a guard.
+import { PeerAdmission } from '../../../src/p2p/peer-admission.ts'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
@@ -78,6 +79,14 @@ export async function startGuard (member: Member, init: Partial<MembershipGuardI
 }
 
 /** Stops every guard, then every host, started since the last call. */
+/** The admission a node builds around its guard (small caps, refusals counted in the member's metrics). */
+export function admissionFor (member: Member, guard: MembershipGuard): PeerAdmission {
+  return new PeerAdmission({
+    isVerified: peer => guard.isVerified(peer),
+    onRefused: (reason, service) => { member.metrics.streamsRefused.inc({ reason, service }) }
+  }, { maxStreamsPerPeer: 8, maxBytesPerPeer: 1024 * 1024 })
+}
+
 export async function stopMembers (): Promise<void> {
   for (const part of running.splice(0)) await part.stop()
 }

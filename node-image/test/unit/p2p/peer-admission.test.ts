@@ -3,7 +3,7 @@ import { streamPair } from '@libp2p/utils'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
-import { PeerAdmission, StreamRefusedError, type AdmittedStream, type PeerAdmissionComponents, type StreamRefusal } from '../../../src/p2p/peer-admission.ts'
+import { encodeLength, PeerAdmission, StreamRefusedError, type AdmittedStream, type PeerAdmissionComponents, type StreamRefusal } from '../../../src/p2p/peer-admission.ts'
 
 // Real in-memory libp2p streams (streamPair from @libp2p/utils: two mock muxers over a
 // multiaddr-connection pair). `outbound` is the remote peer's end, `inbound` the one
@@ -14,18 +14,8 @@ const newPeer = async (): Promise<PeerId> => peerIdFromPrivateKey(await generate
 /** admit() reads only `remotePeer` of the connection. */
 const connectionOf = (peer: PeerId): Connection => ({ remotePeer: peer }) as Partial<Connection> as Connection
 
-/** An unsigned LEB128 length prefix, as it-length-prefixed writes it. */
-function varint (n: number): Uint8Array {
-  const out: number[] = []
-  do {
-    const low = n % 128
-    n = Math.floor(n / 128)
-    out.push(n > 0 ? low | 0x80 : low)
-  } while (n > 0)
-  return new Uint8Array(out)
-}
 const body = (length: number, fill = 7): Uint8Array => new Uint8Array(length).fill(fill)
-const frame = (payload: Uint8Array): Uint8Array => new Uint8Array([...varint(payload.byteLength), ...payload])
+const frame = (payload: Uint8Array): Uint8Array => new Uint8Array([...encodeLength(payload.byteLength), ...payload])
 
 const open: Stream[] = []
 async function pair (): Promise<{ remote: Stream, local: Stream }> {
@@ -121,7 +111,7 @@ describe('PeerAdmission', () => {
     a.remote.send(frame(body(60, 1)))
     expect(await first.readFrame(1000, signal())).toEqual(body(60, 1))
     // Only the length prefix of the second frame: refusing it must not wait for its body.
-    b.remote.send(varint(60))
+    b.remote.send(encodeLength(60))
     expect(await refusal(second.readFrame(1000, AbortSignal.timeout(5_000)))).toBe('peer-bytes')
     expect(refused.mock.calls).toEqual([['peer-bytes', SERVICE]])
 
@@ -146,7 +136,7 @@ describe('PeerAdmission', () => {
     const { admission: door, refused } = admission()
     const { remote, local } = await pair()
     const admitted = door.admit(local, connectionOf(await newPeer()), SERVICE)!
-    remote.send(varint(11))
+    remote.send(encodeLength(11))
     expect(await refusal(admitted.readFrame(10, AbortSignal.timeout(5_000)))).toBe('too-large')
     expect(refused.mock.calls).toEqual([['too-large', SERVICE]])
   })

@@ -3,10 +3,9 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { AgentRegistry } from '../../../src/registry/agent-registry.ts'
 import type { AgentRecord } from '../../../src/registry/agent-record.ts'
 import { RegistrySync } from '../../../src/registry/registry-sync.ts'
-import { PeerAdmission } from '../../../src/p2p/peer-admission.ts'
 import type { MembershipGuard } from '../../../src/p2p/membership-guard.ts'
 import { request } from '../../../src/p2p/lp-rpc.ts'
-import { connect, metricValue, newCa, protocols, startGuard, startMember, stopMembers, type Member } from '../p2p/members.ts'
+import { connect, metricValue, newCa, protocols, startGuard, admissionFor, startMember, stopMembers, type Member } from '../p2p/members.ts'
 
 // Anti-entropy over real libp2p hosts on loopback, each with the real membership
 // guard and admission in front of the sync protocol. No gossip here: a merge that
@@ -29,10 +28,7 @@ function agent (nodeId: string, agentId: string): AgentRecord {
 async function startNode (agents: string[]): Promise<Node> {
   const member = await startMember({ issuer: ca })
   const guard = await startGuard(member)
-  const admission = new PeerAdmission({
-    isVerified: peer => guard.isVerified(peer),
-    onRefused: (reason, service) => { member.metrics.streamsRefused.inc({ reason, service }) }
-  }, { maxStreamsPerPeer: 8, maxBytesPerPeer: 1024 * 1024 })
+  const admission = admissionFor(member, guard)
   const registry = new AgentRegistry({ peerId: member.peerId })
   await registry.start()
   registry.setLocalAgents(agents.map(id => agent(member.peerId, id)))

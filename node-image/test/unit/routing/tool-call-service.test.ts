@@ -1,13 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { randomBytes } from 'node:crypto'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { PeerAdmission } from '../../../src/p2p/peer-admission.ts'
 import { request } from '../../../src/p2p/lp-rpc.ts'
 import { E2ECipher } from '../../../src/routing/e2e-cipher.ts'
 import { ToolCallService } from '../../../src/routing/tool-call-service.ts'
 import type { LocalAgents } from '../../../src/routing/tool-router.ts'
 import { callAad, encodeJson, MODE_E2E, parseResponse, splitMode, withMode, type WireResponse } from '../../../src/routing/tool-call-wire.ts'
-import { connect, metricValue, NETWORK, newCa, protocols, startGuard, startMember, stopMembers, type Member } from '../p2p/members.ts'
+import { connect, metricValue, NETWORK, newCa, protocols, startGuard, admissionFor, startMember, stopMembers, type Member } from '../p2p/members.ts'
 
 // The hosting side on a real libp2p host, with a double for the node's agents.
 // The real agents behind a real ToolCallService are covered by the mesh tests:
@@ -23,10 +22,7 @@ let server: Server
 beforeEach(async () => {
   const member = await startMember({ issuer: ca })
   const guard = await startGuard(member)
-  const admission = new PeerAdmission({
-    isVerified: peer => guard.isVerified(peer),
-    onRefused: (reason, service) => { member.metrics.streamsRefused.inc({ reason, service }) }
-  }, { maxStreamsPerPeer: 8, maxBytesPerPeer: 1024 * 1024 })
+  const admission = admissionFor(member, guard)
   const local = vi.fn<LocalAgents['call']>(async (agentId, op, params) => await Promise.resolve({ content: [{ type: 'text', text: `${agentId} ran ${op} with ${JSON.stringify(params)}` }] }))
   const service = new ToolCallService({ ...member, libp2p: member.host, admission, cipher: new E2ECipher({ peerId: member.peerId, seed: member.seed }), local: { call: local } }, {
     selfId: member.peerId, network: NETWORK, protocol: protocols.toolCall, encryption: 'required', maxBytes: 1024 * 1024, maxConcurrent: 4
