@@ -34,8 +34,8 @@ export interface NodeMetrics {
 /** What the admission gauges read at scrape time. */
 export interface InboundSource {
   limits: { maxConnections: number, maxInboundPerAddress: number, inboundRatePerAddress: number, maxPendingHandshakes: number, handshakeTimeoutMs: number }
-  handshakes: { pending: number, completed: number, failed: number }
-  inbound: { refused: number, addresses: number }
+  handshakes: { pending: number, completed: number, failed: number, evicted: number }
+  inbound: { refused: Record<'per-address' | 'rate', number>, addresses: number }
   denied: { refused: number, size: number }
 }
 
@@ -67,7 +67,7 @@ export function createNodeMetrics (opts: { processMetrics?: boolean } = {}): Nod
   })
   new Counter({
     name: 'dawn_p2p_handshakes_total',
-    help: 'Private-network (PSK) nonce exchanges, by result (completed; failed: timed out, closed or reset first)',
+    help: 'Private-network (PSK) nonce exchanges, by result (completed; failed: timed out, closed or reset first; evicted: dropped for a newer inbound handshake when all slots were taken)',
     labelNames: ['result'],
     registers,
     collect () {
@@ -75,16 +75,18 @@ export function createNodeMetrics (opts: { processMetrics?: boolean } = {}): Nod
       this.reset()
       this.inc({ result: 'completed' }, inbound.handshakes.completed)
       this.inc({ result: 'failed' }, inbound.handshakes.failed)
+      this.inc({ result: 'evicted' }, inbound.handshakes.evicted)
     }
   })
   new Counter({
     name: 'dawn_p2p_inbound_refused_total',
-    help: 'Inbound sockets refused because their address already held the per-address limit of open connections',
+    help: 'Inbound sockets refused before the handshake, by reason (per-address: the address held its limit of open connections; rate: too many new connections from it this second)',
+    labelNames: ['reason'],
     registers,
     collect () {
       if (inbound === undefined) return
       this.reset()
-      this.inc(inbound.inbound.refused)
+      for (const [reason, n] of Object.entries(inbound.inbound.refused)) this.inc({ reason }, n)
     }
   })
   new Gauge({

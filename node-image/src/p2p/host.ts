@@ -1,4 +1,4 @@
-import { createLibp2p, type Libp2p } from 'libp2p'
+import { createLibp2p, type Libp2p, type Libp2pOptions } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
@@ -13,6 +13,8 @@ import type { ConnectionGater, PrivateKey } from '@libp2p/interface'
 import type { NetworkProtocols } from './protocols.ts'
 import { PskProtector } from './psk-protector.ts'
 import { InboundLimiter } from './inbound-limiter.ts'
+
+const BACKSTOP = 4
 
 /** Explicit inbound limits; every one of them is a gauge in /metrics. */
 export interface InboundLimits {
@@ -57,10 +59,24 @@ export type HostServices = {
 export type DawnHost = Libp2p<HostServices>
 
 /** libp2p 3 wiring for a Dawn node. Everything network-specific comes in through `protocols`. */
+/** The admission of inbound connections from `limits`: the PSK protector, our per-address limiter and libp2p's backstops. */
+export function inboundAdmission (limits: InboundLimits, psk: Uint8Array): { protector: PskProtector, inbound: InboundLimiter, connectionManager: NonNullable<Libp2pOptions['connectionManager']> } {
+  return {
+    protector: new PskProtector({ psk, handshakeTimeoutMs: limits.handshakeTimeoutMs, maxPending: limits.maxPendingHandshakes }),
+    inbound: new InboundLimiter({ maxPerAddress: limits.maxInboundPerAddress, ratePerAddress: limits.inboundRatePerAddress }),
+    connectionManager: {
+      maxConnections: limits.maxConnections,
+      // Backstops behind our own limits (which count what they refuse): the PSK stage
+      // evicts its oldest waiter, but a peer past it may still stall in Noise.
+      maxIncomingPendingConnections: limits.maxPendingHandshakes * BACKSTOP,
+      inboundConnectionThreshold: limits.inboundRatePerAddress * BACKSTOP,
+      inboundUpgradeTimeout: limits.upgradeTimeoutMs
+    }
+  }
+}
+
 export async function createHost (init: HostInit): Promise<Host> {
-  const { limits } = init
-  const protector = new PskProtector({ psk: init.psk, handshakeTimeoutMs: limits.handshakeTimeoutMs })
-  const inbound = new InboundLimiter({ maxPerAddress: limits.maxInboundPerAddress })
+  const { protector, inbound, connectionManager } = inboundAdmission(init.limits, init.psk)
   const services = {
     identify: identify(),
     ping: ping(),
@@ -99,12 +115,7 @@ export async function createHost (init: HostInit): Promise<Host> {
     streamMuxers: [yamux()],
     connectionProtector: () => protector,
     connectionGater: { ...init.gater, denyInboundConnection: inbound.denyInboundConnection },
-    connectionManager: {
-      maxConnections: limits.maxConnections,
-      maxIncomingPendingConnections: limits.maxPendingHandshakes,
-      inboundConnectionThreshold: limits.inboundRatePerAddress,
-      inboundUpgradeTimeout: limits.upgradeTimeoutMs
-    },
+    connectionManager,
     peerDiscovery: init.mdns ? [mdns()] : [],
     services
   })

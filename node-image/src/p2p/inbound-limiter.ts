@@ -1,23 +1,33 @@
 import type { MultiaddrConnection } from '@libp2p/interface'
+import { LruMap } from './lru-map.ts'
 
 export interface InboundLimiterInit {
   /** Connections open at once from one remote IP address. */
   maxPerAddress: number
+  /** New connections per second from one remote IP address. */
+  ratePerAddress: number
 }
 
+export type InboundRefusal = 'per-address' | 'rate'
+
+/** Addresses whose rate is tracked at once; an evicted one starts a fresh second. */
+const RATE_ADDRESSES = 8192
+
 /**
- * Caps the connections one IP address holds open, from the moment the socket is
- * accepted (before the PSK handshake). libp2p itself only rate-limits per host
- * and caps pending and total connections. The map holds only addresses with an
- * open connection, so it is bounded by the connection limits.
+ * Caps, per remote IP, the connections open at once and the new connections
+ * per second, from the moment the socket is accepted (before the PSK
+ * handshake), and counts every refusal. libp2p's own per-host rate limit sits
+ * behind this one as a backstop and counts nothing. The open-count map holds
+ * only addresses with an open connection, so the connection limit bounds it.
  */
 export class InboundLimiter {
-  refused = 0
-  private readonly maxPerAddress: number
+  readonly refused: Record<InboundRefusal, number> = { 'per-address': 0, rate: 0 }
+  private readonly init: InboundLimiterInit
   private readonly open = new Map<string, number>()
+  private readonly recent = new LruMap<string, { second: number, count: number }>(RATE_ADDRESSES)
 
   constructor (init: InboundLimiterInit) {
-    this.maxPerAddress = init.maxPerAddress
+    this.init = init
   }
 
   /** A connection gater's `denyInboundConnection`: true refuses the socket. */
@@ -26,18 +36,25 @@ export class InboundLimiter {
     if (address === undefined) return false
     // A socket already gone would never fire 'close' to release its count.
     if (maConn.status !== 'open') return true
-    const count = this.open.get(address) ?? 0
-    if (count >= this.maxPerAddress) {
-      this.refused++
-      return true
-    }
-    this.open.set(address, count + 1)
+    const second = Math.floor(Date.now() / 1000)
+    const rate = this.recent.get(address)
+    const count = rate?.second === second ? rate.count + 1 : 1
+    this.recent.set(address, { second, count })
+    if (count > this.init.ratePerAddress) return this.refuse('rate')
+    const openNow = this.open.get(address) ?? 0
+    if (openNow >= this.init.maxPerAddress) return this.refuse('per-address')
+    this.open.set(address, openNow + 1)
     maConn.addEventListener('close', () => { this.release(address) }, { once: true })
     return false
   }
 
   get addresses (): number {
     return this.open.size
+  }
+
+  private refuse (reason: InboundRefusal): true {
+    this.refused[reason]++
+    return true
   }
 
   private release (address: string): void {

@@ -11,13 +11,22 @@ export interface PskProtectorInit {
   psk: Uint8Array
   /** Both nonces must have crossed within this time, or the connection is dropped. */
   handshakeTimeoutMs?: number
+  /**
+   * Inbound handshakes waiting for a nonce at once. A new one evicts the oldest,
+   * so silent sockets cannot hold every slot: an honest peer's nonce arrives
+   * within one round trip, so the oldest waiter is almost always a silent one.
+   */
+  maxPending?: number
 }
 
 /** Live counts, read by the node's metrics at scrape time. */
 export interface PskProtectorStats {
   pending: number
   completed: number
+  /** Timed out, closed or reset before the nonce arrived. */
   failed: number
+  /** Dropped to make room for a newer inbound handshake. */
+  evicted: number
 }
 
 export class PskHandshakeError extends Error {
@@ -35,23 +44,26 @@ export class PskHandshakeError extends Error {
  * Per connection this holds two 104-byte keystreams, wiped on close.
  */
 export class PskProtector implements ConnectionProtector {
-  readonly stats: PskProtectorStats = { pending: 0, completed: 0, failed: 0 }
+  readonly stats: PskProtectorStats = { pending: 0, completed: 0, failed: 0, evicted: 0 }
   private readonly psk: Uint8Array
   private readonly timeoutMs: number
+  private readonly maxPending: number
+  /** Inbound handshakes in arrival order; Set iteration order makes the first the oldest. */
+  private readonly waiting = new Set<AbortController>()
 
   constructor (init: PskProtectorInit) {
     if (init.psk.byteLength !== 32) throw new RangeError('pre-shared key must be 32 bytes')
     this.psk = init.psk.slice()
     this.timeoutMs = init.handshakeTimeoutMs ?? 5_000
+    this.maxPending = init.maxPending ?? 64
   }
 
   readonly [Symbol.toStringTag] = '@dawn/psk-protector'
 
   async protect (connection: MessageStream, options?: AbortOptions): Promise<MessageStream> {
     const maConn = connection as MultiaddrConnection
-    const signal = options?.signal === undefined
-      ? AbortSignal.timeout(this.timeoutMs)
-      : AbortSignal.any([options.signal, AbortSignal.timeout(this.timeoutMs)])
+    const slot = maConn.direction === 'inbound' ? this.takeSlot() : undefined
+    const signal = AbortSignal.any([AbortSignal.timeout(this.timeoutMs), ...(options?.signal === undefined ? [] : [options.signal]), ...(slot === undefined ? [] : [slot.signal])])
     const localNonce = new Uint8Array(randomBytes(NONCE_LENGTH))
     const bytes = byteStream(maConn, { maxBufferSize: 64 * 1024 })
     this.stats.pending++
@@ -63,13 +75,29 @@ export class PskProtector implements ConnectionProtector {
       ])
       remoteNonce = received.subarray()
     } catch (err) {
-      this.stats.failed++
+      if (slot?.signal.aborted === true) this.stats.evicted++
+      else this.stats.failed++
       throw new PskHandshakeError(`private network handshake failed: ${(err as Error).message}`, { cause: err })
     } finally {
       this.stats.pending--
+      if (slot !== undefined) this.waiting.delete(slot)
     }
     this.stats.completed++
     return new PskConnection(bytes.unwrap(), new XSalsa20Stream(this.psk, remoteNonce), new XSalsa20Stream(this.psk, localNonce))
+  }
+
+  /** Evicts the oldest waiter when all slots are taken. */
+  private takeSlot (): AbortController {
+    if (this.waiting.size >= this.maxPending) {
+      const oldest = this.waiting.values().next().value
+      if (oldest !== undefined) {
+        this.waiting.delete(oldest)
+        oldest.abort(new PskHandshakeError('evicted by a newer inbound handshake'))
+      }
+    }
+    const slot = new AbortController()
+    this.waiting.add(slot)
+    return slot
   }
 }
 

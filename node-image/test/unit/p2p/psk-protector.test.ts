@@ -137,6 +137,30 @@ describe('PskProtector handshake', () => {
     }
   })
 
+  it('evicts the oldest silent handshake when every slot is taken, so newcomers still get in', async () => {
+    const protector = new PskProtector({ psk: new Uint8Array(32), handshakeTimeoutMs: 60_000, maxPending: 2 })
+    const node = await host(() => protector)
+    try {
+      const silent = (): { socket: Socket, closed: Promise<void> } => {
+        const socket = connect(tcpPort(node), '127.0.0.1')
+        socket.on('error', () => {})
+        socket.on('data', () => {})
+        return { socket, closed: new Promise<void>(resolve => socket.once('close', () => { resolve() })) }
+      }
+      const first = silent()
+      await expect.poll(() => protector.stats.pending, { timeout: 10_000 }).toBe(1)
+      const second = silent()
+      await expect.poll(() => protector.stats.pending, { timeout: 10_000 }).toBe(2)
+      const third = silent()
+      // Long before the 60 s timeout, the oldest is dropped to make room.
+      await first.closed
+      expect(protector.stats).toMatchObject({ evicted: 1, failed: 0, pending: 2 })
+      for (const s of [second, third]) s.socket.destroy()
+    } finally {
+      await node.stop()
+    }
+  })
+
   it('rejects a key of the wrong size', () => {
     expect(() => new PskProtector({ psk: new Uint8Array(31) })).toThrow(RangeError)
   })
