@@ -170,7 +170,7 @@ describe('mesh-wide MCP over 5 real nodes', () => {
     const nodeId = ids[target]!
     const started = Date.now()
     const pending = client.callTool({ name: meshName(nodeId, `only-${target + 1}`, 'sleep'), arguments: { ms: 30_000 } })
-    await new Promise(resolve => setTimeout(resolve, 500))
+    await eventually(async () => await mesh.metric(target, 'dawn_tool_calls_in_flight') >= 1, { what: 'the call to be running on its agent' })
     await mesh.editConfig(target, config => { config.agents = agentsOf(target).filter(a => a.id !== `only-${target + 1}`) })
     const result = await pending
     expect(result.isError).toBe(true)

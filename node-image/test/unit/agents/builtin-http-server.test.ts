@@ -134,16 +134,22 @@ describe('serveBuiltinHttp idle sessions', () => {
     expect(await errorMessage(after)).toBe('session not found')
   })
 
-  it('keeps a session that is used more often than sessionIdleMs', async () => {
-    const server = await serve({ sessionIdleMs: 400 })
-    const session = await initialize(server.url)
-    const until = Date.now() + 1200
-    while (Date.now() < until) {
-      const res = await post(server.url, LIST_TOOLS, { 'mcp-session-id': session })
+  it('keeps a session that is used more often than sessionIdleMs, while an idle one beside it is closed', async () => {
+    const server = await serve({ sessionIdleMs: 2000 })
+    const used = await initialize(server.url)
+    const idle = await initialize(server.url)
+    const closed = (): number => server.logs.filter((l) => l.msg === 'MCP session closed').length
+    // Use one session every 250 ms until the sweeper has closed the other: proof that it ran.
+    const started = Date.now()
+    while (closed() === 0) {
+      expect(Date.now() - started, 'the idle session was never closed').toBeLessThan(30_000)
+      const res = await post(server.url, LIST_TOOLS, { 'mcp-session-id': used })
       expect(res.status).toBe(200)
       await res.text()
-      await new Promise((resolve) => setTimeout(resolve, 100))
+      await new Promise((resolve) => setTimeout(resolve, 250))
     }
-    expect(server.logs.filter((l) => l.msg === 'MCP session closed')).toEqual([])
+    expect(closed()).toBe(1)
+    expect((await post(server.url, LIST_TOOLS, { 'mcp-session-id': idle })).status).toBe(404)
+    expect((await post(server.url, LIST_TOOLS, { 'mcp-session-id': used })).status).toBe(200)
   })
 })

@@ -85,11 +85,15 @@ describe('MembershipGuard', () => {
     await startGuard(b, { handshakeTimeoutMs: 2_000 })
     await connect(b, a)
     await expect.poll(() => guardA.isVerified(b.peerId), poll).toBe(true)
-    // The timer armed at connect would have fired by now had verification not cleared it.
-    await new Promise(resolve => setTimeout(resolve, 2_500))
+    // A silent peer connected at the same time proves the timers fire in this window.
+    const silent = await startMember({ issuer: ca })
+    await connect(silent, a)
+    await expect.poll(async () => await metricValue(a.metrics.membershipRejected, { reason: 'handshake-timeout' }), poll).toBe(1)
     expect(guardA.isVerified(b.peerId)).toBe(true)
     expect(connectionsBetween(a, b)).toBeGreaterThan(0)
-    expect(await metricValue(a.metrics.membershipRejected)).toBe(0)
+    // The only refusal is the silent peer's.
+    expect(a.denyList.isDenied(silent.peerId)).toBe(true)
+    expect(a.denyList.isDenied(b.peerId)).toBe(false)
 
     await guardA.stop()
     expect(a.host.getProtocols()).not.toContain('/dawn/unit/membership/1.0.0')
