@@ -19,7 +19,7 @@ interface Target { addr: Multiaddr, peer: string, nextAttempt: number, failures:
  * rejoins without help. Peers that are not yet up are retried with backoff.
  */
 export class Bootstrapper {
-  private readonly components: { libp2p: Libp2p, log: LogFn }
+  private readonly components: { libp2p: Pick<Libp2p, 'dial' | 'getConnections'>, log: LogFn }
   private readonly targets: Target[]
   private readonly minBackoff: number
   private readonly maxBackoff: number

@@ -24,7 +24,7 @@ export interface PeerAnnouncerInit {
  * for fleet-sized networks without waiting on DHT walks.
  */
 export class PeerAnnouncer {
-  private readonly components: { libp2p: Libp2p, channel: () => GossipChannel }
+  private readonly components: { libp2p: Pick<Libp2p, 'dial' | 'getConnections' | 'getMultiaddrs'>, channel: () => GossipChannel }
   private readonly init: Required<PeerAnnouncerInit>
   private timer?: NodeJS.Timeout
   private pending?: NodeJS.Timeout

@@ -10,8 +10,10 @@ const RELAY_HOP = '/libp2p/circuit/relay/0.2.0/hop'
 /** The DHT walk gets this share of the remaining time, so the relay still gets a turn. */
 const DHT_SHARE = 0.5
 
+export type ConnectorLibp2p = Pick<Libp2p, 'dial' | 'getConnections' | 'peerRouting' | 'peerStore'>
+
 export interface PeerConnectorComponents {
-  libp2p: Libp2p
+  libp2p: ConnectorLibp2p
 }
 
 export interface Reached {
@@ -33,7 +35,7 @@ function isCircuit (addr: Multiaddr): boolean {
  * directly; then circuit relay v2 through any connected relay.
  */
 export class PeerConnector {
-  private readonly libp2p: Libp2p
+  private readonly libp2p: ConnectorLibp2p
 
   constructor (components: PeerConnectorComponents) {
     this.libp2p = components.libp2p

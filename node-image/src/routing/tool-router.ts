@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto'
 import { lpStream } from '@libp2p/utils'
-import type { Libp2p } from 'libp2p'
 import type { Connection } from '@libp2p/interface'
 import type { Messenger } from '../p2p/messenger.ts'
 import type { NodeMetrics } from '../metrics/node-metrics.ts'
@@ -9,7 +8,7 @@ import type { LogFn } from '../logging/json-logger.ts'
 import { inSpan } from '../tracing/spans.ts'
 import type { E2ECipher } from './e2e-cipher.ts'
 import { callErrorFromCode, DeadlineExceededError, NodeUnreachableError, ToolCallError, UnknownAgentError } from './errors.ts'
-import { PeerConnector } from './peer-connector.ts'
+import { PeerConnector, type ConnectorLibp2p } from './peer-connector.ts'
 import { callAad, encodeJson, MODE_E2E, MODE_PLAIN, parseResponse, splitMode, withMode, type WireRequest } from './tool-call-wire.ts'
 import { formatTarget, type AgentOp, type AgentTarget, type CallOptions, type CallResult, type MeshCaller, type Route } from './types.ts'
 
@@ -21,7 +20,7 @@ export interface LocalAgents {
 export type EncryptionPolicy = 'required' | 'preferred' | 'off'
 
 export interface ToolRouterComponents {
-  libp2p: Libp2p
+  libp2p: ConnectorLibp2p
   messenger: Messenger
   cipher: E2ECipher
   registry: { get: (nodeId: string, agentId: string) => AgentRecord | undefined }

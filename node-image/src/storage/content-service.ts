@@ -38,7 +38,7 @@ export interface StorageSettings {
 }
 
 export interface ContentServiceComponents {
-  libp2p: Libp2p
+  libp2p: Pick<Libp2p, 'handle' | 'unhandle' | 'dialProtocol'>
   pubsub: GossipSub
   messenger: Messenger
   metrics: NodeMetrics
