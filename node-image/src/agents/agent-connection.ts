@@ -27,7 +27,7 @@ import Type from 'typebox'
 import { Compile } from 'typebox/compile'
 import type { AgentConfig } from '../config/schema.ts'
 import type { LogFn } from '../logging/json-logger.ts'
-import { VERSION } from '../node/version.ts'
+import { VERSION } from '../version.ts'
 import {
   AgentPrompt,
   AgentResource,

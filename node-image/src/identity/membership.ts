@@ -3,7 +3,7 @@ import { ed25519 } from '@noble/curves/ed25519.js'
 import Type, { type Static } from 'typebox'
 import { Compile } from 'typebox/compile'
 import { describeIssues } from '../validation/schema-error.ts'
-import { decodeBase64url, encodeBase64url } from '../p2p/base64url.ts'
+import { decodeBase64url, encodeBase64url } from './base64url.ts'
 import { decodePrivateKeyPem, encodePrivateKeyPem, encodePublicKeyPem, generateSeed, PUBLIC_KEY_LENGTH } from './key-file.ts'
 import { publicKeyFromPeerId } from './peer-id.ts'
 

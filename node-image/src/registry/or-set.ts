@@ -12,7 +12,7 @@
  */
 import { CausalContext, dotToString, parseDot } from './dots.ts'
 import type { CausalContextState, Dot } from './dots.ts'
-import { canonicalJson } from './digest.ts'
+import { canonicalJson } from './canonical-json.ts'
 
 export interface OrSetState<V> {
   /** key -> dotString -> value */

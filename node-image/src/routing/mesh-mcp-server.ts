@@ -19,7 +19,7 @@ import {
 import type { CallToolResult, GetPromptResult, IsomorphicHeaders, Prompt, ReadResourceResult, Resource, Tool } from '@modelcontextprotocol/sdk/types.js'
 import type { AgentRecord } from '../registry/agent-record.ts'
 import type { LogFn } from '../logging/json-logger.ts'
-import { VERSION } from '../node/version.ts'
+import { VERSION } from '../version.ts'
 import { inSpan } from '../tracing/spans.ts'
 import { contextFromCarrier, type TraceCarrier } from '../tracing/trace-context.ts'
 import { ToolCallError, UnknownAgentError } from './errors.ts'

@@ -5,7 +5,7 @@
  */
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
 import Type from 'typebox'
-import { VERSION } from '../../node/version.ts'
+import { VERSION } from '../../version.ts'
 import type { ContentFacade } from '../../storage/content-api.ts'
 import { ContentError, UploadTooLargeError } from '../../storage/errors.ts'
 import type { ContentErrorCode } from '../../storage/errors.ts'

@@ -6,7 +6,7 @@
 import { hash } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import Type from 'typebox'
-import { VERSION } from '../../node/version.ts'
+import { VERSION } from '../../version.ts'
 import { defineTool, textResult } from '../define-server.ts'
 import type { ServerSpec } from '../define-server.ts'
 

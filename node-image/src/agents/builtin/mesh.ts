@@ -4,7 +4,7 @@
  * running node through MeshFacade; without a node it cannot run.
  */
 import Type from 'typebox'
-import { VERSION } from '../../node/version.ts'
+import { VERSION } from '../../version.ts'
 import { NODE_ID_PATTERN } from '../../registry/agent-record.ts'
 import { defineTool, jsonResult } from '../define-server.ts'
 import type { ServerSpec } from '../define-server.ts'

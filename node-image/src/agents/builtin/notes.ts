@@ -10,7 +10,7 @@ import Type from 'typebox'
 import { Compile } from 'typebox/compile'
 import type { LogFn } from '../../logging/json-logger.ts'
 import { writeFileAtomic } from '../../storage/atomic-file.ts'
-import { VERSION } from '../../node/version.ts'
+import { VERSION } from '../../version.ts'
 import { defineTool, jsonResult, textResult } from '../define-server.ts'
 import type { ServerSpec } from '../define-server.ts'
 

@@ -1,7 +1,8 @@
 import { describe, it, expect } from 'vitest'
 import { emptyOrSetState, joinOrSetStates, OrSet } from '../../../src/registry/or-set.ts'
 import type { OrSetState } from '../../../src/registry/or-set.ts'
-import { canonicalJson, registryDigest } from '../../../src/registry/digest.ts'
+import { canonicalJson } from '../../../src/registry/canonical-json.ts'
+import { registryDigest } from '../../../src/registry/digest.ts'
 
 const digest = (set: OrSet<unknown>): string => registryDigest(set.state())
 
