@@ -35,7 +35,7 @@ export interface NodeMetrics {
 export interface InboundSource {
   limits: { maxConnections: number, maxInboundPerAddress: number, inboundRatePerAddress: number, maxPendingHandshakes: number, handshakeTimeoutMs: number }
   handshakes: { pending: number, completed: number, failed: number, evicted: number }
-  inbound: { refused: Record<'per-address' | 'rate', number>, addresses: number }
+  inbound: { refused: Record<'per-address' | 'rate', number> }
   denied: { refused: number, size: number }
 }
 

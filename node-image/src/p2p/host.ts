@@ -58,7 +58,6 @@ export type HostServices = {
 
 export type DawnHost = Libp2p<HostServices>
 
-/** libp2p 3 wiring for a Dawn node. Everything network-specific comes in through `protocols`. */
 /** The admission of inbound connections from `limits`: the PSK protector, our per-address limiter and libp2p's backstops. */
 export function inboundAdmission (limits: InboundLimits, psk: Uint8Array): { protector: PskProtector, inbound: InboundLimiter, connectionManager: NonNullable<Libp2pOptions['connectionManager']> } {
   return {
@@ -75,6 +74,7 @@ export function inboundAdmission (limits: InboundLimits, psk: Uint8Array): { pro
   }
 }
 
+/** libp2p 3 wiring for a Dawn node. Everything network-specific comes in through `protocols`. */
 export async function createHost (init: HostInit): Promise<Host> {
   const { protector, inbound, connectionManager } = inboundAdmission(init.limits, init.psk)
   const services = {

@@ -84,7 +84,7 @@ export class PeerAdmission {
       },
       readFrame: async (maxBytes, signal) => {
         const length = await readLength(bytes, signal)
-        if (length > maxBytes) throw this.refused('too-large', service, `frame of ${length} bytes, limit ${maxBytes}`)
+        if (length === undefined || length > maxBytes) throw this.refused('too-large', service, `frame of ${length ?? 'more than 2^35'} bytes, limit ${maxBytes}`)
         if (budget.bytes + length > this.init.maxBytesPerPeer) {
           throw this.refused('peer-bytes', service, `${peer} already has ${budget.bytes} bytes in flight, limit ${this.init.maxBytesPerPeer}`)
         }
@@ -118,15 +118,15 @@ export class PeerAdmission {
   }
 }
 
-/** An unsigned LEB128 varint of at most 5 bytes, as it-length-prefixed writes it (frames stay far below 4 GiB). */
-async function readLength (bytes: ReturnType<typeof byteStream>, signal: AbortSignal): Promise<number> {
+/** An unsigned LEB128 varint of at most 5 bytes, as it-length-prefixed writes it; undefined when longer (frames stay far below 4 GiB). */
+async function readLength (bytes: ReturnType<typeof byteStream>, signal: AbortSignal): Promise<number | undefined> {
   let value = 0
   for (let i = 0; i < 5; i++) {
     const b = (await bytes.read({ bytes: 1, signal })).subarray()[0] ?? 0
     value += (b & 0x7f) * 2 ** (7 * i)
     if ((b & 0x80) === 0) return value
   }
-  throw new StreamRefusedError('too-large', 'frame length prefix longer than 5 bytes')
+  return undefined
 }
 
 /** The length prefix of a frame (unsigned LEB128). */

@@ -153,12 +153,3 @@ class PskConnection extends AbstractMultiaddrConnection {
     this.inner.resume()
   }
 }
-
-/** libp2p's `connectionProtector` option. */
-export function pskProtector (init: PskProtectorInit, onCreate?: (protector: PskProtector) => void): () => ConnectionProtector {
-  return () => {
-    const protector = new PskProtector(init)
-    onCreate?.(protector)
-    return protector
-  }
-}
