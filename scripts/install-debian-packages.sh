@@ -1,11 +1,21 @@
 #!/bin/sh
-# Debian packages the tests use: Chromium for the browser tests (playwright-core
-# drives it; no browser download) and iproute2 (`ip netns`) for the isolated-host
-# mesh tests. Installs only what is missing.
+# Debian packages the tests use. Installs only what is missing.
+#   chromium            browser tests (playwright-core drives it; no browser download)
+#   iproute2            `ip netns` for the isolated-host mesh tests and the cluster's netns
+#   containerd, runc    the container runtime of the single-node cluster (test/cluster/)
+#   containernetworking-plugins  its CNI bridge, host-local IPAM, loopback and portmap
+#   iptables, conntrack kube-proxy's iptables mode (only ever inside the cluster's netns)
+#   busybox-static      the one static shell the images carry (Kubo's init script)
 set -eu
 missing=""
 [ -x "${DAWN_CHROMIUM:-/usr/bin/chromium}" ] || missing="$missing chromium fonts-dejavu-core"
 command -v ip >/dev/null 2>&1 || missing="$missing iproute2"
+command -v containerd >/dev/null 2>&1 || missing="$missing containerd"
+command -v runc >/dev/null 2>&1 || missing="$missing runc"
+[ -x /usr/lib/cni/bridge ] || missing="$missing containernetworking-plugins"
+command -v iptables >/dev/null 2>&1 || missing="$missing iptables"
+command -v conntrack >/dev/null 2>&1 || missing="$missing conntrack"
+[ -x /bin/busybox ] || missing="$missing busybox-static"
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "dawn: missing Debian packages:$missing. Install them with: sudo apt-get install -y$missing (or set DAWN_CHROMIUM=/path/to/chromium)" >&2
@@ -13,5 +23,6 @@ if [ "$(id -u)" != 0 ]; then
 fi
 echo "dawn: installing Debian packages:$missing" >&2
 apt-get update -qq >/dev/null 2>&1 || true
+# No service is started: the cluster harness runs containerd itself, inside its netns.
 # shellcheck disable=SC2086 # the list is meant to split
-DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -qq --no-install-recommends $missing >/dev/null

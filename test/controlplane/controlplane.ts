@@ -13,23 +13,20 @@
 //   pki/                 CA, apiserver serving cert, service-account key pair, client certs
 //   etcd-data/           etcd's data
 //   *.log                one log per component
-import { spawn, execFile, type ChildProcess } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
-import { existsSync, openSync, closeSync, readFileSync, accessSync, constants as fsConstants } from 'node:fs'
+import { existsSync, readFileSync, accessSync, constants as fsConstants } from 'node:fs'
 import { mkdir, readFile, writeFile, rm, readdir } from 'node:fs/promises'
-import { request as httpsRequest } from 'node:https'
-import { createServer, type Server } from 'node:net'
 import { homedir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { alive, freePorts, httpsGet, isOurs, killPid, sleep, startProcess, tail, type Proc as GenericProc, type Tls } from '../support/processes.ts'
+import { generatePki, kubeconfig, SERVICE_CIDR } from './pki.ts'
 
 const HERE = dirname(fileURLToPath(import.meta.url))
 export const FETCH_COMMAND = 'sh test/controlplane/fetch-binaries.sh'
 const MARKER = '.dawn-controlplane'
 const COMPONENTS = ['etcd', 'kube-apiserver', 'kube-controller-manager'] as const
 type Component = typeof COMPONENTS[number]
-export const SERVICE_CIDR = '10.96.0.0/16'
-const SERVICE_IP = '10.96.0.1'
+export { SERVICE_CIDR } from './pki.ts'
 
 export interface Binaries { etcd: string, 'kube-apiserver': string, 'kube-controller-manager': string, source: string }
 
@@ -139,135 +136,6 @@ export function resolveBinaries (): Binaries {
 }
 
 // ---------------------------------------------------------------------------------------
-// small helpers
-
-async function run (cmd: string, args: string[], cwd: string): Promise<string> {
-  return await new Promise((resolvePromise, reject) => {
-    execFile(cmd, args, { cwd, encoding: 'utf8' }, (err, stdout, stderr) => {
-      if (err !== null) reject(new Error(`${cmd} ${args.join(' ')} failed: ${err.message}\n${stderr}`))
-      else resolvePromise(stdout)
-    })
-  })
-}
-
-/** Distinct free loopback ports (all held open at once, so they differ from each other). */
-async function freePorts (n: number): Promise<number[]> {
-  const servers = await Promise.all(Array.from({ length: n }, async () => await new Promise<Server>((res, rej) => {
-    const s = createServer()
-    s.once('error', rej)
-    s.listen(0, '127.0.0.1', () => { res(s) })
-  })))
-  const ports = servers.map(s => {
-    const a = s.address()
-    if (a === null || typeof a === 'string') throw new Error('no port')
-    return a.port
-  })
-  await Promise.all(servers.map(async s => { await new Promise(r => s.close(r)) }))
-  return ports
-}
-
-const sleep = async (ms: number): Promise<void> => { await new Promise(r => setTimeout(r, ms)) }
-
-function alive (pid: number): boolean {
-  try { process.kill(pid, 0) } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM' }
-  // A zombie (exited, not yet reaped by a parent that is not us) counts as dead.
-  try { return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8')) } catch { return true }
-}
-
-/** True if `pid` is still the process we started (guards against pid reuse before killing). */
-function isOurs (pid: number, binary: string, dir: string): boolean {
-  if (!alive(pid)) return false
-  try {
-    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8')
-    return cmdline.includes(binary) && cmdline.includes(dir)
-  } catch {
-    return process.platform !== 'linux' // no /proc: trust the pid file
-  }
-}
-
-function tail (file: string, lines = 25): string {
-  try {
-    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n')
-  } catch { return '(no log)' }
-}
-
-interface Tls { ca: Buffer, cert: Buffer, key: Buffer }
-
-async function httpsGet (url: string, tls: Tls, timeoutMs = 5000): Promise<{ status: number, body: string }> {
-  return await new Promise((res, rej) => {
-    const req = httpsRequest(url, { ...tls, timeout: timeoutMs, headers: { accept: 'application/json' } }, r => {
-      let body = ''
-      r.setEncoding('utf8')
-      r.on('data', (c: string) => { body += c })
-      r.on('end', () => { res({ status: r.statusCode ?? 0, body }) })
-      r.on('error', rej)
-    })
-    req.on('timeout', () => { req.destroy(new Error(`timeout after ${timeoutMs} ms`)) })
-    req.on('error', rej)
-    req.end()
-  })
-}
-
-// ---------------------------------------------------------------------------------------
-// PKI (openssl)
-
-async function generatePki (pki: string): Promise<void> {
-  await mkdir(pki, { recursive: true })
-  const ossl = async (...args: string[]): Promise<void> => { await run('openssl', args, pki) }
-  const ecKey = async (name: string): Promise<void> => { await ossl('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', `${name}.key`) }
-  const serial = (): string => `0x${randomBytes(12).toString('hex')}`
-
-  await ecKey('ca')
-  await ossl('req', '-x509', '-new', '-key', 'ca.key', '-subj', '/CN=dawn-test-ca', '-days', '3650', '-set_serial', serial(),
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign,digitalSignature', '-out', 'ca.crt')
-
-  const sign = async (name: string, subject: string, ext: string): Promise<void> => {
-    await ecKey(name)
-    await ossl('req', '-new', '-key', `${name}.key`, '-subj', subject, '-out', `${name}.csr`)
-    await writeFile(join(pki, `${name}.ext`), ext)
-    await ossl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-set_serial', serial(),
-      '-days', '825', '-extfile', `${name}.ext`, '-out', `${name}.crt`)
-    await rm(join(pki, `${name}.csr`))
-    await rm(join(pki, `${name}.ext`))
-  }
-  const sans = ['IP:127.0.0.1', 'IP:::1', `IP:${SERVICE_IP}`, 'DNS:localhost', 'DNS:kubernetes', 'DNS:kubernetes.default',
-    'DNS:kubernetes.default.svc', 'DNS:kubernetes.default.svc.cluster.local']
-  await sign('apiserver', '/CN=kube-apiserver',
-    `basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=${sans.join(',')}\n`)
-  const client = 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n'
-  await sign('admin', '/O=system:masters/CN=dawn-admin', client)
-  await sign('controller-manager', '/CN=system:kube-controller-manager', client)
-
-  // Service-account token signing pair (RS256, what every client expects).
-  await ossl('genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', 'sa.key')
-  await ossl('pkey', '-in', 'sa.key', '-pubout', '-out', 'sa.pub')
-}
-
-async function kubeconfig (pki: string, server: string, user: string, certName: string): Promise<string> {
-  const b64 = async (f: string): Promise<string> => (await readFile(join(pki, f))).toString('base64')
-  return `apiVersion: v1
-kind: Config
-clusters:
-- name: dawn-test
-  cluster:
-    server: ${server}
-    certificate-authority-data: ${await b64('ca.crt')}
-users:
-- name: ${user}
-  user:
-    client-certificate-data: ${await b64(`${certName}.crt`)}
-    client-key-data: ${await b64(`${certName}.key`)}
-contexts:
-- name: ${user}@dawn-test
-  context:
-    cluster: dawn-test
-    user: ${user}
-    namespace: default
-current-context: ${user}@dawn-test
-`
-}
-
-// ---------------------------------------------------------------------------------------
 // state dir
 
 async function prepareDir (dir: string): Promise<void> {
@@ -297,35 +165,7 @@ export async function readState (dir: string): Promise<StateFile | undefined> {
 // ---------------------------------------------------------------------------------------
 // processes
 
-interface Proc { name: Component, child: ChildProcess, log: string, exited: Promise<number | null>, exit?: number | null }
-
-function startProcess (name: Component, bin: string, args: string[], dir: string): Proc {
-  const log = join(dir, `${name}.log`)
-  const fd = openSync(log, 'a')
-  // Own process group (detached): a terminal's Ctrl-C aimed at the CLI does not reach it.
-  const child = spawn(bin, args, { cwd: dir, detached: true, stdio: ['ignore', fd, fd] })
-  closeSync(fd)
-  child.unref()
-  const proc: Proc = { name, child, log, exited: Promise.resolve(null) }
-  proc.exited = new Promise(res => {
-    child.once('exit', (code, sig) => { proc.exit = code ?? (sig !== null ? -1 : null); res(proc.exit) })
-    child.once('error', () => { proc.exit = -1; res(-1) })
-  })
-  return proc
-}
-
-/** SIGTERM, wait up to `graceMs`, then SIGKILL. */
-async function killPid (pid: number, graceMs = 10_000): Promise<void> {
-  if (!alive(pid)) return
-  try { process.kill(pid, 'SIGTERM') } catch { return }
-  const deadline = Date.now() + graceMs
-  while (alive(pid) && Date.now() < deadline) await sleep(50)
-  if (alive(pid)) {
-    try { process.kill(pid, 'SIGKILL') } catch { /* gone */ }
-    const hard = Date.now() + 5000
-    while (alive(pid) && Date.now() < hard) await sleep(20)
-  }
-}
+type Proc = GenericProc<Component>
 
 /** Stops whatever a state dir's state.json lists (pid-reuse safe) and removes the dir unless keepState. */
 export async function stopControlPlane (dir: string, opts: { keepState?: boolean } = {}): Promise<{ stopped: Component[] }> {

@@ -2,8 +2,13 @@
 # Builds the control-plane binaries the control-plane tests need, at pinned versions
 # (test/controlplane/versions.env), from their Go modules:
 #
-#   kube-apiserver, kube-controller-manager  -> $DAWN_CACHE/k8s-<version>/bin/
-#   etcd                                     -> $DAWN_CACHE/etcd-<version>/bin/
+#   kube-apiserver, kube-controller-manager,
+#   kube-scheduler, kubelet, kube-proxy, kubectl  -> $DAWN_CACHE/k8s-<version>/bin/
+#   etcd                                          -> $DAWN_CACHE/etcd-<version>/bin/
+#   coredns                                       -> $DAWN_CACHE/coredns-<version>/bin/
+#
+# The first two serve the control-plane tier; the rest complete the single-node
+# cluster of test/cluster/ (the e2e tier).
 #
 # DAWN_CACHE defaults to ~/.cache/dawn. Cached binaries are reused (nothing is rebuilt
 # when they exist). With DAWN_K8S_BIN_DIR set to a directory holding kube-apiserver,
@@ -24,9 +29,12 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/versions.env"
 K8S_VERSION="${DAWN_K8S_VERSION:-$K8S_VERSION}"
 ETCD_VERSION="${DAWN_ETCD_VERSION:-$ETCD_VERSION}"
+COREDNS_VERSION="${DAWN_COREDNS_VERSION:-$COREDNS_VERSION}"
 CACHE="${DAWN_CACHE:-$HOME/.cache/dawn}"
 K8S_DIR="$CACHE/k8s-$K8S_VERSION/bin"
 ETCD_DIR="$CACHE/etcd-$ETCD_VERSION/bin"
+COREDNS_DIR="$CACHE/coredns-$COREDNS_VERSION/bin"
+K8S_BINARIES="kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl"
 
 log() { printf 'fetch-binaries: %s\n' "$*" >&2; }
 die() { printf 'fetch-binaries: ERROR: %s\n' "$*" >&2; exit 1; }
@@ -75,7 +83,7 @@ new_wrapper() { # dir module-path
 
 build_k8s() {
   need=""
-  for b in kube-apiserver kube-controller-manager; do
+  for b in $K8S_BINARIES; do
     [ -x "$K8S_DIR/$b" ] || need="$need $b"
   done
   if [ -z "$need" ]; then
@@ -105,17 +113,12 @@ build_k8s() {
     n=$((n + 1))
   done
   log "  wrapper module: requires k8s.io/kubernetes $K8S_VERSION, replaces $n staging modules with $STAGING_VERSION"
-  # A tools file so `go mod tidy` records exactly what the two commands need.
-  cat >tools.go <<EOF
-//go:build tools
-
-package tools
-
-import (
-	_ "k8s.io/kubernetes/cmd/kube-apiserver"
-	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
-)
-EOF
+  # A tools file so `go mod tidy` records exactly what the commands need.
+  {
+    printf '//go:build tools\n\npackage tools\n\nimport (\n'
+    for b in $K8S_BINARIES; do printf '\t_ "k8s.io/kubernetes/cmd/%s"\n' "$b"; done
+    printf ')\n'
+  } >tools.go
   log "  go mod tidy (downloads the dependency graph)"
   go mod tidy >"$tmp/tidy.log" 2>&1 || { cat "$tmp/tidy.log" >&2; die "go mod tidy failed for the Kubernetes wrapper module"; }
 
@@ -178,13 +181,29 @@ EOF
   cd "$here"
 }
 
+build_coredns() {
+  if [ -x "$COREDNS_DIR/coredns" ]; then
+    log "CoreDNS $COREDNS_VERSION: cached in $COREDNS_DIR"
+    return 0
+  fi
+  log "CoreDNS $COREDNS_VERSION: building into $COREDNS_DIR (started $(date -u +%H:%M:%SZ))"
+  t0=$(now)
+  mkdir -p "$tmp/coredns-bin"
+  GOBIN="$tmp/coredns-bin" go install -trimpath -ldflags="-s -w" "github.com/coredns/coredns@$COREDNS_VERSION" >"$tmp/build-coredns.log" 2>&1 ||
+    { cat "$tmp/build-coredns.log" >&2; die "go install github.com/coredns/coredns@$COREDNS_VERSION failed"; }
+  log "  built coredns in $(($(now) - t0))s"
+  mkdir -p "$COREDNS_DIR"
+  mv -f "$tmp/coredns-bin/coredns" "$COREDNS_DIR/coredns.tmp" && mv -f "$COREDNS_DIR/coredns.tmp" "$COREDNS_DIR/coredns"
+}
+
 log "go: $(go version)"
-log "cache: $CACHE  (Kubernetes $K8S_VERSION, etcd $ETCD_VERSION)"
+log "cache: $CACHE  (Kubernetes $K8S_VERSION, etcd $ETCD_VERSION, CoreDNS $COREDNS_VERSION)"
 case "${1:-all}" in
-  all) build_etcd; build_k8s ;;
+  all) build_etcd; build_k8s; build_coredns ;;
   etcd) build_etcd ;;
   k8s) build_k8s ;;
-  *) die "usage: $0 [all|etcd|k8s]" ;;
+  coredns) build_coredns ;;
+  *) die "usage: $0 [all|etcd|k8s|coredns]" ;;
 esac
 [ "${1:-all}" = all ] && show_versions "$K8S_DIR" "$ETCD_DIR"
 log "done"
