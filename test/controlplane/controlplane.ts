@@ -19,7 +19,8 @@ import { homedir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { alive, freePorts, httpsGet, isOurs, killPid, sleep, startProcess, tail, type Proc as GenericProc, type Tls } from '../support/processes.ts'
-import { generatePki, kubeconfig, SERVICE_CIDR } from './pki.ts'
+import { apiserverArgs, controllerManagerArgs, etcdArgs } from './component-args.ts'
+import { generatePki, kubeconfig } from './pki.ts'
 
 const HERE = dirname(fileURLToPath(import.meta.url))
 export const FETCH_COMMAND = 'sh test/controlplane/fetch-binaries.sh'
@@ -94,7 +95,7 @@ export function defaultStateDir (): string {
 }
 
 /** The versions pinned in versions.env (overridable like fetch-binaries.sh does). */
-export function pinnedVersions (): { k8s: string, etcd: string } {
+export function pinnedVersions (): { k8s: string, etcd: string, coredns: string } {
   const vars: Record<string, string> = {}
   for (const line of readFileSync(join(HERE, 'versions.env'), 'utf8').split('\n')) {
     const m = /^\s*([A-Z0-9_]+)=(\S+)\s*$/.exec(line)
@@ -102,8 +103,9 @@ export function pinnedVersions (): { k8s: string, etcd: string } {
   }
   const k8s = process.env.DAWN_K8S_VERSION ?? vars.K8S_VERSION
   const etcd = process.env.DAWN_ETCD_VERSION ?? vars.ETCD_VERSION
-  if (k8s === undefined || etcd === undefined) throw new Error(`versions.env lacks K8S_VERSION or ETCD_VERSION (${HERE})`)
-  return { k8s, etcd }
+  const coredns = process.env.DAWN_COREDNS_VERSION ?? vars.COREDNS_VERSION
+  if (k8s === undefined || etcd === undefined || coredns === undefined) throw new Error(`versions.env lacks K8S_VERSION, ETCD_VERSION or COREDNS_VERSION (${HERE})`)
+  return { k8s, etcd, coredns }
 }
 
 /** Finds the three binaries; throws MissingBinariesError (with the command that builds them) if any is absent. */
@@ -301,14 +303,7 @@ async function startOnce (opts: ControlPlaneOptions, bins: Binaries): Promise<Co
     const etcdUrl = `http://127.0.0.1:${etcdClient}`
     const peerUrl = `http://127.0.0.1:${etcdPeer}`
     log(`starting etcd on ${etcdUrl}`)
-    await launch('etcd', [
-      '--name=dawn', `--data-dir=${join(dir, 'etcd-data')}`,
-      `--listen-client-urls=${etcdUrl}`, `--advertise-client-urls=${etcdUrl}`,
-      `--listen-peer-urls=${peerUrl}`, `--initial-advertise-peer-urls=${peerUrl}`,
-      `--initial-cluster=dawn=${peerUrl}`, '--initial-cluster-state=new',
-      // Test data is disposable: skip fsync (much faster on shared disks).
-      '--unsafe-no-fsync=true', '--log-level=warn'
-    ])
+    await launch('etcd', etcdArgs({ dataDir: join(dir, 'etcd-data'), clientUrl: etcdUrl, peerUrl }))
 
     // etcd readiness: its /health answers {"health":"true"} once it has a leader.
     for (;;) {
@@ -321,23 +316,9 @@ async function startOnce (opts: ControlPlaneOptions, bins: Binaries): Promise<Co
     }
 
     log(`starting kube-apiserver on ${server}`)
-    await launch('kube-apiserver', [
-      `--etcd-servers=${etcdUrl}`,
-      '--bind-address=127.0.0.1', `--secure-port=${apiPort}`, '--advertise-address=127.0.0.1',
-      // The endpoint reconciler refuses a loopback advertise address; nothing here needs the
-      // endpoints of the `kubernetes` service (no pods run), so do without.
-      '--endpoint-reconciler-type=none',
-      `--tls-cert-file=${join(pki, 'apiserver.crt')}`, `--tls-private-key-file=${join(pki, 'apiserver.key')}`,
-      `--client-ca-file=${join(pki, 'ca.crt')}`,
-      `--service-cluster-ip-range=${SERVICE_CIDR}`,
-      '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
-      `--service-account-key-file=${join(pki, 'sa.pub')}`,
-      `--service-account-signing-key-file=${join(pki, 'sa.key')}`,
-      '--authorization-mode=Node,RBAC',
-      '--allow-privileged=true',
-      `--cert-dir=${join(dir, 'apiserver-certs')}`,
-      '--profiling=false'
-    ])
+    await launch('kube-apiserver', apiserverArgs({
+      etcdUrl, pki, bindAddress: '127.0.0.1', port: apiPort, advertiseAddress: '127.0.0.1', certDir: join(dir, 'apiserver-certs')
+    }))
 
     const tls: Tls = { ca: await readFile(join(pki, 'ca.crt')), cert: await readFile(join(pki, 'admin.crt')), key: await readFile(join(pki, 'admin.key')) }
     for (;;) {
@@ -350,21 +331,7 @@ async function startOnce (opts: ControlPlaneOptions, bins: Binaries): Promise<Co
     }
     log(`kube-apiserver ready after ${Date.now() - t0} ms; starting kube-controller-manager`)
 
-    await launch('kube-controller-manager', [
-      `--kubeconfig=${kcmKubeconfig}`,
-      // No --authentication-/--authorization-kubeconfig: its own /healthz etc. are always
-      // allowed, and delegated authn would need a front-proxy CA (it logs errors without one).
-      '--use-service-account-credentials=true',
-      '--controllers=*',
-      '--leader-elect=false',
-      `--service-account-private-key-file=${join(pki, 'sa.key')}`,
-      `--root-ca-file=${join(pki, 'ca.crt')}`,
-      `--cluster-signing-cert-file=${join(pki, 'ca.crt')}`, `--cluster-signing-key-file=${join(pki, 'ca.key')}`,
-      '--bind-address=127.0.0.1', `--secure-port=${kcmPort}`, `--cert-dir=${join(dir, 'controller-manager-certs')}`,
-      // Default is /usr/libexec/kubernetes/..., which it would create on the host.
-      `--flex-volume-plugin-dir=${join(dir, 'flexvolume')}`,
-      '--profiling=false'
-    ])
+    await launch('kube-controller-manager', controllerManagerArgs({ kubeconfig: kcmKubeconfig, pki, port: kcmPort, stateDir: dir }))
 
     // The controller-manager works once it has created default/default (service-account controller).
     for (;;) {
