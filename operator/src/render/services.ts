@@ -29,7 +29,11 @@ export function renderHeadlessService (pool: DawnNode): V1Service {
   }
 }
 
-/** `<pool>`: the pool's HTTP API, MCP endpoint and web UI, load-balanced over ready pods. */
+/**
+ * `<pool>`: the pool's HTTP API, MCP endpoint and web UI, load-balanced over ready pods.
+ * An MCP 2025-11-25 session lives on the node that created it, so a client sticks to one
+ * pod (kube-proxy's ClientIP affinity, 3 hours by default).
+ */
 export function renderClientService (pool: DawnNode): V1Service {
   const name = nameOf(pool, KINDS.node)
   return {
@@ -39,6 +43,7 @@ export function renderClientService (pool: DawnNode): V1Service {
     spec: {
       type: 'ClusterIP',
       selector: poolSelectorLabels(pool),
+      sessionAffinity: 'ClientIP',
       ports: [{ name: HTTP_PORT_NAME, port: pool.spec.ports.http, targetPort: HTTP_PORT_NAME, protocol: 'TCP', appProtocol: 'http' }]
     }
   }

@@ -27,12 +27,12 @@ describe('pool Services', () => {
     })
   })
 
-  it('client Service exposes the HTTP port', () => {
+  it('client Service exposes the HTTP port and keeps a client on one pod (MCP sessions live on one node)', () => {
     expect(renderClientService(pool('a', { ports: { http: 9000 } }))).toEqual({
       apiVersion: 'v1',
       kind: 'Service',
       metadata: { name: 'a', namespace: 'mesh', labels, ownerReferences },
-      spec: { type: 'ClusterIP', selector, ports: [{ name: 'http', port: 9000, targetPort: 'http', protocol: 'TCP', appProtocol: 'http' }] }
+      spec: { type: 'ClusterIP', selector, sessionAffinity: 'ClientIP', ports: [{ name: 'http', port: 9000, targetPort: 'http', protocol: 'TCP', appProtocol: 'http' }] }
     })
   })
 
