@@ -200,7 +200,7 @@ export async function startCluster (opts: ClusterOptions = {}): Promise<Cluster>
     mark('node Ready')
     await kubectl(['apply', '-f', '-'], await storageClassYaml())
     await until('the default ServiceAccount', async () => (await kubectl(['get', 'serviceaccount', 'default', '-o', 'name'])).trim() !== '')
-    await until('cluster DNS', async () => await dnsAnswers('kubernetes.default.svc.cluster.local'))
+    await until('cluster DNS', async () => (await resolveInCluster('kubernetes.default.svc.cluster.local')).length > 0)
     mark('ready')
 
     state.ready = true
@@ -242,11 +242,12 @@ async function storageClassYaml (): Promise<string> {
   return JSON.stringify(storageClassManifest())
 }
 
-/** Asks CoreDNS from inside the namespace, as a pod would. */
-async function dnsAnswers (name: string): Promise<boolean> {
-  const script = `const r = new (require('node:dns').promises.Resolver)(); r.setServers(['${NODE_IP}']); r.resolve4('${name}').then(a => { console.log(a.join(',')) }, e => { console.error(e.code); process.exit(1) })`
-  const out = await run(inClusterNet()[0]!, [...inClusterNet().slice(1), process.execPath, '-e', script])
-  return out.trim() !== ''
+/** Asks CoreDNS from inside the namespace, as a pod would; the A records of `name` (none: empty). */
+export async function resolveInCluster (name: string): Promise<string[]> {
+  const script = `const r = new (require('node:dns').promises.Resolver)(); r.setServers(['${NODE_IP}']); r.resolve4(${JSON.stringify(name)}).then(a => { console.log(a.join(',')) }, () => { console.log('') })`
+  const [cmd, ...args] = inClusterNet()
+  const out = (await run(cmd!, [...args, process.execPath, '-e', script])).trim()
+  return out === '' ? [] : out.split(',')
 }
 
 /** Stops the cluster at `p` and removes all its traces. Safe to call when nothing runs. */
@@ -270,7 +271,7 @@ export async function clusterStatus (p: ClusterPaths = clusterPaths()): Promise<
   if (state !== undefined) {
     for (const [name, pid] of Object.entries(state.pids)) {
       const cmd = state.commands[name as Managed] ?? ''
-      components[name] = pid !== undefined && isOurs(pid, cmd, '') ? `running (pid ${pid})` : 'not running'
+      components[name] = isOurs(pid, cmd, '') ? `running (pid ${pid})` : 'not running'
     }
   }
   const running = state?.ready === true && Object.values(components).every(s => s.startsWith('running'))

@@ -53,7 +53,7 @@ disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.
       runtime_type = "io.containerd.runc.v2"
 
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
-        SystemdCgroup = ${String(CGROUP_DRIVER !== 'cgroupfs')}
+        SystemdCgroup = ${String((CGROUP_DRIVER as string) === 'systemd')}
 `
 }
 

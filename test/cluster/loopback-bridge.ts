@@ -30,7 +30,7 @@ function fdOf (server: Server): number {
  * Opens one 127.0.0.1 port per target and starts a bridge process in the cluster's network
  * namespace that forwards each to its target. `name` names the log file in `logDir`.
  */
-export async function startLoopbackBridge (name: string, targets: BridgeTarget[], logDir: string, opts: { ports?: number[] } = {}): Promise<LoopbackBridge> {
+export async function startLoopbackBridge (name: string, targets: BridgeTarget[], logDir: string): Promise<LoopbackBridge> {
   const servers = await Promise.all(targets.map(async () => await listenLoopback()))
   try {
     const fds = servers.map(fdOf)
