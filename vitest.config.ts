@@ -1,12 +1,15 @@
 import { defineConfig } from 'vitest/config'
+import { E2eLastSequencer } from './test/e2e/sequencer.ts'
 
 export default defineConfig({
   test: {
+    // zz-down.test.ts tears the e2e cluster down, so it must run after the other e2e files.
+    sequence: { sequencer: E2eLastSequencer },
     projects: [
       {
         test: {
           name: 'unit',
-          include: ['node-image/test/unit/**/*.test.ts', 'operator/test/unit/**/*.test.ts'],
+          include: ['node-image/test/unit/**/*.test.ts', 'operator/test/unit/**/*.test.ts', 'images/test/**/*.test.ts'],
           testTimeout: 20_000
         }
       },
@@ -30,6 +33,17 @@ export default defineConfig({
           fileParallelism: false,
           testTimeout: 180_000,
           hookTimeout: 180_000
+        }
+      },
+      {
+        test: {
+          name: 'e2e',
+          // The operator and its pools as real pods on the single-node cluster (test/cluster/).
+          include: ['test/e2e/**/*.test.ts'],
+          globalSetup: ['test/e2e/global-setup.ts'],
+          fileParallelism: false,
+          testTimeout: 600_000,
+          hookTimeout: 600_000
         }
       },
       {

@@ -5,7 +5,8 @@
 #   containerd, runc    the container runtime of the single-node cluster (test/cluster/)
 #   containernetworking-plugins  its CNI bridge, host-local IPAM, loopback and portmap
 #   iptables, conntrack kube-proxy's iptables mode (only ever inside the cluster's netns)
-#   busybox-static      the one static shell the images carry (Kubo's init script)
+#   busybox-static      the one static shell the images carry (the init scripts)
+#   gcc, libc6-dev      the static pause binary of the pod sandbox image
 set -eu
 missing=""
 [ -x "${DAWN_CHROMIUM:-/usr/bin/chromium}" ] || missing="$missing chromium fonts-dejavu-core"
@@ -16,6 +17,8 @@ command -v runc >/dev/null 2>&1 || missing="$missing runc"
 command -v iptables >/dev/null 2>&1 || missing="$missing iptables"
 command -v conntrack >/dev/null 2>&1 || missing="$missing conntrack"
 [ -x /bin/busybox ] || missing="$missing busybox-static"
+command -v gcc >/dev/null 2>&1 || missing="$missing gcc"
+[ -f /usr/lib/x86_64-linux-gnu/libc.a ] || missing="$missing libc6-dev"
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "dawn: missing Debian packages:$missing. Install them with: sudo apt-get install -y$missing (or set DAWN_CHROMIUM=/path/to/chromium)" >&2

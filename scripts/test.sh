@@ -12,6 +12,7 @@ run node_modules/typescript/bin/tsc -p tsconfig.json
 run node_modules/typescript/bin/tsc -p node-image
 run node_modules/typescript/bin/tsc -p operator
 run node_modules/typescript/bin/tsc -p test/controlplane
+run node_modules/typescript/bin/tsc -p images
 echo "== lint"
 run node_modules/eslint/bin/eslint.js .
 sh scripts/install-debian-packages.sh

@@ -18,7 +18,7 @@ export const POOL_IDENTITY_VOLUME = 'pool-identity'
 export const POD_INDEX_LABEL = 'apps.kubernetes.io/pod-index'
 
 /**
- * Runs in the node image (Debian's dash and coreutils). Names files, never prints their
+ * Runs in the node image (busybox sh, or dash in the Docker-built one). Names files, never prints their
  * content. The ordinal is checked to be a number because it is part of a path. Written
  * through a temporary file and renamed, so a restarted pod replaces a previous copy
  * (mode 0440 is not writable) and the node never sees half a key.
