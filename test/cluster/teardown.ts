@@ -62,6 +62,15 @@ export async function teardown (p: ClusterPaths, opts: { createdVarLibKubelet: b
   return { killed, leftovers: leftovers(p) }
 }
 
+/** The host's firewall rules (IPv4 and IPv6), without comments and packet counters. */
+export function hostFirewallRules (): string {
+  let out = ''
+  for (const cmd of ['iptables-save', 'ip6tables-save']) {
+    try { out += execFileSync(cmd, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }) } catch { /* not installed */ }
+  }
+  return out.split('\n').filter(l => l !== '' && !l.startsWith('#') && !/^:\S+ \S+ \[\d+:\d+\]$/.test(l)).join('\n')
+}
+
 /** What a torn-down cluster must not leave: each entry names a leftover. */
 export function leftovers (p: ClusterPaths): string[] {
   const found: string[] = []
@@ -70,5 +79,6 @@ export function leftovers (p: ClusterPaths): string[] {
   if (netnsExists(NETNS)) found.push(`network namespace ${NETNS}`)
   for (const cg of clusterCgroups()) found.push(`cgroup ${cg}`)
   for (const dir of [p.run, p.state]) if (existsSync(dir)) found.push(`directory ${dir}`)
+  for (const rule of hostFirewallRules().split('\n')) if (/KUBE-|CNI-/.test(rule)) found.push(`host firewall rule ${rule}`)
   return found
 }

@@ -1,0 +1,89 @@
+// How e2e tests reach the cluster from the host: the admin kubeconfig (through the
+// apiserver's loopback bridge), kubectl, and loopback bridges to pod and Service addresses
+// inside the cluster's network namespace. Nothing here sends traffic anywhere but loopback.
+import { request as httpRequest } from 'node:http'
+import { Readable } from 'node:stream'
+import { beforeEach, inject } from 'vitest'
+import { kubectlFor, kubectlEnv } from '../cluster/cluster.ts'
+import { resolveClusterBinaries } from '../cluster/cluster-binaries.ts'
+import { clusterPaths } from '../cluster/layout.ts'
+import { startLoopbackBridge, type LoopbackBridge } from '../cluster/loopback-bridge.ts'
+
+export { eventually } from '../support/eventually.ts'
+
+const paths = clusterPaths()
+
+export function kubectl (args: string[], stdin?: string): Promise<string> {
+  return kubectlFor(paths, resolveClusterBinaries(), inject('kubeconfig'))(args, stdin)
+}
+
+export const kubectlEnvironment = (): NodeJS.ProcessEnv => kubectlEnv(paths, inject('kubeconfig'))
+
+/** Loopback ports into the cluster, one bridge per target, reused; `closeAll` at the end of a file. */
+export class Bridges {
+  private readonly open = new Map<string, Promise<LoopbackBridge>>()
+
+  /** `http://127.0.0.1:<port>` leading to `host:port` inside the cluster. */
+  async url (host: string, port: number): Promise<string> {
+    const key = `${host}:${port}`
+    let b = this.open.get(key)
+    if (b === undefined) {
+      b = startLoopbackBridge(`bridge-${host}-${port}`, [{ host, port }], paths.logs)
+      this.open.set(key, b)
+    }
+    return `http://127.0.0.1:${(await b).ports[0]!}`
+  }
+
+  async closeAll (): Promise<void> {
+    const all = [...this.open.values()]
+    this.open.clear()
+    await Promise.all(all.map(async b => { await (await b).close() }))
+  }
+}
+
+/** GET a JSON document from a node's HTTP API through a bridge. */
+export async function getJson<T> (bridges: Bridges, host: string, port: number, path: string): Promise<T> {
+  const r = await fetch(`${await bridges.url(host, port)}${path}`, { signal: AbortSignal.timeout(10_000) })
+  if (!r.ok) throw new Error(`GET ${path} on ${host}: ${r.status} ${await r.text()}`)
+  return await r.json() as T
+}
+
+/** On a failed test: events, pods, the operator's and the pods' logs of `namespace` into the output. */
+export function dumpOnFailure (namespace: () => string): void {
+  beforeEach(ctx => { ctx.onTestFailed(async () => { await dump(namespace()) }) })
+}
+
+async function dump (ns: string): Promise<void> {
+  const parts: string[] = []
+  const section = async (title: string, args: string[]): Promise<void> => {
+    try { parts.push(`--- ${title}\n${await kubectl(args)}`) } catch (e) { parts.push(`--- ${title}: ${(e as Error).message}`) }
+  }
+  await section('events', ['get', 'events', '-n', ns, '--sort-by=.lastTimestamp'])
+  await section('pods', ['get', 'pods', '-n', ns, '-o', 'wide'])
+  await section('dawn objects', ['get', 'dawnnetworks,dawnnodes,dawnagents,statefulsets,pvc', '-n', ns, '-o', 'wide'])
+  await section('pod logs', ['logs', '-n', ns, '--all-containers', '--prefix', '--tail=60', '-l', 'app.kubernetes.io/name=dawn-node'])
+  await section('operator logs', ['logs', '-n', 'dawn-system', '--all-containers', '--prefix', '--tail=80', '-l', 'app.kubernetes.io/name=dawn-operator'])
+  await section('cluster dump (nodes, kube-system)', ['get', 'nodes,pods', '-A', '-o', 'wide'])
+  console.error(`e2e failure diagnostics for namespace ${ns} (component logs in ${paths.logs}):\n${parts.join('\n')}`)
+}
+
+/**
+ * fetch that opens a new TCP connection for every request, so each request through a
+ * Service is load-balanced anew by kube-proxy (global fetch would reuse one connection and
+ * hide whether the Service keeps a client on one pod).
+ */
+export async function freshConnectionFetch (input: string | URL | Request, init: RequestInit = {}): Promise<Response> {
+  const req = new Request(input, init)
+  const body = req.body === null ? undefined : Buffer.from(await req.arrayBuffer())
+  return await new Promise((resolve, reject) => {
+    const r = httpRequest(req.url, { method: req.method, headers: Object.fromEntries(req.headers), agent: false, signal: req.signal }, res => {
+      const headers = new Headers()
+      for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v)
+      const status = res.statusCode ?? 502
+      const stream = status === 204 || status === 304 ? null : Readable.toWeb(res) as ReadableStream<Uint8Array>
+      resolve(new Response(stream, { status, headers }))
+    })
+    r.once('error', reject)
+    r.end(body)
+  })
+}

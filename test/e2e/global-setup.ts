@@ -1,0 +1,70 @@
+// vitest globalSetup for the `e2e` tier: the single-node cluster (test/cluster/) with the
+// images built from this checkout, and the operator installed from manifests/install.yaml
+// exactly as shipped, running as a pod in the Pod Security `restricted` namespace dawn-system.
+//
+//   DAWN_E2E_REUSE=1   use the cluster already running (npm run cluster -- up) and leave it
+//                      running; the operator is (re)installed. For fast local iteration.
+//
+// The last e2e file (zz-down.test.ts, placed last by sequencer.ts) tears the cluster down and checks that nothing is
+// left; this teardown only stops a cluster that is still there (a failed or interrupted run).
+import { readFile } from 'node:fs/promises'
+import { fileURLToPath } from 'node:url'
+import type { TestProject } from 'vitest/node'
+import { clusterStatus, kubectlFor, startCluster, stopCluster } from '../cluster/cluster.ts'
+import { resolveClusterBinaries } from '../cluster/cluster-binaries.ts'
+import { clusterPaths } from '../cluster/layout.ts'
+import { hostFirewallRules } from '../cluster/teardown.ts'
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    kubeconfig: string
+    kubeServer: string
+    /** The host's firewall rules before the cluster started (zz-down.test.ts compares). */
+    hostFirewallBefore: string
+  }
+}
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+const say = (m: string): void => { process.stderr.write(`[e2e] ${m}\n`) }
+
+export default async function setup (project: TestProject): Promise<() => Promise<void>> {
+  const p = clusterPaths()
+  const reuse = process.env.DAWN_E2E_REUSE === '1'
+  let kubeconfigPath: string
+  let server: string
+  const status = await clusterStatus(p)
+  project.provide('hostFirewallBefore', hostFirewallRules())
+  if (reuse && status.running && status.state !== undefined) {
+    say(`reusing the running cluster (${status.state.server})`)
+    kubeconfigPath = status.state.kubeconfig
+    server = status.state.server
+  } else {
+    if (status.state !== undefined) { say('a cluster from an earlier run is still there; tearing it down'); await stopCluster(p) }
+    const cluster = await startCluster({ paths: p, log: say })
+    say(`cluster up in ${cluster.startupMs} ms: ${JSON.stringify(cluster.timings)}`)
+    kubeconfigPath = cluster.kubeconfigPath
+    server = cluster.server
+  }
+  project.provide('kubeconfig', kubeconfigPath)
+  project.provide('kubeServer', server)
+  process.env.KUBECONFIG = kubeconfigPath
+
+  const kubectl = kubectlFor(p, resolveClusterBinaries(), kubeconfigPath)
+  await installOperator(kubectl)
+
+  return async () => {
+    if (reuse) return
+    if ((await clusterStatus(p)).state !== undefined) {
+      say('tearing the cluster down (zz-down.test.ts did not run)')
+      await stopCluster(p)
+    }
+  }
+}
+
+/** Applies manifests/install.yaml as shipped and waits for the operator Deployment to be Available. */
+async function installOperator (kubectl: (args: string[], stdin?: string) => Promise<string>): Promise<void> {
+  const t0 = Date.now()
+  await kubectl(['apply', '--server-side', '--force-conflicts', '-f', '-'], await readFile(`${ROOT}manifests/install.yaml`, 'utf8'))
+  await kubectl(['-n', 'dawn-system', 'rollout', 'status', 'deployment/dawn-operator', '--timeout=180s'])
+  say(`operator installed and Available in ${Date.now() - t0} ms`)
+}
