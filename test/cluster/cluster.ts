@@ -214,12 +214,13 @@ export async function startCluster (opts: ClusterOptions = {}): Promise<Cluster>
   }
 }
 
-async function defaultImages (): Promise<ImageArchive[]> {
+export async function defaultImages (): Promise<ImageArchive[]> {
   const { buildImages } = await import('../../images/build.ts') as { buildImages: (o?: { log?: (m: string) => void }) => Promise<ImageArchive[]> }
   return await buildImages()
 }
 
-async function importImages (p: ClusterPaths, images: ImageArchive[], log: (m: string) => void): Promise<void> {
+/** Imports OCI archives into the cluster's containerd (an image of the same name is replaced). */
+export async function importImages (p: ClusterPaths, images: ImageArchive[], log: (m: string) => void): Promise<void> {
   if (!images.some(i => i.name === PAUSE_IMAGE)) throw new Error(`the images lack the sandbox image ${PAUSE_IMAGE}`)
   for (const image of images) {
     log(`importing ${image.name}`)

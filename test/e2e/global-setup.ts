@@ -3,14 +3,15 @@
 // exactly as shipped, running as a pod in the Pod Security `restricted` namespace dawn-system.
 //
 //   DAWN_E2E_REUSE=1   use the cluster already running (npm run cluster -- up) and leave it
-//                      running; the operator is (re)installed. For fast local iteration.
+//                      running; this checkout's images are imported and the operator is
+//                      reinstalled and restarted. For fast local iteration.
 //
 // The last e2e file (zz-down.test.ts, placed last by sequencer.ts) tears the cluster down and checks that nothing is
 // left; this teardown only stops a cluster that is still there (a failed or interrupted run).
 import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import type { TestProject } from 'vitest/node'
-import { clusterStatus, kubectlFor, startCluster, stopCluster } from '../cluster/cluster.ts'
+import { clusterStatus, defaultImages, importImages, kubectlFor, startCluster, stopCluster } from '../cluster/cluster.ts'
 import { resolveClusterBinaries } from '../cluster/cluster-binaries.ts'
 import { clusterPaths } from '../cluster/layout.ts'
 import { hostFirewallRules } from '../cluster/teardown.ts'
@@ -34,10 +35,13 @@ export default async function setup (project: TestProject): Promise<() => Promis
   let server: string
   const status = await clusterStatus(p)
   project.provide('hostFirewallBefore', hostFirewallRules())
+  let restartOperator = false
   if (reuse && status.running && status.state !== undefined) {
-    say(`reusing the running cluster (${status.state.server})`)
+    say(`reusing the running cluster (${status.state.server}); importing this checkout's images`)
     kubeconfigPath = status.state.kubeconfig
     server = status.state.server
+    await importImages(p, await defaultImages(), say)
+    restartOperator = true
   } else {
     if (status.state !== undefined) { say('a cluster from an earlier run is still there; tearing it down'); await stopCluster(p) }
     const cluster = await startCluster({ paths: p, log: say })
@@ -51,6 +55,11 @@ export default async function setup (project: TestProject): Promise<() => Promis
 
   const kubectl = kubectlFor(p, resolveClusterBinaries(), kubeconfigPath)
   await installOperator(kubectl)
+  if (restartOperator) {
+    // Pods keep the image they started with; restart so the operator runs this checkout.
+    await kubectl(['-n', 'dawn-system', 'rollout', 'restart', 'deployment/dawn-operator'])
+    await kubectl(['-n', 'dawn-system', 'rollout', 'status', 'deployment/dawn-operator', '--timeout=180s'])
+  }
 
   return async () => {
     if (reuse) return
