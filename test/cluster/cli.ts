@@ -13,6 +13,7 @@ import { clusterPaths } from './layout.ts'
 import { spawnSync } from 'node:child_process'
 
 const usage = 'usage: npm run cluster -- up|down|status|env|kubectl ARGS'
+const listed = (items: string[]): string => [...items.slice(0, 12), ...(items.length > 12 ? [`… and ${items.length - 12} more`] : [])].join('\n  ')
 const say = (m: string): void => { process.stderr.write(`cluster: ${m}\n`) }
 
 async function main (argv: string[]): Promise<number> {
@@ -41,14 +42,14 @@ async function main (argv: string[]): Promise<number> {
     }
     case 'down': {
       const r = await stopCluster(p)
-      if (r.leftovers.length > 0) { say(`left behind:\n  ${r.leftovers.join('\n  ')}`); return 1 }
+      if (r.leftovers.length > 0) { say(`left behind:\n  ${listed(r.leftovers)}`); return 1 }
       say(`stopped (${r.killed} processes killed after SIGTERM); nothing left behind`)
       return 0
     }
     case 'status': {
       const s = await clusterStatus(p)
       if (s.state === undefined) {
-        console.log(s.leftovers.length > 0 ? `no cluster, but leftovers:\n  ${s.leftovers.join('\n  ')}` : 'no cluster')
+        console.log(s.leftovers.length > 0 ? `no cluster, but leftovers (npm run cluster -- down removes them):\n  ${listed(s.leftovers)}` : 'no cluster')
         return 1
       }
       console.log(`server:     ${s.state.server}\nkubeconfig: ${s.state.kubeconfig}`)
