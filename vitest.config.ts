@@ -9,7 +9,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['node-image/test/unit/**/*.test.ts', 'operator/test/unit/**/*.test.ts', 'images/test/**/*.test.ts'],
+          include: ['node-image/test/unit/**/*.test.ts', 'operator/test/unit/**/*.test.ts', 'images/test/**/*.test.ts', 'test/e2e/unit/**/*.test.ts'],
           testTimeout: 20_000
         }
       },
@@ -39,7 +39,7 @@ export default defineConfig({
         test: {
           name: 'e2e',
           // The operator and its pools as real pods on the single-node cluster (test/cluster/).
-          include: ['test/e2e/**/*.test.ts'],
+          include: ['test/e2e/*.test.ts'],
           globalSetup: ['test/e2e/global-setup.ts'],
           fileParallelism: false,
           testTimeout: 600_000,

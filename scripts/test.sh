@@ -1,7 +1,9 @@
 #!/bin/sh
 # Every test tier, none skipped: typecheck, lint, unit, mesh (real node processes),
 # browser (Debian Chromium), controlplane (kube-apiserver + etcd + controller-manager
-# built from their Go modules and cached in ~/.cache/dawn).
+# built from their Go modules and cached in ~/.cache/dawn), and e2e (the operator and
+# its pools as pods on the single-node cluster of test/cluster/, images built locally).
+# With arguments, they go to one vitest run as they are (e.g. --project e2e).
 # A tier whose component is missing fails and prints how to install it.
 set -eu
 cd "$(dirname "$0")/.."
@@ -13,10 +15,19 @@ run node_modules/typescript/bin/tsc -p node-image
 run node_modules/typescript/bin/tsc -p operator
 run node_modules/typescript/bin/tsc -p test/controlplane
 run node_modules/typescript/bin/tsc -p images
+run node_modules/typescript/bin/tsc -p test/cluster
+run node_modules/typescript/bin/tsc -p test/e2e
 echo "== lint"
 run node_modules/eslint/bin/eslint.js .
 sh scripts/install-debian-packages.sh
 sh test/controlplane/fetch-binaries.sh
 sh scripts/fetch-kubo.sh
+if [ $# -gt 0 ]; then
+  run node_modules/vitest/vitest.mjs run "$@"
+  exit
+fi
 echo "== unit, mesh, browser, controlplane"
-run node_modules/vitest/vitest.mjs run "$@"
+run node_modules/vitest/vitest.mjs run --project unit --project mesh --project browser --project controlplane
+# Alone, after the others: the cluster's pods want both cores to themselves.
+echo "== e2e (single-node cluster)"
+run node_modules/vitest/vitest.mjs run --project e2e

@@ -66,7 +66,7 @@ async function main (argv: string[]): Promise<number> {
     case 'kubectl': {
       const state = await readClusterState(p)
       if (state === undefined) { say('no cluster; start one with: npm run cluster -- up'); return 1 }
-      const r = spawnSync(resolveClusterBinaries().kubectl, rest, { stdio: 'inherit', env: kubectlEnv(p, state.kubeconfig) })
+      const r = spawnSync(resolveClusterBinaries().kubectl, rest, { stdio: 'inherit', env: kubectlEnv(p.state, state.kubeconfig) })
       return r.status ?? 1
     }
     default:

@@ -15,7 +15,7 @@ import { apiserverArgs, controllerManagerArgs, etcdArgs } from '../controlplane/
 import { generatePki, kubeconfig } from '../controlplane/pki.ts'
 import { httpsGet, isOurs, killPid, run, sleep, startProcess, tail, type Proc, type Tls } from '../support/processes.ts'
 import { createCgroupRoot } from './cgroups.ts'
-import { resolveClusterBinaries, type ClusterBinaries, type ClusterComponent } from './cluster-binaries.ts'
+import { resolveClusterBinaries, type ClusterComponent } from './cluster-binaries.ts'
 import {
   containerdConfig, corefile, cniConfig, kubeletConfig, kubeProxyConfig, kubeSchedulerConfig, PAUSE_IMAGE, resolvConf
 } from './component-configs.ts'
@@ -70,9 +70,9 @@ export async function readClusterState (p: ClusterPaths = clusterPaths()): Promi
   try { return JSON.parse(await readFile(statePath(p), 'utf8')) as StateFile } catch { return undefined }
 }
 
-export function kubectlEnv (p: ClusterPaths, kubeconfigPath: string): NodeJS.ProcessEnv {
+export function kubectlEnv (cacheParent: string, kubeconfigPath: string): NodeJS.ProcessEnv {
   // kubectl otherwise writes its discovery cache to ~/.kube/cache.
-  return { ...process.env, KUBECONFIG: kubeconfigPath, KUBECACHEDIR: join(p.state, 'kube-cache') }
+  return { ...process.env, KUBECONFIG: kubeconfigPath, KUBECACHEDIR: join(cacheParent, 'kube-cache') }
 }
 
 export async function startCluster (opts: ClusterOptions = {}): Promise<Cluster> {
@@ -195,7 +195,7 @@ export async function startCluster (opts: ClusterOptions = {}): Promise<Cluster>
       `--hostname-override=${NODE_NAME}`, `--node-ip=${NODE_IP}`, '--v=1'
     ]))
 
-    const kubectl = kubectlFor(p, bins, state.kubeconfig)
+    const kubectl = kubectlRunner(bins.kubectl, kubectlEnv(p.state, state.kubeconfig))
     await until('node Ready', async () => (await kubectl(['get', 'node', NODE_NAME, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'])).trim() === 'True')
     mark('node Ready')
     await kubectl(['apply', '-f', '-'], await storageClassYaml())
@@ -228,9 +228,10 @@ export async function importImages (p: ClusterPaths, images: ImageArchive[], log
   }
 }
 
-export function kubectlFor (p: ClusterPaths, bins: ClusterBinaries, kubeconfigPath: string): (args: string[], stdin?: string) => Promise<string> {
+/** Runs kubectl (`binary`) with `env`; resolves with stdout, rejects with stderr. */
+export function kubectlRunner (binary: string, env: NodeJS.ProcessEnv): (args: string[], stdin?: string) => Promise<string> {
   return async (args, stdin) => await new Promise((resolve, reject) => {
-    const child = execFile(bins.kubectl, args, { env: kubectlEnv(p, kubeconfigPath), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+    const child = execFile(binary, args, { env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
       if (err !== null) reject(new Error(`kubectl ${args.join(' ')}: ${stderr !== '' ? stderr : err.message}`))
       else resolve(stdout)
     })

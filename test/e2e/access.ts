@@ -4,22 +4,26 @@
 import { request as httpRequest } from 'node:http'
 import { Readable } from 'node:stream'
 import { beforeEach, inject } from 'vitest'
-import { kubectlFor, kubectlEnv } from '../cluster/cluster.ts'
-import { resolveClusterBinaries } from '../cluster/cluster-binaries.ts'
+import { spawn } from 'node:child_process'
 import { clusterPaths } from '../cluster/layout.ts'
 import { startLoopbackBridge, type LoopbackBridge } from '../cluster/loopback-bridge.ts'
+import { killPid } from '../support/processes.ts'
+import { e2eTarget, kubectlBinary, kubectlWith } from './target.ts'
 
 export { eventually } from '../support/eventually.ts'
 
 const paths = clusterPaths()
 
-export function kubectl (args: string[], stdin?: string): Promise<string> {
-  return kubectlFor(paths, resolveClusterBinaries(), inject('kubeconfig'))(args, stdin)
+export async function kubectl (args: string[], stdin?: string): Promise<string> {
+  return await kubectlWith(inject('kubeconfig'))(args, stdin)
 }
 
-export const kubectlEnvironment = (): NodeJS.ProcessEnv => kubectlEnv(paths, inject('kubeconfig'))
-
-/** Loopback ports into the cluster, one bridge per target, reused; `closeAll` at the end of a file. */
+/**
+ * Loopback ports into the cluster, one per target address, reused; `closeAll` at the end
+ * of a file. On the project's cluster a bridge process reaches the address inside the
+ * cluster's network namespace; on kind, `kubectl port-forward` to the pod or Service that
+ * has the address.
+ */
 export class Bridges {
   private readonly open = new Map<string, Promise<LoopbackBridge>>()
 
@@ -28,7 +32,7 @@ export class Bridges {
     const key = `${host}:${port}`
     let b = this.open.get(key)
     if (b === undefined) {
-      b = startLoopbackBridge(`bridge-${host}-${port}`, [{ host, port }], paths.logs)
+      b = e2eTarget().kind === 'local' ? startLoopbackBridge(`bridge-${host}-${port}`, [{ host, port }], paths.logs) : portForward(host, port)
       this.open.set(key, b)
     }
     return `http://127.0.0.1:${(await b).ports[0]!}`
@@ -39,6 +43,31 @@ export class Bridges {
     this.open.clear()
     await Promise.all(all.map(async b => { await (await b).close() }))
   }
+}
+
+/** `kubectl port-forward` to whichever pod or Service owns `ip`. */
+async function portForward (ip: string, port: number): Promise<LoopbackBridge> {
+  const pods = JSON.parse(await kubectl(['get', 'pods', '-A', '--field-selector', `status.podIP=${ip}`, '-o', 'json'])) as { items: Array<{ metadata: { name: string, namespace: string } }> }
+  let ref: { ns: string, name: string } | undefined = pods.items[0] === undefined ? undefined : { ns: pods.items[0].metadata.namespace, name: `pod/${pods.items[0].metadata.name}` }
+  if (ref === undefined) {
+    const svcs = JSON.parse(await kubectl(['get', 'services', '-A', '-o', 'json'])) as { items: Array<{ metadata: { name: string, namespace: string }, spec: { clusterIP?: string } }> }
+    const svc = svcs.items.find(s => s.spec.clusterIP === ip)
+    if (svc !== undefined) ref = { ns: svc.metadata.namespace, name: `service/${svc.metadata.name}` }
+  }
+  if (ref === undefined) throw new Error(`no pod or Service has the address ${ip}`)
+  const child = spawn(kubectlBinary(), ['port-forward', '-n', ref.ns, '--address', '127.0.0.1', ref.name, `:${port}`], { env: { ...process.env, KUBECONFIG: inject('kubeconfig') }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const local = await new Promise<number>((resolve, reject) => {
+    let seen = ''
+    child.stdout.on('data', (c: Buffer) => {
+      seen += c.toString()
+      const m = /Forwarding from 127\.0\.0\.1:(\d+)/.exec(seen)
+      if (m !== null) resolve(Number(m[1]))
+    })
+    child.stderr.on('data', (c: Buffer) => { seen += c.toString() })
+    child.once('exit', code => { reject(new Error(`kubectl port-forward ${ref.name} exited (${String(code)}): ${seen}`)) })
+  })
+  const pid = child.pid ?? -1
+  return { pid, ports: [local], close: async () => { await killPid(pid, 3000) } }
 }
 
 /** GET a JSON document from a node's HTTP API through a bridge. */

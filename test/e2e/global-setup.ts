@@ -5,21 +5,23 @@
 //   DAWN_E2E_REUSE=1   use the cluster already running (npm run cluster -- up) and leave it
 //                      running; this checkout's images are imported and the operator is
 //                      reinstalled and restarted. For fast local iteration.
+//   (kind)             `npm run e2e -- --kind` (run.ts) sets DAWN_E2E_KIND_KUBECONFIG: the
+//                      specs run against that kind cluster, whose images run.ts loaded.
 //
-// The last e2e file (zz-down.test.ts, placed last by sequencer.ts) tears the cluster down and checks that nothing is
-// left; this teardown only stops a cluster that is still there (a failed or interrupted run).
+// The last e2e file (zz-down.test.ts, placed last by sequencer.ts) tears the cluster down
+// and checks that nothing is left; this teardown only stops a cluster that is still there
+// (a failed or interrupted run). A run killed outright is cleaned up by the next one.
 import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import type { TestProject } from 'vitest/node'
-import { clusterStatus, defaultImages, importImages, kubectlFor, startCluster, stopCluster } from '../cluster/cluster.ts'
-import { resolveClusterBinaries } from '../cluster/cluster-binaries.ts'
+import { clusterStatus, defaultImages, importImages, startCluster, stopCluster } from '../cluster/cluster.ts'
 import { clusterPaths } from '../cluster/layout.ts'
 import { hostFirewallRules } from '../cluster/teardown.ts'
+import { e2eTarget, kubectlWith } from './target.ts'
 
 declare module 'vitest' {
   export interface ProvidedContext {
     kubeconfig: string
-    kubeServer: string
     /** The host's firewall rules before the cluster started (zz-down.test.ts compares). */
     hostFirewallBefore: string
   }
@@ -29,37 +31,33 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const say = (m: string): void => { process.stderr.write(`[e2e] ${m}\n`) }
 
 export default async function setup (project: TestProject): Promise<() => Promise<void>> {
+  const target = e2eTarget()
+  if (target.kind === 'kind') {
+    say(`running against the kind cluster of ${target.kubeconfig}`)
+    project.provide('kubeconfig', target.kubeconfig)
+    project.provide('hostFirewallBefore', '')
+    await installOperator(kubectlWith(target.kubeconfig, target), false)
+    return async () => {}
+  }
+
   const p = clusterPaths()
   const reuse = process.env.DAWN_E2E_REUSE === '1'
-  let kubeconfigPath: string
-  let server: string
   const status = await clusterStatus(p)
   project.provide('hostFirewallBefore', hostFirewallRules())
-  let restartOperator = false
+  let kubeconfigPath: string
   if (reuse && status.running && status.state !== undefined) {
     say(`reusing the running cluster (${status.state.server}); importing this checkout's images`)
     kubeconfigPath = status.state.kubeconfig
-    server = status.state.server
     await importImages(p, await defaultImages(), say)
-    restartOperator = true
   } else {
     if (status.state !== undefined) { say('a cluster from an earlier run is still there; tearing it down'); await stopCluster(p) }
     const cluster = await startCluster({ paths: p, log: say })
     say(`cluster up in ${cluster.startupMs} ms: ${JSON.stringify(cluster.timings)}`)
     kubeconfigPath = cluster.kubeconfigPath
-    server = cluster.server
   }
   project.provide('kubeconfig', kubeconfigPath)
-  project.provide('kubeServer', server)
   process.env.KUBECONFIG = kubeconfigPath
-
-  const kubectl = kubectlFor(p, resolveClusterBinaries(), kubeconfigPath)
-  await installOperator(kubectl)
-  if (restartOperator) {
-    // Pods keep the image they started with; restart so the operator runs this checkout.
-    await kubectl(['-n', 'dawn-system', 'rollout', 'restart', 'deployment/dawn-operator'])
-    await kubectl(['-n', 'dawn-system', 'rollout', 'status', 'deployment/dawn-operator', '--timeout=180s'])
-  }
+  await installOperator(kubectlWith(kubeconfigPath, target), reuse)
 
   return async () => {
     if (reuse) return
@@ -71,9 +69,11 @@ export default async function setup (project: TestProject): Promise<() => Promis
 }
 
 /** Applies manifests/install.yaml as shipped and waits for the operator Deployment to be Available. */
-async function installOperator (kubectl: (args: string[], stdin?: string) => Promise<string>): Promise<void> {
+async function installOperator (kubectl: (args: string[], stdin?: string) => Promise<string>, restart: boolean): Promise<void> {
   const t0 = Date.now()
   await kubectl(['apply', '--server-side', '--force-conflicts', '-f', '-'], await readFile(`${ROOT}manifests/install.yaml`, 'utf8'))
+  // Pods keep the image they started with; a reused cluster restarts them onto this checkout's.
+  if (restart) await kubectl(['-n', 'dawn-system', 'rollout', 'restart', 'deployment/dawn-operator'])
   await kubectl(['-n', 'dawn-system', 'rollout', 'status', 'deployment/dawn-operator', '--timeout=180s'])
   say(`operator installed and Available in ${Date.now() - t0} ms`)
 }

@@ -8,9 +8,8 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import type { V1Pod } from '@kubernetes/client-node'
 import type { NodeConfig } from '@dawn/node-image/config'
-import { dumpOnFailure, eventually, freshConnectionFetch } from './access.ts'
+import { dumpOnFailure, eventually, freshConnectionFetch, kubectl } from './access.ts'
 import { HTTP_PORT, PoolFixture, restarts, type PeerInfo } from './pool-fixture.ts'
-import { resolveInCluster } from '../cluster/cluster.ts'
 
 const f = new PoolFixture()
 const NET = 'mesh'
@@ -24,6 +23,12 @@ beforeAll(async () => {
   await f.apply(f.network(NET), f.pool(POOL, NET, { replicas: 3 }), f.agent(AGENT, NET))
 })
 afterAll(async () => { await f.dispose() })
+
+/** What `name` resolves to for a pod: the node image's own runtime, asking the cluster DNS like the node does. */
+async function resolveFromPod (pod: string, name: string): Promise<string[]> {
+  const script = `require('node:dns').promises.resolve4(${JSON.stringify(name)}).then(a => console.log(a.join(',')), e => console.log(e.code))`
+  return (await kubectl(['exec', '-n', f.ns, pod, '-c', 'node', '--', 'node', '-e', script])).trim().split(',')
+}
 
 describe('start-up', () => {
   let pods: V1Pod[] = []
@@ -50,7 +55,7 @@ describe('start-up', () => {
     const ids = await Promise.all(pods.map(async p => (await f.node(p)).peerId))
     for (const [i, pod] of pods.entries()) {
       const name = `${POOL}-${i}.${POOL}-headless.${f.ns}.svc.cluster.local`
-      expect(await resolveInCluster(name), name).toEqual([pod.status?.podIP])
+      expect(await resolveFromPod(`${POOL}-0`, name), name).toEqual([pod.status?.podIP])
       const verified = await eventually(async () => {
         const peers = (await f.node<PeerInfo[]>(pod, '/api/v1/peers')).filter(p => p.verified).map(p => p.peerId).sort()
         return peers.length === 2 ? peers : undefined

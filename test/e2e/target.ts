@@ -1,0 +1,34 @@
+// Where the e2e specs run: the project's own single-node cluster (default), or a kind
+// cluster that `npm run e2e -- --kind` created and loaded with Docker-built images. The
+// specs are the same; only how the host reaches the cluster differs.
+import { accessSync, constants as fsConstants } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { kubectlEnv, kubectlRunner } from '../cluster/cluster.ts'
+import { resolveClusterBinaries } from '../cluster/cluster-binaries.ts'
+import { clusterPaths } from '../cluster/layout.ts'
+
+/** Set by run.ts for a kind run: the kubeconfig of the kind cluster. */
+export const KIND_KUBECONFIG_ENV = 'DAWN_E2E_KIND_KUBECONFIG'
+
+export type Target = { kind: 'local' } | { kind: 'kind', kubeconfig: string }
+
+export function e2eTarget (): Target {
+  const kubeconfig = process.env[KIND_KUBECONFIG_ENV]
+  return kubeconfig === undefined || kubeconfig === '' ? { kind: 'local' } : { kind: 'kind', kubeconfig }
+}
+
+/** The pinned kubectl build when there is one; with kind, else the one on PATH. */
+export function kubectlBinary (target: Target = e2eTarget()): string {
+  if (target.kind === 'local') return resolveClusterBinaries().kubectl
+  try {
+    const pinned = resolveClusterBinaries().kubectl
+    accessSync(pinned, fsConstants.X_OK)
+    return pinned
+  } catch { return process.env.DAWN_KUBECTL ?? 'kubectl' }
+}
+
+export function kubectlWith (kubeconfig: string, target: Target = e2eTarget()): (args: string[], stdin?: string) => Promise<string> {
+  const cacheParent = target.kind === 'local' ? clusterPaths().state : join(tmpdir(), 'dawn-e2e-kind')
+  return kubectlRunner(kubectlBinary(target), kubectlEnv(cacheParent, kubeconfig))
+}
