@@ -89,6 +89,8 @@ export async function startCluster (opts: ClusterOptions = {}): Promise<Cluster>
   const mark = (what: string): void => { timings[what] = Date.now() - t0; log(`${what} after ${timings[what]} ms`) }
 
   const imagesPromise = (opts.images ?? defaultImages)()
+  // Awaited later; until then a failure must not count as unhandled.
+  imagesPromise.catch(() => {})
   await mkdir(p.logs, { recursive: true })
   await writeFile(join(p.state, MARKER), 'state of test/cluster (npm run cluster -- down removes it)\n')
 
@@ -99,14 +101,16 @@ export async function startCluster (opts: ClusterOptions = {}): Promise<Cluster>
   }
   const saveState = async (): Promise<void> => { await writeFile(statePath(p), JSON.stringify(state, null, 2) + '\n') }
 
-  const launch = async (name: Managed, argv: string[], env?: NodeJS.ProcessEnv): Promise<void> => {
-    const proc = startProcess(name, argv[0]!, argv.slice(1), p.logs, { env, cwd: p.state })
+  /** Starts `binary` (its path is what `down` checks against pid reuse), in the namespaces unless `onHost`. */
+  const launch = async (name: Managed, binary: string, args: string[], onHost = false): Promise<void> => {
+    const argv = onHost ? [binary, ...args] : [...inCluster(p), binary, ...args]
+    const proc = startProcess(name, argv[0]!, argv.slice(1), p.logs, { cwd: p.state })
     procs.push(proc)
     state.pids[name] = proc.child.pid
-    state.commands[name] = argv.find(a => a.startsWith('/') && !a.startsWith('/run/netns') && a !== p.mntns && !a.startsWith('--')) ?? argv[0]!
+    state.commands[name] = binary
     await saveState()
   }
-  const inNs = (c: ClusterComponent, args: string[]): string[] => [...inCluster(p), bins[c], ...args]
+  const inNs = async (c: ClusterComponent, args: string[]): Promise<void> => { await launch(c, bins[c], args) }
   const check = (): void => {
     opts.signal?.throwIfAborted()
     for (const proc of procs) {
@@ -154,14 +158,13 @@ export async function startCluster (opts: ClusterOptions = {}): Promise<Cluster>
     await writeFile(join(p.state, 'resolv.conf'), resolvConf())
 
     // containerd first: image import overlaps with the control plane's start.
-    await launch('containerd', [...inCluster(p), bins.containerd, '--config', join(p.state, 'containerd.toml')])
-    await launch('etcd', inNs('etcd', etcdArgs({ dataDir: join(p.state, 'etcd-data'), clientUrl: 'http://127.0.0.1:2379', peerUrl: 'http://127.0.0.1:2380' })))
-    await launch('kube-apiserver', inNs('kube-apiserver', apiserverArgs({
+    await inNs('containerd', ['--config', join(p.state, 'containerd.toml')])
+    await inNs('etcd', etcdArgs({ dataDir: join(p.state, 'etcd-data'), clientUrl: 'http://127.0.0.1:2379', peerUrl: 'http://127.0.0.1:2380' }))
+    await inNs('kube-apiserver', apiserverArgs({
       etcdUrl: 'http://127.0.0.1:2379', pki: p.pki, bindAddress: NODE_IP, port: APISERVER_PORT, advertiseAddress: NODE_IP,
       certDir: join(p.state, 'apiserver-certs'), kubeletClient: 'apiserver-kubelet-client'
-    })))
+    }))
     const bridge = await startLoopbackBridge('apiserver-bridge', [{ host: NODE_IP, port: APISERVER_PORT }], p.logs)
-    procs.push({ name: 'apiserver-bridge', child: { pid: bridge.pid } as Proc['child'], log: join(p.logs, 'apiserver-bridge.log'), exited: Promise.resolve(null) })
     state.pids['apiserver-bridge'] = bridge.pid
     state.commands['apiserver-bridge'] = join(HERE, 'loopback-bridge-main.ts')
     state.server = `https://127.0.0.1:${bridge.ports[0]!}`
@@ -171,29 +174,30 @@ export async function startCluster (opts: ClusterOptions = {}): Promise<Cluster>
     await until('containerd', async () => existsSync(p.containerdSocket))
     mark('containerd')
     const importing = importImages(p, await imagesPromise, log).then(() => { mark('images imported') })
+    importing.catch(() => {})
 
     const tls: Tls = { ca: await readFile(join(p.pki, 'ca.crt')), cert: await readFile(join(p.pki, 'admin.crt')), key: await readFile(join(p.pki, 'admin.key')) }
     await until('kube-apiserver /readyz', async () => { const r = await httpsGet(`${state.server}/readyz`, tls, 3000); return r.status === 200 })
     mark('kube-apiserver ready')
 
-    await launch('kube-controller-manager', inNs('kube-controller-manager', controllerManagerArgs({
+    await inNs('kube-controller-manager', controllerManagerArgs({
       kubeconfig: await kc('system:kube-controller-manager', 'controller-manager'), pki: p.pki, port: 10257, stateDir: p.state
-    })))
+    }))
     await writeFile(join(p.state, 'scheduler.json'), kubeSchedulerConfig(await kc('system:kube-scheduler', 'kube-scheduler')))
-    await launch('kube-scheduler', inNs('kube-scheduler', [`--config=${join(p.state, 'scheduler.json')}`, '--bind-address=127.0.0.1', '--secure-port=10259', '--profiling=false']))
+    await inNs('kube-scheduler', [`--config=${join(p.state, 'scheduler.json')}`, '--bind-address=127.0.0.1', '--secure-port=10259', '--profiling=false'])
     await writeFile(join(p.state, 'kube-proxy.json'), kubeProxyConfig(await kc('system:kube-proxy', 'kube-proxy')))
-    await launch('kube-proxy', inNs('kube-proxy', [`--config=${join(p.state, 'kube-proxy.json')}`]))
+    await inNs('kube-proxy', [`--config=${join(p.state, 'kube-proxy.json')}`])
     await writeFile(join(p.state, 'Corefile'), corefile(await kc('dawn-admin', 'admin')))
-    await launch('coredns', inNs('coredns', ['-conf', join(p.state, 'Corefile')]))
-    await launch('local-provisioner', [process.execPath, '--disable-warning=ExperimentalWarning', join(HERE, 'local-provisioner-main.ts'),
-      '--kubeconfig', state.kubeconfig, '--node', NODE_NAME, '--dir', p.volumes])
+    await inNs('coredns', ['-conf', join(p.state, 'Corefile')])
+    await launch('local-provisioner', process.execPath, ['--disable-warning=ExperimentalWarning', join(HERE, 'local-provisioner-main.ts'),
+      '--kubeconfig', state.kubeconfig, '--node', NODE_NAME, '--dir', p.volumes], true)
 
     // The kubelet needs the pause image before it can run any pod.
     await importing
-    await launch('kubelet', inNs('kubelet', [
+    await inNs('kubelet', [
       `--config=${join(p.state, 'kubelet.json')}`, `--kubeconfig=${await kc(`system:node:${NODE_NAME}`, 'kubelet')}`,
       `--hostname-override=${NODE_NAME}`, `--node-ip=${NODE_IP}`, '--v=1'
-    ]))
+    ])
 
     const kubectl = kubectlRunner(bins.kubectl, kubectlEnv(p.state, state.kubeconfig))
     await until('node Ready', async () => (await kubectl(['get', 'node', NODE_NAME, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'])).trim() === 'True')

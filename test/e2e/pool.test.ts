@@ -135,7 +135,7 @@ describe('content', () => {
     const peers = await eventually(async () => {
       const out = (await f.exec(`${POOL}-0`, 'kubo', 'ipfs swarm peers')).trim().split('\n').filter(Boolean)
       return out.length === 2 ? out : undefined
-    }, { what: 'the Kubo sidecar of pod 0 to peer with both others', timeoutMs: 60_000 })
+    }, { what: 'the Kubo sidecar of pod 0 to peer with both others', timeoutMs: 120_000, intervalMs: 1000 })
     for (const addr of peers) expect(podIps.has(/^\/ip4\/([^/]+)\//.exec(addr)?.[1])).toBe(true)
     expect(JSON.parse(await f.exec(`${POOL}-0`, 'kubo', 'ipfs config Bootstrap'))).toEqual([])
     expect((await f.exec(`${POOL}-0`, 'kubo', 'ls /data/ipfs')).split('\n')).toContain('swarm.key')
