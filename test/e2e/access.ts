@@ -5,6 +5,9 @@ import { request as httpRequest } from 'node:http'
 import { Readable } from 'node:stream'
 import { beforeEach, inject } from 'vitest'
 import { spawn } from 'node:child_process'
+import { cp } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { clusterPaths } from '../cluster/layout.ts'
 import { startLoopbackBridge, type LoopbackBridge } from '../cluster/loopback-bridge.ts'
 import { killPid } from '../support/processes.ts'
@@ -92,8 +95,12 @@ async function dump (ns: string): Promise<void> {
   await section('dawn objects', ['get', 'dawnnetworks,dawnnodes,dawnagents,statefulsets,pvc', '-n', ns, '-o', 'wide'])
   await section('pod logs', ['logs', '-n', ns, '--all-containers', '--prefix', '--tail=60', '-l', 'app.kubernetes.io/name=dawn-node'])
   await section('operator logs', ['logs', '-n', 'dawn-system', '--all-containers', '--prefix', '--tail=80', '-l', 'app.kubernetes.io/name=dawn-operator'])
-  await section('cluster dump (nodes, kube-system)', ['get', 'nodes,pods', '-A', '-o', 'wide'])
-  console.error(`e2e failure diagnostics for namespace ${ns} (component logs in ${paths.logs}):\n${parts.join('\n')}`)
+  await section('nodes and pods of every namespace', ['get', 'nodes,pods', '-A', '-o', 'wide'])
+  // The full dump outlives the cluster (down removes its state dir).
+  const dumpDir = join(tmpdir(), 'dawn-e2e-dumps', `${ns}-${Date.now()}`)
+  await section(`cluster dump written to ${dumpDir}`, ['cluster-info', 'dump', '--all-namespaces', '--output-directory', dumpDir])
+  if (e2eTarget().kind === 'local') await cp(paths.logs, join(dumpDir, 'components'), { recursive: true }).catch(() => {})
+  console.error(`e2e failure diagnostics for namespace ${ns} (component logs copied to ${dumpDir}/components):\n${parts.join('\n')}`)
 }
 
 /**
