@@ -46,6 +46,13 @@ describe('start-up', () => {
     expect(labels?.['pod-security.kubernetes.io/enforce']).toBe('restricted')
   })
 
+  it('node and Kubo run as uid 65532 on a read-only root filesystem, and write only to their volumes', async () => {
+    for (const [container, volume] of [['node', '/var/lib/dawn'], ['kubo', '/data/ipfs']] as const) {
+      const out = await f.exec(`${POOL}-0`, container, `id -u; echo x > /probe 2>&1 || echo root-ro; echo x > ${volume}/.e2e-probe && rm ${volume}/.e2e-probe && echo volume-rw`)
+      expect(out.trim().split('\n').filter(l => !l.includes('Read-only'))).toEqual(['65532', 'root-ro', 'volume-rw'])
+    }
+  })
+
   it('each node has verified both others, found through per-pod DNS names only', async () => {
     const cm = await f.c.core.readNamespacedConfigMap({ namespace: f.ns, name: `${POOL}-config` })
     const config = JSON.parse(cm.data?.['config.json'] ?? '{}') as NodeConfig
