@@ -10,7 +10,9 @@
 //
 // The last e2e file (zz-down.test.ts, placed last by sequencer.ts) tears the cluster down
 // and checks that nothing is left; this teardown only stops a cluster that is still there
-// (a failed or interrupted run). A run killed outright is cleaned up by the next one.
+// (a failed run); a watcher process (test/cluster/down-after.ts) does it when the run is
+// interrupted or killed.
+import { spawn } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import type { TestProject } from 'vitest/node'
@@ -54,6 +56,8 @@ export default async function setup (project: TestProject): Promise<() => Promis
     const cluster = await startCluster({ paths: p, log: say })
     say(`cluster up in ${cluster.startupMs} ms: ${JSON.stringify(cluster.timings)}`)
     kubeconfigPath = cluster.kubeconfigPath
+    // Ctrl-C or a kill can end this process without teardown; the watcher takes the cluster down then.
+    spawn(process.execPath, ['--disable-warning=ExperimentalWarning', `${ROOT}test/cluster/down-after.ts`, String(process.pid)], { detached: true, stdio: 'ignore' }).unref()
   }
   project.provide('kubeconfig', kubeconfigPath)
   process.env.KUBECONFIG = kubeconfigPath
