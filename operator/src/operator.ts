@@ -13,6 +13,7 @@ import { createNetworkController } from './controllers/network-controller.ts'
 import { createNodeController } from './controllers/node-controller.ts'
 import { createAgentController } from './controllers/agent-controller.ts'
 import { MANAGED_BY } from './render/index.ts'
+import { dawnAgentValidator, dawnNetworkValidator, dawnNodeValidator, type ResourceValidator } from './api/index.ts'
 
 export interface OperatorInit {
   kubeconfigPath?: string
@@ -40,14 +41,17 @@ export function createOperator (init: OperatorInit = {}): Operator {
   const logger = init.logger ?? silentLogger
   const client = init.client ?? createKubeClient(init.kubeconfigPath === undefined ? {} : { kubeconfigPath: init.kubeconfigPath })
   const scope = init.namespace === undefined ? {} : { namespace: init.namespace }
-  const informer = <T extends KubernetesObject>(resource: ResourceRef, extra: { labelSelector?: string } = {}): Informer<T> =>
+  const informer = <T extends KubernetesObject>(resource: ResourceRef, extra: { labelSelector?: string, transform?: (obj: T) => T } = {}): Informer<T> =>
     createInformer<T>(client, resource, { ...scope, ...extra, logger })
+  // An install path can drop the CRDs' nested defaults (server-side apply of the CRD
+  // through some clients does): fill them in from our own schema on every read.
+  const defaulted = <T>(v: ResourceValidator<T>) => ({ transform: (obj: T): T => v.withDefaults(obj) as T })
   // Only Secrets we manage are cached; user Secrets are read when needed.
   const managed = { labelSelector: `app.kubernetes.io/managed-by=${MANAGED_BY}` }
   const caches: Caches = {
-    networks: informer(RESOURCES.networks),
-    nodes: informer(RESOURCES.nodes),
-    agents: informer(RESOURCES.agents),
+    networks: informer(RESOURCES.networks, defaulted(dawnNetworkValidator)),
+    nodes: informer(RESOURCES.nodes, defaulted(dawnNodeValidator)),
+    agents: informer(RESOURCES.agents, defaulted(dawnAgentValidator)),
     secrets: informer(RESOURCES.secrets, managed),
     configMaps: informer(RESOURCES.configMaps, managed),
     services: informer(RESOURCES.services, managed),

@@ -108,6 +108,14 @@ export function pinnedVersions (): { k8s: string, etcd: string, coredns: string 
   return { k8s, etcd, coredns }
 }
 
+/** The pinned kubectl build (fetch-binaries.sh builds it beside the control plane). */
+export function kubectlPath (): string {
+  const override = process.env.DAWN_K8S_BIN_DIR
+  const path = override !== undefined && override !== '' ? join(override, 'kubectl') : join(cacheDir(), `k8s-${pinnedVersions().k8s}`, 'bin', 'kubectl')
+  try { accessSync(path, fsConstants.X_OK) } catch { throw new MissingBinariesError([path], 'kubectl') }
+  return path
+}
+
 /** Finds the three binaries; throws MissingBinariesError (with the command that builds them) if any is absent. */
 export function resolveBinaries (): Binaries {
   const override = process.env.DAWN_K8S_BIN_DIR

@@ -9,9 +9,9 @@ import { join } from 'node:path'
 export const sleep = async (ms: number): Promise<void> => { await new Promise(r => setTimeout(r, ms)) }
 
 /** Runs a command to completion; rejects with its stderr. */
-export async function run (cmd: string, args: string[], cwd?: string): Promise<string> {
+export async function run (cmd: string, args: string[], cwd?: string, env?: NodeJS.ProcessEnv): Promise<string> {
   return await new Promise((resolvePromise, reject) => {
-    execFile(cmd, args, { cwd, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+    execFile(cmd, args, { cwd, env: env ?? process.env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
       if (err !== null) reject(new Error(`${cmd} ${args.join(' ')} failed: ${err.message}\n${stderr}`))
       else resolvePromise(stdout)
     })

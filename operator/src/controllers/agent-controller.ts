@@ -1,5 +1,5 @@
 import type { DawnAgent } from '../api/index.ts'
-import { API_VERSION, GROUP, KINDS, agentRuntime } from '../api/index.ts'
+import { API_VERSION, GROUP, KINDS, agentRuntime, dawnAgentValidator } from '../api/index.ts'
 import { Controller, ownerKeys, watch } from '../runtime/controller.ts'
 import type { OperatorMetrics } from '../runtime/metrics.ts'
 import {
@@ -7,6 +7,7 @@ import {
   setConditions, unknownPlacementNodes, type ConditionUpdate
 } from '../render/index.ts'
 import type { ControllerComponents } from './context.ts'
+import { refuseInvalidSpec } from './invalid-spec.ts'
 import { networkOf, poolsOf } from './pools.ts'
 import { RESOURCES } from './resources.ts'
 
@@ -32,6 +33,7 @@ export function createAgentController (c: ControllerComponents, opts: { metrics?
     reconcile: async (_key, signal, ctx) => {
       const agent = ctx.object
       if (agent === undefined || agent.metadata.deletionTimestamp !== undefined) return
+      if (await refuseInvalidSpec(c, KINDS.agent, agent, dawnAgentValidator, signal)) return
       await reconcileAgent(c, agent, signal)
     }
   })

@@ -1,10 +1,11 @@
 import type { DawnNetwork } from '../api/index.ts'
-import { API_VERSION, KINDS } from '../api/index.ts'
+import { API_VERSION, KINDS, dawnNetworkValidator } from '../api/index.ts'
 import { Controller, watch } from '../runtime/controller.ts'
 import type { OperatorMetrics } from '../runtime/metrics.ts'
 import type { WorkResult } from '../runtime/work-queue.ts'
 import { CONDITION_TYPES, bootstrapAddresses, caSecretRef, planNetworkSecrets, setConditions, swarmKeySecretRef } from '../render/index.ts'
 import type { ControllerComponents } from './context.ts'
+import { refuseInvalidSpec } from './invalid-spec.ts'
 import { networkNameOf, poolsOf, reportedPeers } from './pools.ts'
 import { createSecretIfAbsent, readNetworkSecrets } from './secrets.ts'
 
@@ -26,6 +27,7 @@ export function createNetworkController (c: ControllerComponents, opts: { metric
     reconcile: async (_key, signal, ctx) => {
       const net = ctx.object
       if (net === undefined || net.metadata.deletionTimestamp !== undefined) return
+      if (await refuseInvalidSpec(c, KINDS.network, net, dawnNetworkValidator, signal)) return
       return await reconcileNetwork(c, net, signal)
     }
   })

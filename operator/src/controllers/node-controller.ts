@@ -1,7 +1,7 @@
 import type { V1StatefulSet } from '@kubernetes/client-node'
 import { parseSwarmKey } from '@dawn/node-image/identity'
 import type { DawnAgent, DawnNetwork, DawnNode } from '../api/index.ts'
-import { API_VERSION, GROUP, KINDS } from '../api/index.ts'
+import { API_VERSION, GROUP, KINDS, dawnNodeValidator } from '../api/index.ts'
 import { Controller, ownerKeys, specChanged, watch } from '../runtime/controller.ts'
 import type { OperatorMetrics } from '../runtime/metrics.ts'
 import type { WorkResult } from '../runtime/work-queue.ts'
@@ -14,6 +14,7 @@ import {
   publicKeyPemOf, type ConditionUpdate
 } from '../render/index.ts'
 import type { ControllerComponents } from './context.ts'
+import { refuseInvalidSpec } from './invalid-spec.ts'
 import { agentsOf, networkNameOf, networkOf, poolKeysOfNetwork, poolsOf, reportedPeers } from './pools.ts'
 import { readNetworkSecrets, readSecret } from './secrets.ts'
 import { RESOURCES } from './resources.ts'
@@ -54,6 +55,7 @@ export function createNodeController (c: ControllerComponents, opts: { metrics?:
     reconcile: async (_key, signal, ctx) => {
       const pool = ctx.object
       if (pool === undefined || pool.metadata.deletionTimestamp !== undefined) return
+      if (await refuseInvalidSpec(c, KINDS.node, pool, dawnNodeValidator, signal)) return
       return await reconcilePool(c, pool, signal)
     }
   })

@@ -67,12 +67,17 @@ export interface InformerInit<T> {
   backoff?: BackoffInit
   logger?: Logger
   random?: () => number
+  /**
+   * Applied to every object before it is cached, e.g. to fill in schema defaults that an
+   * install path dropped from the CRD: readers then see the object as its schema says.
+   */
+  transform?: (obj: T) => T
 }
 
-export interface KubeInformerInit extends KubeListWatchInit, Omit<InformerInit<never>, 'listWatch'> {}
+export interface KubeInformerInit<T = never> extends KubeListWatchInit, Omit<InformerInit<T>, 'listWatch'> {}
 
 /** An informer on the real apiserver for `resource` (optionally one namespace / selectors). */
-export function createInformer<T extends KubernetesObject> (client: KubeClient, resource: ResourceRef, init: KubeInformerInit = {}): Informer<T> {
+export function createInformer<T extends KubernetesObject> (client: KubeClient, resource: ResourceRef, init: KubeInformerInit<T> = {}): Informer<T> {
   const listWatch = createKubeListWatch<T>(client, resource, init)
   return new Informer<T>({ ...init, listWatch, name: init.name ?? listWatch.description })
 }
@@ -90,6 +95,7 @@ export class Informer<T extends KubernetesObject> {
   private readonly backoff: Backoff
   private readonly log: Logger
   private readonly random: () => number
+  private readonly transform: (obj: T) => T
   private controller: AbortController | undefined
   private loop: Promise<void> | undefined
   private resyncTimer: NodeJS.Timeout | undefined
@@ -103,6 +109,7 @@ export class Informer<T extends KubernetesObject> {
 
   constructor (init: InformerInit<T>) {
     this.lw = init.listWatch
+    this.transform = init.transform ?? (obj => obj)
     this.name = init.name ?? init.listWatch.description
     this.resyncPeriodMs = init.resyncPeriodMs ?? 10 * 60_000
     this.stallTimeoutMs = init.stallTimeoutMs ?? 90_000
@@ -294,7 +301,8 @@ export class Informer<T extends KubernetesObject> {
   /** Stores a full list, emitting the difference to the cache as add/update/delete. */
   private replace (items: T[]): void {
     const seen = new Set<string>()
-    for (const obj of items) {
+    for (const item of items) {
+      const obj = this.transform(item)
       const key = objectKey(obj)
       seen.add(key)
       const old = this.cache.get(key)
@@ -388,7 +396,7 @@ export class Informer<T extends KubernetesObject> {
       }
       case 'ADDED':
       case 'MODIFIED': {
-        const obj = ev.object
+        const obj = this.transform(ev.object)
         const key = objectKey(obj)
         const old = this.cache.get(key)
         this.cache.set(key, obj)

@@ -4,6 +4,8 @@
 import { spawn } from 'node:child_process'
 import { readFileSync, readdirSync } from 'node:fs'
 import { createInterface } from 'node:readline'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, beforeEach, inject, onTestFailed } from 'vitest'
 import {
@@ -16,6 +18,8 @@ import type { DawnAgent, DawnNetwork, DawnNode } from '../../../src/api/index.ts
 import { eventually, isNotFound, loadKubeConfig, uniqueName } from '../../../../test/controlplane/kube.ts'
 // Brings in the typing of inject('kubeconfig') (a `ProvidedContext` augmentation).
 import type {} from '../../../../test/controlplane/global-setup.ts'
+import { kubectlPath } from '../../../../test/controlplane/controlplane.ts'
+import { run } from '../../../../test/support/processes.ts'
 
 export { eventually, isNotFound, uniqueName }
 
@@ -64,15 +68,17 @@ export function apiMessage (e: unknown): string {
 export const apiCode = (e: unknown): number | undefined => e instanceof ApiException ? e.code : undefined
 
 /** Server-side applies crds/*.yaml (idempotent) and waits until the three kinds are served. */
+/** The pinned kubectl against this run's control plane. */
+export async function kubectl (args: string[]): Promise<string> {
+  return await run(kubectlPath(), args, undefined, { ...process.env, KUBECONFIG: kubeconfigPath(), KUBECACHEDIR: join(tmpdir(), 'dawn-kube-cache') })
+}
+
 export async function applyCrds (c: Clients): Promise<void> {
-  const dir = `${ROOT}crds`
-  const names: string[] = []
-  for (const file of readdirSync(dir).filter(f => f.endsWith('.yaml')).sort()) {
-    for (const doc of loadAllYaml(readFileSync(`${dir}/${file}`, 'utf8')) as KubernetesObject[]) {
-      await c.objects.patch(doc, undefined, undefined, 'dawn-integration-test', true, PatchStrategy.ServerSideApply)
-      names.push(doc.metadata?.name ?? '')
-    }
-  }
+  // kubectl, as the README documents: client-node's object API would serialize the plain
+  // YAML through its typed models and drop every `default` (install-paths.test.ts shows it).
+  await kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=dawn-integration-test', '-f', `${ROOT}crds`])
+  const names = readdirSync(`${ROOT}crds`).filter(f => f.endsWith('.yaml')).sort()
+    .flatMap(f => (loadAllYaml(readFileSync(`${ROOT}crds/${f}`, 'utf8')) as KubernetesObject[]).map(d => d.metadata?.name ?? ''))
   for (const name of names) {
     await eventually(async () => {
       const crd = await c.objects.read<KubernetesObject & { status?: { conditions?: Array<{ type: string, status: string }> } }>(
