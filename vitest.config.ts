@@ -9,7 +9,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['node-image/test/unit/**/*.test.ts', 'operator/test/unit/**/*.test.ts', 'images/test/**/*.test.ts', 'test/e2e/unit/**/*.test.ts'],
+          include: ['node-image/test/unit/**/*.test.ts', 'operator/test/unit/**/*.test.ts', 'images/test/**/*.test.ts', 'test/e2e/unit/**/*.test.ts', 'charts/test/**/*.test.ts'],
           testTimeout: 20_000
         }
       },

@@ -17,11 +17,13 @@ run node_modules/typescript/bin/tsc -p test/controlplane
 run node_modules/typescript/bin/tsc -p images
 run node_modules/typescript/bin/tsc -p test/cluster
 run node_modules/typescript/bin/tsc -p test/e2e
+run node_modules/typescript/bin/tsc -p charts
 echo "== lint"
 run node_modules/eslint/bin/eslint.js .
 sh scripts/install-debian-packages.sh
 sh test/controlplane/fetch-binaries.sh
 sh scripts/fetch-kubo.sh
+sh scripts/fetch-helm.sh
 if [ $# -gt 0 ]; then
   run node_modules/vitest/vitest.mjs run "$@"
   exit

@@ -1,7 +1,10 @@
-import { stringify } from 'yaml'
-import { renderCrdFiles } from '../api/crds.ts'
-import { NONROOT_UID } from '../render/index.ts'
-import { operatorClusterRules, operatorLeaseRules } from './rbac.ts'
+// manifests/install.yaml is `helm template` of charts/dawn with fixed values, so the
+// chart and the plain manifest are one definition. operator/scripts/gen-manifests.ts
+// writes it; a unit test fails when it is stale.
+import { join } from 'node:path'
+import { parseAllDocuments } from 'yaml'
+import operatorPackage from '../../package.json' with { type: 'json' }
+import { CHARTS_DIR, helmOutput } from './helm.ts'
 
 export interface InstallOptions {
   namespace: string
@@ -9,65 +12,46 @@ export interface InstallOptions {
   replicas: number
 }
 
-export const DEFAULT_INSTALL: InstallOptions = { namespace: 'dawn-system', image: 'dawn/operator:0.1.0', replicas: 2 }
+/** What manifests/install.yaml installs; the chart's defaults, which a test checks. */
+export const DEFAULT_INSTALL: InstallOptions = { namespace: 'dawn-system', image: `dawn/operator:${operatorPackage.version}`, replicas: 2 }
 export const GEN_MANIFESTS_COMMAND = 'npm run gen:manifests'
+/** The release name install.yaml is rendered with (it names the objects: dawn-operator). */
+export const INSTALL_RELEASE = 'dawn'
+export const CHART_DIR = join(CHARTS_DIR, 'dawn')
 
-const labels = { 'app.kubernetes.io/name': 'dawn-operator', 'app.kubernetes.io/part-of': 'dawn' }
+/**
+ * The values install.yaml differs from `helm install` by: it creates its namespace
+ * (labelled Pod Security restricted). The CRDs are included, as by default.
+ */
+export const INSTALL_SET = ['namespace.create=true', 'crds.install=true'] as const
 
-/** Everything a cluster needs to run the operator: CRDs, RBAC, the Deployment. */
-export function installObjects (o: InstallOptions = DEFAULT_INSTALL): object[] {
-  const meta = (name: string): object => ({ name, namespace: o.namespace, labels })
-  return [
-    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: o.namespace, labels: { ...labels, 'pod-security.kubernetes.io/enforce': 'restricted' } } },
-    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta('dawn-operator'), automountServiceAccountToken: true },
-    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'dawn-operator', labels }, rules: operatorClusterRules() },
-    {
-      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: 'dawn-operator', labels },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'dawn-operator' },
-      subjects: [{ kind: 'ServiceAccount', name: 'dawn-operator', namespace: o.namespace }]
-    },
-    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: meta('dawn-operator-leader-election'), rules: operatorLeaseRules() },
-    {
-      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: meta('dawn-operator-leader-election'),
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'dawn-operator-leader-election' },
-      subjects: [{ kind: 'ServiceAccount', name: 'dawn-operator', namespace: o.namespace }]
-    },
-    {
-      apiVersion: 'apps/v1', kind: 'Deployment', metadata: meta('dawn-operator'),
-      spec: {
-        replicas: o.replicas,
-        selector: { matchLabels: labels },
-        template: {
-          metadata: { labels },
-          spec: {
-            serviceAccountName: 'dawn-operator',
-            securityContext: { runAsNonRoot: true, runAsUser: NONROOT_UID, runAsGroup: NONROOT_UID, seccompProfile: { type: 'RuntimeDefault' } },
-            containers: [{
-              name: 'operator',
-              image: o.image,
-              args: ['--leader-elect', 'true', '--metrics-port', '8080'],
-              env: [{ name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } }],
-              ports: [{ name: 'metrics', containerPort: 8080 }],
-              livenessProbe: { httpGet: { path: '/healthz', port: 'metrics' }, periodSeconds: 10 },
-              readinessProbe: { httpGet: { path: '/readyz', port: 'metrics' }, periodSeconds: 5 },
-              resources: { requests: { cpu: '50m', memory: '128Mi' }, limits: { memory: '256Mi' } },
-              securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' } }
-            }]
-          }
-        }
-      }
-    },
-    {
-      apiVersion: 'v1', kind: 'Service', metadata: meta('dawn-operator-metrics'),
-      spec: { selector: labels, ports: [{ name: 'metrics', port: 8080, targetPort: 'metrics' }] }
-    }
-  ]
+/** `helm template` arguments for the install manifest; options other than the defaults become values. */
+export function installTemplateArgs (o: Partial<InstallOptions> = {}): string[] {
+  const args = ['template', INSTALL_RELEASE, CHART_DIR, '--namespace', o.namespace ?? DEFAULT_INSTALL.namespace]
+  for (const v of INSTALL_SET) args.push('--set', v)
+  if (o.replicas !== undefined) args.push('--set', `replicas=${o.replicas}`)
+  if (o.image !== undefined) {
+    const { repository, tag } = splitImage(o.image)
+    args.push('--set-string', `image.repository=${repository}`, '--set-string', `image.tag=${tag}`)
+  }
+  return args
 }
 
-/** manifests/install.yaml: the CRDs, then the operator. */
-export function renderInstallManifest (o: InstallOptions = DEFAULT_INSTALL): string {
-  const header = `# Generated by operator/scripts/gen-manifests.ts; do not edit.\n# Regenerate with: ${GEN_MANIFESTS_COMMAND}\n# Install: kubectl apply --server-side -f manifests/install.yaml\n`
-  const crds = [...renderCrdFiles().values()].map(text => text.replace(/^#.*\n/gm, ''))
-  const rest = installObjects(o).map(obj => stringify(obj, { lineWidth: 0 }))
-  return header + [...crds, ...rest].map(doc => `---\n${doc}`).join('')
+function splitImage (image: string): { repository: string, tag: string } {
+  const colon = image.lastIndexOf(':')
+  if (colon <= image.lastIndexOf('/') || image.includes('@')) throw new Error(`image must be <repository>:<tag>, got "${image}"`)
+  return { repository: image.slice(0, colon), tag: image.slice(colon + 1) }
+}
+
+/** manifests/install.yaml: the chart rendered by the pinned helm, behind a header. */
+export async function renderInstallManifest (o: Partial<InstallOptions> = {}): Promise<string> {
+  const header = `# Generated by operator/scripts/gen-manifests.ts from charts/dawn (helm template); do not edit.\n# Regenerate with: ${GEN_MANIFESTS_COMMAND}\n# Install: kubectl apply --server-side -f manifests/install.yaml\n`
+  return header + await helmOutput(installTemplateArgs(o))
+}
+
+/** The install manifest's objects (CRDs, Namespace, RBAC, the operator), for a namespace of your choice. */
+export async function installObjects (o: Partial<InstallOptions> = {}): Promise<object[]> {
+  return parseAllDocuments(await helmOutput(installTemplateArgs(o)))
+    .map(d => d.toJS() as unknown)
+    .filter((d): d is object => typeof d === 'object' && d !== null)
 }

@@ -28,9 +28,10 @@ describe('the shipped RBAC is enough, and no more', () => {
     for (const text of renderCrdFiles().values()) await applier.apply(parse(text) as { apiVersion: string, kind: string })
     systemNs = await createNamespace(admin, 'dawn-system')
     userNs = await createNamespace(admin, 'team')
-    const clusterScoped = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding'])
-    for (const obj of installObjects({ namespace: systemNs, image: 'dawn/operator:test', replicas: 1 }) as Array<{ apiVersion: string, kind: string, metadata: { name: string } }>) {
-      if (obj.kind === 'Namespace' || obj.kind === 'Deployment' || obj.kind === 'Service') continue
+    const clusterScoped = new Set(['ClusterRole', 'ClusterRoleBinding'])
+    const rbac = new Set(['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding'])
+    for (const obj of await installObjects({ namespace: systemNs, image: 'dawn/operator:test', replicas: 1 }) as Array<{ apiVersion: string, kind: string, metadata: { name: string } }>) {
+      if (!rbac.has(obj.kind)) continue
       // Cluster-wide names get the test's suffix so parallel runs cannot collide.
       if (clusterScoped.has(obj.kind)) obj.metadata.name = `${obj.metadata.name}-${systemNs}`
       if (obj.kind === 'ClusterRoleBinding') (obj as unknown as { roleRef: { name: string } }).roleRef.name = `dawn-operator-${systemNs}`
