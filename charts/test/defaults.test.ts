@@ -81,7 +81,7 @@ describe('charts/dawn defaults', () => {
       expect(objs.map(o => `${o.kind}/${o.metadata.name}`).sort()).toEqual(['DawnAgent/demo-echo', 'DawnNetwork/demo', 'DawnNode/demo-pool'])
       for (const o of objs) {
         expect(o.metadata.namespace).toBe(ns)
-        expect(o.metadata.annotations?.['helm.sh/hook']).toBe('post-install,post-upgrade')
+        expect(o.metadata.annotations?.['helm.sh/hook']).toBe('post-install')
       }
       expect(find(objs, 'DawnAgent').spec).toEqual({ networkRef: { name: 'demo' }, builtin: { name: 'echo' } })
     }
