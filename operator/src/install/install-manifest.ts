@@ -10,6 +10,8 @@ export interface InstallOptions {
   namespace: string
   image: string
   replicas: number
+  /** Single-namespace mode (a Role there instead of a ClusterRole); unset: cluster-wide. */
+  watchNamespace?: string
 }
 
 /** What manifests/install.yaml installs; the chart's defaults, which a test checks. */
@@ -30,6 +32,7 @@ export function installTemplateArgs (o: Partial<InstallOptions> = {}): string[] 
   const args = ['template', INSTALL_RELEASE, CHART_DIR, '--namespace', o.namespace ?? DEFAULT_INSTALL.namespace]
   for (const v of INSTALL_SET) args.push('--set', v)
   if (o.replicas !== undefined) args.push('--set', `replicas=${o.replicas}`)
+  if (o.watchNamespace !== undefined) args.push('--set-string', `watchNamespace=${o.watchNamespace}`)
   if (o.image !== undefined) {
     const { repository, tag } = splitImage(o.image)
     args.push('--set-string', `image.repository=${repository}`, '--set-string', `image.tag=${tag}`)
