@@ -7,6 +7,8 @@
 #   iptables, conntrack kube-proxy's iptables mode (only ever inside the cluster's netns)
 #   busybox-static      the one static shell the images carry (the init scripts)
 #   gcc, libc6-dev      the static pause binary of the pod sandbox image
+#   prometheus          promtool: checks and unit-tests the alert rules (monitoring/rules/)
+#   prometheus-alertmanager  amtool: checks the rendered alertmanager.yml
 set -eu
 missing=""
 [ -x "${DAWN_CHROMIUM:-/usr/bin/chromium}" ] || missing="$missing chromium fonts-dejavu-core"
@@ -19,6 +21,8 @@ command -v conntrack >/dev/null 2>&1 || missing="$missing conntrack"
 [ -x /bin/busybox ] || missing="$missing busybox-static"
 command -v gcc >/dev/null 2>&1 || missing="$missing gcc"
 [ -f /usr/lib/x86_64-linux-gnu/libc.a ] || missing="$missing libc6-dev"
+command -v promtool >/dev/null 2>&1 || missing="$missing prometheus"
+command -v amtool >/dev/null 2>&1 || missing="$missing prometheus-alertmanager"
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "dawn: missing Debian packages:$missing. Install them with: sudo apt-get install -y$missing (or set DAWN_CHROMIUM=/path/to/chromium)" >&2
@@ -26,6 +30,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 echo "dawn: installing Debian packages:$missing" >&2
 apt-get update -qq >/dev/null 2>&1 || true
-# No service is started: the cluster harness runs containerd itself, inside its netns.
+# No service is started: the cluster harness runs containerd itself, inside its netns (and
+# the tests run promtool/amtool, never the prometheus or alertmanager services).
 # shellcheck disable=SC2086 # the list is meant to split
 DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -22,8 +22,10 @@ echo "== lint"
 run node_modules/eslint/bin/eslint.js .
 sh scripts/install-debian-packages.sh
 sh test/controlplane/fetch-binaries.sh
+sh test/controlplane/fetch-prometheus-operator-crds.sh
 sh scripts/fetch-kubo.sh
 sh scripts/fetch-helm.sh
+sh scripts/fetch-prometheus.sh
 if [ $# -gt 0 ]; then
   run node_modules/vitest/vitest.mjs run "$@"
   exit

@@ -12,6 +12,7 @@ import { RESOURCES } from './controllers/resources.ts'
 import { createNetworkController } from './controllers/network-controller.ts'
 import { createNodeController } from './controllers/node-controller.ts'
 import { createAgentController } from './controllers/agent-controller.ts'
+import { Monitoring } from './controllers/monitoring.ts'
 import { MANAGED_BY } from './render/index.ts'
 import { dawnAgentValidator, dawnNetworkValidator, dawnNodeValidator, type ResourceValidator } from './api/index.ts'
 
@@ -25,6 +26,8 @@ export interface OperatorInit {
   logger?: Logger
   client?: KubeClient
   now?: () => number
+  /** How often the prometheus-operator CRDs are looked for (discovery); default 60 s. */
+  monitoringRefreshMs?: number
 }
 
 export interface Operator {
@@ -61,7 +64,8 @@ export function createOperator (init: OperatorInit = {}): Operator {
   }
   const metrics = new OperatorMetrics()
   const events = new EventRecorder({ client, controller: 'dawn-operator', ...(init.leaderElection?.identity === undefined ? {} : { instance: init.leaderElection.identity }), logger })
-  const components: ControllerComponents = { client, applier: new Applier({ client }), caches, logger, events, now: init.now ?? Date.now }
+  const monitoring = new Monitoring({ client, ...(init.monitoringRefreshMs === undefined ? {} : { refreshMs: init.monitoringRefreshMs }) })
+  const components: ControllerComponents = { client, applier: new Applier({ client }), caches, logger, events, monitoring, now: init.now ?? Date.now }
   const controllers = [
     createNetworkController(components, { metrics }),
     createNodeController(components, { metrics }),

@@ -42,6 +42,7 @@ Regenerate with: npm run gen:charts */ -}}
     - watch
     - create
     - patch
+    - delete
 - apiGroups:
     - ""
   resources:
@@ -84,13 +85,6 @@ Regenerate with: npm run gen:charts */ -}}
     - patch
     - delete
 - apiGroups:
-    - events.k8s.io
-  resources:
-    - events
-  verbs:
-    - create
-    - patch
-- apiGroups:
     - monitoring.coreos.com
   resources:
     - podmonitors
@@ -100,6 +94,16 @@ Regenerate with: npm run gen:charts */ -}}
     - get
     - list
     - watch
+    - create
+    - patch
+    - delete
+- apiGroups:
+    - events.k8s.io
+  resources:
+    - events
+  verbs:
+    - create
+    - patch
 {{- end -}}
 
 {{- /* Leader election: operatorLeaseRules(). */ -}}

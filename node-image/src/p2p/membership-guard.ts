@@ -27,7 +27,8 @@ export interface MembershipGuardComponents extends MessengerComponents {
   denyList: DenyList
 }
 
-export type RejectReason = 'invalid-certificate' | 'handshake-timeout'
+export const REJECT_REASONS = ['invalid-certificate', 'handshake-timeout'] as const
+export type RejectReason = typeof REJECT_REASONS[number]
 
 const EMPTY = new Uint8Array(0)
 const HELLO_MAX_BYTES = 16 * 1024
@@ -52,6 +53,8 @@ export class MembershipGuard extends TypedEventEmitter<MembershipGuardEvents> {
     super()
     this.components = components
     this.init = { handshakeTimeoutMs: 10_000, timeoutDenyMs: 15_000, ...init }
+    // Every reason at zero from the start: a dashboard or alert sees 0, not "no data".
+    for (const reason of REJECT_REASONS) components.metrics.membershipRejected.inc({ reason }, 0)
   }
 
   /** True once the peer proved membership: its streams may be read. */

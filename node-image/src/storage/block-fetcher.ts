@@ -45,6 +45,8 @@ export class BlockFetcher {
   constructor (components: BlockFetcherComponents, init: BlockFetcherInit) {
     this.components = components
     this.init = init
+    // Every source at zero from the start: a dashboard or alert sees 0, not "no data".
+    for (const source of ['local', 'kubo', 'mesh']) components.metrics.contentVerificationFailures.inc({ source }, 0)
   }
 
   /** A source for one DAG; `candidates` are asked in order, the last peer that answered first. */

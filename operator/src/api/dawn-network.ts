@@ -9,6 +9,61 @@ import { ResourceValidationError } from './errors.ts'
 
 const Toggle = (description: string): ReturnType<typeof Type.Boolean> => Type.Boolean({ default: true, description })
 
+/** A Prometheus duration such as `30s`, `5m` or `1h30m`. */
+const DURATION = '^([0-9]+(ms|s|m|h|d|w|y))+$'
+const LABEL_NAME = '^[a-zA-Z_][a-zA-Z0-9_]*$'
+const Duration = (description: string, defaultValue: string): ReturnType<typeof Type.String> =>
+  Type.String({ pattern: DURATION, maxLength: 32, default: defaultValue, description })
+
+export const AlertMatcherSchema = Type.Object({
+  name: Type.String({ pattern: LABEL_NAME, maxLength: 128, description: 'alert label to match' }),
+  value: Type.String({ maxLength: 1024, description: 'value (or RE2 regular expression for =~ and !~)' }),
+  matchType: Type.Union([Type.Literal('='), Type.Literal('!='), Type.Literal('=~'), Type.Literal('!~')], { default: '=', description: 'how the value matches' })
+}, { additionalProperties: false })
+export type AlertMatcher = Static<typeof AlertMatcherSchema>
+
+export const MonitoringSchema = Type.Object({
+  podMonitor: Toggle('create a PodMonitor (monitoring.coreos.com/v1) that scrapes every node of the network, when its CRD exists'),
+  prometheusRule: Toggle('create a PrometheusRule with the Dawn alerts scoped to this network, when its CRD exists'),
+  alertmanagerConfig: Type.Object({
+    enabled: Toggle('create an AlertmanagerConfig (monitoring.coreos.com/v1alpha1) routing this network\'s alerts, when its CRD exists and receiver.webhook is set'),
+    receiver: Type.Object({
+      name: Type.String({
+        pattern: DNS1123_LABEL,
+        maxLength: 63,
+        default: 'dawn',
+        description: 'receiver name; without webhook, the receiver of that name in your own Alertmanager configuration (plain alertmanager.yml only: an AlertmanagerConfig can route only to receivers it defines)'
+      }),
+      webhook: Type.Optional(Type.Object({
+        urlSecretRef: SecretKeyRef('url', 'a Secret in this namespace holding the webhook URL (it often carries a token)'),
+        sendResolved: Type.Boolean({ default: true, description: 'also notify when an alert resolves' })
+      }, { additionalProperties: false, description: 'an Alertmanager webhook receiver' }))
+    }, { additionalProperties: false, default: {}, description: 'where the network\'s alerts go' }),
+    groupBy: Type.Array(Type.String({ pattern: LABEL_NAME, maxLength: 128 }), {
+      maxItems: 16,
+      default: ['alertname', 'namespace', 'network'],
+      'x-kubernetes-list-type': 'atomic',
+      description: 'labels that group alerts into one notification'
+    }),
+    groupWait: Duration('wait before the first notification of a group', '30s'),
+    groupInterval: Duration('wait before notifying about new alerts of a group', '5m'),
+    repeatInterval: Duration('wait before repeating a notification', '4h'),
+    matchers: Type.Array(AlertMatcherSchema, {
+      maxItems: 16,
+      default: [],
+      'x-kubernetes-list-type': 'atomic',
+      description: 'further matchers, ANDed with the network\'s own (namespace and network labels), e.g. severity=critical'
+    })
+  }, { additionalProperties: false, default: {}, description: 'Alertmanager routing of this network\'s alerts' }),
+  grafanaDashboard: Toggle('create a ConfigMap holding the Grafana dashboard, labelled grafana_dashboard: "1" for the Grafana sidecar'),
+  labels: Type.Optional(Type.Record(Type.String(), Type.String({ maxLength: 63 }), {
+    maxProperties: 32,
+    description: 'extra labels on every monitoring object, so a Prometheus podMonitorSelector/ruleSelector or an Alertmanager alertmanagerConfigSelector picks them up; the operator\'s own labels win'
+  })),
+  interval: Duration('how often Prometheus scrapes each node', '30s')
+}, { additionalProperties: false, default: {}, description: 'Prometheus, Alertmanager and Grafana objects for the network' })
+export type MonitoringSpec = Static<typeof MonitoringSchema>
+
 export const DawnNetworkSpecSchema = Type.Object({
   networkName: Type.Optional(Type.String({
     pattern: DNS_LABEL,
@@ -38,12 +93,7 @@ export const DawnNetworkSpecSchema = Type.Object({
     replicationFactor: Type.Integer({ minimum: 1, maximum: 16, default: 2, description: 'how many nodes keep each piece of content' }),
     privateSwarm: Type.Boolean({ default: true, description: 'run the Kubo sidecars in a private swarm keyed by the network PSK' })
   }, { additionalProperties: false, default: {} }),
-  monitoring: Type.Object({
-    serviceMonitor: Toggle('create a ServiceMonitor when the Prometheus Operator CRDs exist'),
-    prometheusRule: Toggle('create a PrometheusRule when the CRD exists'),
-    alertmanagerConfig: Toggle('create an AlertmanagerConfig when the CRD exists'),
-    grafanaDashboard: Toggle('create a Grafana dashboard ConfigMap')
-  }, { additionalProperties: false, default: {} })
+  monitoring: MonitoringSchema
 }, { additionalProperties: false, default: {} })
 export type DawnNetworkSpec = Static<typeof DawnNetworkSpecSchema>
 

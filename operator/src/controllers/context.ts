@@ -5,6 +5,7 @@ import type { EventRecorder } from '../runtime/events.ts'
 import type { Informer } from '../runtime/informer.ts'
 import type { KubeClient } from '../runtime/kube-client.ts'
 import type { Logger } from '../runtime/logger.ts'
+import type { Monitoring } from './monitoring.ts'
 
 /** The caches every controller reads; one informer per kind, shared. */
 export interface Caches {
@@ -28,6 +29,8 @@ export interface ControllerComponents {
   logger: Logger
   /** Kubernetes Events with CamelCase reasons, for what a person should notice. */
   events: EventRecorder
+  /** Discovery of the prometheus-operator kinds and what spec.monitoring applied. */
+  monitoring: Monitoring
   now: () => number
 }
 

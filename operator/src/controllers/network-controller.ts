@@ -6,6 +6,7 @@ import type { WorkResult } from '../runtime/work-queue.ts'
 import { CONDITION_TYPES, bootstrapAddresses, caSecretRef, planNetworkSecrets, setConditions, swarmKeySecretRef } from '../render/index.ts'
 import type { ControllerComponents } from './context.ts'
 import { refuseInvalidSpec } from './invalid-spec.ts'
+import { reconcileMonitoring } from './monitoring.ts'
 import { networkNameOf, poolsOf, reportedPeers } from './pools.ts'
 import { createSecretIfAbsent, readNetworkSecrets } from './secrets.ts'
 
@@ -51,6 +52,7 @@ async function reconcileNetwork (c: ControllerComponents, net: DawnNetwork, sign
   const nodesTotal = pools.reduce((n, p) => n + p.spec.replicas, 0)
   const nodesReady = pools.reduce((n, p) => n + Math.min(p.status?.readyReplicas ?? 0, p.spec.replicas), 0)
   const problems = [plan.psk.problem, plan.ca.problem].filter((p): p is string => p !== undefined)
+  const monitoring = await reconcileMonitoring(c, net, { expectedNodes: nodesTotal }, signal)
   const generation = net.metadata.generation ?? 0
   const now = new Date(c.now())
   const conditions = setConditions(net.status?.conditions ?? [], [
@@ -59,7 +61,8 @@ async function reconcileNetwork (c: ControllerComponents, net: DawnNetwork, sign
       : nodesTotal > 0 && nodesReady === nodesTotal
         ? { type: CONDITION_TYPES.ready, status: 'True', reason: 'AllNodesReady', message: `${nodesReady}/${nodesTotal} nodes ready`, observedGeneration: generation }
         : { type: CONDITION_TYPES.ready, status: 'False', reason: nodesTotal === 0 ? 'NoNodes' : 'NodesNotReady', message: `${nodesReady}/${nodesTotal} nodes ready`, observedGeneration: generation },
-    { type: CONDITION_TYPES.degraded, status: problems.length > 0 ? 'True' : 'False', reason: problems.length > 0 ? 'SecretsInvalid' : 'AsExpected', message: problems.join('; '), observedGeneration: generation }
+    { type: CONDITION_TYPES.degraded, status: problems.length > 0 ? 'True' : 'False', reason: problems.length > 0 ? 'SecretsInvalid' : 'AsExpected', message: problems.join('; '), observedGeneration: generation },
+    monitoring.condition
   ], now)
   await c.applier.applyStatus({
     apiVersion: API_VERSION,
@@ -77,5 +80,7 @@ async function reconcileNetwork (c: ControllerComponents, net: DawnNetwork, sign
     }
   }, { signal })
   // User Secrets are not watched (only the operator's own are cached): look again while they are missing or unusable.
-  return problems.length > 0 ? { requeueAfterMs: 5000 } : undefined
+  // Missing prometheus-operator CRDs are looked for again too (discovery has no watch).
+  const requeues = [problems.length > 0 ? 5000 : undefined, monitoring.requeueAfterMs].filter((ms): ms is number => ms !== undefined)
+  return requeues.length > 0 ? { requeueAfterMs: Math.min(...requeues) } : undefined
 }

@@ -16,12 +16,15 @@ export function operatorClusterRules (): V1PolicyRule[] {
     { apiGroups: [r.networks.group], resources: [`${r.networks.plural}/status`, `${r.nodes.plural}/status`, `${r.agents.plural}/status`], verbs: ['get', 'patch'] },
     // Secrets: network PSK/CA are created once (never overwritten), identities applied conditionally.
     { apiGroups: [''], resources: [r.secrets.plural], verbs: [...READ, ...APPLY] },
-    { apiGroups: [''], resources: [r.configMaps.plural], verbs: [...READ, ...APPLY] },
+    // Delete: a Grafana dashboard ConfigMap turned off in spec.monitoring.
+    { apiGroups: [''], resources: [r.configMaps.plural], verbs: [...READ, ...APPLY, 'delete'] },
     { apiGroups: [''], resources: [r.services.plural], verbs: [...READ, ...APPLY, 'delete'] },
     // Growing storage resizes the PVCs of a pool.
     { apiGroups: [''], resources: [r.pvcs.plural], verbs: ['get', 'patch'] },
     { apiGroups: [r.statefulSets.group], resources: [r.statefulSets.plural, r.deployments.plural], verbs: [...READ, ...APPLY, 'delete'] },
     { apiGroups: [r.pdbs.group], resources: [r.pdbs.plural], verbs: [...READ, ...APPLY, 'delete'] },
+    // prometheus-operator objects of spec.monitoring (discovery of their kinds needs no rule).
+    { apiGroups: [r.podMonitors.group], resources: [r.podMonitors.plural, r.prometheusRules.plural, r.alertmanagerConfigs.plural], verbs: [...READ, ...APPLY, 'delete'] },
     { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] }
   ]
 }

@@ -38,3 +38,31 @@ export {
   agentEndpoint, nodeAgentEntry, renderAgentDeployment, renderAgentService, resolvePlacement, unknownPlacementNodes
 } from './agent.ts'
 export { NONROOT_UID, restrictedContainerSecurityContext, restrictedPodSecurityContext } from './security.ts'
+export {
+  GRAFANA_DASHBOARD_LABEL, METRICS_PATH, METRICS_PORT, MONITORING_CONDITION, MONITORING_GROUP, MONITORING_KINDS, MONITORING_REASONS,
+  MONITORING_RESOURCES, NODE_JOB, TARGET_LABELS, alertmanagerConfigName, dashboardConfigMapName, monitoringLabels, nodeMatchers,
+  nodePodSelector, podMonitorName, prometheusRuleName, scopeOf
+} from './monitoring/common.ts'
+export type { MonitoringKind, MonitoringScope } from './monitoring/common.ts'
+export { nodeRelabelings, renderPlainScrapeConfig, renderPodMonitor } from './monitoring/scrape.ts'
+export type { PlainScrapeConfig, PlainScrapeConfigInit, PodMonitor, RelabelConfig } from './monitoring/scrape.ts'
+export {
+  ALERTS, ALERT_FOR, ALERT_NAMES, ALERT_THRESHOLDS, OPERATOR_ERROR_WINDOW, RATE_WINDOW, RUNBOOK_BASE_URL, alertRuleGroups, runbookUrl
+} from './monitoring/alerts.ts'
+export type { AlertDefinition, AlertGroup, AlertRule, AlertRulesOptions } from './monitoring/alerts.ts'
+export { DASHBOARD_FILE, GEN_MONITORING_COMMAND, RULES_FILE, renderPlainRulesFile, renderPrometheusRule } from './monitoring/rules.ts'
+export type { PrometheusRule } from './monitoring/rules.ts'
+export {
+  PLAIN_DEFAULT_RECEIVER, alertRoute, matcherString, renderAlertmanagerConfig, renderPlainAlertmanagerConfig
+} from './monitoring/alertmanager.ts'
+export type { AlertRoute, AlertmanagerConfig, PlainAlertmanagerConfig } from './monitoring/alertmanager.ts'
+export { DASHBOARD_ROWS } from './monitoring/dashboard-panels.ts'
+export {
+  DASHBOARD_SCHEMA_VERSION, DASHBOARD_UID, dashboardQueries, renderDashboard, renderDashboardConfigMap, renderDashboardJson
+} from './monitoring/dashboard.ts'
+export type { DashboardQuery, GrafanaDashboard, GrafanaPanel } from './monitoring/dashboard.ts'
+export { monitoringCondition, planMonitoring } from './monitoring/plan.ts'
+export type { MonitoringObjectRef, MonitoringPlan } from './monitoring/plan.ts'
+export { renderMonitoringFiles } from './monitoring/files.ts'
+export { applyRelabelings, nodeTargetGroups, podMetaLabels, renderStaticScrapeConfig } from './monitoring/targets.ts'
+export type { StaticScrapeConfig, TargetGroup } from './monitoring/targets.ts'

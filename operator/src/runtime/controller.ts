@@ -117,6 +117,7 @@ export class Controller<P extends KubernetesObject> {
     this.primaryFilter = init.primaryFilter
     this.reconcileFn = init.reconcile
     this.metrics = init.metrics
+    this.metrics?.declareKind(this.name)
     this.log = (init.logger ?? silentLogger).child({ controller: init.name })
     this.queue = new WorkQueue({
       name: init.name,

@@ -91,6 +91,12 @@ export class OperatorMetrics {
     if (init.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry })
   }
 
+  /** A controller of `kind` exists: its error count and queue read 0, not "no data", until it works. */
+  declareKind (kind: string): void {
+    this.reconcileErrors.inc({ kind }, 0)
+    this.queueDepth.set({ kind }, 0)
+  }
+
   observeReconcile (kind: string, result: ReconcileResult, seconds: number): void {
     this.reconcileTotal.inc({ kind, result })
     if (result === 'error') this.reconcileErrors.inc({ kind })

@@ -84,8 +84,10 @@ describe('DawnNetwork + 3-replica DawnNode', () => {
     expect(secrets.map(s => s.metadata?.name).sort()).toEqual([`${NET}-ca`, `${NET}-swarm-key`, `${POOL}-agent-headers`, `${POOL}-identity`])
     // Nothing else the operator made, and nothing unlabelled either.
     expect((await c.core.listNamespacedSecret({ namespace: ns })).items).toHaveLength(4)
-    const cms = (await c.core.listNamespacedConfigMap({ namespace: ns, labelSelector: MANAGED })).items
-    expect(cms.map(x => x.metadata?.name)).toEqual([`${POOL}-config`])
+    // The pool's config, and the network's Grafana dashboard (spec.monitoring.grafanaDashboard defaults on).
+    const allCms = (await c.core.listNamespacedConfigMap({ namespace: ns, labelSelector: MANAGED })).items
+    expect(allCms.map(x => x.metadata?.name).sort()).toEqual([`${NET}-dashboard`, `${POOL}-config`].sort())
+    const cms = allCms.filter(x => x.metadata?.name === `${POOL}-config`)
     const services = (await c.core.listNamespacedService({ namespace: ns })).items
     expect(services.map(s => s.metadata?.name).sort()).toEqual([POOL, `${POOL}-headless`])
     const sets = (await c.apps.listNamespacedStatefulSet({ namespace: ns })).items
@@ -114,6 +116,8 @@ describe('DawnNetwork + 3-replica DawnNode', () => {
         expect(s.metadata?.labels, name).toEqual(poolLabels)
       }
     }
+    const dashboard = allCms.find(x => x.metadata?.name === `${NET}-dashboard`)
+    expectOwnedBy(`ConfigMap ${NET}-dashboard`, dashboard?.metadata?.ownerReferences, netOwner)
     for (const obj of [...cms, ...services, ...sets, ...pdbs]) {
       const what = `${obj.kind ?? ''} ${obj.metadata?.name ?? ''}`
       expectOwnedBy(what, obj.metadata?.ownerReferences, poolOwner)

@@ -88,7 +88,13 @@ describe('CRDs', () => {
         membership: { certificateValidityDays: 365 },
         encryption: { policy: 'required' },
         ipfs: { replicationFactor: 2, privateSwarm: true },
-        monitoring: { serviceMonitor: true, prometheusRule: true, alertmanagerConfig: true, grafanaDashboard: true }
+        monitoring: {
+          podMonitor: true,
+          prometheusRule: true,
+          alertmanagerConfig: { enabled: true, receiver: { name: 'dawn' }, groupBy: ['alertname', 'namespace', 'network'], groupWait: '30s', groupInterval: '5m', repeatInterval: '4h', matchers: [] },
+          grafanaDashboard: true,
+          interval: '30s'
+        }
       })
       expect(at(schema, 'spec.membership.certificateValidityDays')).toMatchObject({ minimum: 1, maximum: 3650 })
       expect(at(schema, 'spec.ipfs.replicationFactor')).toMatchObject({ minimum: 1, maximum: 16 })
