@@ -2,7 +2,7 @@
 // and CoreDNS, all built by test/controlplane/fetch-binaries.sh at the pinned versions.
 import { accessSync, constants as fsConstants } from 'node:fs'
 import { join } from 'node:path'
-import { cacheDir, FETCH_COMMAND, pinnedVersions, resolveBinaries } from '../controlplane/controlplane.ts'
+import { cacheDir, FETCH_COMMAND, kubectlPath, pinnedVersions, resolveBinaries } from '../controlplane/controlplane.ts'
 
 export const NODE_COMPONENTS = ['kube-scheduler', 'kubelet', 'kube-proxy', 'kubectl'] as const
 export type ClusterComponent = 'etcd' | 'kube-apiserver' | 'kube-controller-manager' | typeof NODE_COMPONENTS[number] | 'coredns' | 'containerd'
@@ -27,7 +27,7 @@ export function resolveClusterBinaries (): ClusterBinaries {
     'kube-scheduler': join(k8sDir, 'kube-scheduler'),
     kubelet: join(k8sDir, 'kubelet'),
     'kube-proxy': join(k8sDir, 'kube-proxy'),
-    kubectl: join(k8sDir, 'kubectl'),
+    kubectl: kubectlPath(),
     coredns: join(cacheDir(), `coredns-${v.coredns}`, 'bin', 'coredns'),
     containerd: '/usr/bin/containerd'
   }

@@ -1,11 +1,10 @@
 // Where the e2e specs run: the project's own single-node cluster (default), or a kind
 // cluster that `npm run e2e -- --kind` created and loaded with Docker-built images. The
 // specs are the same; only how the host reaches the cluster differs.
-import { accessSync, constants as fsConstants } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { kubectlEnv, kubectlRunner } from '../cluster/cluster.ts'
-import { resolveClusterBinaries } from '../cluster/cluster-binaries.ts'
+import { kubectlPath } from '../controlplane/controlplane.ts'
 import { clusterPaths } from '../cluster/layout.ts'
 
 /** Set by run.ts for a kind run: the kubeconfig of the kind cluster. */
@@ -18,14 +17,10 @@ export function e2eTarget (): Target {
   return kubeconfig === undefined || kubeconfig === '' ? { kind: 'local' } : { kind: 'kind', kubeconfig }
 }
 
-/** The pinned kubectl build when there is one; with kind, else the one on PATH. */
+/** The pinned kubectl build; with kind, when there is none, the one on PATH. */
 export function kubectlBinary (target: Target = e2eTarget()): string {
-  if (target.kind === 'local') return resolveClusterBinaries().kubectl
-  try {
-    const pinned = resolveClusterBinaries().kubectl
-    accessSync(pinned, fsConstants.X_OK)
-    return pinned
-  } catch { return process.env.DAWN_KUBECTL ?? 'kubectl' }
+  if (target.kind === 'local') return kubectlPath()
+  try { return kubectlPath() } catch { return process.env.DAWN_KUBECTL ?? 'kubectl' }
 }
 
 export function kubectlWith (kubeconfig: string, target: Target = e2eTarget()): (args: string[], stdin?: string) => Promise<string> {
