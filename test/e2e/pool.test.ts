@@ -139,10 +139,14 @@ describe('content', () => {
     expect(createHash('sha256').update(got).digest('hex')).toBe(createHash('sha256').update(bytes).digest('hex'))
 
     const podIps = new Set((await f.pods(POOL)).map(p => p.status?.podIP))
+    const others = new Set(await Promise.all([1, 2].map(async i => (await f.exec(`${POOL}-${i}`, 'kubo', "ipfs id -f '<id>'")).trim())))
+    // One line per connection: two sidecars that dial each other at once hold two, so compare peer ids.
+    const swarm = async (): Promise<string[]> => (await f.exec(`${POOL}-0`, 'kubo', 'ipfs swarm peers')).trim().split('\n').filter(Boolean)
     const peers = await eventually(async () => {
-      const out = (await f.exec(`${POOL}-0`, 'kubo', 'ipfs swarm peers')).trim().split('\n').filter(Boolean)
-      return out.length === 2 ? out : undefined
-    }, { what: 'the Kubo sidecar of pod 0 to peer with both others', timeoutMs: 120_000, intervalMs: 1000 })
+      const out = await swarm()
+      const ids = new Set(out.map(a => a.split('/p2p/').at(-1)))
+      return ids.size === others.size && [...others].every(id => ids.has(id)) ? out : undefined
+    }, { what: 'the Kubo sidecar of pod 0 to peer with both others', timeoutMs: 120_000, intervalMs: 1000, detail: async () => `swarm peers: ${(await swarm()).join(', ')}; expected ${[...others].join(', ')}` })
     for (const addr of peers) expect(podIps.has(/^\/ip4\/([^/]+)\//.exec(addr)?.[1])).toBe(true)
     expect(JSON.parse(await f.exec(`${POOL}-0`, 'kubo', 'ipfs config Bootstrap'))).toEqual([])
     expect((await f.exec(`${POOL}-0`, 'kubo', 'ls /data/ipfs')).split('\n')).toContain('swarm.key')
