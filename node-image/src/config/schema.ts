@@ -113,7 +113,8 @@ export const NodeConfigSchema = Type.Object({
     encryption: Type.Union([Type.Literal('required'), Type.Literal('preferred'), Type.Literal('off')], { default: 'required' }),
     timeoutMs: Type.Integer({ minimum: 100, maximum: 600_000, default: 30_000, description: 'deadline of a routed call unless the caller sets a shorter one' }),
     maxBytes: Type.Integer({ minimum: 64 * 1024, maximum: 64 * 1024 * 1024, default: 16 * 1024 * 1024, description: 'largest routed request or result frame' }),
-    maxConcurrent: Type.Integer({ minimum: 1, maximum: 10_000, default: 512, description: 'calls this node serves at once; more are refused as busy' })
+    maxConcurrent: Type.Integer({ minimum: 1, maximum: 10_000, default: 512, description: 'calls this node serves at once; more are refused as busy' }),
+    floodMaxHops: Type.Integer({ minimum: 0, maximum: 16, default: 4, description: 'hops a call may travel through members when no direct or relayed path reaches its node (the flood route); 0 turns the flood route off' })
   }, { additionalProperties: false, default: {} }),
   storage: Type.Object({
     /** embedded: blocks in <dataDir>/content (a node run alone); kubo: the sidecar at kuboApiUrl. */
@@ -129,7 +130,9 @@ export const NodeConfigSchema = Type.Object({
   log: Type.Object({
     level: Type.Union([Type.Literal('debug'), Type.Literal('info'), Type.Literal('warn'), Type.Literal('error')], { default: 'info' })
   }, { additionalProperties: false, default: {} }),
-  agents: Type.Array(AgentConfig, { maxItems: 256, default: [] })
+  // As many as the mesh registry holds (MAX_REGISTRY_ENTRIES): the operator writes every
+  // DawnAgent placed on a pool here, and nothing caps those per pool.
+  agents: Type.Array(AgentConfig, { maxItems: 10_000, default: [] })
 }, { additionalProperties: false })
 
 export type NodeConfig = Static<typeof NodeConfigSchema>

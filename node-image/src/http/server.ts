@@ -64,8 +64,18 @@ export async function createHttpServer (components: HttpServerComponents, init: 
 
   app.get('/healthz', { schema: { response: { 200: Type.Object({ status: Type.Literal('ok') }) } } }, () => ({ status: 'ok' as const }))
 
+  const ReadyReply = Type.Object({
+    ready: Type.Boolean(),
+    reason: Type.String(),
+    registrySync: Type.Optional(Type.Object({
+      lastSuccessAt: Type.Optional(Type.String()),
+      consecutiveFailures: Type.Integer(),
+      failingPeers: Type.Integer(),
+      lastError: Type.Optional(Type.Object({ peer: Type.String(), reason: Type.String(), message: Type.String(), at: Type.String() }))
+    }))
+  })
   app.get('/readyz', {
-    schema: { response: { 200: Type.Object({ ready: Type.Boolean(), reason: Type.String() }), 503: Type.Object({ ready: Type.Boolean(), reason: Type.String() }) } }
+    schema: { response: { 200: ReadyReply, 503: ReadyReply } }
   }, async (_req, reply) => {
     const r = view.readiness()
     return await reply.status(r.ready ? 200 : 503).send(r)

@@ -34,6 +34,14 @@ export interface CreateNetworkOptions {
   agents?: (index: number) => NodeConfig['agents']
   /** Tweaks the written config of node i (tests use this for bad setups). */
   patch?: (index: number, config: Record<string, unknown>) => void
+  /** Where node i listens (p2p and HTTP); default: 127.0.0.1 on free ports. Namespace meshes give each node its own address. */
+  address?: (index: number) => NodeAddress
+}
+
+export interface NodeAddress {
+  host: string
+  p2pPort: number
+  httpPort: number
 }
 
 const exists = async (p: string): Promise<boolean> => await access(p).then(() => true, () => false)
@@ -53,12 +61,13 @@ export async function createNetworkDir (opts: CreateNetworkOptions): Promise<Net
   await writeFile(caKeyFile, ca.privateKeyPem, { mode: 0o600 })
   await writeFile(caPubFile, ca.publicKeyPem)
 
-  const plans: Array<{ name: string, seed: Uint8Array, peerId: string, p2pPort: number, httpPort: number }> = []
+  const plans: Array<{ name: string, seed: Uint8Array, peerId: string } & NodeAddress> = []
   for (let i = 0; i < opts.nodes; i++) {
     const seed = generateSeed()
-    plans.push({ name: `node-${i + 1}`, seed, peerId: peerIdFromSeed(seed), p2pPort: await freePort(), httpPort: await freePort() })
+    const address = opts.address?.(i) ?? { host: '127.0.0.1', p2pPort: await freePort(), httpPort: await freePort() }
+    plans.push({ name: `node-${i + 1}`, seed, peerId: peerIdFromSeed(seed), ...address })
   }
-  const addrOf = (p: typeof plans[number]): string => `/ip4/127.0.0.1/tcp/${p.p2pPort}/p2p/${p.peerId}`
+  const addrOf = (p: typeof plans[number]): string => `/ip4/${p.host}/tcp/${p.p2pPort}/p2p/${p.peerId}`
   const bootstrap = plans.slice(0, Math.max(1, opts.bootstrapNodes ?? 2)).map(addrOf)
 
   const nodes: NodeFiles[] = []
@@ -71,14 +80,14 @@ export async function createNetworkDir (opts: CreateNetworkOptions): Promise<Net
     const config: Record<string, unknown> = {
       network: { name: network, swarmKeyFile: '../swarm.key', caPublicKeyFile: '../ca.pub' },
       node: { dataDir: 'data', keyFile: 'node.key', certificateFile: 'node.cert.json' },
-      p2p: { listen: [`/ip4/127.0.0.1/tcp/${p.p2pPort}`], bootstrap: bootstrap.filter(a => a !== addrOf(p)) },
-      http: { host: '127.0.0.1', port: p.httpPort },
+      p2p: { listen: [`/ip4/${p.host}/tcp/${p.p2pPort}`], bootstrap: bootstrap.filter(a => a !== addrOf(p)) },
+      http: { host: p.host, port: p.httpPort },
       agents: opts.agents?.(i) ?? []
     }
     opts.patch?.(i, config)
     const configFile = join(dir, 'config.json')
     await writeFile(configFile, JSON.stringify(config, null, 2) + '\n')
-    nodes.push({ name: p.name, dir, configFile, peerId: p.peerId, p2pAddr: addrOf(p), httpUrl: `http://127.0.0.1:${p.httpPort}` })
+    nodes.push({ name: p.name, dir, configFile, peerId: p.peerId, p2pAddr: addrOf(p), httpUrl: `http://${p.host}:${p.httpPort}` })
   }
   const files: NetworkFiles = { dir: opts.dir, network, caKeyFile, nodes }
   await writeFile(join(opts.dir, 'network.json'), JSON.stringify(files, null, 2) + '\n')

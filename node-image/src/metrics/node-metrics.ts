@@ -15,6 +15,14 @@ export interface NodeMetrics {
   dhtRoutingTableSize: Gauge
   membershipRejected: Counter<'reason'>
   antiEntropyRuns: Counter<'result'>
+  registrySyncFailures: Counter<'reason'>
+  registrySyncLastSuccess: Gauge
+  registrySyncConsecutiveFailures: Gauge
+  registrySyncBytes: Counter<'direction'>
+  registrySyncRanges: Counter<'level'>
+  registrySyncValues: Counter
+  registrySyncLargestMessage: Gauge
+  registrySyncSeconds: Histogram<'result'>
   toolCalls: Counter<'result' | 'route'>
   toolCallSeconds: Histogram<'result' | 'route'>
   toolCallsServed: Counter<'result'>
@@ -27,6 +35,9 @@ export interface NodeMetrics {
   contentVerificationFailures: Counter<'source'>
   contentBlocksServed: Counter<'result'>
   streamsRefused: Counter<'service' | 'reason'>
+  floodRelayed: Counter<'result'>
+  floodDropped: Counter<'reason'>
+  floodInFlight: Gauge
   /** Points the inbound-admission gauges at the running host's counters. */
   watchInbound: (source: InboundSource) => void
 }
@@ -121,11 +132,25 @@ export function createNodeMetrics (opts: { processMetrics?: boolean } = {}): Nod
     }),
     dhtRoutingTableSize: new Gauge({ name: 'dawn_dht_routing_table_size', help: 'Peers in the kad-dht routing table', registers }),
     membershipRejected: new Counter({ name: 'dawn_membership_rejected_total', help: 'Peers disconnected for lacking a valid membership certificate, by reason', labelNames: ['reason'], registers }),
-    antiEntropyRuns: new Counter({ name: 'dawn_anti_entropy_runs_total', help: 'Registry anti-entropy exchanges, by result', labelNames: ['result'], registers }),
+    antiEntropyRuns: new Counter({ name: 'dawn_anti_entropy_runs_total', help: 'Registry anti-entropy sessions this node pulled, by result (in-sync, merged, peer-behind, failed)', labelNames: ['result'], registers }),
+    registrySyncFailures: new Counter({ name: 'dawn_registry_sync_failures_total', help: 'Registry anti-entropy problems, by reason (unreachable, timeout, rejected, malformed, out-of-range, invalid-state, no-progress, too-large: a record alone over the message limit, trimmed, bad-request: served to a peer)', labelNames: ['reason'], registers }),
+    registrySyncLastSuccess: new Gauge({ name: 'dawn_registry_sync_last_success_timestamp_seconds', help: 'When an anti-entropy session last completed (unix seconds)', registers }),
+    registrySyncConsecutiveFailures: new Gauge({ name: 'dawn_registry_sync_consecutive_failures', help: 'Anti-entropy sessions failed since the last success', registers }),
+    registrySyncBytes: new Counter({ name: 'dawn_registry_sync_bytes_total', help: 'Bytes of anti-entropy messages (sealed envelopes), pulled and served, by direction (in, out)', labelNames: ['direction'], registers }),
+    registrySyncRanges: new Counter({ name: 'dawn_registry_sync_ranges_total', help: 'Ranges found different during anti-entropy, by level (replica, block, span fetched)', labelNames: ['level'], registers }),
+    registrySyncValues: new Counter({ name: 'dawn_registry_sync_values_received_total', help: 'Registry records received by anti-entropy', registers }),
+    registrySyncLargestMessage: new Gauge({ name: 'dawn_registry_sync_largest_message_bytes', help: 'Largest anti-entropy message sent or received since start (sealed bytes)', registers }),
+    registrySyncSeconds: new Histogram({
+      name: 'dawn_registry_sync_duration_seconds',
+      help: 'Duration of anti-entropy sessions this node pulled, by result',
+      labelNames: ['result'],
+      buckets: [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers
+    }),
     toolCalls: new Counter({ name: 'dawn_tool_calls_total', help: 'Tool calls (and resource reads, prompt gets) this node made, by result and route', labelNames: ['result', 'route'], registers }),
     toolCallSeconds: new Histogram({
       name: 'dawn_tool_call_duration_seconds',
-      help: 'Latency of calls this node made, by result and route (local, direct, relayed)',
+      help: 'Latency of calls this node made, by result and route (local, direct, relayed, flood)',
       labelNames: ['result', 'route'],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers
@@ -145,6 +170,9 @@ export function createNodeMetrics (opts: { processMetrics?: boolean } = {}): Nod
     }),
     contentVerificationFailures: new Counter({ name: 'dawn_content_verification_failures_total', help: 'Blocks whose bytes did not hash to their CID, by where they came from; never returned to a caller', labelNames: ['source'], registers }),
     streamsRefused: new Counter({ name: 'dawn_streams_refused_total', help: 'Dawn protocol streams reset before reading, by service and reason (unverified peer, per-peer stream or byte cap, frame too large)', labelNames: ['service', 'reason'], registers }),
-    contentBlocksServed: new Counter({ name: 'dawn_content_blocks_served_total', help: 'Block requests from other nodes, by result', labelNames: ['result'], registers })
+    contentBlocksServed: new Counter({ name: 'dawn_content_blocks_served_total', help: 'Block requests from other nodes, by result', labelNames: ['result'], registers }),
+    floodRelayed: new Counter({ name: 'dawn_flood_relayed_total', help: 'Flood-routed frames this node forwarded for another node, by result (found: the target answered; hop-limit: every branch ran out of hops; no-route; deadline)', labelNames: ['result'], registers }),
+    floodDropped: new Counter({ name: 'dawn_flood_dropped_total', help: 'Flood-routed frames this node neither forwarded nor delivered, by reason (duplicate, hop-limit, busy, oversized, malformed, rejected, deadline, stream, bad-reply)', labelNames: ['reason'], registers }),
+    floodInFlight: new Gauge({ name: 'dawn_flood_in_flight', help: 'Flood-routed frames this node is relaying or delivering now', registers })
   }
 }

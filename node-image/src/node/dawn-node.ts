@@ -15,8 +15,9 @@ import { Lifecycle } from './lifecycle.ts'
 import { AgentRegistry } from '../registry/agent-registry.ts'
 import type { AgentRecord } from '../registry/agent-record.ts'
 import { RegistrySync } from '../registry/registry-sync.ts'
+import { FAILED_ROUNDS_BEFORE_NOT_READY } from '../registry/sync-health.ts'
 import { createHttpServer } from '../http/server.ts'
-import type { NodeView } from '../http/node-view.ts'
+import type { NodeView, Readiness } from '../http/node-view.ts'
 import { loadCredentials, type Credentials } from './load-credentials.ts'
 import { silentLogger, type LogFn } from '../logging/json-logger.ts'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -28,6 +29,8 @@ import type { MeshFacade } from '../agents/builtin/mesh.ts'
 import { E2ECipher } from '../routing/e2e-cipher.ts'
 import { ToolRouter } from '../routing/tool-router.ts'
 import { ToolCallService } from '../routing/tool-call-service.ts'
+import { FloodRelay, type FloodObserver } from '../routing/flood-relay.ts'
+import { FloodRouter } from '../routing/flood-router.ts'
 import type { MeshCaller } from '../routing/types.ts'
 import type { MeshCatalog } from '../routing/mesh-mcp-server.ts'
 import { ContentService } from '../storage/content-service.ts'
@@ -43,6 +46,8 @@ export interface DawnNodeInit {
   processMetrics?: boolean
   /** Skip the HTTP server (benchmarks running many nodes in one process). */
   http?: boolean
+  /** Sees every frame this node relays on the flood route (tests record what an intermediate member carries). */
+  observeFlood?: FloodObserver
 }
 
 /** A Dawn mesh node: identity, private libp2p host, membership, registry, HTTP API. */
@@ -171,9 +176,23 @@ export class DawnNode {
 
     const callComponents = { libp2p: host, admission, messenger: this.messenger, cipher: this.cipher, local: this.agents, metrics: this.metrics, log: this.log }
     const callInit = { selfId: this.peerId, network: config.network.name, protocol: protocols.toolCall, encryption: config.toolCalls.encryption, maxBytes: config.toolCalls.maxBytes }
-    this.router = new ToolRouter({ ...callComponents, registry: this.registry, membership: guard }, { ...callInit, timeoutMs: config.toolCalls.timeoutMs, maxStreams: config.toolCalls.maxConcurrent })
+    // Flood frames stay under the network's message limit: a request envelope plus the hop byte, a reply envelope plus two.
+    const flood = config.toolCalls.floodMaxHops === 0 ? undefined : { protocol: protocols.flood, maxHops: config.toolCalls.floodMaxHops, maxFrameBytes: config.network.maxMessageBytes + 2 }
+    const floodRouter = flood === undefined ? undefined : new FloodRouter({ libp2p: host, messenger: this.messenger, peers: () => guard.verifiedPeers() }, flood)
+    this.router = new ToolRouter({ ...callComponents, registry: this.registry, membership: guard, ...(floodRouter === undefined ? {} : { flood: floodRouter }) }, { ...callInit, timeoutMs: config.toolCalls.timeoutMs, maxStreams: config.toolCalls.maxConcurrent })
     const callService = new ToolCallService(callComponents, { ...callInit, maxConcurrent: config.toolCalls.maxConcurrent })
     await lifecycle.run('tool call service', async () => { await callService.start() }, async () => { await callService.stop() })
+    if (flood !== undefined) {
+      const relay = new FloodRelay({
+        ...components,
+        libp2p: host,
+        admission,
+        peers: () => guard.verifiedPeers(),
+        deliver: async (envelope, origin, signal, maxResultBytes) => await callService.answer(envelope, origin, signal, maxResultBytes),
+        ...(this.init.observeFlood === undefined ? {} : { observe: this.init.observeFlood })
+      }, { ...flood, selfId: this.peerId, timeoutMs: config.toolCalls.timeoutMs })
+      await lifecycle.run('flood relay', async () => { await relay.start() }, async () => { await relay.stop() })
+    }
     await lifecycle.run('cipher sweep', () => {
       const timer = setInterval(() => { this.cipher.sweep() }, 30_000)
       timer.unref()
@@ -309,14 +328,25 @@ export class DawnNode {
     }
   }
 
-  /** Ready once the content store answers and the node has joined the mesh (or is its first node). */
-  readiness (): { ready: boolean, reason: string } {
+  /**
+   * Ready once the content store answers and the node has joined the mesh (or is
+   * its first node), unless registry anti-entropy has failed with every verified
+   * peer for several rounds in a row (see registry/sync-health.ts).
+   */
+  readiness (): Readiness {
     if (!this.started) return { ready: false, reason: 'starting' }
+    const sync = this.sync === undefined ? {} : { registrySync: this.sync.status() }
     const store = this.contentService?.storeState
-    if (store !== undefined && !store.available) return { ready: false, reason: store.reason }
-    if (this.verifiedPeers().length > 0) return { ready: true, reason: 'joined the mesh' }
-    if (this.bootstrapper?.isFirstNode === true) return { ready: true, reason: 'first node of the mesh' }
-    return { ready: false, reason: 'waiting for a bootstrap peer' }
+    if (store !== undefined && !store.available) return { ready: false, reason: store.reason, ...sync }
+    if (this.verifiedPeers().length > 0) {
+      if (this.sync?.healthy() === false) {
+        const last = sync.registrySync?.lastError
+        return { ready: false, reason: `registry sync has failed with every peer for ${FAILED_ROUNDS_BEFORE_NOT_READY} or more rounds${last === undefined ? '' : ` (last: ${last.reason}: ${last.message})`}`, ...sync }
+      }
+      return { ready: true, reason: 'joined the mesh', ...sync }
+    }
+    if (this.bootstrapper?.isFirstNode === true) return { ready: true, reason: 'first node of the mesh', ...sync }
+    return { ready: false, reason: 'waiting for a bootstrap peer', ...sync }
   }
 
   verifiedPeers (): string[] {

@@ -29,6 +29,8 @@ const BASE58 = '[1-9A-HJ-NP-Za-km-z]{40,80}'
 const AGENT_ID = '[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?'
 /** `<peerId>.<incarnation>`; the incarnation is hex (8 chars today, room to grow). */
 const REPLICA = `${BASE58}\\.[0-9a-f]{8,32}`
+/** A whole replica id, for wire formats that name replicas outside dots (anti-entropy). */
+export const REPLICA_PATTERN = `^${REPLICA}$`
 /** Counter digits are bounded here; parseDot enforces the safe-integer range. */
 const DOT = `${REPLICA}@[1-9][0-9]{0,15}`
 

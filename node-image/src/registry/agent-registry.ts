@@ -12,13 +12,13 @@ import { writeFileAtomic } from '../storage/atomic-file.ts'
 import { TypedEventEmitter } from 'main-event'
 import Type from 'typebox'
 import { Compile } from 'typebox/compile'
-import { parseAgentRecord, parseRegistryState, pointer, RegistryValidationError } from './agent-record.ts'
+import { MAX_CLOUD_DOTS, parseAgentRecord, parseRegistryState, pointer, RegistryValidationError } from './agent-record.ts'
 import type { AgentRecord } from './agent-record.ts'
 import { canonicalJson } from './canonical-json.ts'
-import { registryDigest } from './digest.ts'
 import { parseDot } from './dots.ts'
-import { joinOrSetStates, OrSet } from './or-set.ts'
-import type { OrSetState } from './or-set.ts'
+import { DotIndex } from './dot-ranges.ts'
+import { OrSet, unionDisjointDeltas } from './or-set.ts'
+import type { OrSetProjection, OrSetState } from './or-set.ts'
 
 export type RegistryLog = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void
 
@@ -48,6 +48,8 @@ export interface AgentRegistryEvents {
 
 export interface RegistryMergeResult {
   changed: boolean
+  /** a projection was cut short to keep the context compact; the rest waits for a later round */
+  trimmed?: boolean
   /** Our own corrections made after the merge; the caller should gossip it. */
   ownDelta?: OrSetState<AgentRecord>
 }
@@ -61,6 +63,8 @@ export class RegistryNotStartedError extends Error {
 
 export const REGISTRY_FILE = 'registry.json'
 const DEFAULT_SAVE_DELAY_MS = 100
+/** Well under MAX_CLOUD_DOTS, which a saved registry must respect to load again. */
+const MAX_CLOUD_GROWTH_PER_MERGE = MAX_CLOUD_DOTS / 4
 
 const PersistedRegistry = Type.Object({
   version: Type.Literal(1),
@@ -140,8 +144,8 @@ export class AgentRegistry extends TypedEventEmitter<AgentRegistryEvents> {
   private persist: boolean
   private saveTimer: NodeJS.Timeout | undefined
   private saving: Promise<void> = Promise.resolve()
-  /** digest() runs on every anti-entropy round; recompute only after a change */
-  private cachedDigest: string | undefined
+  /** range digests for anti-entropy and digest(); rebuilt only after a change */
+  private cachedIndex: DotIndex<AgentRecord> | undefined
 
   constructor (init: AgentRegistryInit) {
     super()
@@ -171,7 +175,7 @@ export class AgentRegistry extends TypedEventEmitter<AgentRegistryEvents> {
   async start (): Promise<void> {
     if (this.started) return
     if (this.dataDir !== undefined) await this.load(this.dataDir)
-    this.cachedDigest = undefined
+    this.cachedIndex = undefined
     this.started = true
     // Mark the file as in use before issuing any dot: if we crash before the next
     // save, counters handed out since then are unknown to the file, so the next
@@ -237,13 +241,40 @@ export class AgentRegistry extends TypedEventEmitter<AgentRegistryEvents> {
     return this.mergeValidated(parsed, from)
   }
 
+  /**
+   * Merges a projection from anti-entropy (see OrSet.mergeProjection): entries
+   * are validated like a full state; any member may relay anyone's entries.
+   */
+  mergeProjection (projection: OrSetProjection<unknown>, from: string): RegistryMergeResult {
+    this.assertStarted()
+    const parsed = parseRegistryState({ entries: projection.entries, context: { vv: {}, cloud: [] } })
+    assertDotsMatchKeys(parsed)
+    const cut = { trimmed: false }
+    const result = this.mergeValidatedWith(() => {
+      const merged = this.set.mergeProjection({ spans: projection.spans, entries: parsed.entries }, { maxCloudGrowth: MAX_CLOUD_GROWTH_PER_MERGE })
+      cut.trimmed = merged.trimmed
+      return merged
+    }, from)
+    return cut.trimmed ? { ...result, trimmed: true } : result
+  }
+
+  /** Range digests of the current state for anti-entropy; rebuilt only after a change. */
+  syncIndex (): DotIndex<AgentRecord> {
+    this.cachedIndex ??= DotIndex.build(this.set)
+    return this.cachedIndex
+  }
+
   state (): OrSetState<AgentRecord> {
     return this.set.state()
   }
 
+  /**
+   * Equal on two nodes exactly when their states are equal: the root of the
+   * range digests (dot-ranges.ts), which reuses each record's hash, so it costs
+   * milliseconds where hashing the canonical whole state cost seconds at 20 MiB.
+   */
   digest (): string {
-    this.cachedDigest ??= registryDigest(this.set.state())
-    return this.cachedDigest
+    return this.syncIndex().root
   }
 
   /** All records, sorted by key. */
@@ -256,7 +287,11 @@ export class AgentRegistry extends TypedEventEmitter<AgentRegistryEvents> {
   }
 
   private mergeValidated (state: OrSetState<AgentRecord>, from: string): RegistryMergeResult {
-    const merged = this.set.mergeWithChanges(state)
+    return this.mergeValidatedWith(() => this.set.mergeWithChanges(state), from)
+  }
+
+  private mergeValidatedWith (join: () => { changed: boolean, keys: string[] }, from: string): RegistryMergeResult {
+    const merged = join()
     const own = this.reconcileOwn()
     if (own.delta !== undefined) {
       this.log('debug', 'corrected own registry entries after merge', { from, keys: own.keys })
@@ -293,12 +328,12 @@ export class AgentRegistry extends TypedEventEmitter<AgentRegistryEvents> {
       keys.push(key)
     }
     if (deltas.length === 0) return { keys }
-    return { delta: joinOrSetStates(...deltas), keys }
+    return { delta: unionDisjointDeltas(deltas), keys }
   }
 
   private afterChange (changed: boolean, keys: string[]): void {
     if (changed) {
-      this.cachedDigest = undefined
+      this.cachedIndex = undefined
       this.scheduleSave()
     }
     if (keys.length > 0) {

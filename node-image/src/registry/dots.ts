@@ -1,3 +1,5 @@
+import { clipRanges, normalizeRanges, type Ranges } from './ranges.ts'
+
 /**
  * Dots and causal contexts for the delta-state CRDTs in this directory.
  *
@@ -120,6 +122,51 @@ export class CausalContext {
     let max = this.vv.get(replica) ?? 0
     for (const counter of this.cloud.get(replica) ?? []) max = Math.max(max, counter)
     return max
+  }
+
+  /** The highest n such that every counter 1..n of `replica` has been seen. */
+  contiguous (replica: string): number {
+    return this.vv.get(replica) ?? 0
+  }
+
+  /** Seen counters of `replica` above the contiguous prefix, ascending. */
+  cloudOf (replica: string): number[] {
+    return [...(this.cloud.get(replica) ?? [])].sort((a, b) => a - b)
+  }
+
+  /** The seen counters of `replica` within [lo, hi], as normalized ranges. */
+  seenWithin (replica: string, lo: number, hi: number): Ranges {
+    const vv = this.vv.get(replica) ?? 0
+    const counters = this.cloud.get(replica)
+    const parts: Array<[number, number]> = vv >= lo ? [[lo, Math.min(vv, hi)]] : []
+    if (counters !== undefined) for (const c of counters) if (c >= lo && c <= hi) parts.push([c, c])
+    return clipRanges(normalizeRanges(parts), lo, hi)
+  }
+
+  /**
+   * Adds every counter lo..hi of `replica`; true when any was new. Cheap when the
+   * range touches the contiguous prefix; otherwise each counter lands in the
+   * cloud, so callers add ranges in ascending order.
+   */
+  addRange (replica: string, lo: number, hi: number): boolean {
+    if (hi < lo) return false
+    const vv = this.vv.get(replica) ?? 0
+    let changed = false
+    if (lo <= vv + 1) {
+      if (hi > vv) {
+        this.vv.set(replica, hi)
+        changed = true
+      }
+    } else {
+      for (let c = lo; c <= hi; c++) {
+        if (!this.has({ replica, counter: c })) {
+          this.addToCloud({ replica, counter: c })
+          changed = true
+        }
+      }
+    }
+    if (changed) this.compactReplica(replica)
+    return changed
   }
 
   /** Every replica this context mentions, in either the vv or the cloud. */

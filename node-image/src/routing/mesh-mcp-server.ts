@@ -259,8 +259,8 @@ export function createMeshMcpServer (components: MeshMcpServerComponents, init: 
 
   server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
     try {
-      const { result, route: via } = await routeListed('tools/call', request.params, extra)
-      return withRoute(result, via) as CallToolResult
+      const routed = await routeListed('tools/call', request.params, extra)
+      return withRoute(routed) as CallToolResult
     } catch (err) {
       // A routed failure is the tool's result (isError); only unknown names are protocol errors.
       if (err instanceof ToolCallError && !(err instanceof UnknownAgentError)) {
@@ -272,8 +272,7 @@ export function createMeshMcpServer (components: MeshMcpServerComponents, init: 
 
   server.setRequestHandler(GetPromptRequestSchema, async (request, extra): Promise<GetPromptResult> => {
     try {
-      const { result, route: via } = await routeListed('prompts/get', request.params, extra)
-      return withRoute(result, via) as GetPromptResult
+      return withRoute(await routeListed('prompts/get', request.params, extra)) as GetPromptResult
     } catch (err) {
       throw asMcpError(err, 'prompt', request.params.name)
     }
@@ -290,8 +289,8 @@ export function createMeshMcpServer (components: MeshMcpServerComponents, init: 
       throw unknown('resources/read', 'resource', meshUri, `no agent ${parsed.agentId} on node ${parsed.nodeId}`, target)
     }
     try {
-      const { result, route: via } = await route('resources/read', { resource: meshUri }, target, { uri: parsed.uri, ...forwardedMeta(meta) }, meta, extra)
-      return withRoute(meshContentUris(result, target), via) as ReadResourceResult
+      const routed = await route('resources/read', { resource: meshUri }, target, { uri: parsed.uri, ...forwardedMeta(meta) }, meta, extra)
+      return withRoute({ ...routed, result: meshContentUris(routed.result, target) }) as ReadResourceResult
     } catch (err) {
       throw asMcpError(err, 'resource', meshUri)
     }
@@ -330,10 +329,10 @@ function subjectName (subject: Subject): string {
   return 'tool' in subject ? subject.tool : 'prompt' in subject ? subject.prompt : subject.resource
 }
 
-/** Adds how the call travelled to the result's `_meta`. */
-function withRoute (result: Record<string, unknown>, route: string): Record<string, unknown> {
+/** Adds how the call travelled to the result's `_meta`: the route, and the hop count of a flood. */
+function withRoute ({ result, route, hops }: CallResult): Record<string, unknown> {
   const meta = isPlainObject(result._meta) ? result._meta : {}
-  return { ...result, _meta: { ...meta, 'dawn/route': route } }
+  return { ...result, _meta: { ...meta, 'dawn/route': route, ...(hops === undefined ? {} : { 'dawn/hops': hops }) } }
 }
 
 /** Resource contents carry the URI the client asked for, not the agent's own. */

@@ -94,12 +94,18 @@ export class ToolCallService {
     }
   }
 
-  /** Turns one request envelope into one response envelope; never throws for a peer's bad bytes. */
-  private async answer (frame: Uint8Array, from: string, gone: AbortSignal): Promise<Uint8Array> {
+  /**
+   * Turns one request envelope from `from` into one response envelope; never
+   * throws for a peer's bad bytes. The flood route delivers here too, with the
+   * origin as `from` and a smaller result limit so the reply fits its frames.
+   */
+  async answer (frame: Uint8Array, from: string, gone: AbortSignal, maxResultBytes = this.init.maxBytes): Promise<Uint8Array> {
     const { messenger, metrics } = this.components
     let sealResponse: ((plaintext: Uint8Array) => Uint8Array) | undefined
     let request: WireRequest
     let trace
+    let budgetMs: number
+    const received = performance.now()
     try {
       const opened = messenger.tryOpen(frame, { type: 'toolcall.request', from }, from)
       if ('reason' in opened) throw new Refusal(opened.reason, 'rejected', `request refused: ${opened.reason}`)
@@ -114,6 +120,8 @@ export class ToolCallService {
         throw new Refusal('plaintext', 'rejected', 'this node requires end-to-end encrypted calls')
       }
       request = parseRequest(plaintext)
+      // The caller's budget on the caller's own clock, so a skewed clock on either side cannot shorten it.
+      budgetMs = request.deadline - opened.envelope.ts
       if (request.to !== this.init.selfId) throw new Refusal('misdelivered', 'rejected', `request is for ${request.to}`)
     } catch (err) {
       const refusal = asRefusal(err)
@@ -123,15 +131,16 @@ export class ToolCallService {
       return messenger.seal('toolcall.response', withMode(MODE_PLAIN, encodeJson({ id: NO_ID, ok: false, code: refusal.code, message: refusal.message })))
     }
 
-    const response = await inRemoteChildSpan('dawn serve ' + request.op, 'server', trace, { 'dawn.caller': from, 'dawn.agent': request.agentId }, async () => await this.run(request, from, gone))
+    const response = await inRemoteChildSpan('dawn serve ' + request.op, 'server', trace, { 'dawn.caller': from, 'dawn.agent': request.agentId }, async () => await this.run(request, from, gone, Math.floor(budgetMs - (performance.now() - received))))
     let json = encodeJson(response)
-    if (json.byteLength > this.init.maxBytes) {
-      json = encodeJson({ id: request.id, ok: false, code: 'too-large', message: `result is ${json.byteLength} bytes, limit ${this.init.maxBytes}` })
+    const limit = Math.min(this.init.maxBytes, maxResultBytes)
+    if (json.byteLength > limit) {
+      json = encodeJson({ id: request.id, ok: false, code: 'too-large', message: `result is ${json.byteLength} bytes, limit ${limit}` })
     }
     return messenger.seal('toolcall.response', sealResponse === undefined ? withMode(MODE_PLAIN, json) : withMode(MODE_E2E, sealResponse(json)))
   }
 
-  private async run (request: WireRequest, from: string, gone: AbortSignal): Promise<WireResponse> {
+  private async run (request: WireRequest, from: string, gone: AbortSignal, remaining: number): Promise<WireResponse> {
     const { metrics, log } = this.components
     const started = performance.now()
     const subject = subjectOf(request.op, request.params)
@@ -144,7 +153,6 @@ export class ToolCallService {
     this.inFlight++
     metrics.toolCallsInFlight.set(this.inFlight)
     try {
-      const remaining = request.deadline - Date.now()
       if (remaining <= 0) throw new DeadlineExceededError('deadline passed before the call started')
       const signal = AbortSignal.any([gone, AbortSignal.timeout(remaining)])
       const result = await inSpan(`agent ${request.op}`, 'client', { 'dawn.agent': request.agentId, 'dawn.subject': subject }, async () => await this.components.local.call(request.agentId, request.op, request.params, signal))

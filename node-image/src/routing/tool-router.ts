@@ -2,13 +2,16 @@ import { randomBytes } from 'node:crypto'
 import { lpStream } from '@libp2p/utils'
 import type { Connection } from '@libp2p/interface'
 import type { Messenger } from '../p2p/messenger.ts'
+import type { OpenedEnvelope } from '../p2p/envelope.ts'
+import { LruMap } from '../p2p/lru-map.ts'
 import type { NodeMetrics } from '../metrics/node-metrics.ts'
 import type { AgentRecord } from '../registry/agent-record.ts'
 import type { LogFn } from '../logging/json-logger.ts'
 import { inSpan } from '../tracing/spans.ts'
 import type { E2ECipher } from './e2e-cipher.ts'
 import { callErrorFromCode, DeadlineExceededError, NodeUnreachableError, ToolCallError, UnknownAgentError } from './errors.ts'
-import { PeerConnector, type ConnectorLibp2p } from './peer-connector.ts'
+import { PeerConnector, type ConnectorLibp2p, type Reached } from './peer-connector.ts'
+import type { FloodDelivery } from './flood-router.ts'
 import { callAad, encodeJson, MODE_E2E, MODE_PLAIN, parseResponse, splitMode, withMode, type WireRequest } from './tool-call-wire.ts'
 import { formatTarget, type AgentOp, type AgentTarget, type CallOptions, type CallResult, type MeshCaller, type Route } from './types.ts'
 
@@ -29,7 +32,28 @@ export interface ToolRouterComponents {
   membership: { whenVerified: (peer: string, signal: AbortSignal) => Promise<void> }
   metrics: NodeMetrics
   log: LogFn
+  /** The flood route, tried when no direct or relayed path reaches a node; absent when it is off. */
+  flood?: FloodCaller
 }
+
+export interface FloodCaller {
+  readonly maxHops: number
+  call: (target: string, envelope: Uint8Array, signal: AbortSignal, deadline: number) => Promise<FloodDelivery>
+  probe: (target: string, signal: AbortSignal, deadline: number) => Promise<{ hops: number }>
+}
+
+/** How the `mesh` agent's route tool explains a path. */
+export interface Reach {
+  route: Route
+  remoteAddr?: string
+  hops?: number
+}
+
+/** With a flood route to fall back on, dials and relays get this share of the time left. */
+const CONNECT_SHARE = 0.5
+/** How long a node reached only by flood is flooded at once, without dialling first. */
+const FLOOD_MEMORY_MS = 60_000
+const FLOOD_MEMORY_NODES = 1024
 
 export interface ToolRouterInit {
   selfId: string
@@ -46,13 +70,16 @@ export interface ToolRouterInit {
 
 /**
  * Caller side of mesh routing: resolves `<nodeId>:<agentId>`, reaches the node
- * (direct, DHT, relay), and runs one encrypted request/response per stream.
+ * (direct, DHT, relay), and runs one encrypted request/response per stream; or,
+ * when nothing reaches it, hands the same sealed request to the flood route.
  */
 export class ToolRouter implements MeshCaller {
   private readonly components: ToolRouterComponents
   private readonly init: ToolRouterInit
   private readonly connector: PeerConnector
   private readonly aad: Uint8Array
+  /** Nodes the connector last failed to reach -> until when to flood them at once. */
+  private readonly floodFirst = new LruMap<string, number>(FLOOD_MEMORY_NODES)
 
   constructor (components: ToolRouterComponents, init: ToolRouterInit) {
     this.components = components
@@ -62,10 +89,17 @@ export class ToolRouter implements MeshCaller {
   }
 
   /** How a call to `nodeId` would travel now (the `mesh` agent's route tool). */
-  async reach (nodeId: string, signal: AbortSignal): Promise<{ route: Route, remoteAddr?: string }> {
+  async reach (nodeId: string, signal: AbortSignal): Promise<Reach> {
     if (nodeId === this.init.selfId) return { route: 'local' }
-    const { connection, route } = await this.connector.connect(nodeId, signal, Date.now() + this.init.timeoutMs)
-    return { route, remoteAddr: connection.remoteAddr.toString() }
+    const deadline = Date.now() + this.init.timeoutMs
+    const path = await this.path(nodeId, signal, deadline)
+    if ('connection' in path) return { route: path.route, remoteAddr: path.connection.remoteAddr.toString() }
+    try {
+      const { hops } = await this.floodRoute().probe(nodeId, signal, deadline)
+      return { route: 'flood', hops }
+    } catch (err) {
+      throw this.floodFailed(nodeId, path.why, err)
+    }
   }
 
   async call (target: AgentTarget, op: AgentOp, params: Record<string, unknown>, opts: CallOptions = {}): Promise<CallResult> {
@@ -73,24 +107,26 @@ export class ToolRouter implements MeshCaller {
     const deadline = Math.floor(Math.min(opts.deadline ?? Number.POSITIVE_INFINITY, Date.now() + this.init.timeoutMs))
     const signal = AbortSignal.any([...(opts.signal === undefined ? [] : [opts.signal]), AbortSignal.timeout(Math.max(0, deadline - Date.now()))])
     let route: Route = target.nodeId === this.init.selfId ? 'local' : 'direct'
+    let hops: number | undefined
     const record = (result: string): void => {
       const labels = { result, route }
       const seconds = (performance.now() - started) / 1000
       this.components.metrics.toolCalls.inc(labels)
       this.components.metrics.toolCallSeconds.observe(labels, seconds)
       // Audit: who called what and how it ended; never the arguments or the result.
-      this.components.log('info', 'tool call', { audit: true, caller: opts.caller ?? 'local', target: formatTarget(target), op, subject: subjectOf(op, params), outcome: result, route, durationMs: Math.round(seconds * 1000) })
+      this.components.log('info', 'tool call', { audit: true, caller: opts.caller ?? 'local', target: formatTarget(target), op, subject: subjectOf(op, params), outcome: result, route, hops, durationMs: Math.round(seconds * 1000) })
     }
     try {
       const result = await inSpan(`dawn ${op}`, 'client', { 'dawn.target': formatTarget(target), 'dawn.op': op }, async span => {
         if (route === 'local') return await this.components.local.call(target.agentId, op, params, signal)
-        const out = await this.remote(target, op, params, deadline, signal, r => { route = r })
+        const out = await this.remote(target, op, params, deadline, signal, (r, h) => { route = r; hops = h })
         span.setAttribute('dawn.route', route)
+        if (hops !== undefined) span.setAttribute('dawn.hops', hops)
         return out
       })
       // A tool that ran and reported failure is a success of the mesh, but the audit should say so.
       record(op === 'tools/call' && result.isError === true ? 'tool-error' : 'ok')
-      return { result, route }
+      return { result, route, ...(hops === undefined ? {} : { hops }) }
     } catch (err) {
       const failure = asCallError(err, signal, target)
       record(failure.code)
@@ -98,7 +134,7 @@ export class ToolRouter implements MeshCaller {
     }
   }
 
-  private async remote (target: AgentTarget, op: AgentOp, params: Record<string, unknown>, deadline: number, signal: AbortSignal, onRoute: (r: Route) => void): Promise<Record<string, unknown>> {
+  private async remote (target: AgentTarget, op: AgentOp, params: Record<string, unknown>, deadline: number, signal: AbortSignal, onRoute: (r: Route, hops?: number) => void): Promise<Record<string, unknown>> {
     const { nodeId, agentId } = target
     if (this.components.registry.get(nodeId, agentId) === undefined) throw new UnknownAgentError(`no agent ${formatTarget(target)} in the mesh registry`)
     const id = randomBytes(16).toString('hex')
@@ -116,15 +152,27 @@ export class ToolRouter implements MeshCaller {
     const { messenger } = this.components
     const envelope = messenger.seal('toolcall.request', body)
 
-    const { connection, route } = await this.connector.connect(nodeId, signal, deadline)
-    onRoute(route)
-    // A new connection carries our call only once the node has admitted us; it would reset the stream unread before that.
-    await this.components.membership.whenVerified(nodeId, signal)
-    const reply = await this.exchange(connection, envelope, signal, nodeId)
-
-    const opened = messenger.tryOpen(reply, { type: 'toolcall.response', from: nodeId }, nodeId)
-    if ('reason' in opened) throw new ToolCallError('rejected', `response from ${nodeId} refused: ${opened.reason}`)
-    const { mode, payload } = splitMode(opened.envelope.body)
+    const path = await this.path(nodeId, signal, deadline)
+    let opened: OpenedEnvelope
+    if ('connection' in path) {
+      onRoute(path.route)
+      // A new connection carries our call only once the node has admitted us; it would reset the stream unread before that.
+      await this.components.membership.whenVerified(nodeId, signal)
+      const reply = await this.exchange(path.connection, envelope, signal, nodeId)
+      const result = messenger.tryOpen(reply, { type: 'toolcall.response', from: nodeId }, nodeId)
+      if ('reason' in result) throw new ToolCallError('rejected', `response from ${nodeId} refused: ${result.reason}`)
+      opened = result.envelope
+    } else {
+      onRoute('flood')
+      try {
+        const delivered = await this.floodRoute().call(nodeId, envelope, signal, deadline)
+        onRoute('flood', delivered.hops)
+        opened = delivered.reply
+      } catch (err) {
+        throw this.floodFailed(nodeId, path.why, err)
+      }
+    }
+    const { mode, payload } = splitMode(opened.body)
     // A plaintext answer to an encrypted request can only be a refusal (the node
     // could not decrypt); it carries no result, so accept it as an error only.
     const response = parseResponse(mode === MODE_E2E && openResponse !== undefined ? openResponse(payload) : payload)
@@ -132,6 +180,49 @@ export class ToolRouter implements MeshCaller {
     if (!response.ok) throw callErrorFromCode(response.code, response.message)
     if (mode === MODE_PLAIN && openResponse !== undefined) throw new ToolCallError('rejected', `result from ${nodeId} arrived unencrypted`)
     return response.result
+  }
+
+  /**
+   * A connection to the node (direct, DHT, relay), or the flood route when none
+   * can be had. With the flood route on, the connector gets only a share of the
+   * time, and a node it failed to reach is flooded at once for a while.
+   */
+  private async path (nodeId: string, signal: AbortSignal, deadline: number): Promise<Reached | { route: 'flood', why: string }> {
+    if (this.components.flood === undefined) return await this.connector.connect(nodeId, signal, deadline)
+    if (this.remembersFlood(nodeId)) return { route: 'flood', why: 'no direct or relayed path on the last try' }
+    const shareMs = Math.max(50, Math.floor((deadline - Date.now()) * CONNECT_SHARE))
+    const share = AbortSignal.any([signal, AbortSignal.timeout(shareMs)])
+    try {
+      return await this.connector.connect(nodeId, share, Date.now() + shareMs)
+    } catch (err) {
+      signal.throwIfAborted()
+      if (!(err instanceof NodeUnreachableError) && !share.aborted) throw err
+      this.floodFirst.set(nodeId, Date.now() + FLOOD_MEMORY_MS)
+      return { route: 'flood', why: share.aborted ? `no direct or relayed path within ${shareMs} ms` : (err as Error).message }
+    }
+  }
+
+  private remembersFlood (nodeId: string): boolean {
+    const until = this.floodFirst.get(nodeId)
+    if (until === undefined) return false
+    // A connection that opened since (the node dialled us, a partition healed) beats the flood.
+    const open = this.components.libp2p.getConnections().some(c => c.status === 'open' && c.remotePeer.toString() === nodeId)
+    if (until > Date.now() && !open) return true
+    this.floodFirst.delete(nodeId)
+    return false
+  }
+
+  /** path() returns a flood path only when the flood route is on. */
+  private floodRoute (): FloodCaller {
+    const flood = this.components.flood
+    if (flood === undefined) throw new Error('the flood route is off')
+    return flood
+  }
+
+  private floodFailed (nodeId: string, why: string, err: unknown): unknown {
+    this.floodFirst.delete(nodeId)
+    if (!(err instanceof NodeUnreachableError)) return err
+    return new NodeUnreachableError(`node ${nodeId} is unreachable: ${why}; flood route: ${err.message}`, { cause: err })
   }
 
   private async exchange (connection: Connection, envelope: Uint8Array, signal: AbortSignal, nodeId: string): Promise<Uint8Array> {

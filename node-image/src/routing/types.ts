@@ -14,7 +14,7 @@ export interface AgentTarget {
 }
 
 /** How a call reached its node; also a metric label. */
-export type Route = 'local' | 'direct' | 'relayed'
+export type Route = 'local' | 'direct' | 'relayed' | 'flood'
 
 export interface CallOptions {
   signal?: AbortSignal
@@ -28,6 +28,8 @@ export interface CallResult {
   /** The MCP result object exactly as the agent returned it. */
   result: Record<string, unknown>
   route: Route
+  /** Flood route only: hops the request travelled through members. */
+  hops?: number
 }
 
 /** Anything that can run an MCP request on an agent somewhere in the mesh. */

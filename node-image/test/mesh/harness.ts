@@ -2,7 +2,7 @@ import { mkdtemp, rm, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createNetworkDir, type CreateNetworkOptions, type NetworkFiles } from '../../src/local-mesh/network-dir.ts'
-import { NodeProcess } from '../../src/local-mesh/node-process.ts'
+import { NodeProcess, type NodeProcessInit } from '../../src/local-mesh/node-process.ts'
 
 export { eventually } from '../../../test/support/eventually.ts'
 
@@ -20,11 +20,16 @@ export async function tempDir (prefix = 'dawn-test-'): Promise<string> {
 }
 
 /** Starts `nodes` real dawn-node processes on loopback and waits until all are ready. */
-export async function startMesh (opts: Omit<CreateNetworkOptions, 'dir'> & { dir?: string, beforeStart?: (net: NetworkFiles) => Promise<void> }): Promise<Mesh> {
+export async function startMesh (opts: Omit<CreateNetworkOptions, 'dir'> & {
+  dir?: string
+  beforeStart?: (net: NetworkFiles) => Promise<void>
+  /** How node i is spawned besides its config (a wrapper such as `ip netns exec`, extra env). */
+  spawn?: (index: number) => Pick<NodeProcessInit, 'wrapper' | 'env'>
+}): Promise<Mesh> {
   const dir = opts.dir ?? await tempDir()
   const net = await createNetworkDir({ ...opts, dir })
   await opts.beforeStart?.(net)
-  const procs = net.nodes.map(n => new NodeProcess({ configFile: n.configFile, httpUrl: n.httpUrl }))
+  const procs = net.nodes.map((n, i) => new NodeProcess({ configFile: n.configFile, httpUrl: n.httpUrl, ...opts.spawn?.(i) }))
   for (const p of procs) p.start()
   const mesh: Mesh = {
     net,

@@ -100,7 +100,7 @@ describe('the mesh refuses outsiders and bad messages', () => {
 
       // Replayed: the same valid sync request sent twice.
       const replay = await rejected('replay')
-      const syncRequest = sealEnvelope({ type: 'registry.sync', network: config.network.name, body: new TextEncoder().encode(JSON.stringify({ digest: digestBefore })), privateKey: seed, peerId: attacker.peerId, cert })
+      const syncRequest = sealEnvelope({ type: 'registry.sync', network: config.network.name, body: new TextEncoder().encode(JSON.stringify({ op: 'replicas', root: digestBefore })), privateKey: seed, peerId: attacker.peerId, cert })
       const first = await request(attacker.libp2p, peerIdFromString(target.peerId), protocols.registrySync, syncRequest, { maxBytes: 1 << 20, signal: AbortSignal.timeout(5000) })
       expect(first.length).toBeGreaterThan(0)
       await expect(request(attacker.libp2p, peerIdFromString(target.peerId), protocols.registrySync, syncRequest, { maxBytes: 1 << 20, signal: AbortSignal.timeout(5000) })).rejects.toThrow()

@@ -14,7 +14,8 @@ export interface MeshFacade {
   selfId: string
   peers: () => Array<{ peerId: string, verified: boolean, addrs: string[] }>
   ping: (nodeId: string, signal: AbortSignal) => Promise<{ rttMs: number }>
-  route: (nodeId: string, signal: AbortSignal) => Promise<{ route: 'local' | 'direct' | 'relayed', via?: string, remoteAddr?: string }>
+  /** `hops` only for the flood route: how far a probe travelled through members. */
+  route: (nodeId: string, signal: AbortSignal) => Promise<{ route: 'local' | 'direct' | 'relayed' | 'flood', via?: string, remoteAddr?: string, hops?: number }>
   agents: () => Array<{ nodeId: string, agentId: string, name: string, tools: string[] }>
 }
 
@@ -45,7 +46,7 @@ export function meshServerSpec (mesh: MeshFacade): ServerSpec {
       }),
       defineTool({
         name: 'route',
-        description: 'Explain how a call reaches a node: local, direct, or relayed (through which relay), and the remote address used.',
+        description: 'Explain how a call reaches a node: local, direct, relayed (through which relay) with the remote address used, or flood (hop by hop through members, with the hop count) when no direct or relayed path exists.',
         input: Type.Object({ nodeId: NodeId }, { additionalProperties: false }),
         annotations: { readOnlyHint: true, openWorldHint: false },
         handler: async ({ nodeId }, { signal }) => jsonResult({ nodeId, ...await mesh.route(nodeId, signal) })
