@@ -2,6 +2,7 @@
 // operator's flags, and objects that appear only when asked for.
 import { describe, it, expect } from 'vitest'
 import { NONROOT_UID } from '../../operator/src/render/security.ts'
+import { LABELS, NODE_APP } from '../../operator/src/render/labels.ts'
 import { DEFAULT_INSTALL } from '../../operator/src/install/install-manifest.ts'
 import { CASES, NAMESPACE, find, objects, template, type K8sObject } from './support.ts'
 
@@ -87,13 +88,15 @@ describe('charts/dawn defaults', () => {
     }
   })
 
-  it('the NetworkPolicy admits only the metrics port and lets out only the API server and DNS', async () => {
+  it('the NetworkPolicy admits only the metrics port and lets out only the API server, the nodes\' HTTP port and DNS', async () => {
     const np = find(objects(await template(CASES['network-policy']!)), 'NetworkPolicy')
     const spec = np.spec as { policyTypes: string[], ingress: Array<{ ports: unknown[], from?: unknown[] }>, egress: Array<{ ports: Array<{ port: number, protocol: string }>, to?: unknown[] }> }
     expect(spec.policyTypes).toEqual(['Ingress', 'Egress'])
     expect(spec.ingress).toEqual([{ ports: [{ port: 8080, protocol: 'TCP' }], from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }] }])
-    expect(spec.egress.map(e => e.ports.map(p => `${p.protocol}/${p.port}`))).toEqual([['TCP/443', 'TCP/6443'], ['UDP/53', 'TCP/53']])
+    expect(spec.egress.map(e => e.ports.map(p => `${p.protocol}/${p.port}`))).toEqual([['TCP/443', 'TCP/6443'], ['TCP/8080'], ['UDP/53', 'TCP/53']])
     expect(spec.egress[0]!.to).toEqual([{ ipBlock: { cidr: '172.18.0.2/32' } }])
+    // The mesh check reaches the pods the operator renders, in any namespace: their name label.
+    expect(spec.egress[1]!.to).toEqual([{ namespaceSelector: {}, podSelector: { matchLabels: { [LABELS.name]: NODE_APP } } }])
   })
 
   it('custom image and resources reach the Deployment; a digest wins over the tag', async () => {

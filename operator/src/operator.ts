@@ -7,6 +7,7 @@ import { LeaderElector, kubeLeaseStore } from './runtime/leader-election.ts'
 import { silentLogger, type Logger } from './runtime/logger.ts'
 import { Manager } from './runtime/manager.ts'
 import { MetricsServer, OperatorMetrics } from './runtime/metrics.ts'
+import { MeshProbe } from './runtime/mesh-probe.ts'
 import type { Caches, ControllerComponents } from './controllers/context.ts'
 import { RESOURCES } from './controllers/resources.ts'
 import { createNetworkController } from './controllers/network-controller.ts'
@@ -28,6 +29,11 @@ export interface OperatorInit {
   now?: () => number
   /** How often the prometheus-operator CRDs are looked for (discovery); default 60 s. */
   monitoringRefreshMs?: number
+  /**
+   * How often each network's nodes are asked for their peers (the Degraded condition
+   * shows a partitioned mesh); default 10 s; 0 turns it off.
+   */
+  meshCheckIntervalMs?: number
 }
 
 export interface Operator {
@@ -66,8 +72,12 @@ export function createOperator (init: OperatorInit = {}): Operator {
   const events = new EventRecorder({ client, controller: 'dawn-operator', ...(init.leaderElection?.identity === undefined ? {} : { instance: init.leaderElection.identity }), logger })
   const monitoring = new Monitoring({ client, ...(init.monitoringRefreshMs === undefined ? {} : { refreshMs: init.monitoringRefreshMs }) })
   const components: ControllerComponents = { client, applier: new Applier({ client }), caches, logger, events, monitoring, now: init.now ?? Date.now }
+  const meshIntervalMs = init.meshCheckIntervalMs ?? 10_000
+  const mesh = meshIntervalMs > 0
+    ? { probe: new MeshProbe({ timeoutMs: Math.min(3000, meshIntervalMs) }), intervalMs: meshIntervalMs, joinGraceMs: 20_000 }
+    : undefined
   const controllers = [
-    createNetworkController(components, { metrics }),
+    createNetworkController(components, { metrics, ...(mesh === undefined ? {} : { mesh }) }),
     createNodeController(components, { metrics }),
     createAgentController(components, { metrics })
   ]

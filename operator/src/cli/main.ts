@@ -17,6 +17,9 @@ Usage: dawn-operator [options]
   --renew-deadline DURATION  the leader steps down when it could not renew for this long (default 10s)
   --retry-period DURATION    how often candidates try to take the Lease (default 2s)
                              (DURATION: 500ms, 4s, 1m; a bare number is seconds)
+  --mesh-check-interval DURATION
+                             how often each network's nodes are asked for their peers, so that
+                             Degraded shows a partitioned mesh (default 10s; 0 turns it off)
   --metrics-port PORT        /metrics, /healthz, /readyz (default 8080)
   --log-level LEVEL          debug | info | warn | error (default info)`
 
@@ -32,6 +35,7 @@ async function main (): Promise<number> {
       'lease-duration': { type: 'string' },
       'renew-deadline': { type: 'string' },
       'retry-period': { type: 'string' },
+      'mesh-check-interval': { type: 'string' },
       'metrics-port': { type: 'string', default: '8080' },
       'log-level': { type: 'string', default: process.env.LOG_LEVEL ?? 'info' },
       help: { type: 'boolean' }
@@ -46,6 +50,8 @@ async function main (): Promise<number> {
   const leaseDurationMs = durationMs('--lease-duration', values['lease-duration'])
   const renewDeadlineMs = durationMs('--renew-deadline', values['renew-deadline'])
   const retryPeriodMs = durationMs('--retry-period', values['retry-period'])
+  const meshCheck = values['mesh-check-interval']
+  const meshCheckIntervalMs = meshCheck === '0' ? 0 : durationMs('--mesh-check-interval', meshCheck)
   const namespace = values.namespace ?? process.env.WATCH_NAMESPACE
   const identity = values.id ?? `${hostname()}_${Math.random().toString(36).slice(2, 8)}`
   const logger = createLogger({ level, fields: { component: 'dawn-operator', id: identity } })
@@ -62,6 +68,7 @@ async function main (): Promise<number> {
       ...(retryPeriodMs === undefined ? {} : { retryPeriodMs })
     },
     metricsPort: port,
+    ...(meshCheckIntervalMs === undefined ? {} : { meshCheckIntervalMs }),
     logger
   })
   await operator.start()

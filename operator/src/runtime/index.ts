@@ -27,3 +27,4 @@ export {
 export { Manager, runWhenLeader, type ManagerInit, type LeaderRunnable } from './manager.ts'
 export { EventRecorder, type EventInit, type EventRecorderInit } from './events.ts'
 export { onShutdownSignals, type ShutdownInit } from './shutdown.ts'
+export { MeshProbe, NodeReplyError, type MeshProbeInit, type PeerReport, type ProbeTarget } from './mesh-probe.ts'
