@@ -37,6 +37,17 @@ export default defineConfig({
       },
       {
         test: {
+          name: 'chaos',
+          // Faults in network namespaces (test/chaos/netns/): five real nodes per file, as root.
+          // The same scenarios on the real cluster run in the e2e tier, not here.
+          include: ['test/chaos/*.test.ts', 'test/chaos/netns/**/*.test.ts'],
+          fileParallelism: false,
+          testTimeout: 300_000,
+          hookTimeout: 120_000
+        }
+      },
+      {
+        test: {
           name: 'e2e',
           // The operator and its pools as real pods on the single-node cluster (test/cluster/).
           include: ['test/e2e/*.test.ts'],

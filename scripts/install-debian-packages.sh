@@ -9,6 +9,7 @@
 #   gcc, libc6-dev      the static pause binary of the pod sandbox image
 #   prometheus          promtool: checks and unit-tests the alert rules (monitoring/rules/)
 #   prometheus-alertmanager  amtool: checks the rendered alertmanager.yml
+#   libfaketime         the chaos tier's clock skew (LD_PRELOAD into one node process)
 set -eu
 missing=""
 [ -x "${DAWN_CHROMIUM:-/usr/bin/chromium}" ] || missing="$missing chromium fonts-dejavu-core"
@@ -23,6 +24,7 @@ command -v gcc >/dev/null 2>&1 || missing="$missing gcc"
 [ -f /usr/lib/x86_64-linux-gnu/libc.a ] || missing="$missing libc6-dev"
 command -v promtool >/dev/null 2>&1 || missing="$missing prometheus"
 command -v amtool >/dev/null 2>&1 || missing="$missing prometheus-alertmanager"
+[ -f /usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1 ] || missing="$missing libfaketime"
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "dawn: missing Debian packages:$missing. Install them with: sudo apt-get install -y$missing (or set DAWN_CHROMIUM=/path/to/chromium)" >&2

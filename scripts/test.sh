@@ -1,7 +1,8 @@
 #!/bin/sh
 # Every test tier, none skipped: typecheck, lint, unit, mesh (real node processes),
 # browser (Debian Chromium), controlplane (kube-apiserver + etcd + controller-manager
-# built from their Go modules and cached in ~/.cache/dawn), and e2e (the operator and
+# built from their Go modules and cached in ~/.cache/dawn), chaos (faults in network
+# namespaces, as root), and e2e (the operator and
 # its pools as pods on the single-node cluster of test/cluster/, images built locally).
 # With arguments, they go to one vitest run as they are (e.g. --project e2e).
 # A tier whose component is missing fails and prints how to install it.
@@ -17,6 +18,7 @@ run node_modules/typescript/bin/tsc -p test/controlplane
 run node_modules/typescript/bin/tsc -p images
 run node_modules/typescript/bin/tsc -p test/cluster
 run node_modules/typescript/bin/tsc -p test/e2e
+run node_modules/typescript/bin/tsc -p test/chaos
 run node_modules/typescript/bin/tsc -p charts
 echo "== lint"
 run node_modules/eslint/bin/eslint.js .
@@ -32,6 +34,9 @@ if [ $# -gt 0 ]; then
 fi
 echo "== unit, mesh, browser, controlplane"
 run node_modules/vitest/vitest.mjs run --project unit --project mesh --project browser --project controlplane
+# Alone: five real nodes per file in network namespaces, with faults (needs root).
+echo "== chaos (network namespaces)"
+run node_modules/vitest/vitest.mjs run --project chaos
 # Alone, after the others: the cluster's pods want both cores to themselves.
 echo "== e2e (single-node cluster)"
 run node_modules/vitest/vitest.mjs run --project e2e

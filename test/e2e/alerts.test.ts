@@ -4,7 +4,6 @@
 // AlertmanagerConfig to a webhook receiver. A node that goes away fires DawnNodeDown and its
 // return resolves it; a node cut off from its peers fires DawnMeshPartitioned and the heal
 // resolves it. Every dashboard query returns data from the live nodes.
-import { execFileSync } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
@@ -12,8 +11,10 @@ import type { DawnNetwork } from '../../operator/src/api/index.ts'
 import {
   dashboardQueries, NODE_JOB, renderPlainAlertmanagerConfig, renderPlainScrapeConfig, renderPrometheusRule
 } from '../../operator/src/render/index.ts'
-import { NETNS, NODE_NAME, POD_SUBNET } from '../cluster/layout.ts'
+import type { ClusterChaosTarget } from '../chaos/cluster/target.ts'
+import { NODE_NAME } from '../cluster/layout.ts'
 import { dumpOnFailure, eventually, kubectl } from './access.ts'
+import { attachChaosTarget } from './chaos-cluster.ts'
 import { PoolFixture } from './pool-fixture.ts'
 import { PROMETHEUS_PORT, prometheusReady, query, startPrometheusStack, WEBHOOK_URL, type Notification, type PrometheusStack } from './prometheus-stack.ts'
 
@@ -22,9 +23,7 @@ const NET = 'mon'
 const POOL = 'watched'
 let stack: PrometheusStack | undefined
 let prom = ''
-let cutRules: string[][] = []
-
-const iptables = (args: string[]): void => { execFileSync('ip', ['netns', 'exec', NETNS, 'iptables', ...args], { stdio: ['ignore', 'ignore', 'pipe'] }) }
+let chaos: ClusterChaosTarget | undefined
 
 /** Waits for a notification about `alert` with `status`, and returns it. */
 async function notified (alert: string, status: 'firing' | 'resolved', timeoutMs = 300_000): Promise<Notification> {
@@ -83,7 +82,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await kubectl(['uncordon', NODE_NAME]).catch(() => '')
-  for (const rule of cutRules) { try { iptables(['-D', ...rule]) } catch { /* gone */ } }
+  await chaos?.close().catch(() => {})
   await stack?.stop()
   await f.dispose()
 })
@@ -134,23 +133,16 @@ describe('live alerts', () => {
 
   it('a node cut off from its peers fires DawnMeshPartitioned, and the heal resolves it', async () => {
     const [p0] = await f.pods(POOL)
-    const ip = p0?.status?.podIP ?? ''
-    // Pod-to-pod traffic crosses the bridge through FORWARD; Prometheus's scrapes come from the node, not another pod.
-    cutRules = [
-      ['FORWARD', '-s', ip, '-d', POD_SUBNET, '-p', 'tcp', '-j', 'REJECT', '--reject-with', 'tcp-reset'],
-      ['FORWARD', '-d', ip, '-s', POD_SUBNET, '-p', 'tcp', '-j', 'REJECT', '--reject-with', 'tcp-reset'],
-      ['FORWARD', '-s', ip, '-d', POD_SUBNET, '-j', 'DROP'],
-      ['FORWARD', '-d', ip, '-s', POD_SUBNET, '-j', 'DROP']
-    ]
-    for (const rule of cutRules) iptables(['-I', ...rule])
+    // Pod-to-pod traffic only, inside the pods' network namespaces; Prometheus's scrapes come from the node, not another pod.
+    chaos = await attachChaosTarget(f, NET, POOL, 3)
+    await chaos.partition([[0], [1, 2]])
     // Proof that the cut happened: the node itself reports no verified peer.
     await eventually(async () => {
       const peers = await f.node<Array<{ verified: boolean }>>(p0!, '/api/v1/peers')
       return peers.filter(p => p.verified).length === 0
     }, { what: `${POOL}-0 to lose every peer`, timeoutMs: 180_000, intervalMs: 2000 })
     await notified('DawnMeshPartitioned', 'firing')
-    for (const rule of cutRules) iptables(['-D', ...rule])
-    cutRules = []
+    await chaos.heal()
     await eventually(async () => (await f.node<Array<{ verified: boolean }>>(p0!, '/api/v1/peers')).filter(p => p.verified).length === 2,
       { what: `${POOL}-0 to verify both peers again`, timeoutMs: 180_000, intervalMs: 2000 })
     await notified('DawnMeshPartitioned', 'resolved')

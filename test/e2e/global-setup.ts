@@ -6,7 +6,9 @@
 //                      running; this checkout's images are imported and the operator is
 //                      reinstalled and restarted. For fast local iteration.
 //   (kind)             `npm run e2e -- --kind` (run.ts) sets DAWN_E2E_KIND_KUBECONFIG: the
-//                      specs run against that kind cluster, whose images run.ts loaded.
+//                      specs run against that kind cluster, whose images run.ts loaded and
+//                      where it installed the chart (DAWN_E2E_KIND_CHART=1): then the
+//                      chart's operator is used as it is.
 //
 // The last e2e file (zz-down.test.ts, placed last by sequencer.ts) tears the cluster down
 // and checks that nothing is left; this teardown only stops a cluster that is still there
@@ -19,7 +21,7 @@ import type { TestProject } from 'vitest/node'
 import { clusterStatus, defaultImages, importImages, startCluster, stopCluster } from '../cluster/cluster.ts'
 import { clusterPaths } from '../cluster/layout.ts'
 import { hostFirewallRules } from '../cluster/teardown.ts'
-import { e2eTarget, kubectlWith } from './target.ts'
+import { e2eTarget, KIND_CHART_ENV, kubectlWith } from './target.ts'
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -38,7 +40,9 @@ export default async function setup (project: TestProject): Promise<() => Promis
     say(`running against the kind cluster of ${target.kubeconfig}`)
     project.provide('kubeconfig', target.kubeconfig)
     project.provide('hostFirewallBefore', '')
-    await installOperator(kubectlWith(target.kubeconfig, target), false)
+    const kubectl = kubectlWith(target.kubeconfig, target)
+    if (process.env[KIND_CHART_ENV] === '1') await kubectl(['-n', 'dawn-system', 'rollout', 'status', 'deployment/dawn-operator', '--timeout=180s'])
+    else await installOperator(kubectl, false)
     return async () => {}
   }
 

@@ -1,15 +1,18 @@
 // `npm run e2e` runs the e2e specs on the project's own single-node cluster (root, no
-// Docker). `npm run e2e -- --kind [--name N]` runs the same specs on a kind cluster: it
-// creates the cluster (or reuses one of that name), builds the images with Docker from the
-// Dockerfiles, loads them into kind, and points the specs at it. Without Docker or kind it
-// fails at once and says what is missing.
+// Docker). `npm run e2e -- --kind [--name N]` runs the same specs, the chaos scenarios
+// among them, on a kind cluster in one whole run: it creates a multi-node cluster (or
+// reuses one of that name), builds the images with Docker from the Dockerfiles, loads them
+// into kind, installs the chart with its sample network, waits for the network's Ready
+// condition, and points the specs at the cluster. Without Docker, kind or helm it fails at
+// once and says what is missing. CI cannot run this path: its machines have no Docker.
 import { spawnSync } from 'node:child_process'
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { KIND_KUBECONFIG_ENV } from './target.ts'
+import { helmBinary } from '../../operator/src/install/helm.ts'
+import { KIND_CHART_ENV, KIND_KUBECONFIG_ENV, kubectlBinary } from './target.ts'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const HERE = dirname(fileURLToPath(import.meta.url))
@@ -23,31 +26,59 @@ export class MissingToolError extends Error {
 
 const say = (m: string): void => { process.stderr.write(`e2e: ${m}\n`) }
 
-function sh (cmd: string, args: string[], opts: { input?: string, quiet?: boolean } = {}): { ok: boolean, out: string } {
-  const r = spawnSync(cmd, args, { cwd: ROOT, encoding: 'utf8', input: opts.input, stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] })
-  if (r.error !== undefined) return { ok: false, out: r.error.message }
+/** The nodes of a kind cluster this runner creates: the chaos scenarios spread pods over the workers. */
+const KIND_CONFIG = `kind: Cluster
+apiVersion: kind.x-k8s.io/v1alpha4
+nodes:
+  - role: control-plane
+  - role: worker
+  - role: worker
+`
+/** The chart's sample network, as a user would install it (charts/dawn values `sample.*`). */
+const SAMPLE = { namespace: 'dawn-system', name: 'demo', replicas: 3 }
+
+function sh (cmd: string, args: string[], opts: { input?: string, quiet?: boolean, env?: NodeJS.ProcessEnv } = {}): { ok: boolean, out: string, stdout: string } {
+  const r = spawnSync(cmd, args, { cwd: ROOT, encoding: 'utf8', input: opts.input, env: opts.env ?? process.env, stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] })
+  if (r.error !== undefined) return { ok: false, out: r.error.message, stdout: '' }
   if (opts.quiet !== true && r.status !== 0) process.stderr.write(r.stderr)
-  return { ok: r.status === 0, out: `${r.stdout}${r.stderr}` }
+  return { ok: r.status === 0, out: `${r.stdout}${r.stderr}`, stdout: r.stdout }
 }
 
-function must (cmd: string, args: string[], input?: string): string {
+function must (cmd: string, args: string[], input?: string, env?: NodeJS.ProcessEnv): string {
   say(`${cmd} ${args.join(' ')}`)
-  const r = sh(cmd, args, { input })
+  const r = sh(cmd, args, { input, ...(env === undefined ? {} : { env }) })
   if (!r.ok) throw new Error(`${cmd} ${args.join(' ')} failed`)
   return r.out
 }
 
-/** Docker with a running engine, and kind; otherwise a MissingToolError naming both fixes. */
-export function checkKindTools (): void {
+/** Like must, but only stdout (helm logs to stderr). */
+function mustStdout (cmd: string, args: string[], env?: NodeJS.ProcessEnv): string {
+  say(`${cmd} ${args.join(' ')}`)
+  const r = sh(cmd, args, env === undefined ? {} : { env })
+  if (!r.ok) throw new Error(`${cmd} ${args.join(' ')} failed`)
+  return r.stdout
+}
+
+/** The pinned helm (scripts/fetch-helm.sh), else one on PATH; undefined if neither runs. */
+function findHelm (): string | undefined {
+  try { return helmBinary() } catch { /* not built */ }
+  return sh('helm', ['version', '--short'], { quiet: true }).ok ? 'helm' : undefined
+}
+
+/** Docker with a running engine, kind and helm; otherwise a MissingToolError naming every fix. */
+export function checkKindTools (): { helm: string } {
   const missing: string[] = []
   const docker = sh('docker', ['version', '--format', '{{.Server.Version}}'], { quiet: true })
   if (!docker.ok) missing.push(`Docker with a running engine (\`docker version\` failed: ${docker.out.trim().split('\n').pop() ?? ''})`)
   const kind = sh('kind', ['version'], { quiet: true })
   if (!kind.ok) missing.push(`kind (not found on PATH; install it with: go install sigs.k8s.io/kind@${KIND_VERSION})`)
-  if (missing.length > 0) {
+  const helm = findHelm()
+  if (helm === undefined) missing.push('helm (build the pinned one with: sh scripts/fetch-helm.sh, or put helm on PATH)')
+  if (missing.length > 0 || helm === undefined) {
     throw new MissingToolError(`npm run e2e -- --kind needs:\n  - ${missing.join('\n  - ')}\n` +
       'Without Docker, run the same specs on the project\'s own cluster instead (as root): npm run e2e')
   }
+  return { helm }
 }
 
 /** The test-only late-Kubo image, from the upstream Kubo image: `ipfs daemon` starts 20 s late. */
@@ -60,10 +91,10 @@ USER ipfs
 `
 
 function prepareKind (name: string): string {
-  checkKindTools()
+  const { helm } = checkKindTools()
   const clusters = must('kind', ['get', 'clusters']).split('\n').map(s => s.trim())
   if (clusters.includes(name)) say(`reusing kind cluster ${name}`)
-  else must('kind', ['create', 'cluster', '--name', name, '--wait', '180s'])
+  else must('kind', ['create', 'cluster', '--name', name, '--config', '-', '--wait', '180s'], KIND_CONFIG)
   must('docker', ['build', '-t', 'dawn/node:0.1.0', '-f', 'node-image/Dockerfile', '.'])
   must('docker', ['build', '-t', 'dawn/operator:0.1.0', '-f', 'Dockerfile', '.'])
   must('docker', ['pull', UPSTREAM_KUBO])
@@ -73,7 +104,27 @@ function prepareKind (name: string): string {
   mkdirSync(dir, { recursive: true })
   const kubeconfig = join(dir, `${name}.kubeconfig`)
   writeFileSync(kubeconfig, must('kind', ['get', 'kubeconfig', '--name', name]), { mode: 0o600 })
+  installChart(helm, kubeconfig)
   return kubeconfig
+}
+
+/**
+ * The chart as a user installs it, then its sample network applied and the network's
+ * conditions waited on. The chart creates the sample only on a first install (a hook), so
+ * it is rendered from the chart and applied here: a reused cluster gets it back too.
+ * --take-ownership and --force-conflicts: the e2e helm spec hands the CRDs to a release of
+ * its own, and an earlier run may have applied manifests/install.yaml with kubectl.
+ */
+function installChart (helm: string, kubeconfig: string): void {
+  const env = { ...process.env, KUBECONFIG: kubeconfig }
+  const release = ['dawn', 'charts/dawn', '-n', SAMPLE.namespace]
+  must(helm, ['upgrade', '--install', ...release, '--create-namespace', '--take-ownership', '--force-conflicts', '--wait', '--timeout', '5m'], undefined, env)
+  const sample = mustStdout(helm, ['template', ...release, '--set', 'sample.enabled=true', '--set', `sample.name=${SAMPLE.name}`,
+    '--set', `sample.replicas=${SAMPLE.replicas}`, '--show-only', 'templates/sample.yaml'], env)
+  const kubectl = kubectlBinary({ kind: 'kind', kubeconfig })
+  must(kubectl, ['apply', '--server-side', '-f', '-'], sample, env)
+  must(kubectl, ['-n', SAMPLE.namespace, 'wait', '--for=condition=Ready', `dawnnetwork/${SAMPLE.name}`, '--timeout=300s'], undefined, env)
+  must(kubectl, ['-n', SAMPLE.namespace, 'wait', '--for=condition=Degraded=False', `dawnnetwork/${SAMPLE.name}`, '--timeout=120s'], undefined, env)
 }
 
 function main (): number {
@@ -82,6 +133,7 @@ function main (): number {
   let files: string[] = []
   if (values.kind) {
     env[KIND_KUBECONFIG_ENV] = prepareKind(values.name)
+    env[KIND_CHART_ENV] = '1'
     // zz-down tears down the project's own cluster; a kind cluster stays for the next run.
     files = readdirSync(HERE).filter(f => f.endsWith('.test.ts') && f !== 'zz-down.test.ts').map(f => `test/e2e/${f}`)
   }

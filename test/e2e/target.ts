@@ -9,6 +9,8 @@ import { clusterPaths } from '../cluster/layout.ts'
 
 /** Set by run.ts for a kind run: the kubeconfig of the kind cluster. */
 export const KIND_KUBECONFIG_ENV = 'DAWN_E2E_KIND_KUBECONFIG'
+/** Set by run.ts when it installed the operator with the chart (the specs then leave it as is). */
+export const KIND_CHART_ENV = 'DAWN_E2E_KIND_CHART'
 
 export type Target = { kind: 'local' } | { kind: 'kind', kubeconfig: string }
 
