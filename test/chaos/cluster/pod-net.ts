@@ -3,7 +3,7 @@
 // containers. On the project's cluster the PID comes from its containerd (`ctr task ls`,
 // host PID namespace) and the command runs under `nsenter --net`; on kind, the same runs
 // inside the kind node's container through `docker exec`, with the PID from crictl.
-import { spawn } from 'node:child_process'
+import { runCommand } from '../command.ts'
 
 export interface PodRef {
   /** For messages. */
@@ -23,21 +23,6 @@ export class PodNetError extends Error {
   constructor (message: string) { super(message); this.name = 'PodNetError' }
 }
 
-export async function runCommand (cmd: string, args: string[], stdin?: string): Promise<string> {
-  return await new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] })
-    let out = ''
-    let err = ''
-    child.stdout.setEncoding('utf8').on('data', (c: string) => { out += c })
-    child.stderr.setEncoding('utf8').on('data', (c: string) => { err += c })
-    child.once('error', e => { reject(new PodNetError(`${cmd}: ${e.message}`)) })
-    child.once('close', code => {
-      if (code === 0) resolve(out)
-      else reject(new PodNetError(`${cmd} ${args.slice(0, 6).join(' ')}… exited with ${String(code)}: ${err.trim()}`))
-    })
-    child.stdin.end(stdin ?? '')
-  })
-}
 
 const bareId = (id: string): string => id.replace(/^[a-z]+:\/\//, '')
 

@@ -3,7 +3,8 @@
 // open across a cut are destroyed (`ss -K`) on both ends. Flaky links are delay
 // (NFQUEUE + link-delay.c) and loss (statistic match) in the node's namespace. The host's address is never matched: the test process
 // keeps reaching every node's HTTP API whatever the fault.
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
+import { runCommand } from '../command.ts'
 import { cutPairs, groupsMatrix } from '../matrix.ts'
 import type { LinkFault } from '../target.ts'
 import { startLinkDelay } from './link-delay.ts'
@@ -142,23 +143,6 @@ async function killSockets (topo: Topology, pairs: Array<[number, number]>): Pro
 }
 
 async function runIn (netns: string, cmd: string, args: string[], stdin?: string): Promise<string> {
-  return await runCmd('ip', ['netns', 'exec', netns, cmd, ...args], stdin)
+  return await runCommand('ip', ['netns', 'exec', netns, cmd, ...args], stdin)
 }
 
-async function runCmd (cmd: string, args: string[], stdin?: string): Promise<string> {
-  return await new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] })
-    let out = ''
-    let err = ''
-    child.stdout.setEncoding('utf8').on('data', (c: string) => { out += c })
-    child.stderr.setEncoding('utf8').on('data', (c: string) => { err += c })
-    child.on('error', reject)
-    child.on('close', code => {
-      if (code === 0) resolve(out)
-      else reject(new FaultError(`${cmd} ${args.join(' ')} exited with ${code}: ${err.trim()}`))
-    })
-    // A command that exits without reading its input (most do) must not fail the run with EPIPE.
-    child.stdin.on('error', () => {})
-    child.stdin.end(stdin ?? '')
-  })
-}
