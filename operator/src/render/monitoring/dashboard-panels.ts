@@ -47,7 +47,7 @@ export const DASHBOARD_ROWS: readonly RowDefinition[] = [
   {
     title: 'Tool calls',
     panels: [
-      { title: 'Calls by route', description: 'Tool calls made per second, by route (local, direct, relayed).', type: 'timeseries', unit: 'reqps', width: 8, targets: [{ expr: `sum by (route) (${rate('dawn_tool_calls_total')})`, legend: '{{route}}' }] },
+      { title: 'Calls by route', description: 'Tool calls made per second, by route (local, direct, relayed, flood).', type: 'timeseries', unit: 'reqps', width: 8, targets: [{ expr: `sum by (route) (${rate('dawn_tool_calls_total')})`, legend: '{{route}}' }] },
       { title: 'Failed calls by result', description: 'Calls the mesh could not deliver, by result (tool-error is a tool reporting failure, not counted).', type: 'timeseries', unit: 'reqps', width: 8, targets: [{ expr: `sum by (result) (${rate('dawn_tool_calls_total', 'result!~"ok|tool-error"')})`, legend: '{{result}}' }] },
       {
         title: 'Error ratio',
