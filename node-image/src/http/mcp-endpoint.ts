@@ -1,8 +1,10 @@
 /**
- * The mesh-wide MCP endpoint: Streamable HTTP (MCP 2025-11-25) at `/mcp`.
+ * The mesh-wide MCP endpoint at `/mcp`, serving two protocol revisions side by side.
  *
- * One {@link createMeshMcpServer} server and one SDK transport per session, created by
+ * 2025-11-25: one {@link createMeshMcpServer} server and one SDK transport per session, created by
  * `initialize` and ended by DELETE, by the idle sweeper or when the app closes.
+ * 2026-07-28: stateless; a request the v2 SDK classifies as modern (`isLegacyRequest` false) goes to
+ * the {@link createModernMcpHandler}, whatever session header it carries.
  * Before anything is parsed, requests pass the Origin check (DNS-rebinding defence)
  * and, when a token is configured, the bearer check. Every refusal is a JSON-RPC error body.
  */
@@ -10,10 +12,13 @@ import { randomUUID } from 'node:crypto'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
 import { ErrorCode, isInitializeRequest, JSONRPCMessageSchema } from '@modelcontextprotocol/sdk/types.js'
+import { isLegacyRequest } from '@modelcontextprotocol/server'
 import { bearerMatches } from './bearer-auth.ts'
 import { originAllowed } from '../agents/mcp-http-origin.ts'
 import { McpSessionTable } from '../agents/mcp-http-sessions.ts'
 import { createMeshMcpServer, type MeshMcpServer, type MeshMcpServerComponents } from '../routing/mesh-mcp-server.ts'
+import { createModernMcpHandler } from '../mcp/modern-mcp-handler.ts'
+import { sendWebResponse, webRequestOf } from '../mcp/web-exchange.ts'
 
 export const MCP_PATH = '/mcp'
 const SESSION_HEADER = 'mcp-session-id'
@@ -86,7 +91,15 @@ export async function registerMcpEndpoint (app: FastifyInstance, components: Mes
     }
   })
   const closeSession = async (session: Session, reason: string): Promise<void> => { await sessions.close(session.id, reason) }
-  const closeAll = async (): Promise<void> => { await sessions.closeAll('shutdown') }
+  const modern = createModernMcpHandler(components, { timeoutMs: init.timeoutMs })
+  let modernOpen = true
+  const closeAll = async (): Promise<void> => {
+    await sessions.closeAll('shutdown')
+    if (modernOpen) {
+      modernOpen = false
+      await modern.close()
+    }
+  }
   // Before the HTTP server closes: open SSE streams would otherwise keep it from closing.
   app.addHook('preClose', closeAll)
   app.addHook('onClose', closeAll)
@@ -99,6 +112,33 @@ export async function registerMcpEndpoint (app: FastifyInstance, components: Mes
       await session.transport.handleRequest(req.raw, reply.raw, body)
     } catch (err) {
       log('error', 'mcp request failed', { caller: session.caller, error: (err as Error).message })
+      if (!reply.raw.headersSent) {
+        reply.raw.writeHead(500, { 'content-type': 'application/json' })
+        reply.raw.end(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: ErrorCode.InternalError, message: 'Internal error' } }))
+      }
+    }
+  }
+
+  /**
+   * The request as the v2 SDK sees it, if it classifies it as 2026-07-28; undefined means legacy.
+   * Its signal aborts when the client goes away (how cancellation and listen teardown reach the SDK).
+   */
+  const modernRequest = async (req: FastifyRequest, reply: FastifyReply, body?: string, parsed?: unknown): Promise<Request | undefined> => {
+    const gone = new AbortController()
+    const web = webRequestOf(req.method, req.url, req.headers, body, gone.signal)
+    if (await isLegacyRequest(web, parsed)) return undefined
+    reply.raw.once('close', () => { gone.abort() })
+    return web
+  }
+
+  /** Hands a modern request to the stateless handler; the reply is the handler's from here on. */
+  const serveModern = async (req: FastifyRequest, reply: FastifyReply, web: Request): Promise<void> => {
+    reply.hijack()
+    const caller = `mcp:modern@${req.ip}`
+    try {
+      await sendWebResponse(reply.raw, await modern.fetch(web, caller))
+    } catch (err) {
+      log('error', 'mcp request failed', { caller, error: (err as Error).message })
       if (!reply.raw.headersSent) {
         reply.raw.writeHead(500, { 'content-type': 'application/json' })
         reply.raw.end(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: ErrorCode.InternalError, message: 'Internal error' } }))
@@ -185,6 +225,11 @@ export async function registerMcpEndpoint (app: FastifyInstance, components: Mes
         return rpcError(reply, 400, ErrorCode.ParseError, `Parse error: ${(err as Error).message}`)
       }
       if (!isJsonRpcPayload(message)) return rpcError(reply, 400, ErrorCode.InvalidRequest, 'Invalid Request: not a JSON-RPC 2.0 message or batch')
+      const web = await modernRequest(req, reply, req.body, message)
+      if (web !== undefined) {
+        await serveModern(req, reply, web)
+        return
+      }
 
       if (sessionHeader(req) === undefined) {
         if (!isInitialize(message)) return rpcError(reply, 400, SERVER_ERROR, 'Bad Request: No valid session ID provided')

@@ -1,13 +1,10 @@
 /**
- * One MCP server that shows every tool, prompt and resource of every agent in
- * the mesh, and routes calls to them through a {@link MeshCaller}. One instance
- * serves one client session; names follow {@link MeshNames}.
+ * The 2025-11-25 face of the mesh's MCP endpoint: one v1 SDK server per client session, answering
+ * from {@link createMeshRequests} and telling its session when the lists change.
  */
-import { context } from '@opentelemetry/api'
 import { Server } from '@modelcontextprotocol/sdk/server/index.js'
 import {
   CallToolRequestSchema,
-  ErrorCode,
   GetPromptRequestSchema,
   ListPromptsRequestSchema,
   ListResourcesRequestSchema,
@@ -16,176 +13,44 @@ import {
   McpError,
   ReadResourceRequestSchema
 } from '@modelcontextprotocol/sdk/types.js'
-import type { CallToolResult, GetPromptResult, IsomorphicHeaders, Prompt, ReadResourceResult, Resource, Tool } from '@modelcontextprotocol/sdk/types.js'
-import type { AgentRecord } from '../registry/agent-record.ts'
-import type { LogFn } from '../logging/json-logger.ts'
+import type { CallToolResult, IsomorphicHeaders } from '@modelcontextprotocol/sdk/types.js'
 import { VERSION } from '../version.ts'
-import { inSpan } from '../tracing/spans.ts'
-import { contextFromCarrier, type TraceCarrier } from '../tracing/trace-context.ts'
-import { ToolCallError, UnknownAgentError } from './errors.ts'
-import { MeshNames, meshResourceUri, parseMeshResourceUri } from './tool-names.ts'
-import type { AgentOp, AgentTarget, CallResult, MeshCaller } from './types.ts'
+import {
+  createMeshRequests, MESH_INSTRUCTIONS, MESH_SERVER_NAME, MeshRequestError,
+  type MeshMcpServerComponents, type MeshRequestsInit, type RequestExtra
+} from '../mcp/mesh-requests.ts'
 
-/** The agents the endpoint shows, and a way to hear when they change. */
-export interface MeshCatalog {
-  /**
-   * A snapshot, treated as immutable: the listing is computed once per array, so return a new
-   * array after every change (returning the same one until then lets all sessions share one listing).
-   */
-  entries: () => AgentRecord[]
-  /** Returns an unsubscribe function. */
-  onChange: (listener: () => void) => () => void
-}
+export { MESH_SERVER_NAME, TIMEOUT_META_KEY, type MeshCatalog, type MeshMcpServerComponents } from '../mcp/mesh-requests.ts'
 
-export interface MeshMcpServerComponents {
-  catalog: MeshCatalog
-  caller: MeshCaller
-  log: LogFn
-}
-
-export interface MeshMcpServerInit {
-  /** Longest a routed call may take; a client may ask for less with `_meta['dawn/timeoutMs']`. */
-  timeoutMs: number
-  /** Who is asking, for the audit log (e.g. `mcp:1a2b3c4d@10.0.0.7`). */
-  caller?: string
+export interface MeshMcpServerInit extends MeshRequestsInit {
   /** How long catalog changes are gathered before list_changed is sent. */
   listChangedDebounceMs?: number
 }
 
-export const MESH_SERVER_NAME = 'dawn-mesh'
-/** `_meta` key a client may set on a request to shorten its deadline, in ms. */
-export const TIMEOUT_META_KEY = 'dawn/timeoutMs'
-
-const INSTRUCTIONS = 'Tools and prompts of every agent in the Dawn mesh. Names are <nodeTag>.<agentId>.<name>: ' +
-  'nodeTag names the node (the end of its peer id), agentId the agent on it, name the agent\'s own tool or prompt. ' +
-  'Resources are dawn://<nodeId>/<agentId>/<URI-encoded original URI>.'
-
-/** Everything listed for one registry snapshot. */
-interface Listing {
-  names: MeshNames
-  records: Map<string, AgentRecord>
-  tools: Tool[]
-  prompts: Prompt[]
-  resources: Resource[]
-  keys: { tools: string, prompts: string, resources: string }
-}
-
-const listings = new WeakMap<AgentRecord[], Listing>()
-
-function recordKey (nodeId: string, agentId: string): string {
-  return `${nodeId}:${agentId}`
-}
-
-function isPlainObject (value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
-
-/** MCP requires an object schema; a malformed one from one agent must not break the whole list. */
-function toolInputSchema (schema: Record<string, unknown> | undefined): Tool['inputSchema'] {
-  if (schema === undefined) return { type: 'object' }
-  if (schema.type !== undefined && schema.type !== 'object') return { type: 'object' }
-  const { properties, required } = schema
-  if (properties !== undefined && !(isPlainObject(properties) && Object.values(properties).every(isPlainObject))) return { type: 'object' }
-  if (required !== undefined && !(Array.isArray(required) && required.every((r) => typeof r === 'string'))) return { type: 'object' }
-  return { ...schema, type: 'object' }
-}
-
-function describe (record: AgentRecord, tag: string, description: string | undefined): string {
-  const prefix = `[${record.name} @ ${tag}]`
-  return description === undefined || description === '' ? prefix : `${prefix} ${description}`
-}
-
-/** The listing of a snapshot, computed once per entries array and shared by every session. */
-function listingOf (entries: AgentRecord[]): Listing {
-  const cached = listings.get(entries)
-  if (cached !== undefined) return cached
-  const records = new Map<string, AgentRecord>()
-  for (const record of entries) {
-    const key = recordKey(record.nodeId, record.agentId)
-    const other = records.get(key)
-    if (other === undefined || other.updatedAt < record.updatedAt) records.set(key, record)
-  }
-  const sorted = [...records.values()].sort((a, b) => a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : a.agentId < b.agentId ? -1 : a.agentId > b.agentId ? 1 : 0)
-  const names = new MeshNames(sorted)
-  const tools: Tool[] = []
-  const prompts: Prompt[] = []
-  const resources: Resource[] = []
-  for (const record of sorted) {
-    const { nodeId, agentId } = record
-    const tag = names.nodeTag(nodeId)
-    for (const tool of record.tools) {
-      tools.push({
-        name: names.toolName(nodeId, agentId, tool.name),
-        description: describe(record, tag, tool.description),
-        inputSchema: toolInputSchema(tool.inputSchema),
-        _meta: { 'dawn/nodeId': nodeId, 'dawn/agentId': agentId, 'dawn/tool': tool.name }
-      })
-    }
-    for (const prompt of record.prompts ?? []) {
-      prompts.push({
-        name: names.toolName(nodeId, agentId, prompt.name),
-        description: describe(record, tag, prompt.description),
-        ...(prompt.arguments === undefined ? {} : { arguments: prompt.arguments }),
-        _meta: { 'dawn/nodeId': nodeId, 'dawn/agentId': agentId, 'dawn/prompt': prompt.name }
-      })
-    }
-    for (const resource of record.resources ?? []) {
-      resources.push({
-        uri: meshResourceUri(nodeId, agentId, resource.uri),
-        name: resource.name,
-        description: describe(record, tag, resource.description),
-        ...(resource.mimeType === undefined ? {} : { mimeType: resource.mimeType }),
-        _meta: { 'dawn/nodeId': nodeId, 'dawn/agentId': agentId, 'dawn/uri': resource.uri }
-      })
-    }
-  }
-  const listing: Listing = {
-    names,
-    records,
-    tools,
-    prompts,
-    resources,
-    keys: { tools: JSON.stringify(tools), prompts: JSON.stringify(prompts), resources: JSON.stringify(resources) }
-  }
-  listings.set(entries, listing)
-  return listing
-}
-
-function firstHeader (headers: IsomorphicHeaders | undefined, name: string): string | undefined {
-  const value = headers?.[name]
-  return Array.isArray(value) ? value[0] : value
-}
-
-/** The caller's trace context: `_meta.traceparent` of the request, else the HTTP `traceparent` header. */
-function traceCarrierOf (meta: Record<string, unknown> | undefined, headers: IsomorphicHeaders | undefined): TraceCarrier | undefined {
-  const metaParent = meta?.traceparent
-  if (typeof metaParent === 'string') {
-    const state = meta?.tracestate
-    return typeof state === 'string' ? { traceparent: metaParent, tracestate: state } : { traceparent: metaParent }
-  }
-  const traceparent = firstHeader(headers, 'traceparent')
-  if (traceparent === undefined) return undefined
-  const tracestate = firstHeader(headers, 'tracestate')
-  return tracestate === undefined ? { traceparent } : { traceparent, tracestate }
-}
-
-/**
- * The `_meta` passed on to the agent: the client's own keys, without ours (`dawn/*`),
- * trace context (the router carries its own) and progressToken (progress does not flow back).
- */
-function forwardedMeta (meta: Record<string, unknown> | undefined): { _meta?: Record<string, unknown> } {
-  if (meta === undefined) return {}
-  const kept = Object.entries(meta).filter(([key]) => !key.startsWith('dawn/') && key !== 'traceparent' && key !== 'tracestate' && key !== 'progressToken')
-  return kept.length === 0 ? {} : { _meta: Object.fromEntries(kept) }
-}
-
-interface RequestExtra {
+interface V1Extra {
   signal: AbortSignal
   requestInfo?: { headers: IsomorphicHeaders }
 }
 
-/** What the audit line names the call by. */
-type Subject = { tool: string } | { prompt: string } | { resource: string }
+function extraOf (extra: V1Extra): RequestExtra {
+  return {
+    signal: extra.signal,
+    header: (name) => {
+      const value = extra.requestInfo?.headers[name]
+      return Array.isArray(value) ? value[0] : value
+    }
+  }
+}
+
+/** The v1 SDK's own error class, so legacy clients see the messages they always saw. */
+async function v1Errors<T> (run: () => Promise<T>): Promise<T> {
+  try {
+    return await run()
+  } catch (err) {
+    if (err instanceof MeshRequestError) throw new McpError(err.code, err.message, err.data)
+    throw err
+  }
+}
 
 /**
  * The SDK's low-level server: the mesh's lists change at run time and are served whole,
@@ -195,7 +60,7 @@ export type MeshMcpServer = Server // eslint-disable-line @typescript-eslint/no-
 
 /** Builds the MCP server for one session. It unsubscribes from the catalog when it closes (it owns `server.onclose`). */
 export function createMeshMcpServer (components: MeshMcpServerComponents, init: MeshMcpServerInit): MeshMcpServer {
-  const { catalog, caller, log } = components
+  const { catalog, log } = components
   // eslint-disable-next-line @typescript-eslint/no-deprecated -- see MeshMcpServer
   const server: MeshMcpServer = new Server({ name: MESH_SERVER_NAME, version: VERSION }, {
     capabilities: {
@@ -203,106 +68,28 @@ export function createMeshMcpServer (components: MeshMcpServerComponents, init: 
       prompts: { listChanged: true },
       resources: { listChanged: true }
     },
-    instructions: INSTRUCTIONS
+    instructions: MESH_INSTRUCTIONS
   })
+  const mesh = createMeshRequests(components, init)
 
-  const current = (): Listing => listingOf(catalog.entries())
-
-  /** Routes one request with its deadline and span; the router writes the audit line. */
-  const route = async (op: AgentOp, subject: Subject, target: AgentTarget, params: Record<string, unknown>, meta: Record<string, unknown> | undefined, extra: RequestExtra): Promise<CallResult> => {
-    const asked = meta?.[TIMEOUT_META_KEY]
-    const timeoutMs = typeof asked === 'number' && Number.isFinite(asked) && asked > 0 ? Math.min(asked, init.timeoutMs) : init.timeoutMs
-    const deadline = Date.now() + timeoutMs
-    const parent = contextFromCarrier(traceCarrierOf(meta, extra.requestInfo?.headers))
-    const attributes = { 'mcp.method.name': op, 'dawn.node_id': target.nodeId, 'dawn.agent_id': target.agentId, 'dawn.mcp.name': subjectName(subject) }
-    return await context.with(parent, async () => await inSpan(`mcp ${op}`, 'internal', attributes, async () => {
-      const opts = { signal: extra.signal, deadline, ...(init.caller === undefined ? {} : { caller: init.caller }) }
-      return await caller.call(target, op, params, opts)
-    }))
-  }
-
-  /** Names that never reach the router are audited here; the router audits the rest. */
-  const unknown = (op: AgentOp, kind: 'tool' | 'prompt' | 'resource', name: string, reason: string, target?: AgentTarget): McpError => {
-    log('info', op === 'tools/call' ? 'tool call' : op === 'prompts/get' ? 'prompt get' : 'resource read', {
-      audit: true, op, caller: init.caller, [kind]: name, nodeId: target?.nodeId, agentId: target?.agentId, outcome: 'unknown-agent'
-    })
-    return new McpError(ErrorCode.InvalidParams, `unknown ${kind} "${name}": ${reason}`)
-  }
-
-  /** The agent and original name behind a listed tool or prompt name, or why there is none. */
-  const lookup = (meshName: string, kind: 'tools' | 'prompts'): { target: AgentTarget, name: string } | { reason: string, target?: AgentTarget } => {
-    const listing = current()
-    const resolved = listing.names.resolve(meshName)
-    if (resolved === undefined) return { reason: 'not a <nodeTag>.<agentId>.<name> of a node in the mesh' }
-    const target = { nodeId: resolved.nodeId, agentId: resolved.agentId }
-    const record = listing.records.get(recordKey(resolved.nodeId, resolved.agentId))
-    if (record === undefined) return { reason: `no agent ${resolved.agentId} on node ${resolved.nodeId}`, target }
-    const listed = kind === 'tools' ? record.tools : (record.prompts ?? [])
-    if (!listed.some((t) => t.name === resolved.name)) return { reason: `agent ${resolved.agentId} on node ${resolved.nodeId} has no ${kind === 'tools' ? 'tool' : 'prompt'} "${resolved.name}"`, target }
-    return { target, name: resolved.name }
-  }
-
-  server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: current().tools }))
-  server.setRequestHandler(ListPromptsRequestSchema, () => ({ prompts: current().prompts }))
-  server.setRequestHandler(ListResourcesRequestSchema, () => ({ resources: current().resources }))
+  server.setRequestHandler(ListToolsRequestSchema, () => mesh.listTools())
+  server.setRequestHandler(ListPromptsRequestSchema, () => mesh.listPrompts())
+  server.setRequestHandler(ListResourcesRequestSchema, () => mesh.listResources())
   server.setRequestHandler(ListResourceTemplatesRequestSchema, () => ({ resourceTemplates: [] }))
-
-  /** tools/call and prompts/get: resolve a listed mesh name, then route it with its original name. */
-  const routeListed = async (op: 'tools/call' | 'prompts/get', params: { name: string, arguments?: Record<string, unknown>, _meta?: Record<string, unknown> }, extra: RequestExtra): Promise<CallResult> => {
-    const kind = op === 'tools/call' ? 'tool' : 'prompt'
-    const found = lookup(params.name, op === 'tools/call' ? 'tools' : 'prompts')
-    if ('reason' in found) throw unknown(op, kind, params.name, found.reason, found.target)
-    const forwarded = { name: found.name, ...(params.arguments === undefined ? {} : { arguments: params.arguments }), ...forwardedMeta(params._meta) }
-    const subject: Subject = kind === 'tool' ? { tool: params.name } : { prompt: params.name }
-    return await route(op, subject, found.target, forwarded, params._meta, extra)
-  }
-
-  server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
-    try {
-      const routed = await routeListed('tools/call', request.params, extra)
-      return withRoute(routed) as CallToolResult
-    } catch (err) {
-      // A routed failure is the tool's result (isError); only unknown names are protocol errors.
-      if (err instanceof ToolCallError && !(err instanceof UnknownAgentError)) {
-        return { isError: true, content: [{ type: 'text', text: `${err.code}: ${err.message}` }], _meta: { 'dawn/error': err.code } }
-      }
-      throw asMcpError(err, 'tool', request.params.name)
-    }
-  })
-
-  server.setRequestHandler(GetPromptRequestSchema, async (request, extra): Promise<GetPromptResult> => {
-    try {
-      return withRoute(await routeListed('prompts/get', request.params, extra)) as GetPromptResult
-    } catch (err) {
-      throw asMcpError(err, 'prompt', request.params.name)
-    }
-  })
-
-  server.setRequestHandler(ReadResourceRequestSchema, async (request, extra): Promise<ReadResourceResult> => {
-    const meshUri = request.params.uri
-    const meta = request.params._meta
-    const parsed = parseMeshResourceUri(meshUri)
-    if (parsed === undefined) throw unknown('resources/read', 'resource', meshUri, 'not a dawn://<nodeId>/<agentId>/<encoded URI> resource URI')
-    const target = { nodeId: parsed.nodeId, agentId: parsed.agentId }
-    // Resources need not be listed (agents may serve templated URIs); the agent must be known.
-    if (!current().records.has(recordKey(parsed.nodeId, parsed.agentId))) {
-      throw unknown('resources/read', 'resource', meshUri, `no agent ${parsed.agentId} on node ${parsed.nodeId}`, target)
-    }
-    try {
-      const routed = await route('resources/read', { resource: meshUri }, target, { uri: parsed.uri, ...forwardedMeta(meta) }, meta, extra)
-      return withRoute({ ...routed, result: meshContentUris(routed.result, target) }) as ReadResourceResult
-    } catch (err) {
-      throw asMcpError(err, 'resource', meshUri)
-    }
-  })
+  server.setRequestHandler(CallToolRequestSchema, async (request, extra) =>
+    await v1Errors(async () => await mesh.callTool(request.params, extraOf(extra)) as CallToolResult))
+  server.setRequestHandler(GetPromptRequestSchema, async (request, extra) =>
+    await v1Errors(async () => await mesh.getPrompt(request.params, extraOf(extra))))
+  server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) =>
+    await v1Errors(async () => await mesh.readResource(request.params, extraOf(extra))))
 
   // list_changed: gather catalog changes for a moment, then tell the client about the lists that really changed.
-  let shown = current().keys
+  let shown = mesh.keys()
   let timer: NodeJS.Timeout | undefined
   const notify = (): void => {
     timer = undefined
     if (server.transport === undefined) return
-    const { keys } = current()
+    const keys = mesh.keys()
     const sends: Array<[string, () => Promise<void>]> = []
     if (keys.tools !== shown.tools) sends.push(['tools', async () => { await server.sendToolListChanged() }])
     if (keys.prompts !== shown.prompts) sends.push(['prompts', async () => { await server.sendPromptListChanged() }])
@@ -323,30 +110,4 @@ export function createMeshMcpServer (components: MeshMcpServerComponents, init: 
     timer = undefined
   }
   return server
-}
-
-function subjectName (subject: Subject): string {
-  return 'tool' in subject ? subject.tool : 'prompt' in subject ? subject.prompt : subject.resource
-}
-
-/** Adds how the call travelled to the result's `_meta`: the route, and the hop count of a flood. */
-function withRoute ({ result, route, hops }: CallResult): Record<string, unknown> {
-  const meta = isPlainObject(result._meta) ? result._meta : {}
-  return { ...result, _meta: { ...meta, 'dawn/route': route, ...(hops === undefined ? {} : { 'dawn/hops': hops }) } }
-}
-
-/** Resource contents carry the URI the client asked for, not the agent's own. */
-function meshContentUris (result: Record<string, unknown>, target: AgentTarget): Record<string, unknown> {
-  if (!Array.isArray(result.contents)) return result
-  const contents = (result.contents as unknown[]).map((item) => {
-    if (!isPlainObject(item) || typeof item.uri !== 'string') return item
-    return { ...item, uri: meshResourceUri(target.nodeId, target.agentId, item.uri) }
-  })
-  return { ...result, contents }
-}
-
-function asMcpError (err: unknown, kind: 'tool' | 'prompt' | 'resource', name: string): unknown {
-  if (err instanceof UnknownAgentError) return new McpError(ErrorCode.InvalidParams, `unknown ${kind} "${name}": ${err.message}`)
-  if (err instanceof ToolCallError) return new McpError(ErrorCode.InternalError, err.message, { code: err.code })
-  return err
 }

@@ -1,0 +1,95 @@
+/**
+ * The 2026-07-28 face of the mesh's MCP endpoint: stateless, one v2 SDK server per request
+ * (the SDK's `createMcpHandler`), answering from {@link createMeshRequests}. Any node answers
+ * any request the same, since every node sees the same catalog. `server/discover`, the
+ * header checks and the era's error codes are the SDK's.
+ */
+import { createMcpHandler, Server, type McpRequestContext, type ServerContext } from '@modelcontextprotocol/server'
+import { VERSION } from '../version.ts'
+import {
+  createMeshRequests, MESH_INSTRUCTIONS, MESH_SERVER_NAME,
+  type ListKeys, type MeshMcpServerComponents, type RequestExtra
+} from './mesh-requests.ts'
+
+export interface ModernMcpHandlerInit {
+  /** Longest a routed call may take; a client may ask for less with `_meta['dawn/timeoutMs']`. */
+  timeoutMs: number
+  /** How long catalog changes are gathered before list_changed goes to `subscriptions/listen` streams. */
+  listChangedDebounceMs?: number
+}
+
+export interface ModernMcpHandler {
+  /** Answers one modern request; `caller` names it in the audit log. */
+  fetch: (request: Request, caller: string) => Promise<Response>
+  /** Ends open streams and stops watching the catalog. */
+  close: () => Promise<void>
+}
+
+function extraOf (ctx: ServerContext): RequestExtra {
+  const headers = ctx.http?.req?.headers
+  return { signal: ctx.mcpReq.signal, header: (name) => headers?.get(name) ?? undefined }
+}
+
+export function createModernMcpHandler (components: MeshMcpServerComponents, init: ModernMcpHandlerInit): ModernMcpHandler {
+  const { catalog, log } = components
+  // The factory only sees the Request, so the caller's name rides along with it.
+  const callers = new WeakMap<Request, string>()
+
+  const factory = (ctx: McpRequestContext): Server => { // eslint-disable-line @typescript-eslint/no-deprecated -- see below
+    const caller = ctx.requestInfo === undefined ? undefined : callers.get(ctx.requestInfo)
+    const mesh = createMeshRequests(components, { timeoutMs: init.timeoutMs, ...(caller === undefined ? {} : { caller }) })
+    // eslint-disable-next-line @typescript-eslint/no-deprecated -- the lists change at run time; McpServer registers items one by one
+    const server = new Server({ name: MESH_SERVER_NAME, version: VERSION }, {
+      capabilities: {
+        tools: { listChanged: true },
+        prompts: { listChanged: true },
+        resources: { listChanged: true }
+      },
+      instructions: MESH_INSTRUCTIONS
+    })
+    server.setRequestHandler('tools/list', () => mesh.listTools())
+    server.setRequestHandler('prompts/list', () => mesh.listPrompts())
+    server.setRequestHandler('resources/list', () => mesh.listResources())
+    server.setRequestHandler('resources/templates/list', () => ({ resourceTemplates: [] }))
+    server.setRequestHandler('tools/call', async (request, ctx) => await mesh.callTool(request.params, extraOf(ctx)))
+    server.setRequestHandler('prompts/get', async (request, ctx) => await mesh.getPrompt(request.params, extraOf(ctx)))
+    server.setRequestHandler('resources/read', async (request, ctx) => await mesh.readResource(request.params, extraOf(ctx)))
+    return server
+  }
+
+  const handler = createMcpHandler(factory, {
+    legacy: 'reject',
+    onerror: (err) => { log('debug', 'mcp modern request error', { error: err.message }) }
+  })
+
+  // list_changed for listen streams: one watcher for the node, not one per request.
+  const watcher = createMeshRequests(components, { timeoutMs: init.timeoutMs })
+  let shown: ListKeys = watcher.keys()
+  let timer: NodeJS.Timeout | undefined
+  const publish = (): void => {
+    timer = undefined
+    const keys = watcher.keys()
+    if (keys.tools !== shown.tools) handler.notify.toolsChanged()
+    if (keys.prompts !== shown.prompts) handler.notify.promptsChanged()
+    if (keys.resources !== shown.resources) handler.notify.resourcesChanged()
+    shown = keys
+  }
+  const unsubscribe = catalog.onChange(() => {
+    if (timer !== undefined) return
+    timer = setTimeout(publish, init.listChangedDebounceMs ?? 100)
+    timer.unref()
+  })
+
+  return {
+    fetch: async (request, caller) => {
+      callers.set(request, caller)
+      return await handler.fetch(request)
+    },
+    close: async () => {
+      unsubscribe()
+      if (timer !== undefined) clearTimeout(timer)
+      timer = undefined
+      await handler.close()
+    }
+  }
+}
