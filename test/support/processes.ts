@@ -3,7 +3,6 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process'
 import { closeSync, openSync, readFileSync } from 'node:fs'
 import { request as httpsRequest } from 'node:https'
-import { createServer, type Server } from 'node:net'
 import { join } from 'node:path'
 
 export const sleep = async (ms: number): Promise<void> => { await new Promise(r => setTimeout(r, ms)) }
@@ -91,18 +90,4 @@ export async function httpsGet (url: string, tls: Tls, timeoutMs = 5000): Promis
   })
 }
 
-/** Distinct free loopback ports (all held open at once, so they differ from each other). */
-export async function freePorts (n: number): Promise<number[]> {
-  const servers = await Promise.all(Array.from({ length: n }, async () => await new Promise<Server>((res, rej) => {
-    const s = createServer()
-    s.once('error', rej)
-    s.listen(0, '127.0.0.1', () => { res(s) })
-  })))
-  const ports = servers.map(s => {
-    const a = s.address()
-    if (a === null || typeof a === 'string') throw new Error('no port')
-    return a.port
-  })
-  await Promise.all(servers.map(async s => { await new Promise(r => s.close(r)) }))
-  return ports
-}
+export { freePorts } from '../../node-image/src/local-mesh/free-port.ts'
