@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { AgentHeadersError, loadRemoteHeaders, toAgentPrompts, toAgentResources, toAgentTools } from '../../../src/agents/agent-connection.ts'
+import { toAgentPrompts, toAgentResources, toAgentTools } from '../../../src/agents/list-mapper.ts'
+import { AgentHeadersError, loadRemoteHeaders } from '../../../src/agents/remote-headers.ts'
 import { parseAgentRecord } from '../../../src/registry/agent-record.ts'
 
 const NODE = '12D3KooW' + 'A'.repeat(44)

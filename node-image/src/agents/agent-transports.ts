@@ -1,0 +1,73 @@
+/**
+ * Opens the MCP client transport of one configured agent: in memory for a
+ * builtin, Streamable HTTP for a remote, a child process for stdio. A plain
+ * function, so the same agent can be opened any number of times.
+ */
+import { createInterface } from 'node:readline'
+import { Readable } from 'node:stream'
+import { StdioClientTransport, getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js'
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js'
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js'
+import type { AgentConfig } from '../config/schema.ts'
+import { sleep } from '../timing/backoff.ts'
+import { defineServer } from './define-server.ts'
+import type { ServerSpec } from './define-server.ts'
+import { loadRemoteHeaders } from './remote-headers.ts'
+
+export type RuntimeAgentConfig = Exclude<AgentConfig, { kind: 'static' }>
+export type BuiltinAgentConfig = Extract<AgentConfig, { kind: 'builtin' }>
+
+/** Results of a stdio agent can be as large as a routed call allows (64 MiB) plus JSON overhead. */
+const STDIO_MAX_BUFFER_BYTES = 80 * 1024 * 1024
+
+export interface TransportHooks {
+  /** The builtin's server spec; the caller builds it once, so its state (e.g. the notes store) is shared by every transport. */
+  builtinSpec: (config: BuiltinAgentConfig) => ServerSpec
+  /** Each line a stdio child writes to stderr, unclipped. */
+  onStderrLine: (line: string) => void
+}
+
+/** May throw what building a builtin spec or loading remote headers throws (BuiltinConfigError, AgentHeadersError). */
+export async function openTransport (config: RuntimeAgentConfig, hooks: TransportHooks): Promise<Transport> {
+  switch (config.kind) {
+    case 'builtin': {
+      const spec = hooks.builtinSpec(config)
+      const [clientSide, serverSide] = InMemoryTransport.createLinkedPair()
+      await defineServer(spec).connect(serverSide)
+      return clientSide
+    }
+    case 'remote': {
+      const headers = await loadRemoteHeaders(config)
+      return new StreamableHTTPClientTransport(new URL(config.url), { requestInit: { headers } })
+    }
+    case 'stdio': {
+      const [command, ...args] = config.command as [string, ...string[]]
+      const transport = new StdioClientTransport({
+        command,
+        args,
+        env: { ...getDefaultEnvironment(), ...config.env },
+        stderr: 'pipe',
+        maxBufferSize: STDIO_MAX_BUFFER_BYTES
+      })
+      // With stderr: 'pipe' this is a PassThrough, available before the child starts.
+      const stderr = transport.stderr
+      if (stderr instanceof Readable) {
+        const lines = createInterface({ input: stderr, crlfDelay: Infinity })
+        lines.on('line', hooks.onStderrLine)
+      }
+      return transport
+    }
+  }
+}
+
+/** The child process of a started stdio transport. */
+export function transportPid (transport: Transport): number | undefined {
+  return transport instanceof StdioClientTransport && transport.pid !== null ? transport.pid : undefined
+}
+
+/** Politeness: lets a remote server drop our session now rather than at its idle timeout. Never throws. */
+export async function endRemoteSession (transport: Transport, timeoutMs: number): Promise<void> {
+  if (!(transport instanceof StreamableHTTPClientTransport) || transport.sessionId === undefined) return
+  await Promise.race([transport.terminateSession().catch(() => {}), sleep(timeoutMs)])
+}
