@@ -28,6 +28,7 @@ sh test/controlplane/fetch-prometheus-operator-crds.sh
 sh scripts/fetch-kubo.sh
 sh scripts/fetch-helm.sh
 sh scripts/fetch-prometheus.sh
+sh scripts/fetch-python-mcp.sh
 if [ $# -gt 0 ]; then
   run node_modules/vitest/vitest.mjs run "$@"
   exit
