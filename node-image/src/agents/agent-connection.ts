@@ -9,6 +9,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js'
 import {
+  McpError,
   CallToolResultSchema,
   GetPromptResultSchema,
   PaginatedResultSchema,
@@ -22,6 +23,8 @@ import type { LogFn } from '../logging/json-logger.ts'
 import { VERSION } from '../version.ts'
 import type { AgentPrompt, AgentResource, AgentTool } from '../registry/agent-record.ts'
 import type { AgentOp } from '../routing/types.ts'
+import { CallSessions, type CallClient } from './call-sessions.ts'
+import type { AgentCallOptions } from './input-rounds.ts'
 import { BuiltinConfigError, createBuiltinSpec } from './builtin/index.ts'
 import type { MeshFacade } from './builtin/mesh.ts'
 import type { ContentFacade } from '../storage/content-api.ts'
@@ -118,6 +121,11 @@ export class AgentConnection extends TypedEventEmitter<AgentConnectionEvents> {
   private current: AgentStatus = { state: 'connecting' }
   private lists: AgentLists = { tools: [], resources: [], prompts: [] }
   private session: Session | undefined
+  /** Sessions leased by calls whose caller can be asked things or wants logs. */
+  private readonly calls = new CallSessions({
+    open: async (capabilities, signal) => await this.openCallClient(capabilities, signal),
+    maxPerKey: 8
+  })
   private running: Promise<void> | undefined
   private settleFirst: (() => void) | undefined
   /** Per list kind: a re-list is running; `true` once another was asked for meanwhile. */
@@ -171,21 +179,46 @@ export class AgentConnection extends TypedEventEmitter<AgentConnectionEvents> {
       this.stopController.abort(new Error('agent connection stopped'))
       const session = this.session
       if (session !== undefined) await this.closeSession(session, true)
+      await this.calls.closeAll()
     }
     await this.running
     this.settleFirst?.()
     this.setStatus({ state: 'stopped' })
   }
 
-  /** Runs one MCP request on the agent; the caller's signal is the only deadline. */
-  async request (op: AgentOp, params: Record<string, unknown>, signal: AbortSignal): Promise<Record<string, unknown>> {
+  /**
+   * Runs one MCP request on the agent; the caller's signal is the only deadline. A caller that
+   * can be asked things or wants logs gets a session of its own (see CallSessions); progress
+   * travels on any session, tied to the request by its token.
+   */
+  async request (op: AgentOp, params: Record<string, unknown>, signal: AbortSignal, opts: AgentCallOptions = {}): Promise<Record<string, unknown>> {
     const session = this.session
     if (session === undefined) throw new AgentNotConnectedError(this.id, this.status())
-    const options = { signal, timeout: CALL_TIMEOUT_MS }
-    switch (op) {
-      case 'tools/call': return await session.client.request({ method: op, params }, CallToolResultSchema, options)
-      case 'resources/read': return await session.client.request({ method: op, params }, ReadResourceResultSchema, options)
-      case 'prompts/get': return await session.client.request({ method: op, params }, GetPromptResultSchema, options)
+    const { context, onEvent } = opts
+    const options = {
+      signal,
+      timeout: CALL_TIMEOUT_MS,
+      ...(context?.progress === true && onEvent !== undefined
+        ? { onprogress: (p: { progress: number, total?: number, message?: string }) => { onEvent({ method: 'notifications/progress', params: progressOf(p) }) } }
+        : {})
+    }
+    const capabilities = context?.capabilities ?? {}
+    const shared = context?.logLevel === undefined && !['elicitation', 'sampling', 'roots'].some((k) => capabilities[k] !== undefined)
+    const lease = await this.calls.lease(shared ? {} : capabilities, {
+      ...(opts.onRequest === undefined ? {} : { onRequest: opts.onRequest }),
+      ...(onEvent === undefined ? {} : { onEvent }),
+      ...(context?.logLevel === undefined ? {} : { logLevel: context.logLevel })
+    }, signal, shared)
+    let broken = false
+    try {
+      if (context?.logLevel !== undefined) await lease.useLogLevel(context.logLevel, signal)
+      return await requestOn(lease.client, op, params, options)
+    } catch (err) {
+      // A cancelled call may leave the agent mid-answer; a fresh session is cheaper than doubt.
+      broken = shared ? !(err instanceof McpError) : signal.aborted || !(err instanceof McpError)
+      throw err
+    } finally {
+      lease.release(broken)
     }
   }
 
@@ -222,6 +255,7 @@ export class AgentConnection extends TypedEventEmitter<AgentConnectionEvents> {
       this.settleFirst?.()
       this.startHealthChecks(session)
       const reason = await session.closed
+      await this.calls.reset()
       clearInterval(session.healthTimer)
       this.session = undefined
       if (this.stopping()) break
@@ -247,6 +281,28 @@ export class AgentConnection extends TypedEventEmitter<AgentConnectionEvents> {
     return message
   }
 
+  /** A client for one CallSessions entry: same transport as the main session, the caller's capabilities. */
+  private async openCallClient (capabilities: Record<string, unknown>, signal: AbortSignal): Promise<CallClient> {
+    const transport = await openTransport(this.config, {
+      builtinSpec: (config) => this.builtin(config),
+      onStderrLine: (line) => { this.onStderrLine(line) }
+    })
+    const client = new Client({ name: 'dawn-node', version: VERSION }, { capabilities })
+    try {
+      await client.connect(transport, { signal: AbortSignal.any([signal, this.stopController.signal]), timeout: this.requestTimeoutMs })
+    } catch (err) {
+      await client.close().catch(() => {})
+      throw err
+    }
+    return {
+      client,
+      close: async () => {
+        await endRemoteSession(transport, CLOSE_TIMEOUT_MS)
+        await client.close()
+      }
+    }
+  }
+
   private async connect (): Promise<Session> {
     const signal = this.stopController.signal
     this.stderrTail.length = 0
@@ -254,7 +310,9 @@ export class AgentConnection extends TypedEventEmitter<AgentConnectionEvents> {
       builtinSpec: (config) => this.builtin(config),
       onStderrLine: (line) => { this.onStderrLine(line) }
     })
-    const client = new Client({ name: 'dawn-node', version: VERSION }, { capabilities: {} })
+    // The main session lists what a fully capable caller would see (servers may offer tools only
+    // to clients that can answer them); calls never run on it, each has its caller's own set.
+    const client = new Client({ name: 'dawn-node', version: VERSION }, { capabilities: RELAYABLE_CAPABILITIES })
     let onClosed: (reason: string) => void = () => {}
     const closed = new Promise<string>((resolve) => { onClosed = resolve })
     let lastError: string | undefined
@@ -399,4 +457,22 @@ export class AgentConnection extends TypedEventEmitter<AgentConnectionEvents> {
     this.current = next
     if (prev.state !== next.state || prev.error !== next.error) this.safeDispatchEvent('status', { detail: this.status() })
   }
+}
+
+/** Every client capability a caller can have relayed through the mesh. */
+const RELAYABLE_CAPABILITIES = { elicitation: { form: {}, url: {} }, sampling: {}, roots: {} }
+
+type RequestOptions = { signal: AbortSignal, timeout: number, onprogress?: (p: { progress: number, total?: number, message?: string }) => void }
+
+async function requestOn (client: Client, op: AgentOp, params: Record<string, unknown>, options: RequestOptions): Promise<Record<string, unknown>> {
+  switch (op) {
+    case 'tools/call': return await client.request({ method: op, params }, CallToolResultSchema, options)
+    case 'resources/read': return await client.request({ method: op, params }, ReadResourceResultSchema, options)
+    case 'prompts/get': return await client.request({ method: op, params }, GetPromptResultSchema, options)
+  }
+}
+
+/** Only the fields the wire carries, without the agent's token. */
+function progressOf (p: { progress: number, total?: number, message?: string }): { progress: number, total?: number, message?: string } {
+  return { progress: p.progress, ...(p.total === undefined ? {} : { total: p.total }), ...(typeof p.message === 'string' ? { message: p.message.slice(0, 4096) } : {}) }
 }

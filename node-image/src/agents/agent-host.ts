@@ -11,6 +11,7 @@ import type { AgentPrompt, AgentResource, AgentTool } from '../registry/agent-re
 import { AgentFailedError, AgentRemovedError, DeadlineExceededError, ToolCallError, UnknownAgentError } from '../routing/errors.ts'
 import type { AgentOp } from '../routing/types.ts'
 import { AgentConnection, AgentNotConnectedError } from './agent-connection.ts'
+import type { AgentCallOptions } from './input-rounds.ts'
 import type { AgentConnectionInit, AgentStatus } from './agent-connection.ts'
 import type { MeshFacade } from './builtin/mesh.ts'
 import type { ContentFacade } from '../storage/content-api.ts'
@@ -158,7 +159,7 @@ export class AgentHost extends TypedEventEmitter<AgentHostEvents> {
   }
 
   /** Runs an MCP request on a local agent and returns its raw result object. */
-  async call (agentId: string, op: AgentOp, params: Record<string, unknown>, signal: AbortSignal): Promise<Record<string, unknown>> {
+  async call (agentId: string, op: AgentOp, params: Record<string, unknown>, signal: AbortSignal, opts?: AgentCallOptions): Promise<Record<string, unknown>> {
     const hosted = this.agents.get(agentId)
     if (hosted === undefined) throw new UnknownAgentError(`no agent "${agentId}" on this node`)
     const connection = hosted.connection
@@ -179,7 +180,7 @@ export class AgentHost extends TypedEventEmitter<AgentHostEvents> {
       }
       signal.addEventListener('abort', onAbort, { once: true })
       hosted.inflight.add(end)
-      connection.request(op, params, controller.signal).then((result) => {
+      connection.request(op, params, controller.signal, opts).then((result) => {
         done()
         resolve(result)
       }, (err: unknown) => {

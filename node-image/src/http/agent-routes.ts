@@ -49,7 +49,8 @@ const STATUS: Record<CallErrorCode, number> = {
   rejected: 502,
   busy: 503,
   'too-large': 413,
-  'bad-request': 400
+  'bad-request': 400,
+  'invalid-request-state': 400
 }
 
 export interface AgentRoutesComponents {

@@ -10,9 +10,11 @@ import type { AgentRecord } from '../registry/agent-record.ts'
 import type { LogFn } from '../logging/json-logger.ts'
 import { inSpan } from '../tracing/spans.ts'
 import { contextFromCarrier, type TraceCarrier } from '../tracing/trace-context.ts'
-import { ToolCallError, UnknownAgentError } from '../routing/errors.ts'
+import { InvalidRequestStateError, ToolCallError, UnknownAgentError } from '../routing/errors.ts'
 import { MeshNames, meshResourceUri, parseMeshResourceUri } from '../routing/tool-names.ts'
-import type { AgentOp, AgentTarget, CallResult, MeshCaller } from '../routing/types.ts'
+import type { AgentOp, AgentTarget, CallContext, CallEvent, CallResult, MeshCaller } from '../routing/types.ts'
+import type { InputRequest } from '../agents/input-rounds.ts'
+import { stateNodeId } from '../agents/request-state.ts'
 
 /** The agents the endpoint shows, and a way to hear when they change. */
 export interface MeshCatalog {
@@ -165,7 +167,19 @@ export interface RequestExtra {
   signal: AbortSignal
   /** One HTTP request header (lower-case name), if the request came over HTTP. */
   header: (name: string) => string | undefined
+  /** The caller's MCP side, handed to the agent: capabilities, log level, whether it asked for progress. */
+  context?: CallContext
+  /** Sends the agent's progress or log notification to the client, on this request's stream. */
+  notify?: (event: CallEvent) => void
+  /**
+   * 2025-11-25 sessions only: asks the client as a server→client request and returns its answer.
+   * Without it, an agent's questions go back to the client as `input_required` (2026-07-28 MRTR).
+   */
+  ask?: (request: InputRequest, signal: AbortSignal) => Promise<Record<string, unknown>>
 }
+
+/** Rounds of questions a 2025-11-25 caller is asked for one request (the SDK's legacy shim allows 8). */
+const MAX_INPUT_ROUNDS = 8
 
 /** The caller's trace context: `_meta.traceparent` of the request, else the HTTP `traceparent` header. */
 function traceCarrierOf (meta: Record<string, unknown> | undefined, extra: RequestExtra): TraceCarrier | undefined {
@@ -195,8 +209,10 @@ function forwardedMeta (meta: Record<string, unknown> | undefined): { _meta?: Re
 /** What the audit line names the call by. */
 type Subject = { tool: string } | { prompt: string } | { resource: string }
 
-export interface NamedParams { name: string, arguments?: Record<string, unknown>, _meta?: Record<string, unknown> }
-export interface UriParams { uri: string, _meta?: Record<string, unknown> }
+/** The 2026-07-28 retry fields (MRTR): the client's answers and the state it echoes. */
+export interface RetryParams { inputResponses?: Record<string, unknown>, requestState?: string }
+export interface NamedParams extends RetryParams { name: string, arguments?: Record<string, unknown>, _meta?: Record<string, unknown> }
+export interface UriParams extends RetryParams { uri: string, _meta?: Record<string, unknown> }
 
 export interface MeshRequests {
   /** The current lists' keys, to tell which lists changed. */
@@ -221,10 +237,37 @@ export function createMeshRequests (components: MeshMcpServerComponents, init: M
     const deadline = Date.now() + timeoutMs
     const parent = contextFromCarrier(traceCarrierOf(meta, extra))
     const attributes = { 'mcp.method.name': op, 'dawn.node_id': target.nodeId, 'dawn.agent_id': target.agentId, 'dawn.mcp.name': subjectName(subject) }
+    const wantsEvents = extra.notify !== undefined && (extra.context?.progress === true || extra.context?.logLevel !== undefined)
+    const opts = {
+      signal: extra.signal,
+      deadline,
+      ...(init.caller === undefined ? {} : { caller: init.caller }),
+      ...(extra.context === undefined ? {} : { context: extra.context }),
+      ...(wantsEvents && extra.notify !== undefined ? { onEvent: extra.notify } : {})
+    }
     return await context.with(parent, async () => await inSpan(`mcp ${op}`, 'internal', attributes, async () => {
-      const opts = { signal: extra.signal, deadline, ...(init.caller === undefined ? {} : { caller: init.caller }) }
-      return await caller.call(target, op, params, opts)
+      let routed = await caller.call(target, op, params, opts)
+      // A 2025-11-25 caller is asked each round as server→client requests, then the call resumes.
+      for (let round = 1; extra.ask !== undefined && isInputRequired(routed.result); round++) {
+        if (round > MAX_INPUT_ROUNDS) throw new ToolCallError('agent-failed', `the agent asked for input more than ${MAX_INPUT_ROUNDS} times`)
+        const inputResponses: Record<string, unknown> = {}
+        for (const [key, request] of Object.entries(routed.result.inputRequests ?? {})) {
+          inputResponses[key] = await extra.ask(request, extra.signal)
+        }
+        const retry = { ...params, inputResponses, ...(typeof routed.result.requestState === 'string' ? { requestState: routed.result.requestState } : {}) }
+        routed = await caller.call(target, op, retry, opts)
+      }
+      return routed
     }))
+  }
+
+  /** A retry's state must come from the node that hosts the target; anything else never leaves this node. */
+  const retryFields = (params: RetryParams, target: AgentTarget): RetryParams => {
+    const { requestState, inputResponses } = params
+    if (requestState !== undefined && stateNodeId(requestState) !== target.nodeId) {
+      throw new InvalidRequestStateError('requestState was not issued for this tool, prompt or resource')
+    }
+    return { ...(requestState === undefined ? {} : { requestState }), ...(inputResponses === undefined ? {} : { inputResponses }) }
   }
 
   /** Names that never reach the router are audited here; the router audits the rest. */
@@ -253,7 +296,7 @@ export function createMeshRequests (components: MeshMcpServerComponents, init: M
     const kind = op === 'tools/call' ? 'tool' : 'prompt'
     const found = lookup(params.name, op === 'tools/call' ? 'tools' : 'prompts')
     if ('reason' in found) throw unknown(op, kind, params.name, found.reason, found.target)
-    const forwarded = { name: found.name, ...(params.arguments === undefined ? {} : { arguments: params.arguments }), ...forwardedMeta(params._meta) }
+    const forwarded = { name: found.name, ...(params.arguments === undefined ? {} : { arguments: params.arguments }), ...forwardedMeta(params._meta), ...retryFields(params, found.target) }
     const subject: Subject = kind === 'tool' ? { tool: params.name } : { prompt: params.name }
     return await route(op, subject, found.target, forwarded, params._meta, extra)
   }
@@ -268,8 +311,8 @@ export function createMeshRequests (components: MeshMcpServerComponents, init: M
       try {
         return withRoute(await routeListed('tools/call', params, extra)) as CallToolResult
       } catch (err) {
-        // A routed failure is the tool's result (isError); only unknown names are protocol errors.
-        if (err instanceof ToolCallError && !(err instanceof UnknownAgentError)) {
+        // A routed failure is the tool's result (isError); only unknown names and bad retries are protocol errors.
+        if (err instanceof ToolCallError && !(err instanceof UnknownAgentError) && !(err instanceof InvalidRequestStateError)) {
           return { isError: true, content: [{ type: 'text', text: `${err.code}: ${err.message}` }], _meta: { 'dawn/error': err.code } }
         }
         throw asRequestError(err, 'tool', params.name)
@@ -295,7 +338,7 @@ export function createMeshRequests (components: MeshMcpServerComponents, init: M
         throw unknown('resources/read', 'resource', meshUri, `no agent ${parsed.agentId} on node ${parsed.nodeId}`, target)
       }
       try {
-        const routed = await route('resources/read', { resource: meshUri }, target, { uri: parsed.uri, ...forwardedMeta(meta) }, meta, extra)
+        const routed = await route('resources/read', { resource: meshUri }, target, { uri: parsed.uri, ...forwardedMeta(meta), ...retryFields(params, target) }, meta, extra)
         return withRoute({ ...routed, result: meshContentUris(routed.result, target) }) as ReadResourceResult
       } catch (err) {
         throw asRequestError(err, 'resource', meshUri)
@@ -324,7 +367,14 @@ function meshContentUris (result: Record<string, unknown>, target: AgentTarget):
   return { ...result, contents }
 }
 
+interface InputRequiredResult { resultType: 'input_required', inputRequests?: Record<string, InputRequest>, requestState?: string }
+
+function isInputRequired (result: Record<string, unknown>): result is Record<string, unknown> & InputRequiredResult {
+  return result.resultType === 'input_required'
+}
+
 function asRequestError (err: unknown, kind: 'tool' | 'prompt' | 'resource', name: string): unknown {
+  if (err instanceof InvalidRequestStateError) return new MeshRequestError(INVALID_PARAMS, `Invalid or expired requestState: ${err.message}`, { reason: 'invalid_request_state' })
   if (err instanceof UnknownAgentError) return new MeshRequestError(INVALID_PARAMS, `unknown ${kind} "${name}": ${err.message}`)
   if (err instanceof ToolCallError) return new MeshRequestError(INTERNAL_ERROR, err.message, { code: err.code })
   return err

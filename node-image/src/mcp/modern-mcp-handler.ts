@@ -6,9 +6,10 @@
  */
 import { createMcpHandler, Server, type McpRequestContext, type ServerContext } from '@modelcontextprotocol/server'
 import { VERSION } from '../version.ts'
+import { LOG_LEVELS } from '../routing/types.ts'
 import {
   createMeshRequests, MESH_INSTRUCTIONS, MESH_SERVER_NAME,
-  type ListKeys, type MeshMcpServerComponents, type RequestExtra
+  type ListKeys, type MeshMcpServerComponents, type RequestExtra, type RetryParams
 } from './mesh-requests.ts'
 
 export interface ModernMcpHandlerInit {
@@ -25,9 +26,43 @@ export interface ModernMcpHandler {
   close: () => Promise<void>
 }
 
+/** What the handler needs of a 2026-07-28 request: everything comes with the request itself. */
 function extraOf (ctx: ServerContext): RequestExtra {
   const headers = ctx.http?.req?.headers
-  return { signal: ctx.mcpReq.signal, header: (name) => headers?.get(name) ?? undefined }
+  // The SDK checked the envelope's shape; these are its wire keys.
+  const envelope: Record<string, unknown> = ctx.mcpReq.envelope ?? {}
+  const capabilities = envelope['io.modelcontextprotocol/clientCapabilities']
+  const level = envelope['io.modelcontextprotocol/logLevel']
+  const logLevel = LOG_LEVELS.find((l) => l === level)
+  const progressToken = ctx.mcpReq._meta?.progressToken
+  return {
+    signal: ctx.mcpReq.signal,
+    header: (name) => headers?.get(name) ?? undefined,
+    context: {
+      capabilities: isRecord(capabilities) ? { ...capabilities } : {},
+      ...(logLevel === undefined ? {} : { logLevel }),
+      ...(progressToken === undefined ? {} : { progress: true })
+    },
+    notify: (event) => {
+      const notification = event.method === 'notifications/progress' && progressToken !== undefined
+        ? { method: event.method, params: { ...event.params, progressToken } }
+        : event
+      ctx.mcpReq.notify(notification).catch(() => {})
+    }
+  }
+}
+
+function isRecord (value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/** The SDK lifts the MRTR retry fields off params; the agent's node needs them back. */
+function retryParams (ctx: ServerContext): RetryParams {
+  const state = ctx.mcpReq.requestState()
+  return {
+    ...(ctx.mcpReq.inputResponses === undefined ? {} : { inputResponses: ctx.mcpReq.inputResponses }),
+    ...(typeof state === 'string' ? { requestState: state } : {})
+  }
 }
 
 export function createModernMcpHandler (components: MeshMcpServerComponents, init: ModernMcpHandlerInit): ModernMcpHandler {
@@ -41,6 +76,7 @@ export function createModernMcpHandler (components: MeshMcpServerComponents, ini
     // eslint-disable-next-line @typescript-eslint/no-deprecated -- the lists change at run time; McpServer registers items one by one
     const server = new Server({ name: MESH_SERVER_NAME, version: VERSION }, {
       capabilities: {
+        logging: {},
         tools: { listChanged: true },
         prompts: { listChanged: true },
         resources: { listChanged: true }
@@ -51,9 +87,9 @@ export function createModernMcpHandler (components: MeshMcpServerComponents, ini
     server.setRequestHandler('prompts/list', () => mesh.listPrompts())
     server.setRequestHandler('resources/list', () => mesh.listResources())
     server.setRequestHandler('resources/templates/list', () => ({ resourceTemplates: [] }))
-    server.setRequestHandler('tools/call', async (request, ctx) => await mesh.callTool(request.params, extraOf(ctx)))
-    server.setRequestHandler('prompts/get', async (request, ctx) => await mesh.getPrompt(request.params, extraOf(ctx)))
-    server.setRequestHandler('resources/read', async (request, ctx) => await mesh.readResource(request.params, extraOf(ctx)))
+    server.setRequestHandler('tools/call', async (request, ctx) => await mesh.callTool({ ...request.params, ...retryParams(ctx) }, extraOf(ctx)))
+    server.setRequestHandler('prompts/get', async (request, ctx) => await mesh.getPrompt({ ...request.params, ...retryParams(ctx) }, extraOf(ctx)))
+    server.setRequestHandler('resources/read', async (request, ctx) => await mesh.readResource({ ...request.params, ...retryParams(ctx) }, extraOf(ctx)))
     return server
   }
 

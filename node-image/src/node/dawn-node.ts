@@ -28,6 +28,7 @@ import { AgentHost } from '../agents/agent-host.ts'
 import type { MeshFacade } from '../agents/builtin/mesh.ts'
 import { E2ECipher } from '../routing/e2e-cipher.ts'
 import { ToolRouter } from '../routing/tool-router.ts'
+import { InputRounds } from '../agents/input-rounds.ts'
 import { ToolCallService } from '../routing/tool-call-service.ts'
 import { FloodRelay, type FloodObserver } from '../routing/flood-relay.ts'
 import { FloodRouter } from '../routing/flood-router.ts'
@@ -174,7 +175,10 @@ export class DawnNode {
     guard.addEventListener('peer:verified', () => { announcer.announceSoon() })
     this.registry.addEventListener('change', () => { this.metrics.registryEntries.set(this.registry.size) })
 
-    const callComponents = { libp2p: host, admission, messenger: this.messenger, cipher: this.cipher, local: this.agents, metrics: this.metrics, log: this.log }
+    // Calls reach the agents through the input rounds: an agent's questions park its call here.
+    const local = new InputRounds({ agents: this.agents }, { selfId: this.peerId })
+    await lifecycle.run('input rounds', () => {}, () => { local.stop() })
+    const callComponents = { libp2p: host, admission, messenger: this.messenger, cipher: this.cipher, local, metrics: this.metrics, log: this.log }
     const callInit = { selfId: this.peerId, network: config.network.name, protocol: protocols.toolCall, encryption: config.toolCalls.encryption, maxBytes: config.toolCalls.maxBytes }
     // Flood frames stay under the network's message limit: a request envelope plus the hop byte, a reply envelope plus two.
     const flood = config.toolCalls.floodMaxHops === 0 ? undefined : { protocol: protocols.flood, maxHops: config.toolCalls.floodMaxHops, maxFrameBytes: config.network.maxMessageBytes + 2 }

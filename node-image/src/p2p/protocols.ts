@@ -27,5 +27,5 @@ export function networkProtocols (network: string): NetworkProtocols {
 }
 
 /** Envelope `type` values; also the label values of the message metrics. */
-export const MESSAGE_TYPES = ['membership.hello', 'registry.delta', 'registry.sync', 'peer.announce', 'toolcall.request', 'toolcall.response', 'content.manifest', 'content.block.request', 'content.block.response', 'flood.request', 'flood.pong'] as const
+export const MESSAGE_TYPES = ['membership.hello', 'registry.delta', 'registry.sync', 'peer.announce', 'toolcall.request', 'toolcall.response', 'toolcall.event', 'content.manifest', 'content.block.request', 'content.block.response', 'flood.request', 'flood.pong'] as const
 export type MessageType = typeof MESSAGE_TYPES[number]

@@ -57,6 +57,11 @@ export interface SealedRequest {
   frame: Uint8Array
   /** Opens the response to this request, once; throws E2EError. */
   openResponse: (frame: Uint8Array) => Uint8Array
+  /**
+   * Opens an event frame sent before the response, sealed like it (sealResponse). Any
+   * number may arrive; their order and uniqueness are the wire's job (seq, envelope replay).
+   */
+  openEvent: (frame: Uint8Array) => Uint8Array
 }
 
 export interface OpenedRequest {
@@ -339,6 +344,10 @@ export class E2ECipher {
         const plain = this.#openResponse(session, requestNonce, aadCopy, response)
         opened = true
         return plain
+      },
+      openEvent: (event: Uint8Array): Uint8Array => {
+        if (opened) throw new E2EError('replay', 'an event arrived after the response')
+        return this.#openResponse(session, requestNonce, aadCopy, event)
       }
     }
   }

@@ -11,7 +11,8 @@ export const CALL_ERROR_CODES = [
   'rejected',
   'busy',
   'too-large',
-  'bad-request'
+  'bad-request',
+  'invalid-request-state'
 ] as const
 export type CallErrorCode = typeof CALL_ERROR_CODES[number]
 
@@ -63,6 +64,14 @@ export class AgentRemovedError extends ToolCallError {
   }
 }
 
+/** An MRTR retry whose requestState is forged, expired, for another call, or whose parked call is gone. */
+export class InvalidRequestStateError extends ToolCallError {
+  constructor (message: string) {
+    super('invalid-request-state', message)
+    this.name = 'InvalidRequestStateError'
+  }
+}
+
 /** Builds the right class from a code received from another node. */
 export function callErrorFromCode (code: CallErrorCode, message: string): ToolCallError {
   switch (code) {
@@ -71,6 +80,7 @@ export function callErrorFromCode (code: CallErrorCode, message: string): ToolCa
     case 'deadline-exceeded': return new DeadlineExceededError(message)
     case 'agent-failed': return new AgentFailedError(message)
     case 'agent-removed': return new AgentRemovedError(message)
+    case 'invalid-request-state': return new InvalidRequestStateError(message)
     default: return new ToolCallError(code, message)
   }
 }

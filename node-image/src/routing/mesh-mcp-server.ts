@@ -5,7 +5,11 @@
 import { Server } from '@modelcontextprotocol/sdk/server/index.js'
 import {
   CallToolRequestSchema,
+  CreateMessageResultSchema,
+  ElicitResultSchema,
   GetPromptRequestSchema,
+  ListRootsResultSchema,
+  SetLevelRequestSchema,
   ListPromptsRequestSchema,
   ListResourcesRequestSchema,
   ListResourceTemplatesRequestSchema,
@@ -13,7 +17,9 @@ import {
   McpError,
   ReadResourceRequestSchema
 } from '@modelcontextprotocol/sdk/types.js'
-import type { CallToolResult, IsomorphicHeaders } from '@modelcontextprotocol/sdk/types.js'
+import type { CallToolResult, IsomorphicHeaders, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js'
+import type { InputRequest } from '../agents/input-rounds.ts'
+import type { CallContext, LogLevel } from './types.ts'
 import { VERSION } from '../version.ts'
 import {
   createMeshRequests, MESH_INSTRUCTIONS, MESH_SERVER_NAME, MeshRequestError,
@@ -30,14 +36,44 @@ export interface MeshMcpServerInit extends MeshRequestsInit {
 interface V1Extra {
   signal: AbortSignal
   requestInfo?: { headers: IsomorphicHeaders }
+  sendNotification: (notification: ServerNotification) => Promise<void>
+  sendRequest: (request: ServerRequest, schema: typeof ElicitResultSchema | typeof CreateMessageResultSchema | typeof ListRootsResultSchema, options?: { signal?: AbortSignal, timeout?: number }) => Promise<unknown>
 }
 
-function extraOf (extra: V1Extra): RequestExtra {
+/** How long a 2025-11-25 client may take to answer an agent's question (the SDK's legacy shim allows 10 minutes). */
+const ASK_TIMEOUT_MS = 10 * 60 * 1000
+
+const ANSWER_SCHEMAS = {
+  'elicitation/create': ElicitResultSchema,
+  'sampling/createMessage': CreateMessageResultSchema,
+  'roots/list': ListRootsResultSchema
+} as const
+
+/** A 2025-11-25 request: capabilities from the session's initialize, the level from logging/setLevel. */
+function extraOf (extra: V1Extra, session: { capabilities: () => Record<string, unknown>, logLevel: () => LogLevel | undefined }, meta: Record<string, unknown> | undefined): RequestExtra {
+  const progressToken = meta?.progressToken
+  const logLevel = session.logLevel()
+  const context: CallContext = {
+    capabilities: session.capabilities(),
+    ...(logLevel === undefined ? {} : { logLevel }),
+    ...(typeof progressToken === 'string' || typeof progressToken === 'number' ? { progress: true } : {})
+  }
   return {
     signal: extra.signal,
     header: (name) => {
       const value = extra.requestInfo?.headers[name]
       return Array.isArray(value) ? value[0] : value
+    },
+    context,
+    notify: (event) => {
+      const notification = event.method === 'notifications/progress'
+        ? { method: event.method, params: { ...event.params, progressToken: progressToken as string | number } }
+        : event
+      extra.sendNotification(notification as ServerNotification).catch(() => {})
+    },
+    ask: async (request: InputRequest, signal: AbortSignal) => {
+      const answer = await extra.sendRequest({ method: request.method, params: request.params ?? {} } as ServerRequest, ANSWER_SCHEMAS[request.method], { signal, timeout: ASK_TIMEOUT_MS })
+      return answer as Record<string, unknown>
     }
   }
 }
@@ -64,6 +100,7 @@ export function createMeshMcpServer (components: MeshMcpServerComponents, init: 
   // eslint-disable-next-line @typescript-eslint/no-deprecated -- see MeshMcpServer
   const server: MeshMcpServer = new Server({ name: MESH_SERVER_NAME, version: VERSION }, {
     capabilities: {
+      logging: {},
       tools: { listChanged: true },
       prompts: { listChanged: true },
       resources: { listChanged: true }
@@ -71,17 +108,27 @@ export function createMeshMcpServer (components: MeshMcpServerComponents, init: 
     instructions: MESH_INSTRUCTIONS
   })
   const mesh = createMeshRequests(components, init)
+  // The session's level: agents send nothing until the client asks (MCP's rule in both revisions).
+  let logLevel: LogLevel | undefined
+  const session = {
+    capabilities: () => ({ ...(server.getClientCapabilities() ?? {}) }),
+    logLevel: () => logLevel
+  }
+  server.setRequestHandler(SetLevelRequestSchema, (request) => {
+    logLevel = request.params.level
+    return {}
+  })
 
   server.setRequestHandler(ListToolsRequestSchema, () => mesh.listTools())
   server.setRequestHandler(ListPromptsRequestSchema, () => mesh.listPrompts())
   server.setRequestHandler(ListResourcesRequestSchema, () => mesh.listResources())
   server.setRequestHandler(ListResourceTemplatesRequestSchema, () => ({ resourceTemplates: [] }))
   server.setRequestHandler(CallToolRequestSchema, async (request, extra) =>
-    await v1Errors(async () => await mesh.callTool(request.params, extraOf(extra)) as CallToolResult))
+    await v1Errors(async () => await mesh.callTool(request.params, extraOf(extra, session, request.params._meta)) as CallToolResult))
   server.setRequestHandler(GetPromptRequestSchema, async (request, extra) =>
-    await v1Errors(async () => await mesh.getPrompt(request.params, extraOf(extra))))
+    await v1Errors(async () => await mesh.getPrompt(request.params, extraOf(extra, session, request.params._meta))))
   server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) =>
-    await v1Errors(async () => await mesh.readResource(request.params, extraOf(extra))))
+    await v1Errors(async () => await mesh.readResource(request.params, extraOf(extra, session, request.params._meta))))
 
   // list_changed: gather catalog changes for a moment, then tell the client about the lists that really changed.
   let shown = mesh.keys()

@@ -8,7 +8,8 @@ import { inRemoteChildSpan, inSpan } from '../tracing/spans.ts'
 import { E2EError, type E2ECipher } from './e2e-cipher.ts'
 import { DeadlineExceededError, ToolCallError, type CallErrorCode } from './errors.ts'
 import { subjectOf, type EncryptionPolicy, type LocalAgents } from './tool-router.ts'
-import { callAad, encodeJson, MalformedCallError, MODE_E2E, MODE_PLAIN, parseRequest, splitMode, withMode, type WireRequest, type WireResponse } from './tool-call-wire.ts'
+import { callAad, encodeJson, FRAME_EVENT, FRAME_RESPONSE, MalformedCallError, MODE_E2E, MODE_PLAIN, parseRequest, splitMode, withKind, withMode, type WireRequest, type WireResponse } from './tool-call-wire.ts'
+import type { CallEvent } from './types.ts'
 
 export interface ToolCallServiceComponents {
   libp2p: Pick<Libp2p, 'handle' | 'unhandle'>
@@ -80,10 +81,19 @@ export class ToolCallService {
     const { messenger, metrics } = this.components
     const gone = new AbortController()
     stream.addEventListener('close', () => { gone.abort(new Error('caller closed the stream')) }, { once: true })
+    const writeTimeout = (): AbortSignal => AbortSignal.any([gone.signal, AbortSignal.timeout(this.init.readTimeoutMs ?? 30_000)])
+    // Events and the response go out one after another, in the order they were made.
+    let writing = Promise.resolve()
+    const send = (kind: number, envelope: Uint8Array): Promise<void> => {
+      writing = writing.then(async () => { await admitted.write(withKind(kind, envelope), writeTimeout()) })
+      return writing
+    }
     try {
       const frame = await admitted.readFrame(messenger.maxBytesFor('toolcall.request'), AbortSignal.timeout(this.init.readTimeoutMs ?? 30_000))
-      const reply = await this.answer(frame, from, gone.signal)
-      await admitted.write(reply, AbortSignal.timeout(this.init.readTimeoutMs ?? 30_000))
+      const reply = await this.answer(frame, from, gone.signal, this.init.maxBytes, (event) => {
+        send(FRAME_EVENT, event).catch((err: unknown) => { stream.abort(err as Error) })
+      })
+      await send(FRAME_RESPONSE, reply)
       await stream.close().catch(() => {})
     } catch (err) {
       metrics.toolCallsRejected.inc({ reason: 'stream' })
@@ -97,9 +107,10 @@ export class ToolCallService {
   /**
    * Turns one request envelope from `from` into one response envelope; never
    * throws for a peer's bad bytes. The flood route delivers here too, with the
-   * origin as `from` and a smaller result limit so the reply fits its frames.
+   * origin as `from` and a smaller result limit so the reply fits its frames, and
+   * no `sendEvent`: the flood route carries the response only.
    */
-  async answer (frame: Uint8Array, from: string, gone: AbortSignal, maxResultBytes = this.init.maxBytes): Promise<Uint8Array> {
+  async answer (frame: Uint8Array, from: string, gone: AbortSignal, maxResultBytes = this.init.maxBytes, sendEvent?: (envelope: Uint8Array) => void): Promise<Uint8Array> {
     const { messenger, metrics } = this.components
     let sealResponse: ((plaintext: Uint8Array) => Uint8Array) | undefined
     let request: WireRequest
@@ -131,7 +142,8 @@ export class ToolCallService {
       return messenger.seal('toolcall.response', withMode(MODE_PLAIN, encodeJson({ id: NO_ID, ok: false, code: refusal.code, message: refusal.message })))
     }
 
-    const response = await inRemoteChildSpan('dawn serve ' + request.op, 'server', trace, { 'dawn.caller': from, 'dawn.agent': request.agentId }, async () => await this.run(request, from, gone, Math.floor(budgetMs - (performance.now() - received))))
+    const onEvent = request.events === true && sendEvent !== undefined ? this.eventSender(request.id, sealResponse, sendEvent) : undefined
+    const response = await inRemoteChildSpan('dawn serve ' + request.op, 'server', trace, { 'dawn.caller': from, 'dawn.agent': request.agentId }, async () => await this.run(request, from, gone, Math.floor(budgetMs - (performance.now() - received)), onEvent))
     let json = encodeJson(response)
     const limit = Math.min(this.init.maxBytes, maxResultBytes)
     if (json.byteLength > limit) {
@@ -140,7 +152,23 @@ export class ToolCallService {
     return messenger.seal('toolcall.response', sealResponse === undefined ? withMode(MODE_PLAIN, json) : withMode(MODE_E2E, sealResponse(json)))
   }
 
-  private async run (request: WireRequest, from: string, gone: AbortSignal, remaining: number): Promise<WireResponse> {
+  /** Seals each agent notification as an event frame of this call; an oversized one is dropped. */
+  private eventSender (id: string, seal: ((plaintext: Uint8Array) => Uint8Array) | undefined, sendEvent: (envelope: Uint8Array) => void): (event: CallEvent) => void {
+    const { messenger } = this.components
+    const limit = messenger.maxBytesFor('toolcall.event') - 1024
+    let seq = 0
+    return (event) => {
+      const json = encodeJson({ id, seq: seq + 1, ...event })
+      if (json.byteLength > limit) {
+        this.components.log('debug', 'agent notification too large for an event frame; dropped', { method: event.method, bytes: json.byteLength })
+        return
+      }
+      seq++
+      sendEvent(messenger.seal('toolcall.event', seal === undefined ? withMode(MODE_PLAIN, json) : withMode(MODE_E2E, seal(json))))
+    }
+  }
+
+  private async run (request: WireRequest, from: string, gone: AbortSignal, remaining: number, onEvent: ((event: CallEvent) => void) | undefined): Promise<WireResponse> {
     const { metrics, log } = this.components
     const started = performance.now()
     const subject = subjectOf(request.op, request.params)
@@ -155,7 +183,10 @@ export class ToolCallService {
     try {
       if (remaining <= 0) throw new DeadlineExceededError('deadline passed before the call started')
       const signal = AbortSignal.any([gone, AbortSignal.timeout(remaining)])
-      const result = await inSpan(`agent ${request.op}`, 'client', { 'dawn.agent': request.agentId, 'dawn.subject': subject }, async () => await this.components.local.call(request.agentId, request.op, request.params, signal))
+      const result = await inSpan(`agent ${request.op}`, 'client', { 'dawn.agent': request.agentId, 'dawn.subject': subject }, async () => await this.components.local.call(request.agentId, request.op, request.params, signal, {
+        ...(request.context === undefined ? {} : { context: request.context }),
+        ...(onEvent === undefined ? {} : { onEvent })
+      }))
       return { id: request.id, ok: true, result }
     } catch (err) {
       const failure = err instanceof ToolCallError ? err : new ToolCallError('agent-failed', (err as Error).message)

@@ -1,6 +1,8 @@
 /**
- * The bytes of a routed call inside its signed envelope. One request and one
- * response per stream on `/dawn/<net>/toolcall/1.0.0`.
+ * The bytes of a routed call inside its signed envelopes. Per stream on
+ * `/dawn/<net>/toolcall/1.0.0`: one request, then, when it asked for events, any
+ * number of event frames (the agent's progress and log notifications), then one
+ * response. After the request each frame is `kind byte || envelope` (FRAME_*).
  *
  * Envelope body = mode byte || payload, where mode 1 = E2E frame (e2e-cipher.ts)
  * around the JSON below and mode 0 = the JSON in the clear (encryption `off`).
@@ -8,7 +10,7 @@
 import Type, { type Static } from 'typebox'
 import { Compile } from 'typebox/compile'
 import { AGENT_ID_PATTERN, NODE_ID_PATTERN } from '../registry/agent-record.ts'
-import { AGENT_OPS } from './types.ts'
+import { AGENT_OPS, LOG_LEVELS } from './types.ts'
 import { CALL_ERROR_CODES } from './errors.ts'
 import { describeIssues } from '../validation/schema-error.ts'
 
@@ -20,6 +22,21 @@ function oneOf<T extends readonly string[]> (values: T) {
 export const MODE_PLAIN = 0
 export const MODE_E2E = 1
 
+/** Kind byte before each envelope the host sends back. */
+export const FRAME_RESPONSE = 0
+export const FRAME_EVENT = 1
+
+/** Caps what one caller can make an agent see or send back. */
+const MAX_CAPABILITIES_BYTES = 8 * 1024
+
+const LogLevel = oneOf(LOG_LEVELS)
+
+export const WireContext = Type.Object({
+  capabilities: Type.Record(Type.String(), Type.Unknown(), { maxProperties: 32 }),
+  logLevel: Type.Optional(LogLevel),
+  progress: Type.Optional(Type.Boolean())
+}, { additionalProperties: false })
+
 export const WireRequest = Type.Object({
   /** Random per call; ties the response to its request even in the clear. */
   id: Type.String({ pattern: '^[0-9a-f]{32}$' }),
@@ -28,8 +45,37 @@ export const WireRequest = Type.Object({
   op: oneOf(AGENT_OPS),
   params: Type.Record(Type.String(), Type.Unknown()),
   /** Unix ms; the hosting node stops work past it. */
-  deadline: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })
+  deadline: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+  /** The caller's MCP side; absent means no capabilities, no logs, no progress. */
+  context: Type.Optional(WireContext),
+  /** The caller reads event frames before the response (never on the flood route). */
+  events: Type.Optional(Type.Boolean())
 }, { additionalProperties: false })
+
+const Seq = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })
+
+export const WireEvent = Type.Union([
+  Type.Object({
+    id: Type.String({ pattern: '^[0-9a-f]{32}$' }),
+    seq: Seq,
+    method: Type.Literal('notifications/progress'),
+    params: Type.Object({
+      progress: Type.Number(),
+      total: Type.Optional(Type.Number()),
+      message: Type.Optional(Type.String({ maxLength: 4096 }))
+    }, { additionalProperties: false })
+  }, { additionalProperties: false }),
+  Type.Object({
+    id: Type.String({ pattern: '^[0-9a-f]{32}$' }),
+    seq: Seq,
+    method: Type.Literal('notifications/message'),
+    params: Type.Object({
+      level: LogLevel,
+      logger: Type.Optional(Type.String({ maxLength: 256 })),
+      data: Type.Unknown()
+    }, { additionalProperties: false })
+  }, { additionalProperties: false })
+])
 
 export const WireResponse = Type.Union([
   Type.Object({ id: Type.String({ pattern: '^[0-9a-f]{32}$' }), ok: Type.Literal(true), result: Type.Record(Type.String(), Type.Unknown()) }, { additionalProperties: false }),
@@ -43,6 +89,7 @@ export const WireResponse = Type.Union([
 
 export type WireRequest = Static<typeof WireRequest>
 export type WireResponse = Static<typeof WireResponse>
+export type WireEvent = Static<typeof WireEvent>
 
 /** A frame that passed the signature but not these checks. */
 export class MalformedCallError extends Error {
@@ -54,10 +101,11 @@ export class MalformedCallError extends Error {
 
 const checkRequest = Compile(WireRequest)
 const checkResponse = Compile(WireResponse)
+const checkEvent = Compile(WireEvent)
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 const encoder = new TextEncoder()
 
-export function encodeJson (value: WireRequest | WireResponse): Uint8Array {
+export function encodeJson (value: WireRequest | WireResponse | WireEvent): Uint8Array {
   return encoder.encode(JSON.stringify(value))
 }
 
@@ -72,6 +120,15 @@ function parseJson (bytes: Uint8Array): unknown {
 export function parseRequest (bytes: Uint8Array): WireRequest {
   const value = parseJson(bytes)
   if (!checkRequest.Check(value)) throw new MalformedCallError(`bad request: ${describeIssues(checkRequest.Errors(value))[0] ?? 'invalid'}`)
+  if (value.context !== undefined && JSON.stringify(value.context.capabilities).length > MAX_CAPABILITIES_BYTES) {
+    throw new MalformedCallError(`bad request: client capabilities exceed ${MAX_CAPABILITIES_BYTES} bytes`)
+  }
+  return value
+}
+
+export function parseEvent (bytes: Uint8Array): WireEvent {
+  const value = parseJson(bytes)
+  if (!checkEvent.Check(value)) throw new MalformedCallError(`bad event: ${describeIssues(checkEvent.Errors(value))[0] ?? 'invalid'}`)
   return value
 }
 
@@ -86,6 +143,16 @@ export function withMode (mode: number, payload: Uint8Array): Uint8Array {
   out[0] = mode
   out.set(payload, 1)
   return out
+}
+
+export function withKind (kind: number, envelope: Uint8Array): Uint8Array {
+  return withMode(kind, envelope)
+}
+
+export function splitKind (frame: Uint8Array): { kind: number, envelope: Uint8Array } {
+  const kind = frame[0]
+  if (kind !== FRAME_RESPONSE && kind !== FRAME_EVENT) throw new MalformedCallError('unknown frame kind')
+  return { kind, envelope: frame.subarray(1) }
 }
 
 export function splitMode (body: Uint8Array): { mode: number, payload: Uint8Array } {

@@ -12,12 +12,18 @@ import type { E2ECipher } from './e2e-cipher.ts'
 import { callErrorFromCode, DeadlineExceededError, NodeUnreachableError, ToolCallError, UnknownAgentError } from './errors.ts'
 import { PeerConnector, type ConnectorLibp2p, type Reached } from './peer-connector.ts'
 import type { FloodDelivery } from './flood-router.ts'
-import { callAad, encodeJson, MODE_E2E, MODE_PLAIN, parseResponse, splitMode, withMode, type WireRequest } from './tool-call-wire.ts'
-import { formatTarget, type AgentOp, type AgentTarget, type CallOptions, type CallResult, type MeshCaller, type Route } from './types.ts'
+import { callAad, encodeJson, FRAME_EVENT, MalformedCallError, MODE_E2E, MODE_PLAIN, parseEvent, parseResponse, splitKind, splitMode, withMode, type WireRequest } from './tool-call-wire.ts'
+import { formatTarget, type AgentOp, type AgentTarget, type CallContext, type CallEvent, type CallOptions, type CallResult, type MeshCaller, type Route } from './types.ts'
+
+/** What a local agent call may bring besides its params. */
+export interface LocalCallOptions {
+  context?: CallContext
+  onEvent?: (event: CallEvent) => void
+}
 
 /** What the router needs from the node's own agent runtime. */
 export interface LocalAgents {
-  call: (agentId: string, op: AgentOp, params: Record<string, unknown>, signal: AbortSignal) => Promise<Record<string, unknown>>
+  call: (agentId: string, op: AgentOp, params: Record<string, unknown>, signal: AbortSignal, opts?: LocalCallOptions) => Promise<Record<string, unknown>>
 }
 
 export type EncryptionPolicy = 'required' | 'preferred' | 'off'
@@ -118,8 +124,8 @@ export class ToolRouter implements MeshCaller {
     }
     try {
       const result = await inSpan(`dawn ${op}`, 'client', { 'dawn.target': formatTarget(target), 'dawn.op': op }, async span => {
-        if (route === 'local') return await this.components.local.call(target.agentId, op, params, signal)
-        const out = await this.remote(target, op, params, deadline, signal, (r, h) => { route = r; hops = h })
+        if (route === 'local') return await this.components.local.call(target.agentId, op, params, signal, localOptions(opts))
+        const out = await this.remote(target, op, params, deadline, signal, opts, (r, h) => { route = r; hops = h })
         span.setAttribute('dawn.route', route)
         if (hops !== undefined) span.setAttribute('dawn.hops', hops)
         return out
@@ -134,38 +140,42 @@ export class ToolRouter implements MeshCaller {
     }
   }
 
-  private async remote (target: AgentTarget, op: AgentOp, params: Record<string, unknown>, deadline: number, signal: AbortSignal, onRoute: (r: Route, hops?: number) => void): Promise<Record<string, unknown>> {
+  private async remote (target: AgentTarget, op: AgentOp, params: Record<string, unknown>, deadline: number, signal: AbortSignal, opts: CallOptions, onRoute: (r: Route, hops?: number) => void): Promise<Record<string, unknown>> {
     const { nodeId, agentId } = target
     if (this.components.registry.get(nodeId, agentId) === undefined) throw new UnknownAgentError(`no agent ${formatTarget(target)} in the mesh registry`)
     const id = randomBytes(16).toString('hex')
-    const json = encodeJson({ id, to: nodeId, agentId, op, params, deadline } satisfies WireRequest)
+    const request: WireRequest = { id, to: nodeId, agentId, op, params, deadline, ...(opts.context === undefined ? {} : { context: opts.context }) }
+    const json = encodeJson(request)
     if (json.byteLength > this.init.maxBytes) throw new ToolCallError('too-large', `request is ${json.byteLength} bytes, limit ${this.init.maxBytes}`)
-    let body: Uint8Array
-    let openResponse: ((frame: Uint8Array) => Uint8Array) | undefined
-    if (this.init.encryption === 'off') {
-      body = withMode(MODE_PLAIN, json)
-    } else {
-      const sealed = this.components.cipher.sealRequest(nodeId, json, this.aad)
-      body = withMode(MODE_E2E, sealed.frame)
-      openResponse = sealed.openResponse
+    // Only a direct or relayed stream carries events, so the request asks for them only there.
+    const seal = (events: boolean): { envelope: Uint8Array, openResponse?: (frame: Uint8Array) => Uint8Array, openEvent?: (frame: Uint8Array) => Uint8Array } => {
+      const plain = events ? encodeJson({ ...request, events: true }) : json
+      if (this.init.encryption === 'off') return { envelope: this.components.messenger.seal('toolcall.request', withMode(MODE_PLAIN, plain)) }
+      const sealed = this.components.cipher.sealRequest(nodeId, plain, this.aad)
+      return { envelope: this.components.messenger.seal('toolcall.request', withMode(MODE_E2E, sealed.frame)), openResponse: sealed.openResponse, openEvent: sealed.openEvent }
     }
     const { messenger } = this.components
-    const envelope = messenger.seal('toolcall.request', body)
 
     const path = await this.path(nodeId, signal, deadline)
     let opened: OpenedEnvelope
+    let openResponse: ((frame: Uint8Array) => Uint8Array) | undefined
     if ('connection' in path) {
       onRoute(path.route)
+      const sealed = seal(opts.onEvent !== undefined)
+      openResponse = sealed.openResponse
       // A new connection carries our call only once the node has admitted us; it would reset the stream unread before that.
       await this.components.membership.whenVerified(nodeId, signal)
-      const reply = await this.exchange(path.connection, envelope, signal, nodeId)
+      const events = opts.onEvent === undefined ? undefined : this.eventReader(id, nodeId, sealed.openEvent, opts.onEvent)
+      const reply = await this.exchange(path.connection, sealed.envelope, signal, nodeId, events)
       const result = messenger.tryOpen(reply, { type: 'toolcall.response', from: nodeId }, nodeId)
       if ('reason' in result) throw new ToolCallError('rejected', `response from ${nodeId} refused: ${result.reason}`)
       opened = result.envelope
     } else {
       onRoute('flood')
+      const sealed = seal(false)
+      openResponse = sealed.openResponse
       try {
-        const delivered = await this.floodRoute().call(nodeId, envelope, signal, deadline)
+        const delivered = await this.floodRoute().call(nodeId, sealed.envelope, signal, deadline)
         onRoute('flood', delivered.hops)
         opened = delivered.reply
       } catch (err) {
@@ -225,21 +235,52 @@ export class ToolRouter implements MeshCaller {
     return new NodeUnreachableError(`node ${nodeId} is unreachable: ${why}; flood route: ${err.message}`, { cause: err })
   }
 
-  private async exchange (connection: Connection, envelope: Uint8Array, signal: AbortSignal, nodeId: string): Promise<Uint8Array> {
+  /**
+   * Opens, checks and delivers the event frames of one call. A bad event ends the call:
+   * the host is a member that misbehaved, and its response can no longer be trusted.
+   */
+  private eventReader (id: string, nodeId: string, openEvent: ((frame: Uint8Array) => Uint8Array) | undefined, onEvent: (event: CallEvent) => void): (envelope: Uint8Array) => void {
+    let seq = 0
+    return (envelope) => {
+      const opened = this.components.messenger.tryOpen(envelope, { type: 'toolcall.event', from: nodeId }, nodeId)
+      if ('reason' in opened) throw new ToolCallError('rejected', `event from ${nodeId} refused: ${opened.reason}`)
+      const { mode, payload } = splitMode(opened.envelope.body)
+      if ((mode === MODE_E2E) !== (openEvent !== undefined)) throw new ToolCallError('rejected', `event from ${nodeId} is not sealed like the call`)
+      const event = parseEvent(openEvent === undefined ? payload : openEvent(payload))
+      if (event.id !== id || event.seq !== seq + 1) throw new ToolCallError('rejected', `event from ${nodeId} is out of order or for another call`)
+      seq = event.seq
+      const { method, params } = event
+      onEvent(method === 'notifications/progress' ? { method, params } : { method, params })
+    }
+  }
+
+  private async exchange (connection: Connection, envelope: Uint8Array, signal: AbortSignal, nodeId: string, onEvent?: (envelope: Uint8Array) => void): Promise<Uint8Array> {
     const stream = await connection.newStream(this.init.protocol, { signal, runOnLimitedConnection: true, maxOutboundStreams: this.init.maxStreams, negotiateFully: false })
       .catch((err: unknown) => { throw signal.aborted ? err : new NodeUnreachableError(`cannot open a call stream to ${nodeId}: ${(err as Error).message}`, { cause: err }) })
     try {
-      const lp = lpStream(stream, { maxDataLength: this.components.messenger.maxBytesFor('toolcall.response') })
+      const lp = lpStream(stream, { maxDataLength: this.components.messenger.maxBytesFor('toolcall.response') + 1 })
       await lp.write(envelope, { signal })
-      const reply = await lp.read({ signal })
-      await stream.close({ signal }).catch(() => {})
-      return reply.subarray()
+      for (;;) {
+        const { kind, envelope: reply } = splitKind((await lp.read({ signal })).subarray())
+        if (kind === FRAME_EVENT) {
+          if (onEvent === undefined) throw new MalformedCallError('event frame on a call that asked for none')
+          onEvent(reply)
+          continue
+        }
+        await stream.close({ signal }).catch(() => {})
+        return reply
+      }
     } catch (err) {
       stream.abort(err as Error)
-      if (signal.aborted) throw err
+      if (signal.aborted || err instanceof ToolCallError) throw err
+      if (err instanceof MalformedCallError) throw new ToolCallError('rejected', `call stream from ${nodeId}: ${err.message}`)
       throw new NodeUnreachableError(`call stream to ${nodeId} failed: ${(err as Error).message}`, { cause: err })
     }
   }
+}
+
+function localOptions (opts: CallOptions): LocalCallOptions {
+  return { ...(opts.context === undefined ? {} : { context: opts.context }), ...(opts.onEvent === undefined ? {} : { onEvent: opts.onEvent }) }
 }
 
 export function subjectOf (op: AgentOp, params: Record<string, unknown>): string {

@@ -16,8 +16,32 @@ export interface AgentTarget {
 /** How a call reached its node; also a metric label. */
 export type Route = 'local' | 'direct' | 'relayed' | 'flood'
 
+/** MCP logging levels, lowest first (RFC 5424 order, as MCP defines them). */
+export const LOG_LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'] as const
+export type LogLevel = typeof LOG_LEVELS[number]
+
+/**
+ * What the agent may know about the caller driving a call: exactly the caller's MCP client
+ * capabilities (so an agent asks only what the caller can answer), the log level it opted
+ * in to, and whether it wants progress.
+ */
+export interface CallContext {
+  capabilities: Record<string, unknown>
+  logLevel?: LogLevel
+  progress?: boolean
+}
+
+/** A notification an agent sent about a running call, carried back to the caller. */
+export type CallEvent =
+  | { method: 'notifications/progress', params: { progress: number, total?: number, message?: string } }
+  | { method: 'notifications/message', params: { level: LogLevel, logger?: string, data: unknown } }
+
 export interface CallOptions {
   signal?: AbortSignal
+  /** The caller's side of the call; absent means no capabilities, no logs, no progress. */
+  context?: CallContext
+  /** Receives the agent's progress and log notifications, in order, while the call runs. */
+  onEvent?: (event: CallEvent) => void
   /** Absolute deadline, unix ms; the router caps it with its own timeout. */
   deadline?: number
   /** Who asked, for the audit log (e.g. `mcp:<session>` or `http:<ip>`). Never the arguments. */

@@ -8,7 +8,7 @@ import { startRawMember, type RawMember } from './raw-member.ts'
 import { Messenger } from '../../src/p2p/messenger.ts'
 import { networkProtocols } from '../../src/p2p/protocols.ts'
 import { E2ECipher } from '../../src/routing/e2e-cipher.ts'
-import { callAad, encodeJson, MODE_E2E, MODE_PLAIN, parseResponse, splitMode, withMode, type WireResponse } from '../../src/routing/tool-call-wire.ts'
+import { callAad, encodeJson, FRAME_RESPONSE, MODE_E2E, MODE_PLAIN, parseResponse, splitKind, splitMode, withMode, type WireResponse } from '../../src/routing/tool-call-wire.ts'
 
 /**
  * A certified member that speaks the call protocol by hand, so it can send what
@@ -42,14 +42,15 @@ describe('routed-call frames: a member sending bad frames is refused, the node s
     id: randomBytes(16).toString('hex'), to: target, agentId: 'echo', op: 'tools/call', params: { name: 'echo', arguments: { text } }, deadline: Date.now() + 10_000
   })
 
-  /** One stream, one frame each way; returns the opened response. */
+  /** One stream, one frame each way (no events were asked for); returns the opened response. */
   async function exchange (envelope: Uint8Array): Promise<{ mode: number, payload: Uint8Array }> {
     const stream = await host.dialProtocol(peerIdFromString(target), protocol)
     const lp = lpStream(stream, { maxDataLength: 32 * 1024 * 1024 })
     await lp.write(envelope)
-    const reply = await lp.read()
+    const { kind, envelope: reply } = splitKind((await lp.read()).subarray())
+    expect(kind).toBe(FRAME_RESPONSE)
     await stream.close()
-    const opened = messenger.tryOpen(reply.subarray(), { type: 'toolcall.response', from: target })
+    const opened = messenger.tryOpen(reply, { type: 'toolcall.response', from: target })
     if ('reason' in opened) throw new Error(`response refused: ${opened.reason}`)
     return splitMode(opened.envelope.body)
   }

@@ -5,7 +5,7 @@ import { request } from '../../../src/p2p/lp-rpc.ts'
 import { E2ECipher } from '../../../src/routing/e2e-cipher.ts'
 import { ToolCallService } from '../../../src/routing/tool-call-service.ts'
 import type { LocalAgents } from '../../../src/routing/tool-router.ts'
-import { callAad, encodeJson, MODE_E2E, parseResponse, splitMode, withMode, type WireResponse } from '../../../src/routing/tool-call-wire.ts'
+import { callAad, encodeJson, FRAME_RESPONSE, MODE_E2E, parseResponse, splitKind, splitMode, withMode, type WireResponse } from '../../../src/routing/tool-call-wire.ts'
 import { connect, metricValue, NETWORK, newCa, protocols, startGuard, admissionFor, startMember, stopMembers, type Member } from '../p2p/members.ts'
 
 // The hosting side on a real libp2p host, with a double for the node's agents.
@@ -42,8 +42,12 @@ function sealCall (caller: Member, text: string): { envelope: Uint8Array, openRe
   return { envelope: caller.messenger.seal('toolcall.request', withMode(MODE_E2E, sealed.frame)), openResponse: sealed.openResponse }
 }
 
+/** The response envelope, after its kind byte (no events were asked for, so the first frame is the response). */
 async function send (caller: Member, envelope: Uint8Array): Promise<Uint8Array> {
-  return await request(caller.host, peerIdFromString(server.member.peerId), protocols.toolCall, envelope, { maxBytes: 1024 * 1024, signal: AbortSignal.timeout(10_000) })
+  const frame = await request(caller.host, peerIdFromString(server.member.peerId), protocols.toolCall, envelope, { maxBytes: 1024 * 1024 + 1, signal: AbortSignal.timeout(10_000) })
+  const { kind, envelope: reply } = splitKind(frame)
+  expect(kind).toBe(FRAME_RESPONSE)
+  return reply
 }
 
 describe('ToolCallService', () => {
@@ -64,7 +68,7 @@ describe('ToolCallService', () => {
       result: { content: [{ type: 'text', text: 'echo ran tools/call with {"name":"echo","arguments":{"text":"hello mesh"}}' }] }
     })
     expect(server.local).toHaveBeenCalledTimes(1)
-    expect(server.local).toHaveBeenCalledWith('echo', 'tools/call', { name: 'echo', arguments: { text: 'hello mesh' } }, expect.any(AbortSignal))
+    expect(server.local).toHaveBeenCalledWith('echo', 'tools/call', { name: 'echo', arguments: { text: 'hello mesh' } }, expect.any(AbortSignal), {})
     expect(await metricValue(server.member.metrics.toolCallsServed, { result: 'ok' })).toBe(1)
     expect(await metricValue(server.member.metrics.streamsRefused)).toBe(0)
   })

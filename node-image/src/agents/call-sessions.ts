@@ -1,0 +1,214 @@
+/**
+ * Agent sessions for calls whose caller can be asked things or wants logs. An agent must see
+ * exactly the client capabilities of the caller driving it, and in 2025-11-25 those are fixed
+ * at `initialize`; its questions and log lines carry no call id. So such a call leases a session
+ * of its own, opened with the caller's capabilities and used by one call at a time, which makes
+ * every question and log line belong to that call. Sessions are kept per capability set and
+ * reused; calls from callers with no capabilities and no log level share the main session.
+ */
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js'
+import {
+  CreateMessageRequestSchema,
+  ElicitRequestSchema,
+  ListRootsRequestSchema,
+  LoggingMessageNotificationSchema
+} from '@modelcontextprotocol/sdk/types.js'
+import { canonicalJson } from '../registry/canonical-json.ts'
+import { LOG_LEVELS, type CallEvent, type LogLevel } from '../routing/types.ts'
+import type { InputRequest } from './input-rounds.ts'
+
+export interface CallClient {
+  client: Client
+  close: () => Promise<void>
+}
+
+export interface CallSessionsInit {
+  /** Opens a new connected client to the agent that declares `capabilities`. */
+  open: (capabilities: Record<string, unknown>, signal: AbortSignal) => Promise<CallClient>
+  /** Sessions per capability set; more calls wait for one to be released. */
+  maxPerKey: number
+  /** An unused session is closed after this long. */
+  idleMs?: number
+}
+
+/** What the call holding a lease hears from the agent. */
+export interface LeaseHandlers {
+  onRequest?: (request: InputRequest, signal: AbortSignal) => Promise<Record<string, unknown>>
+  onEvent?: (event: CallEvent) => void
+  logLevel?: LogLevel
+}
+
+export interface Lease {
+  client: Client
+  /** Sets the agent's log level for this session if it differs; ignores agents without logging. */
+  useLogLevel: (level: LogLevel, signal: AbortSignal) => Promise<void>
+  release: (broken?: boolean) => void
+}
+
+interface Pooled {
+  key: string
+  /** Undefined while it opens. */
+  call?: CallClient
+  handlers: LeaseHandlers
+  busy: boolean
+  level?: LogLevel
+  idle?: NodeJS.Timeout
+}
+
+const DEFAULT_IDLE_MS = 60_000
+
+export class CallSessions {
+  private readonly init: CallSessionsInit
+  private readonly pools = new Map<string, Pooled[]>()
+  private readonly waiting = new Map<string, Array<() => void>>()
+  private closed = false
+
+  constructor (init: CallSessionsInit) {
+    this.init = init
+  }
+
+  /**
+   * A session for one call. `shared`: the call can be asked nothing and wants no logs, so it
+   * may run beside others on one session; such sessions never serve exclusive calls.
+   */
+  async lease (capabilities: Record<string, unknown>, handlers: LeaseHandlers, signal: AbortSignal, shared = false): Promise<Lease> {
+    const key = `${shared ? 'shared' : 'own'}:${canonicalJson(capabilities)}`
+    for (;;) {
+      if (this.closed) throw new Error('agent connection stopped')
+      const pool = this.pools.get(key) ?? []
+      for (const p of pool) {
+        if (p.call === undefined || (p.busy && !shared)) continue
+        return shared ? this.share(p, p.call) : this.hand(p, p.call, handlers)
+      }
+      if (pool.length < this.init.maxPerKey) {
+        const pooled: Pooled = { key, handlers: {}, busy: true }
+        pool.push(pooled)
+        this.pools.set(key, pool)
+        let call: CallClient
+        try {
+          call = await this.init.open(capabilities, signal)
+        } catch (err) {
+          this.remove(pooled)
+          this.waiting.get(key)?.shift()?.()
+          throw err
+        }
+        pooled.call = call
+        this.listen(pooled, call.client, capabilities)
+        if (shared) {
+          pooled.busy = false
+          return this.share(pooled, call)
+        }
+        return this.hand(pooled, call, handlers)
+      }
+      await new Promise<void>((resolve, reject) => {
+        const queue = this.waiting.get(key) ?? []
+        const wake = (): void => { signal.removeEventListener('abort', abort); resolve() }
+        const abort = (): void => {
+          const at = queue.indexOf(wake)
+          if (at >= 0) queue.splice(at, 1)
+          reject(signal.reason instanceof Error ? signal.reason : new Error('the call was cancelled while waiting for an agent session'))
+        }
+        queue.push(wake)
+        this.waiting.set(key, queue)
+        signal.addEventListener('abort', abort, { once: true })
+      })
+    }
+  }
+
+  /** Closes every session (e.g. the agent's main connection dropped, so these are suspect too). */
+  async reset (): Promise<void> {
+    const all = [...this.pools.values()].flat()
+    this.pools.clear()
+    await Promise.all(all.map(async (p) => { clearTimeout(p.idle); await p.call?.close().catch(() => {}) }))
+  }
+
+  async closeAll (): Promise<void> {
+    this.closed = true
+    const all = [...this.pools.values()].flat()
+    this.pools.clear()
+    for (const queue of this.waiting.values()) for (const wake of queue) wake()
+    this.waiting.clear()
+    await Promise.all(all.map(async (p) => { clearTimeout(p.idle); await p.call?.close().catch(() => {}) }))
+  }
+
+  /** A shared session stays open while the connection lives; its users hold no lock. */
+  private share (pooled: Pooled, call: CallClient): Lease {
+    return {
+      client: call.client,
+      useLogLevel: async () => {},
+      release: (broken = false) => {
+        if (!broken) return
+        this.remove(pooled)
+        void call.close().catch(() => {})
+      }
+    }
+  }
+
+  private hand (pooled: Pooled, call: CallClient, handlers: LeaseHandlers): Lease {
+    clearTimeout(pooled.idle)
+    pooled.busy = true
+    pooled.handlers = handlers
+    let released = false
+    return {
+      client: call.client,
+      useLogLevel: async (level, signal) => {
+        if (pooled.level === level || call.client.getServerCapabilities()?.logging === undefined) return
+        await call.client.setLoggingLevel(level, { signal })
+        pooled.level = level
+      },
+      release: (broken = false) => {
+        if (released) return
+        released = true
+        pooled.handlers = {}
+        pooled.busy = false
+        if (broken || this.closed) {
+          this.remove(pooled)
+          void call.close().catch(() => {})
+        } else {
+          pooled.idle = setTimeout(() => {
+            if (pooled.busy) return
+            this.remove(pooled)
+            void call.close().catch(() => {})
+          }, this.init.idleMs ?? DEFAULT_IDLE_MS)
+          pooled.idle.unref()
+        }
+        this.waiting.get(pooled.key)?.shift()?.()
+      }
+    }
+  }
+
+  /** The agent's questions and log lines go to whichever call holds the session now. */
+  private listen (pooled: Pooled, client: Client, capabilities: Record<string, unknown>): void {
+    const ask = async (request: InputRequest, signal: AbortSignal): Promise<Record<string, unknown>> => {
+      const onRequest = pooled.handlers.onRequest
+      if (onRequest === undefined) throw new Error('no call is waiting for this answer')
+      return await onRequest(request, signal)
+    }
+    const asked = (method: InputRequest['method']) => async (request: { params?: Record<string, unknown> }, extra: { signal: AbortSignal }) =>
+      await ask({ method, ...(request.params === undefined ? {} : { params: stripMeta(request.params) }) }, extra.signal) as never
+    if (capabilities.elicitation !== undefined) client.setRequestHandler(ElicitRequestSchema, asked('elicitation/create'))
+    if (capabilities.sampling !== undefined) client.setRequestHandler(CreateMessageRequestSchema, asked('sampling/createMessage'))
+    if (capabilities.roots !== undefined) client.setRequestHandler(ListRootsRequestSchema, asked('roots/list'))
+    client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => {
+      const { onEvent, logLevel } = pooled.handlers
+      const { level, logger, data } = notification.params
+      if (onEvent === undefined || logLevel === undefined || LOG_LEVELS.indexOf(level) < LOG_LEVELS.indexOf(logLevel)) return
+      onEvent({ method: 'notifications/message', params: { level, data, ...(logger === undefined ? {} : { logger }) } })
+    })
+  }
+
+  private remove (pooled: Pooled): void {
+    clearTimeout(pooled.idle)
+    const pool = this.pools.get(pooled.key)
+    if (pool === undefined) return
+    const at = pool.indexOf(pooled)
+    if (at >= 0) pool.splice(at, 1)
+    if (pool.length === 0) this.pools.delete(pooled.key)
+  }
+}
+
+/** The agent's `_meta` (e.g. its progress token for the question) is its own, not the caller's. */
+function stripMeta (params: Record<string, unknown>): Record<string, unknown> {
+  const { _meta: _, ...rest } = params
+  return rest
+}
