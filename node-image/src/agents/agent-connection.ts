@@ -11,6 +11,7 @@ import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js'
 import {
   McpError,
   CallToolResultSchema,
+  CompleteResultSchema,
   GetPromptResultSchema,
   PaginatedResultSchema,
   PromptListChangedNotificationSchema,
@@ -21,9 +22,9 @@ import {
 import { TypedEventEmitter } from 'main-event'
 import type { LogFn } from '../logging/json-logger.ts'
 import { VERSION } from '../version.ts'
-import type { AgentPrompt, AgentResource, AgentTool } from '../registry/agent-record.ts'
+import type { AgentPrompt, AgentResource, AgentResourceTemplate, AgentTool } from '../registry/agent-record.ts'
 import type { AgentOp } from '../routing/types.ts'
-import { CallSessions, type CallClient } from './call-sessions.ts'
+import { CallSessions, type CallClient, type DedicatedSession } from './call-sessions.ts'
 import type { AgentCallOptions } from './input-rounds.ts'
 import { BuiltinConfigError, createBuiltinSpec } from './builtin/index.ts'
 import type { MeshFacade } from './builtin/mesh.ts'
@@ -83,6 +84,7 @@ export class AgentNotConnectedError extends Error {
 /** Long enough that the caller's AbortSignal, not the SDK, ends a call (setTimeout caps at ~24.8 days). */
 export const CALL_TIMEOUT_MS = 24 * 60 * 60 * 1000
 const MAX_LIST_PAGES = 100
+const METHOD_NOT_FOUND = -32601
 /** A connection must stay up this long before the backoff starts over at its minimum. */
 const STABLE_MS = 10_000
 const MAX_STDERR_LINE = 2000
@@ -104,7 +106,7 @@ interface Session {
   healthChecking?: boolean
 }
 
-const LIST_METHODS = { tools: 'tools/list', resources: 'resources/list', prompts: 'prompts/list' } as const
+const LIST_METHODS = { tools: 'tools/list', resources: 'resources/list', prompts: 'prompts/list', resourceTemplates: 'resources/templates/list' } as const
 
 export class AgentConnection extends TypedEventEmitter<AgentConnectionEvents> {
   readonly config: RuntimeAgentConfig
@@ -119,7 +121,7 @@ export class AgentConnection extends TypedEventEmitter<AgentConnectionEvents> {
   private readonly healthCheckMs: number
   private readonly stopController = new AbortController()
   private current: AgentStatus = { state: 'connecting' }
-  private lists: AgentLists = { tools: [], resources: [], prompts: [] }
+  private lists: AgentLists = { tools: [], resources: [], prompts: [], resourceTemplates: [] }
   private session: Session | undefined
   /** Sessions leased by calls whose caller can be asked things or wants logs. */
   private readonly calls = new CallSessions({
@@ -160,6 +162,7 @@ export class AgentConnection extends TypedEventEmitter<AgentConnectionEvents> {
   tools (): AgentTool[] { return this.lists.tools }
   resources (): AgentResource[] { return this.lists.resources }
   prompts (): AgentPrompt[] { return this.lists.prompts }
+  resourceTemplates (): AgentResourceTemplate[] { return this.lists.resourceTemplates }
 
   /** Starts connecting; resolves once the first attempt connected and listed, failed, or firstAttemptMs passed. */
   async start (): Promise<void> {
@@ -202,6 +205,7 @@ export class AgentConnection extends TypedEventEmitter<AgentConnectionEvents> {
         ? { onprogress: (p: { progress: number, total?: number, message?: string }) => { onEvent({ method: 'notifications/progress', params: progressOf(p) }) } }
         : {})
     }
+    if (opts.dedicated !== undefined) return await requestOn(opts.dedicated.client, op, params, options)
     const capabilities = context?.capabilities ?? {}
     const shared = context?.logLevel === undefined && !['elicitation', 'sampling', 'roots'].some((k) => capabilities[k] !== undefined)
     const lease = await this.calls.lease(shared ? {} : capabilities, {
@@ -281,6 +285,12 @@ export class AgentConnection extends TypedEventEmitter<AgentConnectionEvents> {
     return message
   }
 
+  /** An agent session held by one caller session until it closes it (see SESSION_OPS). */
+  async openSession (capabilities: Record<string, unknown>, signal: AbortSignal, onClose: () => void): Promise<DedicatedSession> {
+    if (this.session === undefined) throw new AgentNotConnectedError(this.id, this.status())
+    return await this.calls.dedicated(capabilities, signal, onClose)
+  }
+
   /** A client for one CallSessions entry: same transport as the main session, the caller's capabilities. */
   private async openCallClient (capabilities: Record<string, unknown>, signal: AbortSignal): Promise<CallClient> {
     const transport = await openTransport(this.config, {
@@ -324,19 +334,26 @@ export class AgentConnection extends TypedEventEmitter<AgentConnectionEvents> {
       if (this.session === session) this.checkHealth(session)
     }
     client.setNotificationHandler(ToolListChangedNotificationSchema, () => { this.relist(session, 'tools') })
-    client.setNotificationHandler(ResourceListChangedNotificationSchema, () => { this.relist(session, 'resources') })
+    // Templates have no list_changed of their own; servers announce them as resource changes.
+    client.setNotificationHandler(ResourceListChangedNotificationSchema, () => { this.relist(session, 'resources'); this.relist(session, 'resourceTemplates') })
     client.setNotificationHandler(PromptListChangedNotificationSchema, () => { this.relist(session, 'prompts') })
     try {
       await client.connect(transport, { signal, timeout: this.requestTimeoutMs })
       const pid = transportPid(transport)
       if (pid !== undefined) session.pid = pid
       const caps = client.getServerCapabilities() ?? {}
-      const [tools, resources, prompts] = await Promise.all([
+      const [tools, resources, prompts, resourceTemplates] = await Promise.all([
         caps.tools === undefined ? [] : this.fetchList(client, 'tools'),
         caps.resources === undefined ? [] : this.fetchList(client, 'resources'),
-        caps.prompts === undefined ? [] : this.fetchList(client, 'prompts')
+        caps.prompts === undefined ? [] : this.fetchList(client, 'prompts'),
+        caps.resources === undefined ? [] : this.fetchList(client, 'resourceTemplates')
       ])
-      this.setLists({ tools: this.map('tools', tools), resources: this.map('resources', resources), prompts: this.map('prompts', prompts) })
+      this.setLists({
+        tools: this.map('tools', tools),
+        resources: this.map('resources', resources),
+        prompts: this.map('prompts', prompts),
+        resourceTemplates: this.map('resourceTemplates', resourceTemplates)
+      })
     } catch (err) {
       await this.closeSession(session, false)
       throw err
@@ -369,11 +386,18 @@ export class AgentConnection extends TypedEventEmitter<AgentConnectionEvents> {
     const seen = new Set<string>()
     let cursor: string | undefined
     for (let page = 0; page < MAX_LIST_PAGES; page++) {
-      const result = await client.request(
-        { method, params: cursor === undefined ? {} : { cursor } },
-        PaginatedResultSchema,
-        { signal: this.stopController.signal, timeout: this.requestTimeoutMs }
-      )
+      let result
+      try {
+        result = await client.request(
+          { method, params: cursor === undefined ? {} : { cursor } },
+          PaginatedResultSchema,
+          { signal: this.stopController.signal, timeout: this.requestTimeoutMs }
+        )
+      } catch (err) {
+        // Templates are optional within the resources capability; a server without them has none.
+        if (kind === 'resourceTemplates' && err instanceof McpError && err.code === METHOD_NOT_FOUND) return []
+        throw err
+      }
       const list = (result as Record<string, unknown>)[kind]
       if (!Array.isArray(list)) throw new Error(`${method} answered without a "${kind}" array`)
       items.push(...(list as unknown[]))
@@ -387,7 +411,7 @@ export class AgentConnection extends TypedEventEmitter<AgentConnectionEvents> {
   }
 
   private readonly skip: Skip = (what, name, reason) => {
-    this.log('warn', `agent ${what} skipped: it would not fit the registry`, { agent: this.id, [what]: clip(name, 256), reason })
+    this.log('warn', `agent ${what} skipped or trimmed: it would not fit the registry`, { agent: this.id, [what]: clip(name, 256), reason })
   }
 
   private map<K extends ListKind> (kind: K, items: unknown[]): AgentLists[K] { return mapAgentList(kind, items, this.skip) }
@@ -469,6 +493,7 @@ async function requestOn (client: Client, op: AgentOp, params: Record<string, un
     case 'tools/call': return await client.request({ method: op, params }, CallToolResultSchema, options)
     case 'resources/read': return await client.request({ method: op, params }, ReadResourceResultSchema, options)
     case 'prompts/get': return await client.request({ method: op, params }, GetPromptResultSchema, options)
+    case 'completion/complete': return await client.request({ method: op, params }, CompleteResultSchema, options)
   }
 }
 

@@ -7,11 +7,12 @@ import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js'
 import { TypedEventEmitter } from 'main-event'
 import type { AgentConfig } from '../config/schema.ts'
 import type { LogFn } from '../logging/json-logger.ts'
-import type { AgentPrompt, AgentResource, AgentTool } from '../registry/agent-record.ts'
+import type { AgentPrompt, AgentResource, AgentResourceTemplate, AgentTool } from '../registry/agent-record.ts'
 import { AgentFailedError, AgentRemovedError, DeadlineExceededError, ToolCallError, UnknownAgentError } from '../routing/errors.ts'
 import type { AgentOp } from '../routing/types.ts'
 import { AgentConnection, AgentNotConnectedError } from './agent-connection.ts'
 import type { AgentCallOptions } from './input-rounds.ts'
+import type { DedicatedSession } from './call-sessions.ts'
 import type { AgentConnectionInit, AgentStatus } from './agent-connection.ts'
 import type { MeshFacade } from './builtin/mesh.ts'
 import type { ContentFacade } from '../storage/content-api.ts'
@@ -43,6 +44,8 @@ export interface LocalAgentRecord {
   tools: AgentTool[]
   resources: AgentResource[]
   prompts: AgentPrompt[]
+  /** Absent when the agent lists none. */
+  resourceTemplates?: AgentResourceTemplate[]
 }
 
 export type LocalAgentStatus = AgentStatus | { state: 'static' }
@@ -143,7 +146,8 @@ export class AgentHost extends TypedEventEmitter<AgentHostEvents> {
       description: config.description,
       tools: connection?.tools() ?? (config.kind === 'static' ? config.tools.map((t) => ({ ...t })) : []),
       resources: connection?.resources() ?? [],
-      prompts: connection?.prompts() ?? []
+      prompts: connection?.prompts() ?? [],
+      ...(connection === undefined || connection.resourceTemplates().length === 0 ? {} : { resourceTemplates: connection.resourceTemplates() })
     }))
   }
 
@@ -156,6 +160,15 @@ export class AgentHost extends TypedEventEmitter<AgentHostEvents> {
     const hosted = this.agents.get(agentId)
     if (hosted === undefined) return undefined
     return hosted.connection?.status() ?? { state: 'static' }
+  }
+
+  /** An agent session for one caller session (see SESSION_OPS); static agents have none. */
+  async openSession (agentId: string, capabilities: Record<string, unknown>, signal: AbortSignal, onClose: () => void): Promise<DedicatedSession> {
+    const hosted = this.agents.get(agentId)
+    if (hosted === undefined) throw new UnknownAgentError(`no agent "${agentId}" on this node`)
+    if (hosted.connection === undefined) throw new AgentFailedError(`agent ${agentId} is static: no runtime`)
+    if (hosted.config.kind === 'stdio') throw new AgentFailedError(`agent ${agentId} runs on stdio: one process per caller session would be too many`)
+    return await hosted.connection.openSession(capabilities, signal, onClose)
   }
 
   /** Runs an MCP request on a local agent and returns its raw result object. */

@@ -1,21 +1,16 @@
 /**
- * Serves a built-in agent (or any Server factory) over MCP Streamable HTTP:
- * stateful sessions keyed by mcp-session-id, one Server per session. A real
- * remote MCP server for tests, benchmarks and `dawn-node agent serve --http`.
- * Before a session is looked up, requests pass the Origin check (DNS-rebinding
- * defence) and the required headers; bodies are capped, sessions are bounded
- * and closed when idle, as on the node's own `/mcp`.
+ * Serves a built-in agent (or any Server factory) over MCP Streamable HTTP: a small
+ * Fastify app with the node's own MCP HTTP endpoint (mcp/http-endpoint.ts) at `/mcp`,
+ * 2025-11-25 sessions only, one Server per session. A real remote MCP server for
+ * tests, benchmarks and `dawn-node agent serve --http`. Guards, body cap, session cap
+ * and idle close are the endpoint's, as on the node's `/mcp`.
  */
-import { randomUUID } from 'node:crypto'
-import { createServer } from 'node:http'
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import Fastify from 'fastify'
 import type { AddressInfo } from 'node:net'
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
 import type { LogFn } from '../logging/json-logger.ts'
 import { silentLogger } from '../logging/json-logger.ts'
-import { secretsEqual } from '../identity/constant-time.ts'
-import { originAllowed } from './mcp-http-origin.ts'
-import { McpSessionTable } from './mcp-http-sessions.ts'
+import { requiredHeadersGuard } from '../mcp/http-auth.ts'
+import { registerMcpHttpEndpoint, sendRpcError } from '../mcp/http-endpoint.ts'
 import { createBuiltinSpec } from './builtin/index.ts'
 import type { MeshFacade } from './builtin/mesh.ts'
 import { defineServer } from './define-server.ts'
@@ -56,127 +51,33 @@ export interface McpHttpServer {
 
 export const MCP_PATH = '/mcp'
 
-interface Session {
-  transport: StreamableHTTPServerTransport
-  server: LowLevelServer
-}
-
-function sendJsonError (res: ServerResponse, status: number, message: string): void {
-  res.writeHead(status, { 'content-type': 'application/json' })
-  res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message }, id: null }))
-}
-
-function sameSecret (given: string | string[] | undefined, expected: string): boolean {
-  return typeof given === 'string' && secretsEqual(given, expected)
-}
-
 /** Serves `createMcpServer()` (called once per session) at `<host>:<port>/mcp`. */
 export async function serveMcpHttp (createMcpServer: () => LowLevelServer, opts: McpHttpOptions): Promise<McpHttpServer> {
-  const log = opts.log ?? silentLogger
-  const allowedOrigins = opts.allowedOrigins ?? []
   const maxRequestBytes = opts.maxRequestBytes ?? MCP_HTTP_DEFAULTS.maxRequestBytes
-  const required = Object.entries(opts.requiredHeaders ?? {}).map(([name, value]) => [name.toLowerCase(), value] as const)
-  const sessions = new McpSessionTable<Session>({
+  // Closing ends every connection, as a stopped agent server should.
+  const app = Fastify({ logger: false, forceCloseConnections: true, bodyLimit: maxRequestBytes })
+  app.setNotFoundHandler((_req, reply) => sendRpcError(reply, 404, -32000, `Not Found: the MCP endpoint is ${MCP_PATH}`))
+  await registerMcpHttpEndpoint(app, { log: opts.log ?? silentLogger, createLegacyServer: () => createMcpServer() }, {
+    path: MCP_PATH,
+    allowedOrigins: opts.allowedOrigins ?? [],
+    authorize: requiredHeadersGuard(opts.requiredHeaders ?? {}),
+    maxRequestBytes,
     maxSessions: opts.maxSessions ?? MCP_HTTP_DEFAULTS.maxSessions,
-    idleMs: opts.sessionIdleMs ?? MCP_HTTP_DEFAULTS.sessionIdleMs,
-    log,
-    close: async (session, reason) => {
-      log('debug', 'MCP session closed', { reason })
-      await session.server.close()
-    }
+    sessionIdleMs: opts.sessionIdleMs ?? MCP_HTTP_DEFAULTS.sessionIdleMs
   })
-
-  // Every header is compared, even after a mismatch, so the time taken does not tell which one was wrong.
-  const authorized = (req: IncomingMessage): boolean => required.map(([name, value]) => sameSecret(req.headers[name], value)).every(Boolean)
-
-  const newSession = async (): Promise<{ id: string, session: Session }> => {
-    const id = randomUUID()
-    const server = createMcpServer()
-    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: () => id, maxRequestBodySize: maxRequestBytes })
-    const session: Session = { transport, server }
-    // Chained by the SDK's connect: runs however the transport ends (DELETE, idle, shutdown).
-    transport.onclose = () => { void sessions.close(id, 'closed') }
-    // Counted before the first await, so concurrent initializes cannot overshoot maxSessions.
-    sessions.add(id, session)
-    try {
-      await server.connect(transport)
-    } catch (err) {
-      await sessions.close(id, 'not connected')
-      throw err
-    }
-    return { id, session }
+  try {
+    await app.listen({ host: opts.host, port: opts.port })
+  } catch (err) {
+    await app.close()
+    throw err
   }
-
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const path = (req.url ?? '/').split('?')[0]
-    if (path !== MCP_PATH) {
-      sendJsonError(res, 404, `not found; the MCP endpoint is ${MCP_PATH}`)
-      return
-    }
-    const origin = req.headers.origin
-    if (!originAllowed(origin, allowedOrigins)) {
-      log('warn', 'MCP request refused', { reason: 'origin', origin })
-      sendJsonError(res, 403, `forbidden: origin ${String(origin)} not allowed`)
-      return
-    }
-    if (!authorized(req)) {
-      sendJsonError(res, 401, 'unauthorized')
-      return
-    }
-    const id = req.headers['mcp-session-id']
-    if (typeof id === 'string') {
-      const session = sessions.get(id)
-      if (session === undefined) {
-        sendJsonError(res, 404, 'session not found')
-        return
-      }
-      sessions.track(id, res)
-      await session.transport.handleRequest(req, res)
-      return
-    }
-    if (req.method !== 'POST') {
-      sendJsonError(res, 400, 'mcp-session-id header required')
-      return
-    }
-    if (sessions.full()) {
-      res.setHeader('retry-after', '30')
-      sendJsonError(res, 503, 'too many sessions')
-      return
-    }
-    const created = await newSession()
-    sessions.track(created.id, res)
-    await created.session.transport.handleRequest(req, res)
-    // Not an initialize request (or refused): the transport answered 400 and the session never started.
-    if (created.session.transport.sessionId === undefined) await sessions.close(created.id, 'not initialized')
-  }
-
-  const http = createServer((req, res) => {
-    handle(req, res).catch((err: unknown) => {
-      log('warn', 'MCP HTTP request failed', { error: err instanceof Error ? err.message : String(err) })
-      if (!res.headersSent) sendJsonError(res, 500, 'internal error')
-      else res.destroy()
-    })
-  })
-  await new Promise<void>((resolve, reject) => {
-    http.once('error', reject)
-    http.listen(opts.port, opts.host, () => {
-      http.off('error', reject)
-      resolve()
-    })
-  })
-  const { address, port } = http.address() as AddressInfo
+  const { address, port } = app.server.address() as AddressInfo
   const host = address.includes(':') ? `[${address}]` : address
   let closing: Promise<void> | undefined
   return {
     url: `http://${host}:${port}${MCP_PATH}`,
     close: async () => {
-      closing ??= (async () => {
-        await sessions.closeAll('shutdown')
-        await new Promise<void>((resolve) => {
-          http.close(() => { resolve() })
-          http.closeAllConnections()
-        })
-      })()
+      closing ??= app.close()
       await closing
     }
   }

@@ -11,7 +11,11 @@ import {
   CreateMessageRequestSchema,
   ElicitRequestSchema,
   ListRootsRequestSchema,
-  LoggingMessageNotificationSchema
+  LoggingMessageNotificationSchema,
+  PromptListChangedNotificationSchema,
+  ResourceListChangedNotificationSchema,
+  ResourceUpdatedNotificationSchema,
+  ToolListChangedNotificationSchema
 } from '@modelcontextprotocol/sdk/types.js'
 import { canonicalJson } from '../registry/canonical-json.ts'
 import { LOG_LEVELS, type CallEvent, type LogLevel } from '../routing/types.ts'
@@ -31,11 +35,20 @@ export interface CallSessionsInit {
   idleMs?: number
 }
 
-/** What the call holding a lease hears from the agent. */
+/** What the call (or caller session) holding a session hears from the agent. */
 export interface LeaseHandlers {
   onRequest?: (request: InputRequest, signal: AbortSignal) => Promise<Record<string, unknown>>
   onEvent?: (event: CallEvent) => void
   logLevel?: LogLevel
+}
+
+/** A session held for a caller's whole session (see SESSION_OPS), outside the pools. */
+export interface DedicatedSession {
+  client: Client
+  /** Replaces what the holder hears; log lines pass the level set here. */
+  handle: (handlers: LeaseHandlers) => void
+  useLogLevel: (level: LogLevel, signal: AbortSignal) => Promise<void>
+  close: () => Promise<void>
 }
 
 export interface Lease {
@@ -62,6 +75,7 @@ export class CallSessions {
   private readonly pools = new Map<string, Pooled[]>()
   private readonly waiting = new Map<string, Array<() => void>>()
   private closed = false
+  private readonly dedicatedSessions = new Set<CallClient>()
 
   constructor (init: CallSessionsInit) {
     this.init = init
@@ -115,6 +129,31 @@ export class CallSessions {
     }
   }
 
+  /** Opens a session outside the pools, for one holder until it closes it. */
+  async dedicated (capabilities: Record<string, unknown>, signal: AbortSignal, onClose: () => void): Promise<DedicatedSession> {
+    if (this.closed) throw new Error('agent connection stopped')
+    const call = await this.init.open(capabilities, signal)
+    // The agent went away (or restarted): its session state is gone, so the holder must know.
+    call.client.onclose = onClose
+    const pooled: Pooled = { key: 'dedicated', call, handlers: {}, busy: true }
+    this.listen(pooled, call.client, capabilities)
+    this.dedicatedSessions.add(call)
+    return {
+      client: call.client,
+      handle: (handlers) => { pooled.handlers = handlers },
+      useLogLevel: async (level, levelSignal) => {
+        if (pooled.level === level || call.client.getServerCapabilities()?.logging === undefined) return
+        await call.client.setLoggingLevel(level, { signal: levelSignal })
+        pooled.level = level
+      },
+      close: async () => {
+        this.dedicatedSessions.delete(call)
+        pooled.handlers = {}
+        await call.close().catch(() => {})
+      }
+    }
+  }
+
   /** Closes every session (e.g. the agent's main connection dropped, so these are suspect too). */
   async reset (): Promise<void> {
     const all = [...this.pools.values()].flat()
@@ -124,6 +163,9 @@ export class CallSessions {
 
   async closeAll (): Promise<void> {
     this.closed = true
+    const dedicated = [...this.dedicatedSessions]
+    this.dedicatedSessions.clear()
+    await Promise.all(dedicated.map(async (call) => { await call.close().catch(() => {}) }))
     const all = [...this.pools.values()].flat()
     this.pools.clear()
     for (const queue of this.waiting.values()) for (const wake of queue) wake()
@@ -195,6 +237,16 @@ export class CallSessions {
       if (onEvent === undefined || logLevel === undefined || LOG_LEVELS.indexOf(level) < LOG_LEVELS.indexOf(logLevel)) return
       onEvent({ method: 'notifications/message', params: { level, data, ...(logger === undefined ? {} : { logger }) } })
     })
+    client.setNotificationHandler(ResourceUpdatedNotificationSchema, (notification) => {
+      pooled.handlers.onEvent?.({ method: 'notifications/resources/updated', params: { uri: notification.params.uri } })
+    })
+    for (const [schema, method] of [
+      [ToolListChangedNotificationSchema, 'notifications/tools/list_changed'],
+      [PromptListChangedNotificationSchema, 'notifications/prompts/list_changed'],
+      [ResourceListChangedNotificationSchema, 'notifications/resources/list_changed']
+    ] as const) {
+      client.setNotificationHandler(schema, () => { pooled.handlers.onEvent?.({ method }) })
+    }
   }
 
   private remove (pooled: Pooled): void {

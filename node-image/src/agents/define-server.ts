@@ -13,7 +13,9 @@ import {
   ListResourcesRequestSchema,
   ListToolsRequestSchema,
   McpError,
-  ReadResourceRequestSchema
+  ReadResourceRequestSchema,
+  SubscribeRequestSchema,
+  UnsubscribeRequestSchema
 } from '@modelcontextprotocol/sdk/types.js'
 import type { CallToolResult, GetPromptResult, ReadResourceResult, ServerCapabilities, Tool, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js'
 import type { Static, TObject } from 'typebox'
@@ -59,6 +61,8 @@ export interface ResourceSpec {
   mimeType?: string
   /** The resource's text. */
   read: (signal: AbortSignal) => string | Promise<string>
+  /** Calls `onChange` whenever the text changes; returns the function that stops it. Makes the resource subscribable. */
+  watch?: (onChange: () => void) => () => void
 }
 
 export interface PromptArgumentSpec {
@@ -135,7 +139,8 @@ export function defineServer (spec: ServerSpec): LowLevelServer {
   const resources = new Map((spec.resources ?? []).map((r) => [r.uri, r]))
   const prompts = new Map((spec.prompts ?? []).map((p) => [p.name, p]))
   const capabilities: ServerCapabilities = { tools: {} }
-  if (spec.resources !== undefined) capabilities.resources = {}
+  const watchable = (spec.resources ?? []).some((r) => r.watch !== undefined)
+  if (spec.resources !== undefined) capabilities.resources = watchable ? { subscribe: true } : {}
   if (spec.prompts !== undefined) capabilities.prompts = {}
   // eslint-disable-next-line @typescript-eslint/no-deprecated -- see LowLevelServer
   const server: LowLevelServer = new Server({ name: spec.name, version: spec.version }, {
@@ -182,6 +187,8 @@ export function defineServer (spec: ServerSpec): LowLevelServer {
     })
   }
 
+  if (watchable) serveSubscriptions(server, resources)
+
   if (spec.prompts !== undefined) {
     server.setRequestHandler(ListPromptsRequestSchema, () => ({
       prompts: [...prompts.values()].map(({ name, description, arguments: args }) => ({
@@ -202,4 +209,31 @@ export function defineServer (spec: ServerSpec): LowLevelServer {
   }
 
   return server
+}
+
+/** resources/subscribe for watchable resources: this connection hears of each change until it unsubscribes or closes. */
+function serveSubscriptions (server: LowLevelServer, resources: Map<string, ResourceSpec>): void {
+  const watching = new Map<string, () => void>()
+  server.setRequestHandler(SubscribeRequestSchema, (request) => {
+    const { uri } = request.params
+    const resource = resources.get(uri)
+    if (resource?.watch === undefined) throw new McpError(ErrorCode.InvalidParams, `resource "${uri}" cannot be subscribed to`)
+    if (!watching.has(uri)) {
+      watching.set(uri, resource.watch(() => {
+        server.sendResourceUpdated({ uri }).catch(() => {})
+      }))
+    }
+    return {}
+  })
+  server.setRequestHandler(UnsubscribeRequestSchema, (request) => {
+    watching.get(request.params.uri)?.()
+    watching.delete(request.params.uri)
+    return {}
+  })
+  const closed = server.onclose
+  server.onclose = () => {
+    for (const stop of watching.values()) stop()
+    watching.clear()
+    closed?.()
+  }
 }

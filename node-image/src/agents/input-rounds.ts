@@ -9,9 +9,10 @@
  */
 import { randomBytes } from 'node:crypto'
 import { DeadlineExceededError, InvalidRequestStateError, ToolCallError } from '../routing/errors.ts'
-import type { LocalAgents, LocalCallOptions } from '../routing/tool-router.ts'
+import type { LocalCallOptions } from '../routing/tool-router.ts'
 import type { AgentOp, CallEvent } from '../routing/types.ts'
 import { RequestStateCodec } from './request-state.ts'
+import type { DedicatedSession } from './call-sessions.ts'
 
 /** What an agent may ask its caller during a call. */
 export const INPUT_METHODS = ['elicitation/create', 'sampling/createMessage', 'roots/list'] as const
@@ -21,6 +22,8 @@ export interface InputRequest { method: InputMethod, params?: Record<string, unk
 export interface AgentCallOptions extends LocalCallOptions {
   /** The agent asked its caller something; resolves with the caller's answer (an MCP result object). */
   onRequest?: (request: InputRequest, signal: AbortSignal) => Promise<Record<string, unknown>>
+  /** Run on this caller session's agent session instead of a per-call one. */
+  dedicated?: DedicatedSession
 }
 
 export interface InputRoundsComponents {
@@ -59,7 +62,7 @@ interface Parked {
 const DEFAULT_TTL_MS = 10 * 60 * 1000
 const DEFAULT_MAX_PARKED = 1024
 
-export class InputRounds implements LocalAgents {
+export class InputRounds {
   private readonly agents: InputRoundsComponents['agents']
   private readonly codec: RequestStateCodec
   private readonly ttlMs: number

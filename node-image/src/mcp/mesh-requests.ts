@@ -1,20 +1,27 @@
 /**
  * What the mesh's MCP endpoint answers, independent of protocol revision and SDK: the listing
- * of every agent's tools, prompts and resources, and the routing of `tools/call`, `prompts/get`
- * and `resources/read` through a {@link MeshCaller}. The 2025-11-25 server (v1 SDK) and the
- * 2026-07-28 handler (v2 SDK) both wrap this; names follow {@link MeshNames}.
+ * of every agent's tools, prompts, resources and resource templates (in pages), and the routing
+ * of `tools/call`, `prompts/get`, `resources/read` and `completion/complete` through a
+ * {@link MeshCaller}. The 2025-11-25 server (v1 SDK) and the 2026-07-28 handler (v2 SDK) both
+ * wrap this; names follow `routing/tool-names.ts`, the listing is `mesh-listing.ts`.
  */
 import { context } from '@opentelemetry/api'
-import type { CallToolResult, GetPromptResult, Prompt, ReadResourceResult, Resource, Tool } from '@modelcontextprotocol/server'
+import type {
+  CallToolResult, CompleteResult, GetPromptResult, Prompt, ReadResourceResult, Resource, ResourceTemplateType, Tool
+} from '@modelcontextprotocol/server'
 import type { AgentRecord } from '../registry/agent-record.ts'
 import type { LogFn } from '../logging/json-logger.ts'
 import { inSpan } from '../tracing/spans.ts'
 import { contextFromCarrier, type TraceCarrier } from '../tracing/trace-context.ts'
 import { InvalidRequestStateError, ToolCallError, UnknownAgentError } from '../routing/errors.ts'
-import { MeshNames, meshResourceUri, parseMeshResourceUri } from '../routing/tool-names.ts'
+import { meshResourceUri, parseMeshResourceUri } from '../routing/tool-names.ts'
 import type { AgentOp, AgentTarget, CallContext, CallEvent, CallResult, MeshCaller } from '../routing/types.ts'
 import type { InputRequest } from '../agents/input-rounds.ts'
 import { stateNodeId } from '../agents/request-state.ts'
+import { InvalidCursorError } from './list-pages.ts'
+import { isPlainObject, listingOf, recordKey, type ListKeys, type Listing, type MeshLists } from './mesh-listing.ts'
+
+export type { ListKeys } from './mesh-listing.ts'
 
 /** The agents the endpoint shows, and a way to hear when they change. */
 export interface MeshCatalog {
@@ -38,15 +45,29 @@ export interface MeshRequestsInit {
   timeoutMs: number
   /** Who is asking, for the audit log (e.g. `mcp:1a2b3c4d@10.0.0.7`). */
   caller?: string
+  /** Most items per page of a list (default {@link MESH_PAGE_SIZE}). */
+  pageSize?: number
 }
+
+/** Most items a list page holds; a client follows `nextCursor` for the rest. */
+export const MESH_PAGE_SIZE = 500
 
 export const MESH_SERVER_NAME = 'dawn-mesh'
 /** `_meta` key a client may set on a request to shorten its deadline, in ms. */
 export const TIMEOUT_META_KEY = 'dawn/timeoutMs'
 
+/** What the mesh endpoint offers, the same in both revisions. */
+export const MESH_CAPABILITIES = {
+  logging: {},
+  completions: {},
+  tools: { listChanged: true },
+  prompts: { listChanged: true },
+  resources: { subscribe: true, listChanged: true }
+}
+
 export const MESH_INSTRUCTIONS = 'Tools and prompts of every agent in the Dawn mesh. Names are <nodeTag>.<agentId>.<name>: ' +
   'nodeTag names the node (the end of its peer id), agentId the agent on it, name the agent\'s own tool or prompt. ' +
-  'Resources are dawn://<nodeId>/<agentId>/<URI-encoded original URI>.'
+  'Resources are dawn://<nodeId>/<agentId>/<URI-encoded original URI>; resource templates the same, with their {expressions} kept.'
 
 /** JSON-RPC codes used here (the same in both revisions). */
 const INVALID_PARAMS = -32602
@@ -68,100 +89,6 @@ export class MeshRequestError extends Error {
   }
 }
 
-/** Everything listed for one registry snapshot. */
-interface Listing {
-  names: MeshNames
-  records: Map<string, AgentRecord>
-  tools: Tool[]
-  prompts: Prompt[]
-  resources: Resource[]
-  /** One string per list, equal exactly when the list is. */
-  keys: ListKeys
-}
-
-export interface ListKeys { tools: string, prompts: string, resources: string }
-
-const listings = new WeakMap<AgentRecord[], Listing>()
-
-function recordKey (nodeId: string, agentId: string): string {
-  return `${nodeId}:${agentId}`
-}
-
-function isPlainObject (value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
-
-/** MCP requires an object schema; a malformed one from one agent must not break the whole list. */
-function toolInputSchema (schema: Record<string, unknown> | undefined): Tool['inputSchema'] {
-  if (schema === undefined) return { type: 'object' }
-  if (schema.type !== undefined && schema.type !== 'object') return { type: 'object' }
-  const { properties, required } = schema
-  if (properties !== undefined && !(isPlainObject(properties) && Object.values(properties).every(isPlainObject))) return { type: 'object' }
-  if (required !== undefined && !(Array.isArray(required) && required.every((r) => typeof r === 'string'))) return { type: 'object' }
-  return { ...schema, type: 'object' }
-}
-
-function describe (record: AgentRecord, tag: string, description: string | undefined): string {
-  const prefix = `[${record.name} @ ${tag}]`
-  return description === undefined || description === '' ? prefix : `${prefix} ${description}`
-}
-
-/** The listing of a snapshot, computed once per entries array and shared by every session and request. */
-function listingOf (entries: AgentRecord[]): Listing {
-  const cached = listings.get(entries)
-  if (cached !== undefined) return cached
-  const records = new Map<string, AgentRecord>()
-  for (const record of entries) {
-    const key = recordKey(record.nodeId, record.agentId)
-    const other = records.get(key)
-    if (other === undefined || other.updatedAt < record.updatedAt) records.set(key, record)
-  }
-  const sorted = [...records.values()].sort((a, b) => a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : a.agentId < b.agentId ? -1 : a.agentId > b.agentId ? 1 : 0)
-  const names = new MeshNames(sorted)
-  const tools: Tool[] = []
-  const prompts: Prompt[] = []
-  const resources: Resource[] = []
-  for (const record of sorted) {
-    const { nodeId, agentId } = record
-    const tag = names.nodeTag(nodeId)
-    for (const tool of record.tools) {
-      tools.push({
-        name: names.toolName(nodeId, agentId, tool.name),
-        description: describe(record, tag, tool.description),
-        inputSchema: toolInputSchema(tool.inputSchema),
-        _meta: { 'dawn/nodeId': nodeId, 'dawn/agentId': agentId, 'dawn/tool': tool.name }
-      })
-    }
-    for (const prompt of record.prompts ?? []) {
-      prompts.push({
-        name: names.toolName(nodeId, agentId, prompt.name),
-        description: describe(record, tag, prompt.description),
-        ...(prompt.arguments === undefined ? {} : { arguments: prompt.arguments }),
-        _meta: { 'dawn/nodeId': nodeId, 'dawn/agentId': agentId, 'dawn/prompt': prompt.name }
-      })
-    }
-    for (const resource of record.resources ?? []) {
-      resources.push({
-        uri: meshResourceUri(nodeId, agentId, resource.uri),
-        name: resource.name,
-        description: describe(record, tag, resource.description),
-        ...(resource.mimeType === undefined ? {} : { mimeType: resource.mimeType }),
-        _meta: { 'dawn/nodeId': nodeId, 'dawn/agentId': agentId, 'dawn/uri': resource.uri }
-      })
-    }
-  }
-  const listing: Listing = {
-    names,
-    records,
-    tools,
-    prompts,
-    resources,
-    keys: { tools: JSON.stringify(tools), prompts: JSON.stringify(prompts), resources: JSON.stringify(resources) }
-  }
-  listings.set(entries, listing)
-  return listing
-}
-
 /** What a request brings besides its params: its abort signal and a view of its HTTP headers. */
 export interface RequestExtra {
   signal: AbortSignal
@@ -176,6 +103,8 @@ export interface RequestExtra {
    * Without it, an agent's questions go back to the client as `input_required` (2026-07-28 MRTR).
    */
   ask?: (request: InputRequest, signal: AbortSignal) => Promise<Record<string, unknown>>
+  /** 2025-11-25 sessions only: the client's session with each agent (see SESSION_OPS). */
+  session?: { idFor: (target: AgentTarget) => string | undefined }
 }
 
 /** Rounds of questions a 2025-11-25 caller is asked for one request (the SDK's legacy shim allows 8). */
@@ -207,28 +136,53 @@ function forwardedMeta (meta: Record<string, unknown> | undefined): { _meta?: Re
 }
 
 /** What the audit line names the call by. */
-type Subject = { tool: string } | { prompt: string } | { resource: string }
+type Subject = { tool: string } | { prompt: string } | { resource: string } | { completion: string }
 
 /** The 2026-07-28 retry fields (MRTR): the client's answers and the state it echoes. */
 export interface RetryParams { inputResponses?: Record<string, unknown>, requestState?: string }
 export interface NamedParams extends RetryParams { name: string, arguments?: Record<string, unknown>, _meta?: Record<string, unknown> }
 export interface UriParams extends RetryParams { uri: string, _meta?: Record<string, unknown> }
+export interface ListParams { cursor?: string }
+export interface CompleteParams {
+  ref: { type: string, name?: string, uri?: string }
+  argument: { name: string, value: string }
+  context?: { arguments?: Record<string, string> }
+  _meta?: Record<string, unknown>
+}
 
 export interface MeshRequests {
   /** The current lists' keys, to tell which lists changed. */
   keys: () => ListKeys
-  listTools: () => { tools: Tool[] }
-  listPrompts: () => { prompts: Prompt[] }
-  listResources: () => { resources: Resource[] }
+  listTools: (params?: ListParams) => { tools: Tool[], nextCursor?: string }
+  listPrompts: (params?: ListParams) => { prompts: Prompt[], nextCursor?: string }
+  listResources: (params?: ListParams) => { resources: Resource[], nextCursor?: string }
+  listResourceTemplates: (params?: ListParams) => { resourceTemplates: ResourceTemplateType[], nextCursor?: string }
   callTool: (params: NamedParams, extra: RequestExtra) => Promise<CallToolResult>
   getPrompt: (params: NamedParams, extra: RequestExtra) => Promise<GetPromptResult>
   readResource: (params: UriParams, extra: RequestExtra) => Promise<ReadResourceResult>
+  /** `completion/complete` for a listed prompt, resource or resource template, answered by its agent. */
+  complete: (params: CompleteParams, extra: RequestExtra) => Promise<CompleteResult>
 }
 
 /** The mesh's answers to MCP requests; errors are thrown as {@link MeshRequestError}. */
 export function createMeshRequests (components: MeshMcpServerComponents, init: MeshRequestsInit): MeshRequests {
   const { catalog, caller, log } = components
-  const current = (): Listing => listingOf(catalog.entries())
+  const pageSize = init.pageSize ?? MESH_PAGE_SIZE
+  const current = (): Listing => listingOf(catalog.entries(), pageSize)
+
+  /** One page of a list; a bad cursor is the client's error. */
+  const page = <K extends 'tools' | 'prompts' | 'resources' | 'resourceTemplates'>(list: K, params: ListParams | undefined): { items: MeshLists[K], nextCursor?: string } => {
+    try {
+      return current().pager.page(list, params?.cursor) as { items: MeshLists[K], nextCursor?: string }
+    } catch (err) {
+      if (err instanceof InvalidCursorError) throw new MeshRequestError(INVALID_PARAMS, err.message)
+      throw err
+    }
+  }
+  const listed = <K extends 'tools' | 'prompts' | 'resources' | 'resourceTemplates'>(list: K, params: ListParams | undefined): { [P in K]: MeshLists[K] } & { nextCursor?: string } => {
+    const { items, nextCursor } = page(list, params)
+    return { [list]: items, ...(nextCursor === undefined ? {} : { nextCursor }) } as { [P in K]: MeshLists[K] } & { nextCursor?: string }
+  }
 
   /** Routes one request with its deadline and span; the router writes the audit line. */
   const route = async (op: AgentOp, subject: Subject, target: AgentTarget, params: Record<string, unknown>, meta: Record<string, unknown> | undefined, extra: RequestExtra): Promise<CallResult> => {
@@ -238,12 +192,14 @@ export function createMeshRequests (components: MeshMcpServerComponents, init: M
     const parent = contextFromCarrier(traceCarrierOf(meta, extra))
     const attributes = { 'mcp.method.name': op, 'dawn.node_id': target.nodeId, 'dawn.agent_id': target.agentId, 'dawn.mcp.name': subjectName(subject) }
     const wantsEvents = extra.notify !== undefined && (extra.context?.progress === true || extra.context?.logLevel !== undefined)
+    const session = extra.session?.idFor(target)
     const opts = {
       signal: extra.signal,
       deadline,
       ...(init.caller === undefined ? {} : { caller: init.caller }),
       ...(extra.context === undefined ? {} : { context: extra.context }),
-      ...(wantsEvents && extra.notify !== undefined ? { onEvent: extra.notify } : {})
+      ...(wantsEvents && extra.notify !== undefined ? { onEvent: extra.notify } : {}),
+      ...(session === undefined ? {} : { session })
     }
     return await context.with(parent, async () => await inSpan(`mcp ${op}`, 'internal', attributes, async () => {
       let routed = await caller.call(target, op, params, opts)
@@ -272,7 +228,7 @@ export function createMeshRequests (components: MeshMcpServerComponents, init: M
 
   /** Names that never reach the router are audited here; the router audits the rest. */
   const unknown = (op: AgentOp, kind: 'tool' | 'prompt' | 'resource', name: string, reason: string, target?: AgentTarget): MeshRequestError => {
-    log('info', op === 'tools/call' ? 'tool call' : op === 'prompts/get' ? 'prompt get' : 'resource read', {
+    log('info', AUDIT_LINES[op], {
       audit: true, op, caller: init.caller, [kind]: name, nodeId: target?.nodeId, agentId: target?.agentId, outcome: 'unknown-agent'
     })
     return new MeshRequestError(INVALID_PARAMS, `unknown ${kind} "${name}": ${reason}`)
@@ -301,11 +257,24 @@ export function createMeshRequests (components: MeshMcpServerComponents, init: M
     return await route(op, subject, found.target, forwarded, params._meta, extra)
   }
 
+  /** The agent and original URI (or template) behind a mesh one the agent lists, or why there is none. */
+  const lookupResource = (meshUri: string): { target: AgentTarget, uri: string } | { reason: string, target?: AgentTarget } => {
+    const parsed = parseMeshResourceUri(meshUri)
+    if (parsed === undefined) return { reason: 'not a dawn://<nodeId>/<agentId>/<encoded URI> resource URI or template' }
+    const target = { nodeId: parsed.nodeId, agentId: parsed.agentId }
+    const record = current().records.get(recordKey(parsed.nodeId, parsed.agentId))
+    if (record === undefined) return { reason: `no agent ${parsed.agentId} on node ${parsed.nodeId}`, target }
+    const isListed = (record.resourceTemplates ?? []).some((t) => t.uriTemplate === parsed.uri) || (record.resources ?? []).some((r) => r.uri === parsed.uri)
+    if (!isListed) return { reason: `agent ${parsed.agentId} on node ${parsed.nodeId} lists no such resource or template`, target }
+    return { target, uri: parsed.uri }
+  }
+
   return {
     keys: () => current().keys,
-    listTools: () => ({ tools: current().tools }),
-    listPrompts: () => ({ prompts: current().prompts }),
-    listResources: () => ({ resources: current().resources }),
+    listTools: (params) => listed('tools', params),
+    listPrompts: (params) => listed('prompts', params),
+    listResources: (params) => listed('resources', params),
+    listResourceTemplates: (params) => listed('resourceTemplates', params),
 
     callTool: async (params, extra) => {
       try {
@@ -343,12 +312,46 @@ export function createMeshRequests (components: MeshMcpServerComponents, init: M
       } catch (err) {
         throw asRequestError(err, 'resource', meshUri)
       }
+    },
+
+    complete: async (params, extra) => {
+      const { ref } = params
+      const isPrompt = ref.type === 'ref/prompt'
+      const kind = isPrompt ? 'prompt' : 'resource'
+      const meshName = (isPrompt ? ref.name : ref.uri) ?? ''
+      if (!isPrompt && ref.type !== 'ref/resource') throw unknown('completion/complete', kind, meshName, `unknown reference type ${JSON.stringify(ref.type.slice(0, 32))}`)
+      const found = isPrompt ? lookup(meshName, 'prompts') : lookupResource(meshName)
+      if ('reason' in found) throw unknown('completion/complete', kind, meshName, found.reason, found.target)
+      const agentRef = 'name' in found ? { type: ref.type, name: found.name } : { type: ref.type, uri: found.uri }
+      const forwarded = { ref: agentRef, argument: params.argument, ...(params.context === undefined ? {} : { context: params.context }), ...forwardedMeta(params._meta) }
+      try {
+        return withRoute(await route('completion/complete', { completion: meshName }, found.target, forwarded, params._meta, extra)) as CompleteResult
+      } catch (err) {
+        // The agent's own refusal (e.g. -32601: it has no completions) reaches the client as it was.
+        const code = agentErrorCode(err)
+        if (code !== undefined && err instanceof ToolCallError) throw new MeshRequestError(code, err.message, { code: err.code })
+        throw asRequestError(err, kind, meshName)
+      }
     }
   }
 }
 
+const AUDIT_LINES: Record<AgentOp, string> = {
+  'tools/call': 'tool call',
+  'prompts/get': 'prompt get',
+  'resources/read': 'resource read',
+  'completion/complete': 'completion'
+}
+
+/** The JSON-RPC code inside an agent's failure as the agent's MCP client reported it (`MCP error -32601: …`). */
+function agentErrorCode (err: unknown): number | undefined {
+  if (!(err instanceof ToolCallError) || err.code !== 'agent-failed') return undefined
+  const match = /MCP error (-32[0-9]{3}):/.exec(err.message)
+  return match === null ? undefined : Number(match[1])
+}
+
 function subjectName (subject: Subject): string {
-  return 'tool' in subject ? subject.tool : 'prompt' in subject ? subject.prompt : subject.resource
+  return 'tool' in subject ? subject.tool : 'prompt' in subject ? subject.prompt : 'resource' in subject ? subject.resource : subject.completion
 }
 
 /** Adds how the call travelled to the result's `_meta`: the route, and the hop count of a flood. */

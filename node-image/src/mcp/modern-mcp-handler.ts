@@ -6,9 +6,10 @@
  */
 import { createMcpHandler, Server, type McpRequestContext, type ServerContext } from '@modelcontextprotocol/server'
 import { VERSION } from '../version.ts'
+import { followListen } from './listen-subscriptions.ts'
 import { LOG_LEVELS } from '../routing/types.ts'
 import {
-  createMeshRequests, MESH_INSTRUCTIONS, MESH_SERVER_NAME,
+  createMeshRequests, MESH_CAPABILITIES, MESH_INSTRUCTIONS, MESH_SERVER_NAME,
   type ListKeys, type MeshMcpServerComponents, type RequestExtra, type RetryParams
 } from './mesh-requests.ts'
 
@@ -17,6 +18,8 @@ export interface ModernMcpHandlerInit {
   timeoutMs: number
   /** How long catalog changes are gathered before list_changed goes to `subscriptions/listen` streams. */
   listChangedDebounceMs?: number
+  /** Most items per list page (default MESH_PAGE_SIZE). */
+  pageSize?: number
 }
 
 export interface ModernMcpHandler {
@@ -43,11 +46,13 @@ function extraOf (ctx: ServerContext): RequestExtra {
       ...(logLevel === undefined ? {} : { logLevel }),
       ...(progressToken === undefined ? {} : { progress: true })
     },
+    // Only progress and log lines belong to a request in 2026-07-28; changes go to listen streams.
     notify: (event) => {
-      const notification = event.method === 'notifications/progress' && progressToken !== undefined
-        ? { method: event.method, params: { ...event.params, progressToken } }
-        : event
-      ctx.mcpReq.notify(notification).catch(() => {})
+      if (event.method === 'notifications/progress' && progressToken !== undefined) {
+        ctx.mcpReq.notify({ method: event.method, params: { ...event.params, progressToken } }).catch(() => {})
+      } else if (event.method === 'notifications/message') {
+        ctx.mcpReq.notify(event).catch(() => {})
+      }
     }
   }
 }
@@ -72,21 +77,21 @@ export function createModernMcpHandler (components: MeshMcpServerComponents, ini
 
   const factory = (ctx: McpRequestContext): Server => { // eslint-disable-line @typescript-eslint/no-deprecated -- see below
     const caller = ctx.requestInfo === undefined ? undefined : callers.get(ctx.requestInfo)
-    const mesh = createMeshRequests(components, { timeoutMs: init.timeoutMs, ...(caller === undefined ? {} : { caller }) })
+    const mesh = createMeshRequests(components, {
+      timeoutMs: init.timeoutMs,
+      ...(caller === undefined ? {} : { caller }),
+      ...(init.pageSize === undefined ? {} : { pageSize: init.pageSize })
+    })
     // eslint-disable-next-line @typescript-eslint/no-deprecated -- the lists change at run time; McpServer registers items one by one
     const server = new Server({ name: MESH_SERVER_NAME, version: VERSION }, {
-      capabilities: {
-        logging: {},
-        tools: { listChanged: true },
-        prompts: { listChanged: true },
-        resources: { listChanged: true }
-      },
+      capabilities: MESH_CAPABILITIES,
       instructions: MESH_INSTRUCTIONS
     })
-    server.setRequestHandler('tools/list', () => mesh.listTools())
-    server.setRequestHandler('prompts/list', () => mesh.listPrompts())
-    server.setRequestHandler('resources/list', () => mesh.listResources())
-    server.setRequestHandler('resources/templates/list', () => ({ resourceTemplates: [] }))
+    server.setRequestHandler('tools/list', (request) => mesh.listTools(request.params))
+    server.setRequestHandler('prompts/list', (request) => mesh.listPrompts(request.params))
+    server.setRequestHandler('resources/list', (request) => mesh.listResources(request.params))
+    server.setRequestHandler('resources/templates/list', (request) => mesh.listResourceTemplates(request.params))
+    server.setRequestHandler('completion/complete', async (request, ctx) => await mesh.complete(request.params, extraOf(ctx)))
     server.setRequestHandler('tools/call', async (request, ctx) => await mesh.callTool({ ...request.params, ...retryParams(ctx) }, extraOf(ctx)))
     server.setRequestHandler('prompts/get', async (request, ctx) => await mesh.getPrompt({ ...request.params, ...retryParams(ctx) }, extraOf(ctx)))
     server.setRequestHandler('resources/read', async (request, ctx) => await mesh.readResource({ ...request.params, ...retryParams(ctx) }, extraOf(ctx)))
@@ -99,7 +104,7 @@ export function createModernMcpHandler (components: MeshMcpServerComponents, ini
   })
 
   // list_changed for listen streams: one watcher for the node, not one per request.
-  const watcher = createMeshRequests(components, { timeoutMs: init.timeoutMs })
+  const watcher = createMeshRequests(components, { timeoutMs: init.timeoutMs, ...(init.pageSize === undefined ? {} : { pageSize: init.pageSize }) })
   let shown: ListKeys = watcher.keys()
   let timer: NodeJS.Timeout | undefined
   const publish = (): void => {
@@ -119,6 +124,7 @@ export function createModernMcpHandler (components: MeshMcpServerComponents, ini
   return {
     fetch: async (request, caller) => {
       callers.set(request, caller)
+      void followListen(request, { caller: components.caller, log, updated: (uri) => { handler.notify.resourceUpdated(uri) } })
       return await handler.fetch(request)
     },
     close: async () => {

@@ -29,11 +29,13 @@ import type { MeshFacade } from '../agents/builtin/mesh.ts'
 import { E2ECipher } from '../routing/e2e-cipher.ts'
 import { ToolRouter } from '../routing/tool-router.ts'
 import { InputRounds } from '../agents/input-rounds.ts'
+import { SessionChannels } from '../agents/session-channels.ts'
+import { LocalCalls } from '../agents/local-calls.ts'
 import { ToolCallService } from '../routing/tool-call-service.ts'
 import { FloodRelay, type FloodObserver } from '../routing/flood-relay.ts'
 import { FloodRouter } from '../routing/flood-router.ts'
 import type { MeshCaller } from '../routing/types.ts'
-import type { MeshCatalog } from '../routing/mesh-mcp-server.ts'
+import type { MeshCatalog } from '../mcp/mesh-requests.ts'
 import { ContentService } from '../storage/content-service.ts'
 import type { ContentFacade } from '../storage/content-api.ts'
 
@@ -175,9 +177,13 @@ export class DawnNode {
     guard.addEventListener('peer:verified', () => { announcer.announceSoon() })
     this.registry.addEventListener('change', () => { this.metrics.registryEntries.set(this.registry.size) })
 
-    // Calls reach the agents through the input rounds: an agent's questions park its call here.
-    const local = new InputRounds({ agents: this.agents }, { selfId: this.peerId })
-    await lifecycle.run('input rounds', () => {}, () => { local.stop() })
+    // Calls reach the agents through the input rounds (an agent's questions park its call here)
+    // or, for a 2025-11-25 client's session, on that session's own agent session.
+    const rounds = new InputRounds({ agents: this.agents }, { selfId: this.peerId })
+    await lifecycle.run('input rounds', () => {}, () => { rounds.stop() })
+    const sessions = new SessionChannels({ agents: this.agents })
+    await lifecycle.run('caller sessions', () => {}, () => { sessions.stop() })
+    const local = new LocalCalls({ rounds, agents: this.agents, sessions })
     const callComponents = { libp2p: host, admission, messenger: this.messenger, cipher: this.cipher, local, metrics: this.metrics, log: this.log }
     const callInit = { selfId: this.peerId, network: config.network.name, protocol: protocols.toolCall, encryption: config.toolCalls.encryption, maxBytes: config.toolCalls.maxBytes }
     // Flood frames stay under the network's message limit: a request envelope plus the hop byte, a reply envelope plus two.
@@ -266,7 +272,7 @@ export class DawnNode {
   private publishLocalAgents (): void {
     const current = new Map(this.registry.entries().filter(e => e.nodeId === this.peerId).map(e => [e.agentId, e]))
     const records: AgentRecord[] = this.agents.records().map(a => {
-      const record: AgentRecord = { nodeId: this.peerId, agentId: a.id, name: a.name, kind: a.kind, description: a.description, tools: a.tools, resources: a.resources, prompts: a.prompts, updatedAt: Date.now() }
+      const record: AgentRecord = { nodeId: this.peerId, agentId: a.id, name: a.name, kind: a.kind, description: a.description, tools: a.tools, resources: a.resources, prompts: a.prompts, ...(a.resourceTemplates === undefined ? {} : { resourceTemplates: a.resourceTemplates }), updatedAt: Date.now() }
       const prev = current.get(a.id)
       // Keep the old timestamp for an unchanged agent, so a reload gossips nothing.
       return prev !== undefined && sameAgent(prev, record) ? prev : record

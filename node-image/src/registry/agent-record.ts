@@ -34,10 +34,52 @@ export const REPLICA_PATTERN = `^${REPLICA}$`
 /** Counter digits are bounded here; parseDot enforces the safe-integer range. */
 const DOT = `${REPLICA}@[1-9][0-9]{0,15}`
 
+/** outputSchema is free-form JSON Schema too, with the same cap. */
+export const MAX_OUTPUT_SCHEMA_BYTES = MAX_INPUT_SCHEMA_BYTES
+export const MAX_TITLE = 256
+export const MAX_ICONS = 8
+/** Icons may be data: URIs; the whole array is capped when serialized. */
+export const MAX_ICONS_BYTES = 16 * 1024
+export const MAX_ANNOTATIONS_BYTES = 4 * 1024
+export const MAX_META_BYTES = 8 * 1024
+export const MAX_RESOURCE_TEMPLATES = 256
+
+/**
+ * The MCP shapes of the decorations an agent lists, typed where a client's SDK checks them (a
+ * wrong type from one agent would break a client's whole list), open to keys MCP may add.
+ */
+export const AgentIcon = Type.Object({
+  src: Type.String({ minLength: 1, maxLength: MAX_ICONS_BYTES }),
+  mimeType: Type.Optional(Type.String({ maxLength: 256 })),
+  sizes: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 16 })),
+  theme: Type.Optional(Type.Union([Type.Literal('light'), Type.Literal('dark')]))
+})
+export const AgentIcons = Type.Array(AgentIcon, { maxItems: MAX_ICONS })
+export const AgentMeta = Type.Record(Type.String(), Type.Unknown())
+export const ToolAnnotations = Type.Object({
+  title: Type.Optional(Type.String({ maxLength: MAX_TITLE })),
+  readOnlyHint: Type.Optional(Type.Boolean()),
+  destructiveHint: Type.Optional(Type.Boolean()),
+  idempotentHint: Type.Optional(Type.Boolean()),
+  openWorldHint: Type.Optional(Type.Boolean())
+})
+export const ResourceAnnotations = Type.Object({
+  audience: Type.Optional(Type.Array(Type.Union([Type.Literal('user'), Type.Literal('assistant')]), { maxItems: 2 })),
+  priority: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+  // ISO 8601 with an offset, as clients' SDKs insist; anything else would fail a client's whole list.
+  lastModified: Type.Optional(Type.String({ maxLength: 64, pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]+)?)?(Z|[+-][0-9]{2}:[0-9]{2})$' }))
+})
+const Title = Type.String({ maxLength: MAX_TITLE })
+
 export const AgentTool = Type.Object({
   name: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.:/-]+$' }),
+  title: Type.Optional(Title),
   description: Type.Optional(Type.String({ maxLength: MAX_DESCRIPTION })),
-  inputSchema: Type.Optional(Type.Record(Type.String(), Type.Unknown()))
+  inputSchema: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  outputSchema: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  annotations: Type.Optional(ToolAnnotations),
+  icons: Type.Optional(AgentIcons),
+  _meta: Type.Optional(AgentMeta)
 }, { additionalProperties: false })
 
 export const MAX_RESOURCES = 256
@@ -46,18 +88,38 @@ export const MAX_PROMPTS = 256
 export const AgentResource = Type.Object({
   uri: Type.String({ minLength: 1, maxLength: 2048 }),
   name: Type.String({ minLength: 1, maxLength: 256 }),
+  title: Type.Optional(Title),
   description: Type.Optional(Type.String({ maxLength: MAX_DESCRIPTION })),
-  mimeType: Type.Optional(Type.String({ maxLength: 256 }))
+  mimeType: Type.Optional(Type.String({ maxLength: 256 })),
+  size: Type.Optional(Type.Number({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
+  annotations: Type.Optional(ResourceAnnotations),
+  icons: Type.Optional(AgentIcons),
+  _meta: Type.Optional(AgentMeta)
+}, { additionalProperties: false })
+
+export const AgentResourceTemplate = Type.Object({
+  uriTemplate: Type.String({ minLength: 1, maxLength: 2048 }),
+  name: Type.String({ minLength: 1, maxLength: 256 }),
+  title: Type.Optional(Title),
+  description: Type.Optional(Type.String({ maxLength: MAX_DESCRIPTION })),
+  mimeType: Type.Optional(Type.String({ maxLength: 256 })),
+  annotations: Type.Optional(ResourceAnnotations),
+  icons: Type.Optional(AgentIcons),
+  _meta: Type.Optional(AgentMeta)
 }, { additionalProperties: false })
 
 export const AgentPrompt = Type.Object({
   name: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.:/-]+$' }),
+  title: Type.Optional(Title),
   description: Type.Optional(Type.String({ maxLength: MAX_DESCRIPTION })),
   arguments: Type.Optional(Type.Array(Type.Object({
     name: Type.String({ minLength: 1, maxLength: 128 }),
+    title: Type.Optional(Title),
     description: Type.Optional(Type.String({ maxLength: MAX_DESCRIPTION })),
     required: Type.Optional(Type.Boolean())
-  }, { additionalProperties: false }), { maxItems: 64 }))
+  }, { additionalProperties: false }), { maxItems: 64 })),
+  icons: Type.Optional(AgentIcons),
+  _meta: Type.Optional(AgentMeta)
 }, { additionalProperties: false })
 
 export const AgentRecord = Type.Object({
@@ -69,6 +131,7 @@ export const AgentRecord = Type.Object({
   tools: Type.Array(AgentTool, { maxItems: MAX_TOOLS }),
   resources: Type.Optional(Type.Array(AgentResource, { maxItems: MAX_RESOURCES })),
   prompts: Type.Optional(Type.Array(AgentPrompt, { maxItems: MAX_PROMPTS })),
+  resourceTemplates: Type.Optional(Type.Array(AgentResourceTemplate, { maxItems: MAX_RESOURCE_TEMPLATES })),
   updatedAt: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })
 }, { additionalProperties: false })
 
@@ -76,6 +139,7 @@ export type AgentTool = Type.Static<typeof AgentTool>
 export type AgentRecord = Type.Static<typeof AgentRecord>
 export type AgentResource = Type.Static<typeof AgentResource>
 export type AgentPrompt = Type.Static<typeof AgentPrompt>
+export type AgentResourceTemplate = Type.Static<typeof AgentResourceTemplate>
 
 export const RegistryState = Type.Object({
   entries: Type.Record(
@@ -138,20 +202,34 @@ function schemaError (errors: TLocalizedValidationError[]): RegistryValidationEr
   return new RegistryValidationError('schema', error.instancePath, error.message)
 }
 
-function checkInputSchemas (record: AgentRecord, path: string): void {
-  record.tools.forEach((tool, index) => {
-    if (tool.inputSchema === undefined) return
-    const bytes = Buffer.byteLength(JSON.stringify(tool.inputSchema))
-    if (bytes > MAX_INPUT_SCHEMA_BYTES) {
-      throw new RegistryValidationError('too-large', `${path}${pointer('tools', index, 'inputSchema')}`, `inputSchema is ${bytes} bytes, limit ${MAX_INPUT_SCHEMA_BYTES}`)
-    }
-  })
+/** Free-form fields are capped by their serialized size, not their shape. */
+const SIZE_CAPS = { inputSchema: MAX_INPUT_SCHEMA_BYTES, outputSchema: MAX_OUTPUT_SCHEMA_BYTES, annotations: MAX_ANNOTATIONS_BYTES, icons: MAX_ICONS_BYTES, _meta: MAX_META_BYTES } as const
+export type SizeCappedField = keyof typeof SIZE_CAPS
+
+/** Why a free-form field is too large, or undefined when it fits (or is absent). */
+export function oversize (field: SizeCappedField, value: unknown): string | undefined {
+  if (value === undefined) return undefined
+  const bytes = Buffer.byteLength(JSON.stringify(value))
+  return bytes > SIZE_CAPS[field] ? `${field} is ${bytes} bytes, limit ${SIZE_CAPS[field]}` : undefined
+}
+
+function checkSizes (record: AgentRecord, path: string): void {
+  const lists: Array<[string, Array<Partial<Record<SizeCappedField, unknown>>> | undefined]> =
+    [['tools', record.tools], ['resources', record.resources], ['prompts', record.prompts], ['resourceTemplates', record.resourceTemplates]]
+  for (const [list, items] of lists) {
+    items?.forEach((item, index) => {
+      for (const field of Object.keys(SIZE_CAPS) as SizeCappedField[]) {
+        const reason = oversize(field, item[field])
+        if (reason !== undefined) throw new RegistryValidationError('too-large', `${path}${pointer(list, index, field)}`, reason)
+      }
+    })
+  }
 }
 
 /** Validates one record (e.g. before publishing it as a local agent). */
 export function parseAgentRecord (value: unknown): AgentRecord {
   if (!recordValidator.Check(value)) throw schemaError(recordValidator.Errors(value))
-  checkInputSchemas(value, '')
+  checkSizes(value, '')
   return value
 }
 
@@ -181,7 +259,7 @@ export function parseRegistryState (value: unknown): OrSetState<AgentRecord> {
       if (key !== `${record.nodeId}:${record.agentId}`) {
         throw new RegistryValidationError('key-mismatch', path, `record ${record.nodeId}:${record.agentId} stored under another key`)
       }
-      checkInputSchemas(record, path)
+      checkSizes(record, path)
     }
   }
   value.context.cloud.forEach((text, index) => { checkDot(text, dotPath('context', 'cloud', String(index))) })

@@ -173,17 +173,21 @@ export class ToolCallService {
     const started = performance.now()
     const subject = subjectOf(request.op, request.params)
     let outcome: string = 'ok'
-    if (this.inFlight >= this.init.maxConcurrent) {
+    // A session stream lives as long as its caller's session: no deadline, and no call slot.
+    const lasting = request.op === 'session/open'
+    if (!lasting && this.inFlight >= this.init.maxConcurrent) {
       outcome = 'busy'
       metrics.toolCallsServed.inc({ result: outcome })
       return { id: request.id, ok: false, code: 'busy', message: `node is serving ${this.inFlight} calls, limit ${this.init.maxConcurrent}` }
     }
-    this.inFlight++
+    if (!lasting) this.inFlight++
     metrics.toolCallsInFlight.set(this.inFlight)
     try {
-      if (remaining <= 0) throw new DeadlineExceededError('deadline passed before the call started')
-      const signal = AbortSignal.any([gone, AbortSignal.timeout(remaining)])
+      if (remaining <= 0 && !lasting) throw new DeadlineExceededError('deadline passed before the call started')
+      const signal = lasting ? gone : AbortSignal.any([gone, AbortSignal.timeout(remaining)])
       const result = await inSpan(`agent ${request.op}`, 'client', { 'dawn.agent': request.agentId, 'dawn.subject': subject }, async () => await this.components.local.call(request.agentId, request.op, request.params, signal, {
+        caller: from,
+        ...(request.session === undefined ? {} : { session: request.session }),
         ...(request.context === undefined ? {} : { context: request.context }),
         ...(onEvent === undefined ? {} : { onEvent })
       }))
@@ -193,7 +197,7 @@ export class ToolCallService {
       outcome = failure.code
       return { id: request.id, ok: false, code: failure.code, message: failure.message.slice(0, 4096) }
     } finally {
-      this.inFlight--
+      if (!lasting) this.inFlight--
       metrics.toolCallsInFlight.set(this.inFlight)
       metrics.toolCallsServed.inc({ result: outcome })
       // Audit: who called what and how it ended; never the arguments or the result.

@@ -10,7 +10,7 @@
 import Type, { type Static } from 'typebox'
 import { Compile } from 'typebox/compile'
 import { AGENT_ID_PATTERN, NODE_ID_PATTERN } from '../registry/agent-record.ts'
-import { AGENT_OPS, LOG_LEVELS } from './types.ts'
+import { AGENT_OPS, LOG_LEVELS, SESSION_OPS } from './types.ts'
 import { CALL_ERROR_CODES } from './errors.ts'
 import { describeIssues } from '../validation/schema-error.ts'
 
@@ -42,14 +42,16 @@ export const WireRequest = Type.Object({
   id: Type.String({ pattern: '^[0-9a-f]{32}$' }),
   to: Type.String({ pattern: NODE_ID_PATTERN }),
   agentId: Type.String({ pattern: AGENT_ID_PATTERN }),
-  op: oneOf(AGENT_OPS),
+  op: oneOf([...AGENT_OPS, ...SESSION_OPS] as const),
   params: Type.Record(Type.String(), Type.Unknown()),
   /** Unix ms; the hosting node stops work past it. */
   deadline: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
   /** The caller's MCP side; absent means no capabilities, no logs, no progress. */
   context: Type.Optional(WireContext),
   /** The caller reads event frames before the response (never on the flood route). */
-  events: Type.Optional(Type.Boolean())
+  events: Type.Optional(Type.Boolean()),
+  /** The caller's session with the agent, chosen by the caller; scoped to the calling peer. */
+  session: Type.Optional(Type.String({ pattern: '^[0-9a-f]{32}$' }))
 }, { additionalProperties: false })
 
 const Seq = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })
@@ -73,6 +75,28 @@ export const WireEvent = Type.Union([
       level: LogLevel,
       logger: Type.Optional(Type.String({ maxLength: 256 })),
       data: Type.Unknown()
+    }, { additionalProperties: false })
+  }, { additionalProperties: false }),
+  Type.Object({
+    id: Type.String({ pattern: '^[0-9a-f]{32}$' }),
+    seq: Seq,
+    method: Type.Literal('notifications/resources/updated'),
+    params: Type.Object({ uri: Type.String({ minLength: 1, maxLength: 2048 }) }, { additionalProperties: false })
+  }, { additionalProperties: false }),
+  Type.Object({
+    id: Type.String({ pattern: '^[0-9a-f]{32}$' }),
+    seq: Seq,
+    method: oneOf(['notifications/tools/list_changed', 'notifications/prompts/list_changed', 'notifications/resources/list_changed'] as const),
+    params: Type.Optional(Type.Object({}, { additionalProperties: false }))
+  }, { additionalProperties: false }),
+  Type.Object({
+    id: Type.String({ pattern: '^[0-9a-f]{32}$' }),
+    seq: Seq,
+    method: Type.Literal('dawn/question'),
+    params: Type.Object({
+      id: Type.String({ pattern: '^q[0-9]{1,15}$' }),
+      method: oneOf(['elicitation/create', 'sampling/createMessage', 'roots/list'] as const),
+      params: Type.Optional(Type.Record(Type.String(), Type.Unknown()))
     }, { additionalProperties: false })
   }, { additionalProperties: false })
 ])

@@ -9,7 +9,8 @@
  * - `agentId` is a DNS label (no dots); `name` is the agent's own tool/prompt name and may
  *   contain dots, colons and slashes. A name is split at its first two dots.
  *
- * Resource URIs are `dawn://<nodeId>/<agentId>/<encodeURIComponent(originalUri)>`.
+ * Resource URIs are `dawn://<nodeId>/<agentId>/<encodeURIComponent(originalUri)>`. Resource
+ * templates map the same way with their `{...}` expressions kept (see {@link meshResourceTemplate}).
  */
 import { AGENT_ID_PATTERN, NODE_ID_PATTERN } from '../registry/agent-record.ts'
 import type { AgentTarget } from './types.ts'
@@ -82,12 +83,47 @@ export class MeshNames {
   }
 }
 
-/** `dawn://<nodeId>/<agentId>/<encodeURIComponent(uri)>` */
-export function meshResourceUri (nodeId: string, agentId: string, uri: string): string {
-  return `${RESOURCE_SCHEME}//${nodeId}/${agentId}/${encodeURIComponent(uri)}`
+/** A lone surrogate, which encodeURIComponent refuses (it throws). */
+const LONE_SURROGATE = /\p{Cs}/u
+
+/** encodeURIComponent that never throws: a lone surrogate (never a real URI) becomes U+FFFD. */
+function encodePart (text: string): string {
+  return encodeURIComponent(LONE_SURROGATE.test(text) ? text.replace(/\p{Cs}/gu, '\uFFFD') : text)
 }
 
-/** The inverse of {@link meshResourceUri}; undefined for anything else. */
+/** `dawn://<nodeId>/<agentId>/<encodeURIComponent(uri)>` */
+export function meshResourceUri (nodeId: string, agentId: string, uri: string): string {
+  return `${RESOURCE_SCHEME}//${nodeId}/${agentId}/${encodePart(uri)}`
+}
+
+/**
+ * The mesh form of an agent's RFC 6570 URI template: `dawn://<nodeId>/<agentId>/` and the
+ * template with its literal parts encoded as {@link meshResourceUri} encodes a URI and its
+ * `{...}` expressions kept. A client's expansion is then a mesh resource URI that
+ * {@link parseMeshResourceUri} decodes into the agent's URI for the same values. Values with
+ * reserved characters arrive decoded once (`a/b`, not `a%2Fb`); the template itself decodes
+ * back to the original too, which is how completions find it.
+ */
+export function meshResourceTemplate (nodeId: string, agentId: string, template: string): string {
+  let out = ''
+  let at = 0
+  while (at < template.length) {
+    const open = template.indexOf('{', at)
+    const close = open < 0 ? -1 : template.indexOf('}', open + 1)
+    if (close < 0) {
+      out += encodePart(template.slice(at))
+      break
+    }
+    out += encodePart(template.slice(at, open)) + template.slice(open, close + 1)
+    at = close + 1
+  }
+  return `${RESOURCE_SCHEME}//${nodeId}/${agentId}/${out}`
+}
+
+/**
+ * The inverse of {@link meshResourceUri}; undefined for anything else. A raw `/` after the agent
+ * id is accepted: expanding `{+path}` or `{/segments}` of a mesh template leaves one there.
+ */
 export function parseMeshResourceUri (meshUri: string): MeshResourceUri | undefined {
   const prefix = `${RESOURCE_SCHEME}//`
   if (!meshUri.startsWith(prefix)) return undefined
@@ -98,7 +134,7 @@ export function parseMeshResourceUri (meshUri: string): MeshResourceUri | undefi
   const nodeId = rest.slice(0, first)
   const agentId = rest.slice(first + 1, second)
   const encoded = rest.slice(second + 1)
-  if (!NODE_ID.test(nodeId) || !AGENT_ID.test(agentId) || encoded === '' || encoded.includes('/')) return undefined
+  if (!NODE_ID.test(nodeId) || !AGENT_ID.test(agentId) || encoded === '') return undefined
   let uri: string
   try {
     uri = decodeURIComponent(encoded)

@@ -13,17 +13,20 @@ import { callErrorFromCode, DeadlineExceededError, NodeUnreachableError, ToolCal
 import { PeerConnector, type ConnectorLibp2p, type Reached } from './peer-connector.ts'
 import type { FloodDelivery } from './flood-router.ts'
 import { callAad, encodeJson, FRAME_EVENT, MalformedCallError, MODE_E2E, MODE_PLAIN, parseEvent, parseResponse, splitKind, splitMode, withMode, type WireRequest } from './tool-call-wire.ts'
-import { formatTarget, type AgentOp, type AgentTarget, type CallContext, type CallEvent, type CallOptions, type CallResult, type MeshCaller, type Route } from './types.ts'
+import { formatTarget, type AgentTarget, type CallContext, type CallEvent, type CallOptions, type CallResult, type MeshCaller, type Route, type WireOp } from './types.ts'
 
 /** What a local agent call may bring besides its params. */
 export interface LocalCallOptions {
   context?: CallContext
   onEvent?: (event: CallEvent) => void
+  /** The caller's session with the agent (SESSION_OPS), and the peer that named it. */
+  session?: string
+  caller?: string
 }
 
 /** What the router needs from the node's own agent runtime. */
 export interface LocalAgents {
-  call: (agentId: string, op: AgentOp, params: Record<string, unknown>, signal: AbortSignal, opts?: LocalCallOptions) => Promise<Record<string, unknown>>
+  call: (agentId: string, op: WireOp, params: Record<string, unknown>, signal: AbortSignal, opts?: LocalCallOptions) => Promise<Record<string, unknown>>
 }
 
 export type EncryptionPolicy = 'required' | 'preferred' | 'off'
@@ -108,10 +111,12 @@ export class ToolRouter implements MeshCaller {
     }
   }
 
-  async call (target: AgentTarget, op: AgentOp, params: Record<string, unknown>, opts: CallOptions = {}): Promise<CallResult> {
+  async call (target: AgentTarget, op: WireOp, params: Record<string, unknown>, opts: CallOptions = {}): Promise<CallResult> {
     const started = performance.now()
     const deadline = Math.floor(Math.min(opts.deadline ?? Number.POSITIVE_INFINITY, Date.now() + this.init.timeoutMs))
-    const signal = AbortSignal.any([...(opts.signal === undefined ? [] : [opts.signal]), AbortSignal.timeout(Math.max(0, deadline - Date.now()))])
+    // A session stream ends with its caller's session (its signal), not at a deadline; reaching the node still has one.
+    const lasting = op === 'session/open'
+    const signal = AbortSignal.any([...(opts.signal === undefined ? [] : [opts.signal]), ...(lasting ? [] : [AbortSignal.timeout(Math.max(0, deadline - Date.now()))])])
     let route: Route = target.nodeId === this.init.selfId ? 'local' : 'direct'
     let hops: number | undefined
     const record = (result: string): void => {
@@ -124,7 +129,7 @@ export class ToolRouter implements MeshCaller {
     }
     try {
       const result = await inSpan(`dawn ${op}`, 'client', { 'dawn.target': formatTarget(target), 'dawn.op': op }, async span => {
-        if (route === 'local') return await this.components.local.call(target.agentId, op, params, signal, localOptions(opts))
+        if (route === 'local') return await this.components.local.call(target.agentId, op, params, signal, { ...localOptions(opts), caller: this.init.selfId })
         const out = await this.remote(target, op, params, deadline, signal, opts, (r, h) => { route = r; hops = h })
         span.setAttribute('dawn.route', route)
         if (hops !== undefined) span.setAttribute('dawn.hops', hops)
@@ -140,16 +145,22 @@ export class ToolRouter implements MeshCaller {
     }
   }
 
-  private async remote (target: AgentTarget, op: AgentOp, params: Record<string, unknown>, deadline: number, signal: AbortSignal, opts: CallOptions, onRoute: (r: Route, hops?: number) => void): Promise<Record<string, unknown>> {
+  private async remote (target: AgentTarget, op: WireOp, params: Record<string, unknown>, deadline: number, signal: AbortSignal, opts: CallOptions, onRoute: (r: Route, hops?: number) => void): Promise<Record<string, unknown>> {
     const { nodeId, agentId } = target
     if (this.components.registry.get(nodeId, agentId) === undefined) throw new UnknownAgentError(`no agent ${formatTarget(target)} in the mesh registry`)
     const id = randomBytes(16).toString('hex')
-    const request: WireRequest = { id, to: nodeId, agentId, op, params, deadline, ...(opts.context === undefined ? {} : { context: opts.context }) }
+    const request: WireRequest = {
+      id, to: nodeId, agentId, op, params, deadline,
+      ...(opts.context === undefined ? {} : { context: opts.context }),
+      ...(opts.session === undefined ? {} : { session: opts.session })
+    }
     const json = encodeJson(request)
     if (json.byteLength > this.init.maxBytes) throw new ToolCallError('too-large', `request is ${json.byteLength} bytes, limit ${this.init.maxBytes}`)
-    // Only a direct or relayed stream carries events, so the request asks for them only there.
-    const seal = (events: boolean): { envelope: Uint8Array, openResponse?: (frame: Uint8Array) => Uint8Array, openEvent?: (frame: Uint8Array) => Uint8Array } => {
-      const plain = events ? encodeJson({ ...request, events: true }) : json
+    // Only a direct or relayed stream carries events, so the request asks for them only there;
+    // the flood route carries calls without a session (a session lives on its stream).
+    const seal = (events: boolean, flood = false): { envelope: Uint8Array, openResponse?: (frame: Uint8Array) => Uint8Array, openEvent?: (frame: Uint8Array) => Uint8Array } => {
+      const { session: _session, ...sessionless } = request
+      const plain = events ? encodeJson({ ...request, events: true }) : flood && request.session !== undefined ? encodeJson(sessionless) : json
       if (this.init.encryption === 'off') return { envelope: this.components.messenger.seal('toolcall.request', withMode(MODE_PLAIN, plain)) }
       const sealed = this.components.cipher.sealRequest(nodeId, plain, this.aad)
       return { envelope: this.components.messenger.seal('toolcall.request', withMode(MODE_E2E, sealed.frame)), openResponse: sealed.openResponse, openEvent: sealed.openEvent }
@@ -172,7 +183,8 @@ export class ToolRouter implements MeshCaller {
       opened = result.envelope
     } else {
       onRoute('flood')
-      const sealed = seal(false)
+      if (op === 'session/open') throw new NodeUnreachableError(`node ${nodeId} is reached by the flood route only, which carries no session stream`)
+      const sealed = seal(false, true)
       openResponse = sealed.openResponse
       try {
         const delivered = await this.floodRoute().call(nodeId, sealed.envelope, signal, deadline)
@@ -249,8 +261,8 @@ export class ToolRouter implements MeshCaller {
       const event = parseEvent(openEvent === undefined ? payload : openEvent(payload))
       if (event.id !== id || event.seq !== seq + 1) throw new ToolCallError('rejected', `event from ${nodeId} is out of order or for another call`)
       seq = event.seq
-      const { method, params } = event
-      onEvent(method === 'notifications/progress' ? { method, params } : { method, params })
+      const { id: _call, seq: _seq, ...delivered } = event
+      onEvent(delivered)
     }
   }
 
@@ -280,11 +292,17 @@ export class ToolRouter implements MeshCaller {
 }
 
 function localOptions (opts: CallOptions): LocalCallOptions {
-  return { ...(opts.context === undefined ? {} : { context: opts.context }), ...(opts.onEvent === undefined ? {} : { onEvent: opts.onEvent }) }
+  return {
+    ...(opts.context === undefined ? {} : { context: opts.context }),
+    ...(opts.onEvent === undefined ? {} : { onEvent: opts.onEvent }),
+    ...(opts.session === undefined ? {} : { session: opts.session })
+  }
 }
 
-export function subjectOf (op: AgentOp, params: Record<string, unknown>): string {
-  const value = params[op === 'resources/read' ? 'uri' : 'name']
+export function subjectOf (op: WireOp, params: Record<string, unknown>): string {
+  // A completion names what it completes: the prompt, or the resource (template).
+  const ref = op === 'completion/complete' && typeof params.ref === 'object' && params.ref !== null ? params.ref as Record<string, unknown> : undefined
+  const value = ref !== undefined ? ref.name ?? ref.uri : params[op === 'resources/read' ? 'uri' : 'name']
   return typeof value === 'string' ? value.slice(0, 256) : ''
 }
 

@@ -6,9 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
 import { Client as LegacyClient } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport as LegacyTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
-import { CallToolResultSchema, ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js'
+import { CallToolResultSchema, ElicitRequestSchema, LoggingMessageNotificationSchema, ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js'
 import { eventually, startMesh, type Mesh } from './harness.ts'
 import { startEverythingServer, type EverythingServer } from '../../../test/support/mcp-features/everything-server.ts'
+import { SUBSCRIBED_URI } from '../../../test/support/mcp-features/plan.ts'
 
 const MODERN = '2026-07-28'
 const FORM = { elicitation: { form: {} } }
@@ -20,14 +21,20 @@ describe('MCP features across the mesh, against the reference server', () => {
   let everything: EverythingServer
   const urls: URL[] = []
   const closers: Array<{ close: () => Promise<void> }> = []
-  /** Mesh name of one of the reference server's tools. */
+  /** Mesh name of one of the reference server's tools, and mesh URI of one of its resources. */
   let tool: (name: string) => string
+  let resource: (uri: string) => string
 
   beforeAll(async () => {
     everything = await startEverythingServer()
     mesh = await startMesh({
       nodes: 3,
-      agents: (i) => i === 1 ? [{ id: 'everything', kind: 'remote', url: everything.url.href, description: 'the MCP reference server' }] : []
+      agents: (i) => i === 1
+        ? [
+            { id: 'everything', kind: 'remote', url: everything.url.href, description: 'the MCP reference server' },
+            { id: 'notes', kind: 'builtin', builtin: 'notes', description: '' }
+          ]
+        : []
     })
     urls.push(...mesh.net.nodes.map((n) => new URL('/mcp', n.httpUrl)))
     const names = await eventually(async () => {
@@ -38,6 +45,7 @@ describe('MCP features across the mesh, against the reference server', () => {
     }, { what: 'the reference server in node A\'s registry', timeoutMs: 30_000 })
     expect(names.tools).toContain('trigger-elicitation-request')
     tool = (name) => `${names.nodeId.slice(-10)}.everything.${name}`
+    resource = (uri) => `dawn://${names.nodeId}/everything/${encodeURIComponent(uri)}`
   }, 120_000)
 
   afterAll(async () => {
@@ -108,6 +116,58 @@ describe('MCP features across the mesh, against the reference server', () => {
     expect(JSON.stringify(done.content)).toContain('Grace')
     // The state was for one round: using it again finds no parked call.
     await expect(other.request({ method: 'tools/call', params: retry }, { allowInputRequired: true })).rejects.toThrow(/requestState/)
+  })
+
+  it('gives a 2025-11-25 session the agent\'s session log lines at its level, and nothing to a session that set none', async () => {
+    const loud = await legacyClient(0, {})
+    const quiet = await legacyClient(0, {})
+    const heard: Record<'loud' | 'quiet', unknown[]> = { loud: [], quiet: [] }
+    loud.setNotificationHandler(LoggingMessageNotificationSchema, (n) => { heard.loud.push(n.params) })
+    quiet.setNotificationHandler(LoggingMessageNotificationSchema, (n) => { heard.quiet.push(n.params) })
+    await loud.setLoggingLevel('debug')
+    // The reference server logs every 5 s on each session whose client toggled it: both sessions do.
+    for (const client of [loud, quiet]) {
+      const toggled = await client.callTool({ name: tool('toggle-simulated-logging'), arguments: {} })
+      expect(JSON.stringify(toggled.content)).toMatch(/Started simulated/)
+    }
+    await eventually(async () => await Promise.resolve(heard.loud.length >= 2 ? true : undefined), { what: 'two simulated log lines at the loud session', timeoutMs: 30_000 })
+    expect(heard.quiet).toEqual([])
+    expect(heard.loud[0]).toMatchObject({ level: expect.any(String), data: expect.anything() })
+  })
+
+  it('subscribes a 2025-11-25 session to an agent\'s resource and delivers its updates under the mesh URI', async () => {
+    const client = await legacyClient(0, {})
+    const updated: string[] = []
+    client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => { updated.push(n.params.uri) })
+    const uri = resource(SUBSCRIBED_URI)
+    await client.subscribeResource({ uri })
+    const toggled = await client.callTool({ name: tool('toggle-subscriber-updates'), arguments: {} })
+    expect(JSON.stringify(toggled.content)).toMatch(/Started/)
+    await eventually(async () => await Promise.resolve(updated.length > 0 ? true : undefined), { what: 'an update of the subscribed resource', timeoutMs: 30_000 })
+    expect(new Set(updated)).toEqual(new Set([uri]))
+    await client.unsubscribeResource({ uri })
+  })
+
+  it('follows a 2026-07-28 listen stream\'s resource subscription at the agent, and a 2025-11-25 subscription too', async () => {
+    const notesUri = `dawn://${mesh.net.nodes[1]!.peerId}/notes/${encodeURIComponent('notes://all')}`
+    const put = `${mesh.net.nodes[1]!.peerId.slice(-10)}.notes.put`
+    const modern = await modernClient(0, {})
+    const legacy = await legacyClient(0, {})
+    const heard: Record<'modern' | 'legacy', string[]> = { modern: [], legacy: [] }
+    modern.setNotificationHandler('notifications/resources/updated', (n) => { heard.modern.push(n.params.uri) })
+    legacy.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => { heard.legacy.push(n.params.uri) })
+    const subscription = await modern.listen({ resourceSubscriptions: [notesUri] })
+    expect(subscription.honoredFilter.resourceSubscriptions).toEqual([notesUri])
+    await legacy.subscribeResource({ uri: notesUri })
+    // The subscriptions reach the agent asynchronously: write until both have heard of a change.
+    const writer = await modernClient(2, {})
+    let n = 0
+    await eventually(async () => {
+      await writer.callTool({ name: put, arguments: { key: 'listened', value: `v${++n}` } })
+      return heard.modern.length > 0 && heard.legacy.length > 0 ? true : undefined
+    }, { what: 'resource updates at both subscribers', timeoutMs: 30_000, intervalMs: 500 })
+    expect(new Set([...heard.modern, ...heard.legacy])).toEqual(new Set([notesUri]))
+    await subscription.close()
   })
 
   it('refuses a forged requestState before anything reaches the agent', async () => {

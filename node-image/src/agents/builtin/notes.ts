@@ -55,6 +55,7 @@ export class NoteStore {
   private loaded: Promise<Map<string, string>> | undefined
   /** Changes run one after another: apply, write, and undo if the write fails. */
   private queue: Promise<unknown> = Promise.resolve()
+  private readonly watchers = new Set<() => void>()
 
   constructor (components: NoteStoreComponents, init: NoteStoreInit) {
     this.log = components.log
@@ -75,6 +76,12 @@ export class NoteStore {
   /** All notes, sorted by key. */
   async all (): Promise<Array<[string, string]>> {
     return [...(await this.notes()).entries()].sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0)
+  }
+
+  /** Calls `onChange` after each saved change; returns the function that stops it. */
+  watch (onChange: () => void): () => void {
+    this.watchers.add(onChange)
+    return () => { this.watchers.delete(onChange) }
   }
 
   async put (key: string, value: string): Promise<void> {
@@ -113,6 +120,7 @@ export class NoteStore {
   private async writeOrUndo (notes: Map<string, string>, key: string, previous: string | undefined): Promise<void> {
     try {
       await this.write(notes)
+      for (const watcher of this.watchers) watcher()
     } catch (err) {
       if (previous === undefined) notes.delete(key)
       else notes.set(key, previous)
@@ -220,7 +228,8 @@ export function notesServerSpec (store: NoteStore): ServerSpec {
       name: 'all notes',
       description: 'Every note as one JSON object (key → value)',
       mimeType: 'application/json',
-      read: async () => JSON.stringify(Object.fromEntries(await store.all()))
+      read: async () => JSON.stringify(Object.fromEntries(await store.all())),
+      watch: (onChange) => store.watch(onChange)
     }],
     prompts: [{
       name: 'recall',

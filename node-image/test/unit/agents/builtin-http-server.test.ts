@@ -58,7 +58,7 @@ describe('serveBuiltinHttp guards', () => {
     for (const headers of [{}, { authorization: 'Bearer wrong-token' }, { authorization: 'Bearer right-token-and-more' }, { authorization: 'Bearer right' }] as Array<Record<string, string>>) {
       const res = await post(server.url, INITIALIZE, headers)
       expect(res.status, JSON.stringify(headers)).toBe(401)
-      expect(await errorMessage(res)).toBe('unauthorized')
+      expect(await errorMessage(res)).toBe('Unauthorized: a required header is missing or wrong')
     }
     const session = await initialize(server.url, { authorization: 'Bearer right-token' })
     // A session id does not stand in for the token.
@@ -70,9 +70,9 @@ describe('serveBuiltinHttp guards', () => {
     for (const origin of ['https://evil.example', 'http://localhost.evil.example', 'http://127.0.0.1.nip.io:8080', 'null']) {
       const res = await post(server.url, INITIALIZE, { origin, 'x-api-key': 'k' })
       expect(res.status, origin).toBe(403)
-      expect(await errorMessage(res)).toBe(`forbidden: origin ${origin} not allowed`)
+      expect(await errorMessage(res)).toBe(`Forbidden: origin ${origin} not allowed`)
     }
-    expect(server.logs.filter((l) => l.msg === 'MCP request refused').map((l) => l.fields.reason)).toEqual(['origin', 'origin', 'origin', 'origin'])
+    expect(server.logs.filter((l) => l.msg === 'mcp request refused').map((l) => l.fields.reason)).toEqual(['origin', 'origin', 'origin', 'origin'])
     for (const origin of ['http://localhost:3000', 'http://127.0.0.1', 'http://[::1]:8080', 'https://ui.example.test']) {
       await initialize(server.url, { origin, 'x-api-key': 'k' })
     }
@@ -128,17 +128,17 @@ describe('serveBuiltinHttp idle sessions', () => {
     const listed = await post(server.url, LIST_TOOLS, { 'mcp-session-id': session })
     expect(listed.status).toBe(200)
     await listed.text()
-    await eventually(async () => server.logs.some((l) => l.msg === 'MCP session closed' && l.fields.reason === 'idle'), { what: 'the idle session to be closed', timeoutMs: 5000, intervalMs: 50 })
+    await eventually(async () => server.logs.some((l) => l.msg === 'mcp session closed' && l.fields.reason === 'idle'), { what: 'the idle session to be closed', timeoutMs: 5000, intervalMs: 50 })
     const after = await post(server.url, LIST_TOOLS, { 'mcp-session-id': session })
     expect(after.status).toBe(404)
-    expect(await errorMessage(after)).toBe('session not found')
+    expect(await errorMessage(after)).toBe('Session not found')
   })
 
   it('keeps a session that is used more often than sessionIdleMs, while an idle one beside it is closed', async () => {
     const server = await serve({ sessionIdleMs: 2000 })
     const used = await initialize(server.url)
     const idle = await initialize(server.url)
-    const closed = (): number => server.logs.filter((l) => l.msg === 'MCP session closed').length
+    const closed = (): number => server.logs.filter((l) => l.msg === 'mcp session closed').length
     // Use one session every 250 ms until the sweeper has closed the other: proof that it ran.
     const started = Date.now()
     while (closed() === 0) {

@@ -20,10 +20,10 @@ describe('mapping MCP lists into registry records', () => {
       { name: 'dup' },
       { name: 'dup' },
       { name: 'schema-not-object', inputSchema: 'x' },
-      { name: 'no-schema', title: 'ignored', annotations: { readOnlyHint: true } },
+      { name: 'no-schema', title: 'kept', annotations: { readOnlyHint: true } },
       ...many
     ], skip)
-    expect(tools.slice(0, 2)).toEqual([{ name: 'dup' }, { name: 'no-schema' }])
+    expect(tools.slice(0, 2)).toEqual([{ name: 'dup' }, { name: 'no-schema', title: 'kept', annotations: { readOnlyHint: true } }])
     expect(tools).toHaveLength(256)
     expect(skipped.slice(0, 4)).toEqual(['tool ?: no name', 'tool ?: no name', 'tool dup: listed twice', 'tool schema-not-object: inputSchema is not an object'])
     expect(skipped.filter((s) => s.includes('more than 256 tools'))).toHaveLength(300 - 254)

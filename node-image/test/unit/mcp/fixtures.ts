@@ -5,10 +5,11 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
-import { registerMcpEndpoint, type McpEndpointInit } from '../../../src/http/mcp-endpoint.ts'
-import type { MeshCatalog } from '../../../src/routing/mesh-mcp-server.ts'
+import { registerMcpEndpoint, type McpEndpointInit } from '../../../src/mcp/mesh-endpoint.ts'
+import type { MeshCatalog } from '../../../src/mcp/mesh-requests.ts'
 import type { AgentRecord } from '../../../src/registry/agent-record.ts'
-import type { AgentOp, AgentTarget, CallOptions, CallResult, MeshCaller } from '../../../src/routing/types.ts'
+import { SESSION_OPS } from '../../../src/routing/types.ts'
+import type { WireOp, AgentTarget, CallOptions, CallResult, MeshCaller } from '../../../src/routing/types.ts'
 import type { LogLevel } from '../../../src/logging/json-logger.ts'
 
 export async function newNodeId (): Promise<string> {
@@ -47,24 +48,34 @@ export class TestCatalog implements MeshCatalog {
 
 export interface RecordedCall {
   target: AgentTarget
-  op: AgentOp
+  op: WireOp
   params: Record<string, unknown>
   opts: CallOptions | undefined
 }
 
 type Handler = (call: RecordedCall) => Promise<Record<string, unknown>>
 
-/** Records every call; answers with `handler` (by default an echo of the params as text). */
+/**
+ * Records every call; answers with `handler` (by default an echo of the params as text).
+ * Session requests (SESSION_OPS) are kept apart in `sessionCalls`; `session/open` lasts until
+ * its signal aborts, as on a real node.
+ */
 export class RecordingCaller implements MeshCaller {
   readonly calls: RecordedCall[] = []
+  readonly sessionCalls: RecordedCall[] = []
   handler: Handler = async ({ op, params }) => {
     if (op === 'resources/read') return { contents: [{ uri: params.uri, text: 'resource text' }] }
     if (op === 'prompts/get') return { messages: [{ role: 'user', content: { type: 'text', text: `prompt ${String(params.name)}` } }] }
     return { content: [{ type: 'text', text: JSON.stringify(params) }] }
   }
 
-  call = async (target: AgentTarget, op: AgentOp, params: Record<string, unknown>, opts?: CallOptions): Promise<CallResult> => {
+  call = async (target: AgentTarget, op: WireOp, params: Record<string, unknown>, opts?: CallOptions): Promise<CallResult> => {
     const call = { target, op, params, opts }
+    if ((SESSION_OPS as readonly string[]).includes(op)) {
+      this.sessionCalls.push(call)
+      if (op === 'session/open') await new Promise((resolve) => { opts?.signal?.addEventListener('abort', resolve, { once: true }) })
+      return { result: {}, route: 'direct' }
+    }
     this.calls.push(call)
     return { result: await this.handler(call), route: 'direct' }
   }

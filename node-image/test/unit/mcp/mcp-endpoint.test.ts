@@ -5,7 +5,7 @@ import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamable
 import type { AgentRecord } from '../../../src/registry/agent-record.ts'
 import { eventually } from '../../../../test/support/eventually.ts'
 import { ACCEPT, connectClient, INITIALIZE, newNodeId, post, record, RecordingCaller, rpcErrorOf, startEndpoint, TestCatalog, type Endpoint } from './fixtures.ts'
-import type { McpEndpointInit } from '../../../src/http/mcp-endpoint.ts'
+import type { McpEndpointInit } from '../../../src/mcp/mesh-endpoint.ts'
 
 let records: AgentRecord[]
 const endpoints: Endpoint[] = []

@@ -1,5 +1,6 @@
 import { describe, it, expect, beforeAll } from 'vitest'
-import { MeshNames, NODE_TAG_LENGTH, meshResourceUri, parseMeshResourceUri } from '../../../src/routing/tool-names.ts'
+import { UriTemplate } from '@modelcontextprotocol/server'
+import { MeshNames, NODE_TAG_LENGTH, meshResourceTemplate, meshResourceUri, parseMeshResourceUri } from '../../../src/routing/tool-names.ts'
 import { newNodeId } from './fixtures.ts'
 
 let a: string
@@ -75,8 +76,42 @@ describe('mesh resource URIs', () => {
   })
 
   it('rejects anything else', () => {
-    for (const bad of ['file:///x', `dawn://${a}/notes`, `dawn://${a}/notes/`, `dawn://${a}/notes/a/b`, `dawn://nope/notes/x`, `dawn://${a}/No/x`, `dawn://${a}/notes/%E0%A4%A`, `http://${a}/notes/x`]) {
+    for (const bad of ['file:///x', `dawn://${a}/notes`, `dawn://${a}/notes/`, `dawn://nope/notes/x`, `dawn://${a}/No/x`, `dawn://${a}/notes/%E0%A4%A`, `http://${a}/notes/x`]) {
       expect(parseMeshResourceUri(bad), bad).toBeUndefined()
     }
   })
 })
+
+describe('mesh resource templates', () => {
+  // RFC 6570 expansion as a client does it (the SDK's UriTemplate), on both sides of the mesh.
+  const expand = (template: string, values: Record<string, string>): string => new UriTemplate(template).expand(values)
+
+  it('expands to a mesh URI that parses back to the agent\'s own expansion, for typical values', () => {
+    const cases: Array<[string, Record<string, string>]> = [
+      ['demo://resource/dynamic/text/{resourceId}', { resourceId: '42' }],
+      ['demo://resource/dynamic/blob/{resourceId}', { resourceId: 'a-b_c.d~e' }],
+      ['repo://{owner}/{repo}/issues{?state,page}', { owner: 'dawn', repo: 'mesh', state: 'open', page: '2' }],
+      ['file:///{+path}', { path: 'docs/guide/readme.md' }],
+      ['x://a%20b/{id}{#section}', { id: '7', section: 'intro' }]
+    ]
+    for (const [template, values] of cases) {
+      const mesh = meshResourceTemplate(a, 'everything', template)
+      expect(mesh.startsWith(`dawn://${a}/everything/`), template).toBe(true)
+      expect(parseMeshResourceUri(expand(mesh, values)), template).toEqual({ nodeId: a, agentId: 'everything', uri: expand(template, values) })
+    }
+    // A value with characters the expansion encodes arrives decoded once: the agent sees the raw value.
+    expect(parseMeshResourceUri(expand(meshResourceTemplate(a, 'w', 'weather://{city}/forecast'), { city: 'Zürich am See' }))?.uri).toBe('weather://Zürich am See/forecast')
+  })
+
+  it('keeps expressions and encodes literals exactly as meshResourceUri does', () => {
+    const mesh = meshResourceTemplate(a, 'everything', 'demo://resource/dynamic/text/{resourceId}')
+    expect(mesh).toBe(`${meshResourceUri(a, 'everything', 'demo://resource/dynamic/text/')}{resourceId}`)
+    // The template itself decodes back to the original, which is how a completion ref finds it.
+    expect(parseMeshResourceUri(mesh)).toEqual({ nodeId: a, agentId: 'everything', uri: 'demo://resource/dynamic/text/{resourceId}' })
+    // An unclosed brace is a literal; a lone surrogate cannot make encoding throw.
+    expect(meshResourceTemplate(a, 'x', 'a{b')).toBe(`dawn://${a}/x/a%7Bb`)
+    expect(meshResourceTemplate(a, 'x', 'a\uD800/{id}')).toBe(`dawn://${a}/x/a%EF%BF%BD%2F{id}`)
+    expect(meshResourceUri(a, 'x', '\uDC00')).toBe(`dawn://${a}/x/%EF%BF%BD`)
+  })
+})
+

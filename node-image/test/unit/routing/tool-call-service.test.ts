@@ -68,7 +68,7 @@ describe('ToolCallService', () => {
       result: { content: [{ type: 'text', text: 'echo ran tools/call with {"name":"echo","arguments":{"text":"hello mesh"}}' }] }
     })
     expect(server.local).toHaveBeenCalledTimes(1)
-    expect(server.local).toHaveBeenCalledWith('echo', 'tools/call', { name: 'echo', arguments: { text: 'hello mesh' } }, expect.any(AbortSignal), {})
+    expect(server.local).toHaveBeenCalledWith('echo', 'tools/call', { name: 'echo', arguments: { text: 'hello mesh' } }, expect.any(AbortSignal), { caller: caller.peerId })
     expect(await metricValue(server.member.metrics.toolCallsServed, { result: 'ok' })).toBe(1)
     expect(await metricValue(server.member.metrics.streamsRefused)).toBe(0)
   })

@@ -1,5 +1,5 @@
 /**
- * The Origin check of both MCP Streamable HTTP servers (the node's `/mcp` and
+ * The Origin check of the MCP HTTP endpoint (the node's `/mcp` and
  * `dawn-node agent serve --http`), as the MCP spec asks of servers: a page on
  * another site that rebinds its DNS name to 127.0.0.1 still sends its own Origin,
  * so refusing foreign origins keeps it off a local server.

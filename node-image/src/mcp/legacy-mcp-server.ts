@@ -5,11 +5,14 @@
 import { Server } from '@modelcontextprotocol/sdk/server/index.js'
 import {
   CallToolRequestSchema,
+  CompleteRequestSchema,
   CreateMessageResultSchema,
   ElicitResultSchema,
   GetPromptRequestSchema,
   ListRootsResultSchema,
   SetLevelRequestSchema,
+  SubscribeRequestSchema,
+  UnsubscribeRequestSchema,
   ListPromptsRequestSchema,
   ListResourcesRequestSchema,
   ListResourceTemplatesRequestSchema,
@@ -19,14 +22,17 @@ import {
 } from '@modelcontextprotocol/sdk/types.js'
 import type { CallToolResult, IsomorphicHeaders, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js'
 import type { InputRequest } from '../agents/input-rounds.ts'
-import type { CallContext, LogLevel } from './types.ts'
+import { SessionLinks } from './session-links.ts'
+import { ToolCallError } from '../routing/errors.ts'
+import { meshResourceUri, parseMeshResourceUri } from '../routing/tool-names.ts'
+import type { CallContext, LogLevel } from '../routing/types.ts'
 import { VERSION } from '../version.ts'
 import {
-  createMeshRequests, MESH_INSTRUCTIONS, MESH_SERVER_NAME, MeshRequestError,
+  createMeshRequests, MESH_CAPABILITIES, MESH_INSTRUCTIONS, MESH_SERVER_NAME, MeshRequestError,
   type MeshMcpServerComponents, type MeshRequestsInit, type RequestExtra
-} from '../mcp/mesh-requests.ts'
+} from './mesh-requests.ts'
 
-export { MESH_SERVER_NAME, TIMEOUT_META_KEY, type MeshCatalog, type MeshMcpServerComponents } from '../mcp/mesh-requests.ts'
+export { MESH_SERVER_NAME, TIMEOUT_META_KEY, type MeshCatalog, type MeshMcpServerComponents } from './mesh-requests.ts'
 
 export interface MeshMcpServerInit extends MeshRequestsInit {
   /** How long catalog changes are gathered before list_changed is sent. */
@@ -40,6 +46,9 @@ interface V1Extra {
   sendRequest: (request: ServerRequest, schema: typeof ElicitResultSchema | typeof CreateMessageResultSchema | typeof ListRootsResultSchema, options?: { signal?: AbortSignal, timeout?: number }) => Promise<unknown>
 }
 
+const INVALID_PARAMS = -32602
+const INTERNAL_ERROR = -32603
+
 /** How long a 2025-11-25 client may take to answer an agent's question (the SDK's legacy shim allows 10 minutes). */
 const ASK_TIMEOUT_MS = 10 * 60 * 1000
 
@@ -49,8 +58,14 @@ const ANSWER_SCHEMAS = {
   'roots/list': ListRootsResultSchema
 } as const
 
+interface LegacySession {
+  capabilities: () => Record<string, unknown>
+  logLevel: () => LogLevel | undefined
+  links: SessionLinks
+}
+
 /** A 2025-11-25 request: capabilities from the session's initialize, the level from logging/setLevel. */
-function extraOf (extra: V1Extra, session: { capabilities: () => Record<string, unknown>, logLevel: () => LogLevel | undefined }, meta: Record<string, unknown> | undefined): RequestExtra {
+function extraOf (extra: V1Extra, session: LegacySession, meta: Record<string, unknown> | undefined): RequestExtra {
   const progressToken = meta?.progressToken
   const logLevel = session.logLevel()
   const context: CallContext = {
@@ -65,6 +80,7 @@ function extraOf (extra: V1Extra, session: { capabilities: () => Record<string, 
       return Array.isArray(value) ? value[0] : value
     },
     context,
+    session: session.links,
     notify: (event) => {
       const notification = event.method === 'notifications/progress'
         ? { method: event.method, params: { ...event.params, progressToken: progressToken as string | number } }
@@ -79,7 +95,7 @@ function extraOf (extra: V1Extra, session: { capabilities: () => Record<string, 
 }
 
 /** The v1 SDK's own error class, so legacy clients see the messages they always saw. */
-async function v1Errors<T> (run: () => Promise<T>): Promise<T> {
+async function v1Errors<T> (run: () => T | Promise<T>): Promise<T> {
   try {
     return await run()
   } catch (err) {
@@ -99,30 +115,54 @@ export function createMeshMcpServer (components: MeshMcpServerComponents, init: 
   const { catalog, log } = components
   // eslint-disable-next-line @typescript-eslint/no-deprecated -- see MeshMcpServer
   const server: MeshMcpServer = new Server({ name: MESH_SERVER_NAME, version: VERSION }, {
-    capabilities: {
-      logging: {},
-      tools: { listChanged: true },
-      prompts: { listChanged: true },
-      resources: { listChanged: true }
-    },
+    capabilities: MESH_CAPABILITIES,
     instructions: MESH_INSTRUCTIONS
   })
   const mesh = createMeshRequests(components, init)
   // The session's level: agents send nothing until the client asks (MCP's rule in both revisions).
   let logLevel: LogLevel | undefined
-  const session = {
-    capabilities: () => ({ ...(server.getClientCapabilities() ?? {}) }),
-    logLevel: () => logLevel
-  }
-  server.setRequestHandler(SetLevelRequestSchema, (request) => {
+  const capabilities = (): Record<string, unknown> => ({ ...(server.getClientCapabilities() ?? {}) })
+  const links = new SessionLinks({
+    caller: components.caller,
+    log,
+    context: () => ({ capabilities: capabilities(), ...(logLevel === undefined ? {} : { logLevel }) }),
+    deliver: (target, event) => {
+      const sent = event.method === 'notifications/resources/updated'
+        ? server.sendResourceUpdated({ uri: meshResourceUri(target.nodeId, target.agentId, event.params.uri) })
+        : event.method === 'notifications/message'
+          ? server.notification({ method: event.method, params: event.params })
+          : server.notification({ method: event.method })
+      sent.catch((err: unknown) => { log('debug', 'mcp session notification not sent', { method: event.method, error: (err as Error).message }) })
+    },
+    ask: async (request, signal) => await server.request({ method: request.method, params: request.params ?? {} }, ANSWER_SCHEMAS[request.method], { signal, timeout: ASK_TIMEOUT_MS })
+  })
+  const session: LegacySession = { capabilities, logLevel: () => logLevel, links }
+  server.setRequestHandler(SetLevelRequestSchema, async (request, extra) => {
     logLevel = request.params.level
+    await links.setLevel(request.params.level, extra.signal)
     return {}
   })
+  const subscription = (subscribe: boolean) => async (request: { params: { uri: string } }, extra: { signal: AbortSignal }): Promise<Record<string, never>> => {
+    const parsed = parseMeshResourceUri(request.params.uri)
+    if (parsed === undefined) throw new McpError(INVALID_PARAMS, `unknown resource "${request.params.uri}": not a dawn://<nodeId>/<agentId>/<encoded URI> resource URI`)
+    await v1Errors(async () => {
+      try {
+        await links.subscribe({ nodeId: parsed.nodeId, agentId: parsed.agentId }, parsed.uri, subscribe, extra.signal)
+      } catch (err) {
+        throw err instanceof ToolCallError ? new MeshRequestError(INTERNAL_ERROR, err.message, { code: err.code }) : err
+      }
+    })
+    return {}
+  }
+  server.setRequestHandler(SubscribeRequestSchema, subscription(true))
+  server.setRequestHandler(UnsubscribeRequestSchema, subscription(false))
 
-  server.setRequestHandler(ListToolsRequestSchema, () => mesh.listTools())
-  server.setRequestHandler(ListPromptsRequestSchema, () => mesh.listPrompts())
-  server.setRequestHandler(ListResourcesRequestSchema, () => mesh.listResources())
-  server.setRequestHandler(ListResourceTemplatesRequestSchema, () => ({ resourceTemplates: [] }))
+  server.setRequestHandler(ListToolsRequestSchema, async (request) => await v1Errors(() => mesh.listTools(request.params)))
+  server.setRequestHandler(ListPromptsRequestSchema, async (request) => await v1Errors(() => mesh.listPrompts(request.params)))
+  server.setRequestHandler(ListResourcesRequestSchema, async (request) => await v1Errors(() => mesh.listResources(request.params)))
+  server.setRequestHandler(ListResourceTemplatesRequestSchema, async (request) => await v1Errors(() => mesh.listResourceTemplates(request.params)))
+  server.setRequestHandler(CompleteRequestSchema, async (request, extra) =>
+    await v1Errors(async () => await mesh.complete(request.params, extraOf(extra, session, request.params._meta))))
   server.setRequestHandler(CallToolRequestSchema, async (request, extra) =>
     await v1Errors(async () => await mesh.callTool(request.params, extraOf(extra, session, request.params._meta)) as CallToolResult))
   server.setRequestHandler(GetPromptRequestSchema, async (request, extra) =>
@@ -152,6 +192,7 @@ export function createMeshMcpServer (components: MeshMcpServerComponents, init: 
     timer.unref()
   })
   server.onclose = () => {
+    links.close()
     unsubscribe()
     if (timer !== undefined) clearTimeout(timer)
     timer = undefined

@@ -1,5 +1,5 @@
 /**
- * The session table of both MCP Streamable HTTP servers (the node's `/mcp` and
+ * The 2025-11-25 session table of the MCP HTTP endpoint (the node's `/mcp` and
  * `dawn-node agent serve --http`). Each session holds a server and a transport,
  * so the table is bounded, and a session with no request for `idleMs` and none
  * still open is closed: clients that vanish without DELETE must not pile up.

@@ -83,7 +83,7 @@ describe('mesh MCP server: listing', () => {
     expect([...byName.keys()].sort()).toEqual([`${tagA()}.echo.fs/read:v1.2`, `${tagA()}.echo.say`, `${tagB()}.notes.add`].sort())
     const say = byName.get(`${tagA()}.echo.say`)!
     expect(say._meta).toEqual({ 'dawn/nodeId': nodeA, 'dawn/agentId': 'echo', 'dawn/tool': 'say' })
-    expect(say.description).toBe(`[Echo @ ${tagA()}] Says it back`)
+    expect(say.description).toBe('Says it back')
     expect(say.inputSchema).toEqual({ type: 'object', properties: { text: { type: 'string' } }, required: ['text'] })
     const read = byName.get(`${tagA()}.echo.fs/read:v1.2`)!
     expect(read.inputSchema).toEqual({ type: 'object' })
@@ -95,7 +95,7 @@ describe('mesh MCP server: listing', () => {
     const { prompts } = await c.listPrompts()
     expect(prompts).toEqual([{
       name: `${tagB()}.notes.summarize`,
-      description: `[Notes @ ${tagB()}] Summarizes notes`,
+      description: 'Summarizes notes',
       arguments: [{ name: 'topic', required: true }],
       _meta: { 'dawn/nodeId': nodeB, 'dawn/agentId': 'notes', 'dawn/prompt': 'summarize' }
     }])
@@ -103,8 +103,7 @@ describe('mesh MCP server: listing', () => {
     expect(resources).toEqual([{
       uri: `dawn://${nodeB}/notes/${encodeURIComponent('notes://all')}`,
       name: 'all notes',
-      description: `[Notes @ ${tagB()}]`,
-      mimeType: 'text/plain',
+            mimeType: 'text/plain',
       _meta: { 'dawn/nodeId': nodeB, 'dawn/agentId': 'notes', 'dawn/uri': 'notes://all' }
     }])
   })

@@ -1,0 +1,93 @@
+// The feature probes through the mesh: the MCP reference server (server-everything, unmodified)
+// is a remote agent on node B of 3; the official TypeScript and Python SDK clients use it through
+// node A, once on 2025-11-25 and once on 2026-07-28. Each feature must give what it gives directly
+// (EXPECTED, proven in mcp-features-direct.test.ts). The cells that cannot match yet are listed
+// with their reason in GAPS, and the test fails if one of them starts to match (update the README
+// table) or if any other cell stops matching.
+import { isDeepStrictEqual } from 'node:util'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
+import { eventually, startMesh, type Mesh } from './harness.ts'
+import { startEverythingServer, type EverythingServer } from '../../../test/support/mcp-features/everything-server.ts'
+import { EXPECTED, projectForExpectation } from '../../../test/support/mcp-features/expected.ts'
+import { FEATURES, runPythonProbe, runTsProbe, type FeatureName, type FeatureOutcomes } from '../../../test/support/mcp-features/feature-probe.ts'
+import { namesFromListing, type NameMap } from '../../../test/support/mcp-features/names.ts'
+import { probeClient } from '../../../test/support/mcp-features/ts-probe.ts'
+import type { Era } from '../../../test/support/mcp-features/plan.ts'
+
+type Client = 'TypeScript' | 'Python'
+
+/**
+ * Cells that differ from the direct baseline through the mesh, per client and era, and why.
+ * The direct baseline is 2025-11-25 (the reference server speaks nothing newer); what differs
+ * on 2026-07-28 is the revision itself or a session the revision no longer has.
+ */
+const STATELESS_SUBSCRIBE = 'the reference server sends updates only on the session that called toggle-subscriber-updates; a 2026-07-28 listen stream and a call reach different agent sessions'
+const NO_ELICITATION_ID = '2026-07-28 removed elicitationId from URL-mode elicitation, and the TypeScript SDK leaves it out'
+const SESSION_RESOURCES = 'the reference server adds a resource to the calling session and tells that session; 2026-07-28 has no session to tell'
+const GAPS: Record<`${Client} ${Era}`, Partial<Record<FeatureName, string>>> = {
+  'TypeScript 2025-11-25': {},
+  'Python 2025-11-25': {},
+  'TypeScript 2026-07-28': {
+    progress: 'the first call on a new agent session answers the reference server\'s roots/list as an input round, and the TypeScript client reports each round as a progress event',
+    'elicitation/url': NO_ELICITATION_ID,
+    'resources/subscribe': STATELESS_SUBSCRIBE,
+    'resources/list-changed': SESSION_RESOURCES
+  },
+  'Python 2026-07-28': {
+    'resources/subscribe': STATELESS_SUBSCRIBE,
+    'resources/list-changed': SESSION_RESOURCES
+  }
+}
+
+describe('MCP features through the mesh, against the reference server', () => {
+  let mesh: Mesh
+  let everything: EverythingServer
+  let url: URL
+  const names: Partial<Record<Era, NameMap>> = {}
+
+  beforeAll(async () => {
+    everything = await startEverythingServer()
+    mesh = await startMesh({
+      nodes: 3,
+      agents: (i) => i === 1 ? [{ id: 'everything', kind: 'remote', url: everything.url.href, description: 'the MCP reference server' }] : []
+    })
+    url = new URL('/mcp', mesh.net.nodes[0]!.httpUrl)
+    await eventually(async () => {
+      const reg = await mesh.get<{ entries: Array<{ agentId: string, tools: unknown[] }> }>(0, '/api/v1/registry')
+      return reg.entries.some((e) => e.agentId === 'everything' && e.tools.length > 0) ? true : undefined
+    }, { what: 'the reference server in node A\'s registry', timeoutMs: 30_000 })
+    for (const era of ['2025-11-25', '2026-07-28'] as const) {
+      const client = probeClient(era)
+      await client.connect(new StreamableHTTPClientTransport(url))
+      try { names[era] = await namesFromListing(client) } finally { await client.close() }
+    }
+  }, 120_000)
+
+  afterAll(async () => {
+    await mesh.stop()
+    await everything.stop()
+  })
+
+  /** Every cell outside GAPS equals the direct value; every cell in GAPS still differs. */
+  const check = (client: Client, era: Era, outcomes: FeatureOutcomes): void => {
+    const got = projectForExpectation(outcomes)
+    const differing = FEATURES.filter((f) => !isDeepStrictEqual(got[f], EXPECTED[f]))
+    const shown = Object.fromEntries(differing.map((f) => [f, { mesh: got[f], direct: EXPECTED[f] }]))
+    expect(differing, JSON.stringify(shown, null, 1).slice(0, 8000)).toEqual(FEATURES.filter((f) => GAPS[`${client} ${era}`][f] !== undefined))
+  }
+
+  for (const era of ['2025-11-25', '2026-07-28'] as const) {
+    it(`TypeScript SDK v2 on ${era}`, async () => {
+      const outcomes = await runTsProbe({ url, era, names: names[era]! })
+      expect(outcomes.protocolVersion).toBe(era)
+      check('TypeScript', era, outcomes)
+    }, 240_000)
+
+    it(`Python SDK 2.3.0 on ${era}`, async () => {
+      const outcomes = await runPythonProbe({ url, era, names: names[era]! })
+      expect(outcomes.protocolVersion).toBe(era)
+      check('Python', era, outcomes)
+    }, 240_000)
+  }
+})
