@@ -62,6 +62,7 @@ interface Pooled {
   key: string
   /** Undefined while it opens. */
   call?: CallClient
+  opened?: Promise<CallClient>
   handlers: LeaseHandlers
   busy: boolean
   level?: LogLevel
@@ -90,17 +91,25 @@ export class CallSessions {
     for (;;) {
       if (this.closed) throw new Error('agent connection stopped')
       const pool = this.pools.get(key) ?? []
-      for (const p of pool) {
-        if (p.call === undefined || (p.busy && !shared)) continue
-        return shared ? this.share(p, p.call) : this.hand(p, p.call, handlers)
+      // One shared session per capability set serves every such call, even while it opens.
+      const first = shared ? pool[0] : undefined
+      if (first?.opened !== undefined) {
+        const call = await first.opened.catch(() => undefined)
+        if (call !== undefined) return this.share(first, call)
+        continue // its opener failed and removed it: try again, opening it ourselves
       }
-      if (pool.length < this.init.maxPerKey) {
-        const pooled: Pooled = { key, handlers: {}, busy: true }
+      for (const p of pool) {
+        if (p.call === undefined || p.busy) continue
+        return this.hand(p, p.call, handlers)
+      }
+      if (pool.length < (shared ? 1 : this.init.maxPerKey)) {
+        const opened = this.init.open(capabilities, signal)
+        const pooled: Pooled = { key, handlers: {}, busy: true, opened }
         pool.push(pooled)
         this.pools.set(key, pool)
         let call: CallClient
         try {
-          call = await this.init.open(capabilities, signal)
+          call = await opened
         } catch (err) {
           this.remove(pooled)
           this.waiting.get(key)?.shift()?.()
