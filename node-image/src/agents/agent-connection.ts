@@ -10,12 +10,8 @@ import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamable
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js'
 import {
   McpError,
-  CallToolResultSchema,
-  CompleteResultSchema,
-  GetPromptResultSchema,
   PaginatedResultSchema,
   PromptListChangedNotificationSchema,
-  ReadResourceResultSchema,
   ResourceListChangedNotificationSchema,
   ToolListChangedNotificationSchema
 } from '@modelcontextprotocol/sdk/types.js'
@@ -25,6 +21,7 @@ import { VERSION } from '../version.ts'
 import type { AgentPrompt, AgentResource, AgentResourceTemplate, AgentTool } from '../registry/agent-record.ts'
 import type { AgentOp } from '../routing/types.ts'
 import { CallSessions, type CallClient, type DedicatedSession } from './call-sessions.ts'
+import { RELAYABLE_CAPABILITIES, runAgentRequest } from './agent-requests.ts'
 import type { AgentCallOptions } from './input-rounds.ts'
 import { BuiltinConfigError, createBuiltinSpec } from './builtin/index.ts'
 import type { MeshFacade } from './builtin/mesh.ts'
@@ -81,8 +78,6 @@ export class AgentNotConnectedError extends Error {
   }
 }
 
-/** Long enough that the caller's AbortSignal, not the SDK, ends a call (setTimeout caps at ~24.8 days). */
-export const CALL_TIMEOUT_MS = 24 * 60 * 60 * 1000
 const MAX_LIST_PAGES = 100
 const METHOD_NOT_FOUND = -32601
 /** A connection must stay up this long before the backoff starts over at its minimum. */
@@ -197,33 +192,7 @@ export class AgentConnection extends TypedEventEmitter<AgentConnectionEvents> {
   async request (op: AgentOp, params: Record<string, unknown>, signal: AbortSignal, opts: AgentCallOptions = {}): Promise<Record<string, unknown>> {
     const session = this.session
     if (session === undefined) throw new AgentNotConnectedError(this.id, this.status())
-    const { context, onEvent } = opts
-    const options = {
-      signal,
-      timeout: CALL_TIMEOUT_MS,
-      ...(context?.progress === true && onEvent !== undefined
-        ? { onprogress: (p: { progress: number, total?: number, message?: string }) => { onEvent({ method: 'notifications/progress', params: progressOf(p) }) } }
-        : {})
-    }
-    if (opts.dedicated !== undefined) return await requestOn(opts.dedicated.client, op, params, options)
-    const capabilities = context?.capabilities ?? {}
-    const shared = context?.logLevel === undefined && !['elicitation', 'sampling', 'roots'].some((k) => capabilities[k] !== undefined)
-    const lease = await this.calls.lease(shared ? {} : capabilities, {
-      ...(opts.onRequest === undefined ? {} : { onRequest: opts.onRequest }),
-      ...(onEvent === undefined ? {} : { onEvent }),
-      ...(context?.logLevel === undefined ? {} : { logLevel: context.logLevel })
-    }, signal, shared)
-    let broken = false
-    try {
-      if (context?.logLevel !== undefined) await lease.useLogLevel(context.logLevel, signal)
-      return await requestOn(lease.client, op, params, options)
-    } catch (err) {
-      // A cancelled call may leave the agent mid-answer; a fresh session is cheaper than doubt.
-      broken = shared ? !(err instanceof McpError) : signal.aborted || !(err instanceof McpError)
-      throw err
-    } finally {
-      lease.release(broken)
-    }
+    return await runAgentRequest(this.calls, op, params, signal, opts)
   }
 
   /** A method, not a getter: stop() flips it while run() awaits, and TS would narrow a property. */
@@ -483,21 +452,3 @@ export class AgentConnection extends TypedEventEmitter<AgentConnectionEvents> {
   }
 }
 
-/** Every client capability a caller can have relayed through the mesh. */
-const RELAYABLE_CAPABILITIES = { elicitation: { form: {}, url: {} }, sampling: {}, roots: {} }
-
-type RequestOptions = { signal: AbortSignal, timeout: number, onprogress?: (p: { progress: number, total?: number, message?: string }) => void }
-
-async function requestOn (client: Client, op: AgentOp, params: Record<string, unknown>, options: RequestOptions): Promise<Record<string, unknown>> {
-  switch (op) {
-    case 'tools/call': return await client.request({ method: op, params }, CallToolResultSchema, options)
-    case 'resources/read': return await client.request({ method: op, params }, ReadResourceResultSchema, options)
-    case 'prompts/get': return await client.request({ method: op, params }, GetPromptResultSchema, options)
-    case 'completion/complete': return await client.request({ method: op, params }, CompleteResultSchema, options)
-  }
-}
-
-/** Only the fields the wire carries, without the agent's token. */
-function progressOf (p: { progress: number, total?: number, message?: string }): { progress: number, total?: number, message?: string } {
-  return { progress: p.progress, ...(p.total === undefined ? {} : { total: p.total }), ...(typeof p.message === 'string' ? { message: p.message.slice(0, 4096) } : {}) }
-}
