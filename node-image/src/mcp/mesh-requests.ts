@@ -13,7 +13,7 @@ import type { AgentRecord } from '../registry/agent-record.ts'
 import type { LogFn } from '../logging/json-logger.ts'
 import { inSpan } from '../tracing/spans.ts'
 import { contextFromCarrier, type TraceCarrier } from '../tracing/trace-context.ts'
-import { InvalidRequestStateError, ToolCallError, UnknownAgentError } from '../routing/errors.ts'
+import { AgentFailedError, InvalidRequestStateError, ToolCallError, UnknownAgentError } from '../routing/errors.ts'
 import { meshResourceUri, parseMeshResourceUri } from '../routing/tool-names.ts'
 import type { AgentOp, AgentTarget, CallContext, CallEvent, CallResult, MeshCaller } from '../routing/types.ts'
 import type { InputRequest } from '../agents/input-rounds.ts'
@@ -202,7 +202,7 @@ export function createMeshRequests (components: MeshMcpServerComponents, init: M
       ...(session === undefined ? {} : { session })
     }
     return await context.with(parent, async () => await inSpan(`mcp ${op}`, 'internal', attributes, async () => {
-      let routed = await caller.call(target, op, params, opts)
+      let routed = checkedResultType(await caller.call(target, op, params, opts))
       // A 2025-11-25 caller is asked each round as server→client requests, then the call resumes.
       for (let round = 1; extra.ask !== undefined && isInputRequired(routed.result); round++) {
         if (round > MAX_INPUT_ROUNDS) throw new ToolCallError('agent-failed', `the agent asked for input more than ${MAX_INPUT_ROUNDS} times`)
@@ -211,7 +211,7 @@ export function createMeshRequests (components: MeshMcpServerComponents, init: M
           inputResponses[key] = await extra.ask(request, extra.signal)
         }
         const retry = { ...params, inputResponses, ...(typeof routed.result.requestState === 'string' ? { requestState: routed.result.requestState } : {}) }
-        routed = await caller.call(target, op, retry, opts)
+        routed = checkedResultType(await caller.call(target, op, retry, opts))
       }
       return routed
     }))
@@ -368,6 +368,14 @@ function meshContentUris (result: Record<string, unknown>, target: AgentTarget):
     return { ...item, uri: meshResourceUri(target.nodeId, target.agentId, item.uri) }
   })
   return { ...result, contents }
+}
+
+/** MCP defines two result types; anything else from an agent is its failure, never relayed as if it meant something. */
+function checkedResultType (routed: CallResult): CallResult {
+  const kind = routed.result.resultType
+  if (kind === undefined || kind === 'complete' || kind === 'input_required') return routed
+  const shown = typeof kind === 'string' ? JSON.stringify(kind.slice(0, 64)) : `of type ${typeof kind}`
+  throw new AgentFailedError(`the agent answered with resultType ${shown}, which MCP does not define`)
 }
 
 interface InputRequiredResult { resultType: 'input_required', inputRequests?: Record<string, InputRequest>, requestState?: string }

@@ -50,6 +50,20 @@ async function errorOf (response: Response): Promise<{ code: number, message: st
 }
 
 describe('/mcp 2026-07-28', () => {
+  it('answers an agent\'s undefined resultType as the agent\'s failure, in both revisions', async () => {
+    const { endpoint, caller, toolName } = await start()
+    caller.handler = async () => await Promise.resolve({ resultType: 'partial', content: [{ type: 'text', text: 'half' }] })
+    const modern = new Client({ name: 't', version: '1' }, { versionNegotiation: { mode: { pin: MODERN } } })
+    await modern.connect(new StreamableHTTPClientTransport(endpoint.url))
+    cleanups.push(async () => { await modern.close() })
+    const fromModern = await modern.callTool({ name: toolName, arguments: {} })
+    expect(fromModern).toMatchObject({ isError: true, _meta: { 'dawn/error': 'agent-failed' } })
+    expect(JSON.stringify(fromModern.content)).toMatch(/resultType .*partial.*which MCP does not define/)
+    const { client: legacy } = await connectClient(endpoint.url)
+    cleanups.push(async () => { await legacy.close() })
+    expect(await legacy.callTool({ name: toolName, arguments: {} })).toMatchObject({ isError: true, _meta: { 'dawn/error': 'agent-failed' } })
+  })
+
   it('answers server/discover without a session', async () => {
     const { endpoint } = await start()
     const response = await modernPost(endpoint, 'server/discover', {})
