@@ -7,6 +7,8 @@
  *   mesh→remote   SDK client → node A /mcp → node B → the same echo server over HTTP
  *   mesh 2 hops   SDK client → node A /mcp → relay R → node T (network namespace, reachable only via R)
  *   1 hop, plain  as "mesh 1 hop" from a node with encryption off
+ *   2026-07-28    the SDK v2 client pinned to 2026-07-28: directly against an SDK v2 echo server,
+ *                 and through node A to node B's built-in echo (every request stateless)
  *
  * Then the E2E cipher alone (seal + open round trips, no network).
  * Every node is its own process. The 2-hop path needs root (ip netns).
@@ -17,6 +19,8 @@ import { rm } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
+import { Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from '@modelcontextprotocol/client'
+import { startModernEcho } from './modern-echo.ts'
 import { createNetworkDir, type NodeFiles } from '../src/local-mesh/network-dir.ts'
 import { NodeProcess } from '../src/local-mesh/node-process.ts'
 import { freePort } from '../src/local-mesh/free-port.ts'
@@ -31,9 +35,15 @@ import { join } from 'node:path'
 
 const CLI = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url))
 
+/** What a path needs of a client, whichever SDK it is. */
+interface Caller {
+  callTool: (params: { name: string, arguments: Record<string, unknown> }) => Promise<Record<string, unknown>>
+  close: () => Promise<void>
+}
+
 interface Path {
   label: string
-  client: Client
+  client: Caller
   tool: string
   samples: number[]
   throughput?: number
@@ -57,7 +67,9 @@ export async function run (args: string[]): Promise<void> {
       { label: 'mesh 1 hop (built-in)', client: await connect(stack.nodeUrl.a), tool: meshName(stack.ids.b, 'echo', 'echo'), samples: [] },
       { label: 'mesh 1 hop → same server', client: await connect(stack.nodeUrl.a), tool: meshName(stack.ids.b, 'remote-echo', 'echo'), samples: [] },
       ...(stack.ids.t === undefined ? [] : [{ label: 'mesh 2 hops via relay', client: await connect(stack.nodeUrl.a), tool: meshName(stack.ids.t, 'echo', 'echo'), samples: [] }]),
-      { label: 'mesh 1 hop, encryption off', client: await connect(stack.nodeUrl.plain), tool: meshName(stack.ids.b, 'echo', 'echo'), samples: [] }
+      { label: 'mesh 1 hop, encryption off', client: await connect(stack.nodeUrl.plain), tool: meshName(stack.ids.b, 'echo', 'echo'), samples: [] },
+      { label: 'direct, 2026-07-28', client: await connectModern(stack.modernUrl), tool: 'echo', samples: [] },
+      { label: 'mesh 1 hop, 2026-07-28', client: await connectModern(stack.nodeUrl.a), tool: meshName(stack.ids.b, 'echo', 'echo'), samples: [] }
     ]
     const once = async (p: Path): Promise<void> => {
       const result = await p.client.callTool({ name: p.tool, arguments: { text } })
@@ -97,6 +109,7 @@ export async function run (args: string[]): Promise<void> {
     process.stdout.write([
       `mesh/direct p50 ratio (1 hop, built-in):  ${(p50('mesh 1 hop (built-in)') / p50('direct (Streamable HTTP)')).toFixed(2)}   goal ≤ 2.0`,
       `mesh/direct p50 ratio (same server):      ${(p50('mesh 1 hop → same server') / p50('direct (Streamable HTTP)')).toFixed(2)}`,
+      `mesh/direct p50 ratio (2026-07-28):       ${(p50('mesh 1 hop, 2026-07-28') / p50('direct, 2026-07-28')).toFixed(2)}   goal ≤ 2.0`,
       ...(stack.ids.t === undefined ? ['2-hop path skipped: needs root for ip netns'] : [`2 hops / 1 hop p50 ratio:                 ${(p50('mesh 2 hops via relay') / p50('mesh 1 hop (built-in)')).toFixed(2)}`]),
       `1-hop p99:                                ${fmtMs(p99('mesh 1 hop (built-in)'))}   goal < 20 ms`,
       `encryption on/off: p50 ${(100 * encOverheadP50).toFixed(1)}% slower, throughput ${(100 * encOverheadTput).toFixed(1)}% lower   goal ≤ 10%`
@@ -113,6 +126,13 @@ function meshName (nodeId: string, agentId: string, tool: string): string {
   return `${nodeId.slice(-10)}.${agentId}.${tool}`
 }
 
+/** The SDK v2 client pinned to 2026-07-28: no session, every call a request of its own. */
+async function connectModern (url: string): Promise<Caller> {
+  const client = new ModernClient({ name: 'dawn-bench', version: '1.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } })
+  await client.connect(new ModernTransport(new URL(url.endsWith('/mcp') ? url : new URL('/mcp', url).toString())))
+  return client
+}
+
 async function connect (url: string): Promise<Client> {
   const client = new Client({ name: 'dawn-bench', version: '1.0.0' })
   await client.connect(new StreamableHTTPClientTransport(new URL(url.endsWith('/mcp') ? url : new URL('/mcp', url).toString())))
@@ -121,6 +141,7 @@ async function connect (url: string): Promise<Client> {
 
 interface Stack {
   serverUrl: string
+  modernUrl: string
   nodeUrl: { a: string, plain: string }
   ids: { b: string, t?: string }
   stop: () => Promise<void>
@@ -137,6 +158,7 @@ async function startStack (): Promise<Stack> {
   }
   const serverPort = await freePort()
   const serverUrl = `http://127.0.0.1:${serverPort}/mcp`
+  const modern = await startModernEcho()
   const server: ChildProcess = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', CLI, 'agent', 'serve', 'echo', '--http', String(serverPort), '--host', '127.0.0.1', '--data-dir', dir], { stdio: 'ignore' })
   const relayNsPort = await freePort()
   const net = await createNetworkDir({
@@ -170,6 +192,7 @@ async function startStack (): Promise<Stack> {
   const stop = async (): Promise<void> => {
     await Promise.all(procs.map(async p => { await p.stop() }))
     server.kill()
+    await modern.stop()
     ns?.remove()
     await rm(dir, { recursive: true, force: true })
   }
@@ -184,7 +207,7 @@ async function startStack (): Promise<Stack> {
       if (regPlain.entries.filter(e => e.tools.length > 0).length < expected) throw new Error('agents not yet in the registry')
       return true
     }, { what: 'every agent in the callers registries', timeoutMs: 60_000 })
-    return { serverUrl, nodeUrl: { a: a.httpUrl, plain: plain.httpUrl }, ids: { b: b.peerId, ...(ns === undefined ? {} : { t: t.peerId }) }, stop }
+    return { serverUrl, modernUrl: modern.url, nodeUrl: { a: a.httpUrl, plain: plain.httpUrl }, ids: { b: b.peerId, ...(ns === undefined ? {} : { t: t.peerId }) }, stop }
   } catch (err) {
     await stop()
     throw err
