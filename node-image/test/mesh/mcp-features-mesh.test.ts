@@ -12,6 +12,8 @@ import { startEverythingServer, type EverythingServer } from '../../../test/supp
 import { EXPECTED, projectForExpectation } from '../../../test/support/mcp-features/expected.ts'
 import { FEATURES, runPythonProbe, runTsProbe, type FeatureName, type FeatureOutcomes } from '../../../test/support/mcp-features/feature-probe.ts'
 import { namesFromListing, type NameMap } from '../../../test/support/mcp-features/names.ts'
+import { runInspectorCli } from '../../../test/support/mcp-features/inspector.ts'
+import { Client as ModernClient } from '@modelcontextprotocol/client'
 import { probeClient } from '../../../test/support/mcp-features/ts-probe.ts'
 import type { Era } from '../../../test/support/mcp-features/plan.ts'
 
@@ -76,6 +78,43 @@ describe('MCP features through the mesh, against the reference server', () => {
     const shown = Object.fromEntries(differing.map((f) => [f, { mesh: got[f], direct: EXPECTED[f] }]))
     expect(differing, JSON.stringify(shown, null, 1).slice(0, 8000)).toEqual(FEATURES.filter((f) => GAPS[`${client} ${era}`][f] !== undefined))
   }
+
+  it('answers a 2026-07-28 client\'s 300 requests spread round-robin over the three nodes, with no stickiness', async () => {
+    const echo = names['2026-07-28']!.tool('echo')
+    const first = new ModernClient({ name: 'dawn-spread', version: '1.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } })
+    await first.connect(new StreamableHTTPClientTransport(url))
+    const discover = first.getDiscoverResult()!
+    const clients = [first]
+    for (const node of mesh.net.nodes.slice(1)) {
+      const client = new ModernClient({ name: 'dawn-spread', version: '1.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } })
+      await client.connect(new StreamableHTTPClientTransport(new URL('/mcp', node.httpUrl)), { prior: { kind: 'modern', discover } })
+      clients.push(client)
+    }
+    try {
+      const answers: string[] = []
+      // Ten at a time; request n goes to node n mod 3.
+      for (let batch = 0; batch < 30; batch++) {
+        answers.push(...await Promise.all(Array.from({ length: 10 }, async (_, k) => {
+          const n = batch * 10 + k
+          const result = await clients[n % 3]!.callTool({ name: echo, arguments: { message: `m${n}` } })
+          return JSON.stringify(result.content)
+        })))
+      }
+      expect(answers).toHaveLength(300)
+      const wrong = answers.map((a, n) => ({ n, a })).filter(({ n, a }) => !a.includes(`"Echo: m${n}"`))
+      expect(wrong).toEqual([])
+    } finally {
+      for (const c of clients) await c.close()
+    }
+  }, 120_000)
+
+  it('serves the MCP Inspector CLI: it lists the mesh\'s tools and calls one through node A', async () => {
+    const echo = names['2025-11-25']!.tool('echo')
+    const listed = await runInspectorCli(url, ['--method', 'tools/list']) as { tools?: Array<{ name: string }> }
+    expect(listed.tools?.map((t) => t.name)).toContain(echo)
+    const called = await runInspectorCli(url, ['--method', 'tools/call', '--tool-name', echo, '--tool-arg', 'message=through-dawn'])
+    expect(JSON.stringify(called)).toContain('Echo: through-dawn')
+  }, 120_000)
 
   for (const era of ['2025-11-25', '2026-07-28'] as const) {
     it(`TypeScript SDK v2 on ${era}`, async () => {

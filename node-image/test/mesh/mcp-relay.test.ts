@@ -170,6 +170,37 @@ describe('MCP features across the mesh, against the reference server', () => {
     await subscription.close()
   })
 
+  it('refuses bad 2026-07-28 headers and a posted answer to nothing with the specification\'s errors, before anything reaches the agent', async () => {
+    const served = async (): Promise<number> => await mesh.metric(1, 'dawn_tool_calls_served_total', { result: 'ok' })
+    const before = await served()
+    const envelope = { 'io.modelcontextprotocol/protocolVersion': MODERN, 'io.modelcontextprotocol/clientCapabilities': {} }
+    const post = async (headers: Record<string, string>, body: unknown): Promise<{ status: number, body: { error?: { code: number, message: string } } }> => {
+      const res = await fetch(urls[0]!, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': MODERN, ...headers },
+        body: JSON.stringify(body)
+      })
+      return { status: res.status, body: await res.json() as { error?: { code: number, message: string } } }
+    }
+    const call = { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: tool('echo'), arguments: { message: 'x' }, _meta: envelope } }
+    const wrongMethod = await post({ 'mcp-method': 'tools/list', 'mcp-name': tool('echo') }, call)
+    expect(wrongMethod.status).toBe(400)
+    expect(wrongMethod.body.error?.code).toBe(-32020)
+    const noName = await post({ 'mcp-method': 'tools/call' }, call)
+    expect(noName.status).toBe(400)
+    expect(noName.body.error?.code).toBe(-32020)
+    const otherName = await post({ 'mcp-method': 'tools/call', 'mcp-name': tool('get-sum') }, call)
+    expect(otherName.status).toBe(400)
+    expect(otherName.body.error?.code).toBe(-32020)
+    // A JSON-RPC response posted in 2026-07-28 answers nothing: clients there never post responses.
+    const answer = await post({ 'mcp-method': 'tools/call' }, { jsonrpc: '2.0', id: 'q1', result: { action: 'accept', content: {} } })
+    expect(answer.status).toBe(400)
+    // The same request with correct headers is served, so the refusals above were the headers' doing.
+    const good = await post({ 'mcp-method': 'tools/call', 'mcp-name': tool('echo') }, call)
+    expect(good.status).toBe(200)
+    await eventually(async () => (await served()) === before + 1 ? true : undefined, { what: 'exactly the one good call served at node B', timeoutMs: 10_000 })
+  })
+
   it('refuses a forged requestState before anything reaches the agent', async () => {
     const client = await modernClient(0, FORM)
     const listed = (await client.listTools()).tools as Listed[]
