@@ -1,19 +1,30 @@
 // Long-running helper processes for the Kubernetes tiers (control plane, cluster): spawned
 // detached with a log file each, stopped politely then hard, and guarded against pid reuse.
-import { spawn, execFile, type ChildProcess } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { closeSync, openSync, readFileSync } from 'node:fs'
 import { request as httpsRequest } from 'node:https'
 import { join } from 'node:path'
 
 export const sleep = async (ms: number): Promise<void> => { await new Promise(r => setTimeout(r, ms)) }
 
-/** Runs a command to completion; rejects with its stderr. */
-export async function run (cmd: string, args: string[], cwd?: string, env?: NodeJS.ProcessEnv): Promise<string> {
+/**
+ * Runs `cmd` to the end and resolves its stdout; rejects naming the command, its exit status and
+ * stderr. `stdin`, when given, is fed in; a command that exits without reading it is no failure.
+ */
+export async function run (cmd: string, args: string[], cwd?: string, env?: NodeJS.ProcessEnv, stdin?: string): Promise<string> {
   return await new Promise((resolvePromise, reject) => {
-    execFile(cmd, args, { cwd, env: env ?? process.env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err !== null) reject(new Error(`${cmd} ${args.join(' ')} failed: ${err.message}\n${stderr}`))
-      else resolvePromise(stdout)
+    const child = spawn(cmd, args, { cwd, env: env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] })
+    const out: Buffer[] = []
+    const err: Buffer[] = []
+    child.stdout.on('data', (c: Buffer) => { out.push(c) })
+    child.stderr.on('data', (c: Buffer) => { err.push(c) })
+    child.once('error', (e) => { reject(new Error(`${cmd} ${args.join(' ')} failed: ${e.message}`)) })
+    child.once('close', (code, signal) => {
+      if (code === 0) resolvePromise(Buffer.concat(out).toString('utf8'))
+      else reject(new Error(`${cmd} ${args.join(' ')} failed: exited with ${signal ?? String(code)}\n${Buffer.concat(err).toString('utf8').trim()}`))
     })
+    child.stdin.on('error', () => {})
+    child.stdin.end(stdin ?? '')
   })
 }
 

@@ -3,7 +3,7 @@
 // containers. On the project's cluster the PID comes from its containerd (`ctr task ls`,
 // host PID namespace) and the command runs under `nsenter --net`; on kind, the same runs
 // inside the kind node's container through `docker exec`, with the PID from crictl.
-import { runCommand } from '../command.ts'
+import { run } from '../../support/processes.ts'
 
 export interface PodRef {
   /** For messages. */
@@ -47,22 +47,22 @@ class PidCache {
 /** The project's single-node cluster: its containerd runs in the host's PID namespace. */
 export function localPodNet (containerdSocket: string): PodNet {
   const cache = new PidCache(async (_pod, id) => {
-    const out = await runCommand('ctr', ['--address', containerdSocket, '-n', 'k8s.io', 'task', 'ls'])
+    const out = await run('ctr', ['--address', containerdSocket, '-n', 'k8s.io', 'task', 'ls'])
     const row = out.split('\n').map(l => l.trim().split(/\s+/)).find(cols => cols[0] === id && cols[2] === 'RUNNING')
     return row === undefined ? undefined : Number(row[1])
   })
   return {
-    exec: async (pod, argv, stdin) => await runCommand('nsenter', [`--net=/proc/${await cache.pid(pod)}/ns/net`, '--', ...argv], stdin)
+    exec: async (pod, argv, stdin) => await run('nsenter', [`--net=/proc/${await cache.pid(pod)}/ns/net`, '--', ...argv], undefined, undefined, stdin)
   }
 }
 
 /** A kind cluster: each Node is a Docker container with crictl, nsenter and the network tools. */
 export function kindPodNet (docker = 'docker'): PodNet {
   const cache = new PidCache(async (pod, id) => {
-    const out = await runCommand(docker, ['exec', pod.nodeName, 'crictl', 'inspect', '--output', 'go-template', '--template', '{{.info.pid}}', id])
+    const out = await run(docker, ['exec', pod.nodeName, 'crictl', 'inspect', '--output', 'go-template', '--template', '{{.info.pid}}', id])
     return Number(out.trim())
   })
   return {
-    exec: async (pod, argv, stdin) => await runCommand(docker, ['exec', '-i', pod.nodeName, 'nsenter', `--net=/proc/${await cache.pid(pod)}/ns/net`, '--', ...argv], stdin)
+    exec: async (pod, argv, stdin) => await run(docker, ['exec', '-i', pod.nodeName, 'nsenter', `--net=/proc/${await cache.pid(pod)}/ns/net`, '--', ...argv], undefined, undefined, stdin)
   }
 }

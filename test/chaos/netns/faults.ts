@@ -4,7 +4,7 @@
 // (NFQUEUE + link-delay.c) and loss (statistic match) in the node's namespace. The host's address is never matched: the test process
 // keeps reaching every node's HTTP API whatever the fault.
 import type { ChildProcess } from 'node:child_process'
-import { runCommand } from '../command.ts'
+import { run } from '../../support/processes.ts'
 import { cutPairs, groupsMatrix } from '../matrix.ts'
 import type { LinkFault } from '../target.ts'
 import { startLinkDelay } from './link-delay.ts'
@@ -143,6 +143,6 @@ async function killSockets (topo: Topology, pairs: Array<[number, number]>): Pro
 }
 
 async function runIn (netns: string, cmd: string, args: string[], stdin?: string): Promise<string> {
-  return await runCommand('ip', ['netns', 'exec', netns, cmd, ...args], stdin)
+  return await run('ip', ['netns', 'exec', netns, cmd, ...args], undefined, undefined, stdin)
 }
 
