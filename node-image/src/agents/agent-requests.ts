@@ -8,7 +8,7 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { CallToolResultSchema, CompleteResultSchema, GetPromptResultSchema, McpError, ReadResourceResultSchema } from '@modelcontextprotocol/sdk/types.js'
 import type { AgentOp } from '../routing/types.ts'
 import type { CallSessions } from './call-sessions.ts'
-import type { AgentCallOptions } from './input-rounds.ts'
+import { canBeAsked, type AgentCallOptions } from './input-rounds.ts'
 
 /** Long enough that the caller's AbortSignal, not the SDK, ends a call (setTimeout caps at ~24.8 days). */
 export const CALL_TIMEOUT_MS = 24 * 60 * 60 * 1000
@@ -30,7 +30,7 @@ export async function runAgentRequest (calls: CallSessions, op: AgentOp, params:
   }
   if (opts.dedicated !== undefined) return await requestOn(opts.dedicated.client, op, params, options)
   const capabilities = context?.capabilities ?? {}
-  const shared = context?.logLevel === undefined && !['elicitation', 'sampling', 'roots'].some((k) => capabilities[k] !== undefined)
+  const shared = context?.logLevel === undefined && !canBeAsked(capabilities)
   const lease = await calls.lease(shared ? {} : capabilities, {
     ...(opts.onRequest === undefined ? {} : { onRequest: opts.onRequest }),
     ...(onEvent === undefined ? {} : { onEvent }),

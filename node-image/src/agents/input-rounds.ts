@@ -207,7 +207,7 @@ function settled (parked: Parked): boolean {
 }
 
 /** Only a caller that declared elicitation, sampling or roots can be asked anything. */
-function canBeAsked (capabilities: Record<string, unknown> | undefined): boolean {
+export function canBeAsked (capabilities: Record<string, unknown> | undefined): boolean {
   return capabilities !== undefined && ['elicitation', 'sampling', 'roots'].some((k) => capabilities[k] !== undefined)
 }
 
