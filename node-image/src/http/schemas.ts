@@ -1,5 +1,6 @@
 import Type from 'typebox'
 import type { Static } from 'typebox'
+import { AgentRecord } from '../registry/agent-record.ts'
 
 export const ErrorReply = Type.Object({
   statusCode: Type.Integer(),
@@ -31,21 +32,8 @@ export const PeerInfo = Type.Object({
 })
 export type PeerInfo = Static<typeof PeerInfo>
 
-export const ToolInfo = Type.Object({
-  name: Type.String(),
-  description: Type.Optional(Type.String()),
-  inputSchema: Type.Optional(Type.Record(Type.String(), Type.Unknown()))
-})
-
-export const RegistryEntry = Type.Object({
-  nodeId: Type.String(),
-  agentId: Type.String(),
-  name: Type.String(),
-  kind: Type.String(),
-  description: Type.String(),
-  tools: Type.Array(ToolInfo),
-  updatedAt: Type.Number()
-})
+/** Entries as the registry holds them: every listed field an agent gave (resources, prompts, templates, decorations). */
+export const RegistryEntry = AgentRecord
 
 export const RegistryReply = Type.Object({
   digest: Type.String(),
