@@ -12,17 +12,22 @@ export interface NetworkProtocols {
   flood: string
 }
 
+/**
+ * The version in an id changes with its wire format, so nodes of different formats never
+ * misread each other: they do not share that protocol at all (registry 2.0.0/sync 3.0.0 carry
+ * listing decorations and templates; toolcall and flood 2.0.0 carry MCP context and event frames).
+ */
 export function networkProtocols (network: string): NetworkProtocols {
   return {
     kad: `/dawn/${network}/kad/1.0.0`,
     membership: `/dawn/${network}/membership/1.0.0`,
-    registrySync: `/dawn/${network}/registry-sync/2.0.0`,
-    registryTopic: `/dawn/${network}/registry/1.0.0`,
+    registrySync: `/dawn/${network}/registry-sync/3.0.0`,
+    registryTopic: `/dawn/${network}/registry/2.0.0`,
     announceTopic: `/dawn/${network}/announce/1.0.0`,
-    toolCall: `/dawn/${network}/toolcall/1.0.0`,
+    toolCall: `/dawn/${network}/toolcall/2.0.0`,
     contentTopic: `/dawn/${network}/content/1.0.0`,
     contentBlocks: `/dawn/${network}/content-blocks/1.0.0`,
-    flood: `/dawn/${network}/flood/1.0.0`
+    flood: `/dawn/${network}/flood/2.0.0`
   }
 }
 

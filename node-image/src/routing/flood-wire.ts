@@ -1,5 +1,5 @@
 /**
- * The bytes of the flood route on `/dawn/<net>/flood/1.0.0`: one request frame
+ * The bytes of the flood route on `/dawn/<net>/flood/2.0.0`: one request frame
  * and one reply frame per stream, per hop.
  *
  *   request frame = hops u8 || envelope('flood.request', signed by the origin)

@@ -1,6 +1,6 @@
 /**
  * The bytes of a routed call inside its signed envelopes. Per stream on
- * `/dawn/<net>/toolcall/1.0.0`: one request, then, when it asked for events, any
+ * `/dawn/<net>/toolcall/2.0.0`: one request, then, when it asked for events, any
  * number of event frames (the agent's progress and log notifications), then one
  * response. After the request each frame is `kind byte || envelope` (FRAME_*).
  *
