@@ -20,22 +20,15 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=../test/controlplane/versions.env
 . "$here/../test/controlplane/versions.env"
 HELM_VERSION="${DAWN_HELM_VERSION:-$HELM_VERSION}"
-CACHE="${DAWN_CACHE:-$HOME/.cache/dawn}"
+FETCH_NAME=fetch-helm
+# shellcheck source=fetch-common.sh
+. "$here/fetch-common.sh"
 HELM_DIR="$CACHE/helm-$HELM_VERSION/bin"
 OUT="$HELM_DIR/helm"
 
-log() { printf 'fetch-helm: %s\n' "$*" >&2; }
-die() { printf 'fetch-helm: ERROR: %s\n' "$*" >&2; exit 1; }
-
 show_version() { log "helm: $("$1" version --short 2>&1 | head -n1)  ($1)"; }
 
-if [ -n "${DAWN_HELM_BIN:-}" ]; then
-  [ -f "$DAWN_HELM_BIN" ] && [ -x "$DAWN_HELM_BIN" ] ||
-    die "DAWN_HELM_BIN=$DAWN_HELM_BIN is not an executable file; point it at a helm binary, or unset it to build one"
-  log "DAWN_HELM_BIN is set: using $DAWN_HELM_BIN, building nothing"
-  show_version "$DAWN_HELM_BIN"
-  exit 0
-fi
+use_given_binary DAWN_HELM_BIN "a helm binary"
 
 if [ -x "$OUT" ]; then
   log "Helm $HELM_VERSION: cached in $HELM_DIR"
@@ -47,18 +40,8 @@ case "$HELM_VERSION" in v4.*.*) ;; *) die "HELM_VERSION must look like v4.X.Y (t
 command -v go >/dev/null 2>&1 ||
   die "the Go toolchain (go >= 1.26) is required to build helm; install it (https://go.dev/dl/), or set DAWN_HELM_BIN to a helm $HELM_VERSION binary"
 
-# Never let go fetch another toolchain behind our back; fail clearly instead.
-GOTOOLCHAIN=local
-CGO_ENABLED=0
-export GOTOOLCHAIN CGO_ENABLED
-# A project-level GOFLAGS (e.g. -mod=vendor) must not leak into the build.
-unset GOFLAGS GOWORK 2>/dev/null || true
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/dawn-fetch-helm.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 130' INT TERM
-
-now() { date +%s; }
+go_env local
+fetch_tmp
 
 ld="-s -w -X helm.sh/helm/v4/internal/version.version=$HELM_VERSION -X helm.sh/helm/v4/internal/version.gitTreeState=clean"
 log "go: $(go version)"

@@ -21,22 +21,15 @@ KUBO_VERSION="${DAWN_KUBO_VERSION:-v0.38.1}"
 # toolchain from the module proxy on first use.
 KUBO_GO_TOOLCHAIN=go1.25.4
 
-CACHE="${DAWN_CACHE:-$HOME/.cache/dawn}"
+FETCH_NAME=fetch-kubo
+# shellcheck source=fetch-common.sh
+. "$(cd "$(dirname "$0")" && pwd)/fetch-common.sh"
 KUBO_DIR="$CACHE/kubo-$KUBO_VERSION/bin"
 OUT="$KUBO_DIR/ipfs"
 
-log() { printf 'fetch-kubo: %s\n' "$*" >&2; }
-die() { printf 'fetch-kubo: ERROR: %s\n' "$*" >&2; exit 1; }
-
 show_version() { log "ipfs: $("$1" version 2>&1 | head -n1)  ($1)"; }
 
-if [ -n "${DAWN_KUBO_BIN:-}" ]; then
-  [ -f "$DAWN_KUBO_BIN" ] && [ -x "$DAWN_KUBO_BIN" ] ||
-    die "DAWN_KUBO_BIN=$DAWN_KUBO_BIN is not an executable file; point it at an ipfs binary, or unset it to build one"
-  log "DAWN_KUBO_BIN is set: using $DAWN_KUBO_BIN, building nothing"
-  show_version "$DAWN_KUBO_BIN"
-  exit 0
-fi
+use_given_binary DAWN_KUBO_BIN "an ipfs binary"
 
 if [ -x "$OUT" ]; then
   log "Kubo $KUBO_VERSION: cached in $KUBO_DIR"
@@ -48,17 +41,8 @@ case "$KUBO_VERSION" in v*.*.*) ;; *) die "the Kubo version must look like vX.Y.
 command -v go >/dev/null 2>&1 ||
   die "the Go toolchain is required to build Kubo; install it (https://go.dev/dl/), or set DAWN_KUBO_BIN to an ipfs $KUBO_VERSION binary"
 
-GOTOOLCHAIN=$KUBO_GO_TOOLCHAIN
-CGO_ENABLED=0
-export GOTOOLCHAIN CGO_ENABLED
-# A project-level GOFLAGS (e.g. -mod=vendor) must not leak into the wrapper build.
-unset GOFLAGS GOWORK 2>/dev/null || true
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/dawn-fetch-kubo.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 130' INT TERM
-
-now() { date +%s; }
+go_env "$KUBO_GO_TOOLCHAIN"
+fetch_tmp
 
 log "go: $(go version 2>&1 | head -n1)" # also fetches $KUBO_GO_TOOLCHAIN when missing
 go version >/dev/null 2>&1 ||

@@ -12,21 +12,23 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=../test/controlplane/versions.env
 . "$here/../test/controlplane/versions.env"
 VERSION="${DAWN_PROMETHEUS_VERSION:-$PROMETHEUS_VERSION}"
-CACHE="${DAWN_CACHE:-$HOME/.cache/dawn}"
+FETCH_NAME=fetch-prometheus
+# shellcheck source=fetch-common.sh
+. "$here/fetch-common.sh"
 DIR="$CACHE/prometheus-$VERSION/bin"
 if [ -x "$DIR/prometheus" ]; then
-  echo "fetch-prometheus: Prometheus $VERSION cached in $DIR" >&2
+  log "Prometheus $VERSION cached in $DIR"
   exit 0
 fi
-command -v go >/dev/null 2>&1 || { echo "fetch-prometheus: ERROR: the Go toolchain is required to build Prometheus $VERSION" >&2; exit 1; }
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/dawn-fetch-prometheus.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-echo "fetch-prometheus: building Prometheus $VERSION (a few minutes on 2 cores; started $(date -u +%H:%M:%SZ))" >&2
-t0=$(date +%s)
-GOTOOLCHAIN=local CGO_ENABLED=0 GOBIN="$tmp" go install -trimpath \
+command -v go >/dev/null 2>&1 || die "the Go toolchain is required to build Prometheus $VERSION; install it (https://go.dev/dl/)"
+go_env local
+fetch_tmp
+log "building Prometheus $VERSION (a few minutes on 2 cores; started $(date -u +%H:%M:%SZ))"
+t0=$(now)
+GOBIN="$tmp" go install -trimpath \
   -ldflags="-s -w -X github.com/prometheus/common/version.Version=$VERSION" \
   "github.com/prometheus/prometheus/cmd/prometheus@$VERSION" >"$tmp/build.log" 2>&1 ||
-  { cat "$tmp/build.log" >&2; echo "fetch-prometheus: ERROR: go install github.com/prometheus/prometheus/cmd/prometheus@$VERSION failed" >&2; exit 1; }
+  { cat "$tmp/build.log" >&2; die "go install github.com/prometheus/prometheus/cmd/prometheus@$VERSION failed"; }
 mkdir -p "$DIR"
 mv -f "$tmp/prometheus" "$DIR/prometheus.tmp" && mv -f "$DIR/prometheus.tmp" "$DIR/prometheus"
-echo "fetch-prometheus: built in $(( $(date +%s) - t0 ))s: $DIR/prometheus" >&2
+log "built in $(( $(now) - t0 ))s: $DIR/prometheus"

@@ -10,13 +10,12 @@
 set -eu
 
 MCP_VERSION=2.3.0
-CACHE="${DAWN_CACHE:-$HOME/.cache/dawn}"
+FETCH_NAME=fetch-python-mcp
+# shellcheck source=fetch-common.sh
+. "$(cd "$(dirname "$0")" && pwd)/fetch-common.sh"
 VENV="$CACHE/python-mcp-$MCP_VERSION"
 PY="$VENV/bin/python"
 STAMP="$VENV/.dawn-complete"
-
-log() { printf 'fetch-python-mcp: %s\n' "$*" >&2; }
-die() { printf 'fetch-python-mcp: ERROR: %s\n' "$*" >&2; exit 1; }
 
 installed_version() { "$PY" -c 'import importlib.metadata as m; print(m.version("mcp"))' 2>/dev/null || true; }
 

@@ -30,14 +30,13 @@ here=$(cd "$(dirname "$0")" && pwd)
 K8S_VERSION="${DAWN_K8S_VERSION:-$K8S_VERSION}"
 ETCD_VERSION="${DAWN_ETCD_VERSION:-$ETCD_VERSION}"
 COREDNS_VERSION="${DAWN_COREDNS_VERSION:-$COREDNS_VERSION}"
-CACHE="${DAWN_CACHE:-$HOME/.cache/dawn}"
+FETCH_NAME=fetch-binaries
+# shellcheck source=../../scripts/fetch-common.sh
+. "$here/../../scripts/fetch-common.sh"
 K8S_DIR="$CACHE/k8s-$K8S_VERSION/bin"
 ETCD_DIR="$CACHE/etcd-$ETCD_VERSION/bin"
 COREDNS_DIR="$CACHE/coredns-$COREDNS_VERSION/bin"
 K8S_BINARIES="kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl"
-
-log() { printf 'fetch-binaries: %s\n' "$*" >&2; }
-die() { printf 'fetch-binaries: ERROR: %s\n' "$*" >&2; exit 1; }
 
 show_versions() { # dir-of-apiserver-and-kcm dir-of-etcd
   log "kube-apiserver:          $("$1/kube-apiserver" --version 2>&1 | head -n1)  ($1/kube-apiserver)"
@@ -56,21 +55,12 @@ fi
 
 command -v go >/dev/null 2>&1 || die "the Go toolchain (go >= 1.26) is required to build the control-plane binaries; install it, or set DAWN_K8S_BIN_DIR to a directory with kube-apiserver, kube-controller-manager and etcd"
 
-# Never let go fetch another toolchain behind our back; fail clearly instead.
-GOTOOLCHAIN=local
-CGO_ENABLED=0
-export GOTOOLCHAIN CGO_ENABLED
-# A project-level GOFLAGS (e.g. -mod=vendor) must not leak into the wrapper builds.
-unset GOFLAGS GOWORK 2>/dev/null || true
+go_env local
 
 case "$K8S_VERSION" in v1.*.*) ;; *) die "K8S_VERSION must look like v1.X.Y, got '$K8S_VERSION'";; esac
 STAGING_VERSION="v0.${K8S_VERSION#v1.}"
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/dawn-fetch-binaries.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 130' INT TERM
-
-now() { date +%s; }
+fetch_tmp
 
 json_field() { # file field -> first string value of "field" in go's -json output
   sed -n "s/^[[:space:]]*\"$2\": \"\\(.*\\)\",\{0,1\}\$/\\1/p" "$1" | head -n1

@@ -14,13 +14,12 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=versions.env
 . "$here/versions.env"
 VERSION="${DAWN_PROMETHEUS_OPERATOR_VERSION:-$PROMETHEUS_OPERATOR_VERSION}"
-CACHE="${DAWN_CACHE:-$HOME/.cache/dawn}"
+FETCH_NAME=fetch-prometheus-operator-crds
+# shellcheck source=../../scripts/fetch-common.sh
+. "$here/../../scripts/fetch-common.sh"
 DIR="$CACHE/prometheus-operator-$VERSION"
 MODULE=github.com/prometheus-operator/prometheus-operator
 CRDS="podmonitors prometheusrules alertmanagerconfigs"
-
-log() { printf 'fetch-prometheus-operator-crds: %s\n' "$*" >&2; }
-die() { printf 'fetch-prometheus-operator-crds: ERROR: %s\n' "$*" >&2; exit 1; }
 
 have=1
 for c in $CRDS; do [ -s "$DIR/monitoring.coreos.com_$c.yaml" ] || have=0; done
@@ -30,13 +29,8 @@ if [ "$have" = 1 ]; then
 fi
 
 command -v go >/dev/null 2>&1 || die "the Go toolchain is required to download $MODULE@$VERSION; install it (https://go.dev/dl/)"
-GOTOOLCHAIN=local
-export GOTOOLCHAIN
-unset GOFLAGS GOWORK 2>/dev/null || true
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/dawn-fetch-po-crds.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 130' INT TERM
+go_env local
+fetch_tmp
 
 # `go mod download` of a module outside any module needs a throwaway go.mod.
 (cd "$tmp" && go mod init dawn.local/po-crds >/dev/null 2>&1) || die "go mod init failed in $tmp"
