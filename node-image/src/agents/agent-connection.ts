@@ -2,19 +2,21 @@
  * One configured agent (builtin, remote or stdio) as a connected MCP Client:
  * connects, lists its tools/resources/prompts into registry shapes, re-lists on
  * list_changed, and reconnects with backoff when connecting fails or the
- * connection drops, until stop().
+ * connection drops, until stop(). A remote agent offering 2026-07-28 is spoken
+ * to in it (see versionNegotiation): list changes then come on a
+ * `subscriptions/listen` stream, whose loss counts as a dropped connection.
  */
 import { backoffDelay, sleep } from '../timing/backoff.ts'
-import { Client } from '@modelcontextprotocol/sdk/client/index.js'
-import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js'
 import {
-  McpError,
-  PaginatedResultSchema,
-  PromptListChangedNotificationSchema,
-  ResourceListChangedNotificationSchema,
-  ToolListChangedNotificationSchema
-} from '@modelcontextprotocol/sdk/types.js'
+  Client,
+  ProtocolError,
+  SdkHttpError,
+  UnauthorizedError,
+  type McpSubscription,
+  type PriorDiscovery,
+  type SubscriptionFilter,
+  type Transport
+} from '@modelcontextprotocol/client'
 import { TypedEventEmitter } from 'main-event'
 import type { LogFn } from '../logging/json-logger.ts'
 import { VERSION } from '../version.ts'
@@ -27,9 +29,10 @@ import { BuiltinConfigError, createBuiltinSpec } from './builtin/index.ts'
 import type { MeshFacade } from './builtin/mesh.ts'
 import type { ContentFacade } from '../storage/content-api.ts'
 import type { ServerSpec } from './define-server.ts'
-import { endRemoteSession, openTransport, transportPid } from './agent-transports.ts'
+import { endRemoteSession, openTransport, transportPid, versionNegotiation } from './agent-transports.ts'
 import type { BuiltinAgentConfig, RuntimeAgentConfig } from './agent-transports.ts'
 import { clip, mapAgentList } from './list-mapper.ts'
+import { fetchListPages, MAX_LIST_PAGES } from './list-pages.ts'
 import type { AgentLists, ListKind, Skip } from './list-mapper.ts'
 
 export type AgentState = 'connecting' | 'connected' | 'failed' | 'stopped'
@@ -78,8 +81,6 @@ export class AgentNotConnectedError extends Error {
   }
 }
 
-const MAX_LIST_PAGES = 100
-const METHOD_NOT_FOUND = -32601
 /** A connection must stay up this long before the backoff starts over at its minimum. */
 const STABLE_MS = 10_000
 const MAX_STDERR_LINE = 2000
@@ -99,9 +100,9 @@ interface Session {
   closing?: Promise<void>
   healthTimer?: NodeJS.Timeout
   healthChecking?: boolean
+  /** 2026-07-28: the stream that carries the agent's list changes. */
+  listen?: McpSubscription
 }
-
-const LIST_METHODS = { tools: 'tools/list', resources: 'resources/list', prompts: 'prompts/list', resourceTemplates: 'resources/templates/list' } as const
 
 export class AgentConnection extends TypedEventEmitter<AgentConnectionEvents> {
   readonly config: RuntimeAgentConfig
@@ -130,6 +131,8 @@ export class AgentConnection extends TypedEventEmitter<AgentConnectionEvents> {
   private readonly stderrTail: string[] = []
   /** Built once: a built-in's state (e.g. the notes store) outlives reconnects and is shared by every transport. */
   private builtinSpec: ServerSpec | undefined
+  /** What the main session negotiated; call sessions adopt it, so a 2026-07-28 one opens with no round trip. */
+  private prior: PriorDiscovery | undefined
 
   constructor (components: AgentConnectionComponents, init: AgentConnectionInit) {
     super()
@@ -192,7 +195,13 @@ export class AgentConnection extends TypedEventEmitter<AgentConnectionEvents> {
   async request (op: AgentOp, params: Record<string, unknown>, signal: AbortSignal, opts: AgentCallOptions = {}): Promise<Record<string, unknown>> {
     const session = this.session
     if (session === undefined) throw new AgentNotConnectedError(this.id, this.status())
-    return await runAgentRequest(this.calls, op, params, signal, opts)
+    try {
+      return await runAgentRequest(this.calls, op, params, signal, opts)
+    } catch (err) {
+      // 2026-07-28 holds no stream open that would notice a dead agent: a failed request is the first sign.
+      if (!signal.aborted && !(err instanceof ProtocolError)) this.checkHealth(session)
+      throw err
+    }
   }
 
   /** A method, not a getter: stop() flips it while run() awaits, and TS would narrow a property. */
@@ -224,7 +233,7 @@ export class AgentConnection extends TypedEventEmitter<AgentConnectionEvents> {
       }
       this.session = session
       this.setStatus({ state: 'connected' })
-      this.log('info', 'agent connected', { agent: this.id, kind: this.config.kind, tools: this.lists.tools.length })
+      this.log('info', 'agent connected', { agent: this.id, kind: this.config.kind, tools: this.lists.tools.length, protocol: session.client.getNegotiatedProtocolVersion() })
       this.settleFirst?.()
       this.startHealthChecks(session)
       const reason = await session.closed
@@ -246,7 +255,8 @@ export class AgentConnection extends TypedEventEmitter<AgentConnectionEvents> {
 
   private describeFailure (err: unknown): string {
     let message = errorMessage(err)
-    if (err instanceof StreamableHTTPError && err.code !== undefined && err.code > 0) message = `HTTP ${err.code}: ${message}`
+    const status = err instanceof SdkHttpError ? err.status : err instanceof UnauthorizedError ? 401 : undefined
+    if (status !== undefined && !message.includes(`HTTP ${status}`)) message = `HTTP ${status}: ${message}`
     const cause = err instanceof Error && err.cause instanceof Error ? err.cause.message : undefined
     if (cause !== undefined && !message.includes(cause)) message = `${message} (${cause})`
     const last = this.stderrTail.at(-1)
@@ -266,9 +276,13 @@ export class AgentConnection extends TypedEventEmitter<AgentConnectionEvents> {
       builtinSpec: (config) => this.builtin(config),
       onStderrLine: (line) => { this.onStderrLine(line) }
     })
-    const client = new Client({ name: 'dawn-node', version: VERSION }, { capabilities })
+    const client = this.newClient(capabilities)
     try {
-      await client.connect(transport, { signal: AbortSignal.any([signal, this.stopController.signal]), timeout: this.requestTimeoutMs })
+      await client.connect(transport, {
+        signal: AbortSignal.any([signal, this.stopController.signal]),
+        timeout: this.requestTimeoutMs,
+        ...(this.prior === undefined ? {} : { prior: this.prior })
+      })
     } catch (err) {
       await client.close().catch(() => {})
       throw err
@@ -282,6 +296,11 @@ export class AgentConnection extends TypedEventEmitter<AgentConnectionEvents> {
     }
   }
 
+  /** The node's Client: the caller's capabilities, and 2026-07-28 where the agent offers it. */
+  private newClient (capabilities: Record<string, unknown>): Client {
+    return new Client({ name: 'dawn-node', version: VERSION }, { capabilities, versionNegotiation: versionNegotiation(this.config) })
+  }
+
   private async connect (): Promise<Session> {
     const signal = this.stopController.signal
     this.stderrTail.length = 0
@@ -291,7 +310,7 @@ export class AgentConnection extends TypedEventEmitter<AgentConnectionEvents> {
     })
     // The main session lists what a fully capable caller would see (servers may offer tools only
     // to clients that can answer them); calls never run on it, each has its caller's own set.
-    const client = new Client({ name: 'dawn-node', version: VERSION }, { capabilities: RELAYABLE_CAPABILITIES })
+    const client = this.newClient(RELAYABLE_CAPABILITIES)
     let onClosed: (reason: string) => void = () => {}
     const closed = new Promise<string>((resolve) => { onClosed = resolve })
     let lastError: string | undefined
@@ -302,15 +321,19 @@ export class AgentConnection extends TypedEventEmitter<AgentConnectionEvents> {
       this.log('debug', 'agent transport error', { agent: this.id, error: lastError })
       if (this.session === session) this.checkHealth(session)
     }
-    client.setNotificationHandler(ToolListChangedNotificationSchema, () => { this.relist(session, 'tools') })
+    client.setNotificationHandler('notifications/tools/list_changed', () => { this.relist(session, 'tools') })
     // Templates have no list_changed of their own; servers announce them as resource changes.
-    client.setNotificationHandler(ResourceListChangedNotificationSchema, () => { this.relist(session, 'resources'); this.relist(session, 'resourceTemplates') })
-    client.setNotificationHandler(PromptListChangedNotificationSchema, () => { this.relist(session, 'prompts') })
+    client.setNotificationHandler('notifications/resources/list_changed', () => { this.relist(session, 'resources'); this.relist(session, 'resourceTemplates') })
+    client.setNotificationHandler('notifications/prompts/list_changed', () => { this.relist(session, 'prompts') })
     try {
       await client.connect(transport, { signal, timeout: this.requestTimeoutMs })
       const pid = transportPid(transport)
       if (pid !== undefined) session.pid = pid
+      const discover = client.getDiscoverResult()
+      this.prior = client.getProtocolEra() === 'modern' && discover !== undefined ? { kind: 'modern', discover } : { kind: 'legacy' }
       const caps = client.getServerCapabilities() ?? {}
+      // Opened before listing, so no change falls between the lists and the stream.
+      await this.listenForChanges(session, caps)
       const [tools, resources, prompts, resourceTemplates] = await Promise.all([
         caps.tools === undefined ? [] : this.fetchList(client, 'tools'),
         caps.resources === undefined ? [] : this.fetchList(client, 'resources'),
@@ -329,6 +352,36 @@ export class AgentConnection extends TypedEventEmitter<AgentConnectionEvents> {
     }
     session.connectedAt = Date.now()
     return session
+  }
+
+  /**
+   * 2026-07-28 announces list changes only on a listen stream. An agent that refuses one is
+   * still served, with the lists of this connection; one whose stream ends is reconnected
+   * (and so re-listed), as a dropped 2025-11-25 session is. An agent announcing no changes
+   * keeps no stream open (servers end an empty one at once), so only the health checks and
+   * failed calls notice that it went away.
+   */
+  private async listenForChanges (session: Session, caps: ReturnType<Client['getServerCapabilities']> & object): Promise<void> {
+    const { client } = session
+    if (client.getProtocolEra() !== 'modern') return
+    const filter: SubscriptionFilter = {
+      ...(caps.tools?.listChanged === true ? { toolsListChanged: true } : {}),
+      ...(caps.prompts?.listChanged === true ? { promptsListChanged: true } : {}),
+      ...(caps.resources?.listChanged === true ? { resourcesListChanged: true } : {})
+    }
+    if (Object.keys(filter).length === 0) return
+    try {
+      session.listen = await client.listen(filter, { timeout: this.requestTimeoutMs })
+    } catch (err) {
+      this.log('warn', 'agent refused a listen stream; its list changes will not be followed', { agent: this.id, error: errorMessage(err) })
+      return
+    }
+    const listen = session.listen
+    void listen.closed.then((cause) => {
+      if (cause === 'local' || session.closing !== undefined || this.stopping()) return
+      this.log('debug', 'agent listen stream ended; reconnecting', { agent: this.id })
+      void this.closeSession(session, false)
+    })
   }
 
   private builtin (config: BuiltinAgentConfig): ServerSpec {
@@ -350,33 +403,11 @@ export class AgentConnection extends TypedEventEmitter<AgentConnectionEvents> {
   }
 
   private async fetchList (client: Client, kind: ListKind): Promise<unknown[]> {
-    const method = LIST_METHODS[kind]
-    const items: unknown[] = []
-    const seen = new Set<string>()
-    let cursor: string | undefined
-    for (let page = 0; page < MAX_LIST_PAGES; page++) {
-      let result
-      try {
-        result = await client.request(
-          { method, params: cursor === undefined ? {} : { cursor } },
-          PaginatedResultSchema,
-          { signal: this.stopController.signal, timeout: this.requestTimeoutMs }
-        )
-      } catch (err) {
-        // Templates are optional within the resources capability; a server without them has none.
-        if (kind === 'resourceTemplates' && err instanceof McpError && err.code === METHOD_NOT_FOUND) return []
-        throw err
-      }
-      const list = (result as Record<string, unknown>)[kind]
-      if (!Array.isArray(list)) throw new Error(`${method} answered without a "${kind}" array`)
-      items.push(...(list as unknown[]))
-      cursor = result.nextCursor
-      if (cursor === undefined) return items
-      if (seen.has(cursor)) throw new Error(`${method} repeated cursor ${clip(cursor, 64)}`)
-      seen.add(cursor)
-    }
-    this.log('warn', 'agent list has too many pages; using the first ones', { agent: this.id, method, pages: MAX_LIST_PAGES })
-    return items
+    return await fetchListPages(client, kind, {
+      signal: this.stopController.signal,
+      timeoutMs: this.requestTimeoutMs,
+      onTooManyPages: (method) => { this.log('warn', 'agent list has too many pages; using the first ones', { agent: this.id, method, pages: MAX_LIST_PAGES }) }
+    })
   }
 
   private readonly skip: Skip = (what, name, reason) => {
@@ -414,7 +445,10 @@ export class AgentConnection extends TypedEventEmitter<AgentConnectionEvents> {
     })()
   }
 
-  /** HTTP has no connection to lose, so a remote agent is pinged: periodically and after transport errors. */
+  /**
+   * HTTP has no connection to lose, so a remote agent is checked: periodically and after
+   * transport errors, with ping on 2025-11-25 and server/discover on 2026-07-28 (which has no ping).
+   */
   private startHealthChecks (session: Session): void {
     if (this.config.kind !== 'remote') return
     session.healthTimer = setInterval(() => { this.checkHealth(session) }, this.healthCheckMs)
@@ -424,7 +458,9 @@ export class AgentConnection extends TypedEventEmitter<AgentConnectionEvents> {
   private checkHealth (session: Session): void {
     if (this.config.kind !== 'remote' || session.healthChecking === true || session.closing !== undefined) return
     session.healthChecking = true
-    session.client.ping({ signal: this.stopController.signal, timeout: this.requestTimeoutMs }).then(() => {
+    const options = { signal: this.stopController.signal, timeout: this.requestTimeoutMs }
+    const check = session.client.getProtocolEra() === 'modern' ? session.client.discover(options) : session.client.ping(options)
+    check.then(() => {
       session.healthChecking = false
     }, (err: unknown) => {
       session.healthChecking = false
@@ -437,6 +473,7 @@ export class AgentConnection extends TypedEventEmitter<AgentConnectionEvents> {
   private async closeSession (session: Session, terminate: boolean): Promise<void> {
     session.closing ??= (async () => {
       clearInterval(session.healthTimer)
+      await session.listen?.close().catch(() => {})
       if (terminate) await endRemoteSession(session.transport, CLOSE_TIMEOUT_MS)
       await session.client.close().catch((err: unknown) => {
         this.log('debug', 'closing agent client failed', { agent: this.id, error: errorMessage(err) })

@@ -3,7 +3,7 @@
  * (static agents are registry entries only). Applies config changes live, runs
  * MCP requests on the agents and turns every failure into a routing error.
  */
-import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js'
+import { ProtocolError, ProtocolErrorCode, SdkError, SdkErrorCode } from '@modelcontextprotocol/client'
 import { TypedEventEmitter } from 'main-event'
 import type { AgentConfig } from '../config/schema.ts'
 import type { LogFn } from '../logging/json-logger.ts'
@@ -16,7 +16,6 @@ import type { DedicatedSession } from './call-sessions.ts'
 import type { AgentConnectionInit, AgentStatus } from './agent-connection.ts'
 import type { MeshFacade } from './builtin/mesh.ts'
 import type { ContentFacade } from '../storage/content-api.ts'
-import { RESOURCE_NOT_FOUND } from './define-server.ts'
 
 export interface AgentHostComponents {
   log: LogFn
@@ -73,9 +72,12 @@ interface Hosted {
   inflight: Set<(err: ToolCallError) => void>
 }
 
-// Plain numbers: McpError.code is a number, the SDK's ErrorCode an enum.
-const INVALID_PARAMS: number = ErrorCode.InvalidParams
-const REQUEST_TIMEOUT: number = ErrorCode.RequestTimeout
+// Plain numbers: ProtocolError.code is a number, the SDK's ProtocolErrorCode an enum.
+const INVALID_PARAMS: number = ProtocolErrorCode.InvalidParams
+/** What a 2025-era server answers for an unknown resource; 2026-07-28 servers answer INVALID_PARAMS. */
+const RESOURCE_NOT_FOUND: number = ProtocolErrorCode.ResourceNotFound
+/** The v1 SDK's "request timed out", still sent by agents built on it. */
+const REQUEST_TIMEOUT = -32001
 
 function errorMessage (err: unknown): string {
   return err instanceof Error ? err.message : String(err)
@@ -184,7 +186,7 @@ export class AgentHost extends TypedEventEmitter<AgentHostEvents> {
       const end = (err: ToolCallError): void => {
         done()
         reject(err)
-        controller.abort(err) // sends notifications/cancelled to the agent
+        controller.abort(err) // the agent hears: notifications/cancelled (2025-11-25), its request stream closing (2026-07-28)
       }
       const onAbort = (): void => { end(new DeadlineExceededError(`deadline exceeded during ${op} on agent ${agentId}`)) }
       const done = (): void => {
@@ -259,7 +261,8 @@ export class AgentHost extends TypedEventEmitter<AgentHostEvents> {
     const id = hosted.config.id
     if (err instanceof ToolCallError) return err
     if (err instanceof AgentNotConnectedError) return new AgentFailedError(err.message, { cause: err })
-    if (err instanceof McpError) {
+    if (err instanceof SdkError && err.code === SdkErrorCode.RequestTimeout) return new DeadlineExceededError(`agent ${id}: ${err.message}`)
+    if (err instanceof ProtocolError) {
       if (err.code === INVALID_PARAMS && op === 'tools/call' && typeof params.name === 'string' &&
         !connection.tools().some((t) => t.name === params.name)) {
         return new UnknownAgentError(`agent ${id} has no tool "${params.name}"`)
@@ -268,7 +271,8 @@ export class AgentHost extends TypedEventEmitter<AgentHostEvents> {
         !connection.prompts().some((p) => p.name === params.name)) {
         return new UnknownAgentError(`agent ${id} has no prompt "${params.name}"`)
       }
-      if (err.code === RESOURCE_NOT_FOUND && op === 'resources/read') {
+      const listed = op === 'resources/read' && connection.resources().some((r) => r.uri === params.uri)
+      if (op === 'resources/read' && (err.code === RESOURCE_NOT_FOUND || (err.code === INVALID_PARAMS && !listed))) {
         return new UnknownAgentError(`agent ${id} has no resource ${typeof params.uri === 'string' ? `"${params.uri}"` : '(no uri given)'}`)
       }
       if (err.code === REQUEST_TIMEOUT) return new DeadlineExceededError(`agent ${id}: ${err.message}`)

@@ -5,10 +5,8 @@
  */
 import { createInterface } from 'node:readline'
 import { Readable } from 'node:stream'
-import { StdioClientTransport, getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js'
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js'
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js'
+import { InMemoryTransport, StreamableHTTPClientTransport, type Transport, type VersionNegotiationOptions } from '@modelcontextprotocol/client'
+import { StdioClientTransport, getDefaultEnvironment } from '@modelcontextprotocol/client/stdio'
 import type { AgentConfig } from '../config/schema.ts'
 import { sleep } from '../timing/backoff.ts'
 import { defineServer } from './define-server.ts'
@@ -26,6 +24,18 @@ export interface TransportHooks {
   builtinSpec: (config: BuiltinAgentConfig) => ServerSpec
   /** Each line a stdio child writes to stderr, unclipped. */
   onStderrLine: (line: string) => void
+}
+
+/**
+ * Which protocol revision the node speaks to an agent. A remote agent is probed with
+ * `server/discover`: one that offers 2026-07-28 gets it, any other falls back to the
+ * 2025-11-25 `initialize`. Builtins and stdio children stay on 2025-11-25: a builtin is
+ * our own server in memory (its sessions carry its subscriptions and log level), and the
+ * SDK probes a stdio agent by spawning a throwaway sibling process, a second child per
+ * connection for nothing a single pipe would gain from a stateless protocol.
+ */
+export function versionNegotiation (config: RuntimeAgentConfig): VersionNegotiationOptions {
+  return config.kind === 'remote' ? { mode: 'auto' } : { mode: 'legacy' }
 }
 
 /** May throw what building a builtin spec or loading remote headers throws (BuiltinConfigError, AgentHeadersError). */
@@ -66,7 +76,7 @@ export function transportPid (transport: Transport): number | undefined {
   return transport instanceof StdioClientTransport && transport.pid !== null ? transport.pid : undefined
 }
 
-/** Politeness: lets a remote server drop our session now rather than at its idle timeout. Never throws. */
+/** Politeness: lets a remote server drop our 2025-11-25 session now rather than at its idle timeout (2026-07-28 has none). Never throws. */
 export async function endRemoteSession (transport: Transport, timeoutMs: number): Promise<void> {
   if (!(transport instanceof StreamableHTTPClientTransport) || transport.sessionId === undefined) return
   await Promise.race([transport.terminateSession().catch(() => {}), sleep(timeoutMs)])

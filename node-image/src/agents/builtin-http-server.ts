@@ -1,9 +1,10 @@
 /**
  * Serves a built-in agent (or any Server factory) over MCP Streamable HTTP: a small
  * Fastify app with the node's own MCP HTTP endpoint (mcp/http-endpoint.ts) at `/mcp`,
- * 2025-11-25 sessions only, one Server per session. A real remote MCP server for
- * tests, benchmarks and `dawn-node agent serve --http`. Guards, body cap, session cap
- * and idle close are the endpoint's, as on the node's `/mcp`.
+ * both protocol revisions as on the node's `/mcp`: a Server per 2025-11-25 session, and
+ * one per 2026-07-28 stateless request (the SDK's createMcpHandler). A real remote MCP
+ * server for tests, benchmarks and `dawn-node agent serve --http`. Guards, body cap,
+ * session cap and idle close are the endpoint's.
  */
 import Fastify from 'fastify'
 import type { AddressInfo } from 'node:net'
@@ -11,10 +12,11 @@ import type { LogFn } from '../logging/json-logger.ts'
 import { silentLogger } from '../logging/json-logger.ts'
 import { requiredHeadersGuard } from '../mcp/http-auth.ts'
 import { registerMcpHttpEndpoint, sendRpcError } from '../mcp/http-endpoint.ts'
+import { createStatelessService, type StatelessServiceInit } from '../mcp/stateless-service.ts'
 import { createBuiltinSpec } from './builtin/index.ts'
 import type { MeshFacade } from './builtin/mesh.ts'
-import { defineServer } from './define-server.ts'
-import type { LowLevelServer } from './define-server.ts'
+import { defineServer, watchableResources } from './define-server.ts'
+import type { LowLevelServer, ServerSpec } from './define-server.ts'
 
 export interface McpHttpOptions {
   host: string
@@ -29,6 +31,10 @@ export interface McpHttpOptions {
   sessionIdleMs?: number
   /** Largest request body; larger ones get 413. Default 4 MiB. */
   maxRequestBytes?: number
+  /** Serve 2026-07-28 stateless requests too (default true); false leaves 2025-11-25 sessions only. */
+  modern?: boolean
+  /** Changes 2026-07-28 `subscriptions/listen` streams hear of (2025-11-25 sessions hear them from their own server). */
+  publish?: StatelessServiceInit['publish']
   log?: LogFn
 }
 
@@ -51,13 +57,17 @@ export interface McpHttpServer {
 
 export const MCP_PATH = '/mcp'
 
-/** Serves `createMcpServer()` (called once per session) at `<host>:<port>/mcp`. */
+/** Serves `createMcpServer()` (called once per session and once per stateless request) at `<host>:<port>/mcp`. */
 export async function serveMcpHttp (createMcpServer: () => LowLevelServer, opts: McpHttpOptions): Promise<McpHttpServer> {
   const maxRequestBytes = opts.maxRequestBytes ?? MCP_HTTP_DEFAULTS.maxRequestBytes
+  const log = opts.log ?? silentLogger
   // Closing ends every connection, as a stopped agent server should.
   const app = Fastify({ logger: false, forceCloseConnections: true, bodyLimit: maxRequestBytes })
   app.setNotFoundHandler((_req, reply) => sendRpcError(reply, 404, -32000, `Not Found: the MCP endpoint is ${MCP_PATH}`))
-  await registerMcpHttpEndpoint(app, { log: opts.log ?? silentLogger, createLegacyServer: () => createMcpServer() }, {
+  const modern = opts.modern === false
+    ? undefined
+    : createStatelessService(() => createMcpServer(), { log, ...(opts.publish === undefined ? {} : { publish: opts.publish }) })
+  await registerMcpHttpEndpoint(app, { log, createLegacyServer: () => createMcpServer(), ...(modern === undefined ? {} : { modern }) }, {
     path: MCP_PATH,
     allowedOrigins: opts.allowedOrigins ?? [],
     authorize: requiredHeadersGuard(opts.requiredHeaders ?? {}),
@@ -68,6 +78,7 @@ export async function serveMcpHttp (createMcpServer: () => LowLevelServer, opts:
   try {
     await app.listen({ host: opts.host, port: opts.port })
   } catch (err) {
+    // Closing the app closes the modern service too (the endpoint's onClose hook).
     await app.close()
     throw err
   }
@@ -92,5 +103,20 @@ export async function serveBuiltinHttp (name: string, opts: BuiltinHttpOptions):
     log,
     ...(opts.mesh === undefined ? {} : { mesh: opts.mesh })
   }, opts.settings)
-  return await serveMcpHttp(() => defineServer(spec), opts)
+  return await serveSpecHttp(spec, opts)
+}
+
+/**
+ * Serves a spec's servers. Its watchable resources are watched for as long as it serves, so
+ * 2026-07-28 listen streams hear of their updates (sessions subscribe on their own server).
+ */
+export async function serveSpecHttp (spec: ServerSpec, opts: McpHttpOptions): Promise<McpHttpServer> {
+  const watched = watchableResources(spec)
+  return await serveMcpHttp(() => defineServer(spec), {
+    ...opts,
+    publish: (notify) => {
+      const stops = watched.map((resource) => resource.watch?.(() => { notify.resourceUpdated(resource.uri) }))
+      return () => { for (const stop of stops) stop?.() }
+    }
+  })
 }

@@ -5,21 +5,18 @@
  * of its own, opened with the caller's capabilities and used by one call at a time, which makes
  * every question and log line belong to that call. Sessions are kept per capability set and
  * reused; calls from callers with no capabilities and no log level share the main session.
+ *
+ * On a 2026-07-28 agent the same shape holds at no cost: a "session" is a Client adopting the
+ * agent's discover result (no round trip), whose envelope carries the caller's capabilities on
+ * every request; questions arrive as `input_required` results that the Client hands to the same
+ * handlers; log lines come on the request's own stream but reach only the Client-wide handler,
+ * hence still one call per Client. The log level travels per request (`requestMeta`).
  */
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js'
-import {
-  CreateMessageRequestSchema,
-  ElicitRequestSchema,
-  ListRootsRequestSchema,
-  LoggingMessageNotificationSchema,
-  PromptListChangedNotificationSchema,
-  ResourceListChangedNotificationSchema,
-  ResourceUpdatedNotificationSchema,
-  ToolListChangedNotificationSchema
-} from '@modelcontextprotocol/sdk/types.js'
+import { LOG_LEVEL_META_KEY, type Client } from '@modelcontextprotocol/client'
 import { canonicalJson } from '../registry/canonical-json.ts'
 import { LOG_LEVELS, type CallEvent, type LogLevel } from '../routing/types.ts'
 import type { InputRequest } from './input-rounds.ts'
+import { ResourceListen } from './resource-listen.ts'
 
 export interface CallClient {
   client: Client
@@ -48,6 +45,11 @@ export interface DedicatedSession {
   /** Replaces what the holder hears; log lines pass the level set here. */
   handle: (handlers: LeaseHandlers) => void
   useLogLevel: (level: LogLevel, signal: AbortSignal) => Promise<void>
+  /** `_meta` every request on this session carries (see Lease.requestMeta). */
+  requestMeta: () => Record<string, unknown>
+  /** resources/subscribe on 2025-11-25; on 2026-07-28 the URI joins this session's listen stream. */
+  subscribe: (uri: string, signal: AbortSignal) => Promise<void>
+  unsubscribe: (uri: string, signal: AbortSignal) => Promise<void>
   close: () => Promise<void>
 }
 
@@ -55,6 +57,11 @@ export interface Lease {
   client: Client
   /** Sets the agent's log level for this session if it differs; ignores agents without logging. */
   useLogLevel: (level: LogLevel, signal: AbortSignal) => Promise<void>
+  /**
+   * `_meta` each request on this lease carries: on 2026-07-28, which has no logging/setLevel,
+   * the holder's log level (`io.modelcontextprotocol/logLevel`); nothing on 2025-11-25.
+   */
+  requestMeta: () => Record<string, unknown>
   release: (broken?: boolean) => void
 }
 
@@ -147,17 +154,25 @@ export class CallSessions {
     const pooled: Pooled = { key: 'dedicated', call, handlers: {}, busy: true }
     this.listen(pooled, call.client, capabilities)
     this.dedicatedSessions.add(call)
+    // A lost listen stream loses the session's subscriptions, as a dropped 2025-11-25 session would.
+    const listened = new ResourceListen(call.client, onClose)
     return {
       client: call.client,
       handle: (handlers) => { pooled.handlers = handlers },
-      useLogLevel: async (level, levelSignal) => {
-        if (pooled.level === level || call.client.getServerCapabilities()?.logging === undefined) return
-        await call.client.setLoggingLevel(level, { signal: levelSignal })
-        pooled.level = level
+      useLogLevel: async (level, levelSignal) => { await this.useLogLevel(pooled, call.client, level, levelSignal) },
+      requestMeta: () => requestMeta(pooled, call.client),
+      subscribe: async (uri, subscribeSignal) => {
+        if (!isModern(call.client)) await call.client.subscribeResource({ uri }, { signal: subscribeSignal })
+        else await listened.subscribe(uri, subscribeSignal)
+      },
+      unsubscribe: async (uri, unsubscribeSignal) => {
+        if (!isModern(call.client)) await call.client.unsubscribeResource({ uri }, { signal: unsubscribeSignal })
+        else await listened.unsubscribe(uri, unsubscribeSignal)
       },
       close: async () => {
         this.dedicatedSessions.delete(call)
         pooled.handlers = {}
+        await listened.close()
         await call.close().catch(() => {})
       }
     }
@@ -187,6 +202,7 @@ export class CallSessions {
     return {
       client: call.client,
       useLogLevel: async () => {},
+      requestMeta: () => ({}),
       release: (broken = false) => {
         if (!broken) return
         this.remove(pooled)
@@ -202,11 +218,8 @@ export class CallSessions {
     let released = false
     return {
       client: call.client,
-      useLogLevel: async (level, signal) => {
-        if (pooled.level === level || call.client.getServerCapabilities()?.logging === undefined) return
-        await call.client.setLoggingLevel(level, { signal })
-        pooled.level = level
-      },
+      useLogLevel: async (level, signal) => { await this.useLogLevel(pooled, call.client, level, signal) },
+      requestMeta: () => requestMeta(pooled, call.client),
       release: (broken = false) => {
         if (released) return
         released = true
@@ -228,6 +241,14 @@ export class CallSessions {
     }
   }
 
+  /** 2025-11-25 keeps the level in the agent's session; 2026-07-28 sends it with each request instead. */
+  private async useLogLevel (pooled: Pooled, client: Client, level: LogLevel, signal: AbortSignal): Promise<void> {
+    if (isModern(client) || pooled.level === level || client.getServerCapabilities()?.logging === undefined) return
+    // eslint-disable-next-line @typescript-eslint/no-deprecated -- what a 2025-11-25 agent understands; 2026-07-28 returned above
+    await client.setLoggingLevel(level, { signal })
+    pooled.level = level
+  }
+
   /** The agent's questions and log lines go to whichever call holds the session now. */
   private listen (pooled: Pooled, client: Client, capabilities: Record<string, unknown>): void {
     const ask = async (request: InputRequest, signal: AbortSignal): Promise<Record<string, unknown>> => {
@@ -235,26 +256,24 @@ export class CallSessions {
       if (onRequest === undefined) throw new Error('no call is waiting for this answer')
       return await onRequest(request, signal)
     }
-    const asked = (method: InputRequest['method']) => async (request: { params?: Record<string, unknown> }, extra: { signal: AbortSignal }) =>
-      await ask({ method, ...(request.params === undefined ? {} : { params: stripMeta(request.params) }) }, extra.signal) as never
-    if (capabilities.elicitation !== undefined) client.setRequestHandler(ElicitRequestSchema, asked('elicitation/create'))
-    if (capabilities.sampling !== undefined) client.setRequestHandler(CreateMessageRequestSchema, asked('sampling/createMessage'))
-    if (capabilities.roots !== undefined) client.setRequestHandler(ListRootsRequestSchema, asked('roots/list'))
-    client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => {
+    // Serves both a 2025-11-25 agent's server→client request and a 2026-07-28 agent's embedded
+    // input request, which the Client's input-required driver dispatches to these same handlers.
+    const asked = (method: InputRequest['method']) => async (request: { params?: Record<string, unknown> }, ctx: { mcpReq: { signal: AbortSignal } }) =>
+      await ask({ method, ...(request.params === undefined ? {} : { params: stripMeta(request.params) }) }, ctx.mcpReq.signal) as never
+    if (capabilities.elicitation !== undefined) client.setRequestHandler('elicitation/create', asked('elicitation/create'))
+    if (capabilities.sampling !== undefined) client.setRequestHandler('sampling/createMessage', asked('sampling/createMessage'))
+    if (capabilities.roots !== undefined) client.setRequestHandler('roots/list', asked('roots/list'))
+    client.setNotificationHandler('notifications/message', (notification) => {
       const { onEvent, logLevel } = pooled.handlers
       const { level, logger, data } = notification.params
       if (onEvent === undefined || logLevel === undefined || LOG_LEVELS.indexOf(level) < LOG_LEVELS.indexOf(logLevel)) return
       onEvent({ method: 'notifications/message', params: { level, data, ...(logger === undefined ? {} : { logger }) } })
     })
-    client.setNotificationHandler(ResourceUpdatedNotificationSchema, (notification) => {
+    client.setNotificationHandler('notifications/resources/updated', (notification) => {
       pooled.handlers.onEvent?.({ method: 'notifications/resources/updated', params: { uri: notification.params.uri } })
     })
-    for (const [schema, method] of [
-      [ToolListChangedNotificationSchema, 'notifications/tools/list_changed'],
-      [PromptListChangedNotificationSchema, 'notifications/prompts/list_changed'],
-      [ResourceListChangedNotificationSchema, 'notifications/resources/list_changed']
-    ] as const) {
-      client.setNotificationHandler(schema, () => { pooled.handlers.onEvent?.({ method }) })
+    for (const method of ['notifications/tools/list_changed', 'notifications/prompts/list_changed', 'notifications/resources/list_changed'] as const) {
+      client.setNotificationHandler(method, () => { pooled.handlers.onEvent?.({ method }) })
     }
   }
 
@@ -266,6 +285,15 @@ export class CallSessions {
     if (at >= 0) pool.splice(at, 1)
     if (pool.length === 0) this.pools.delete(pooled.key)
   }
+}
+
+function isModern (client: Client): boolean {
+  return client.getProtocolEra() === 'modern'
+}
+
+function requestMeta (pooled: Pooled, client: Client): Record<string, unknown> {
+  const level = pooled.handlers.logLevel
+  return isModern(client) && level !== undefined ? { [LOG_LEVEL_META_KEY]: level } : {}
 }
 
 /** The agent's `_meta` (e.g. its progress token for the question) is its own, not the caller's. */

@@ -1,23 +1,12 @@
 /**
- * A small declarative way to build a low-level MCP `Server`: tools with TypeBox
+ * A small declarative way to build a low-level MCP `Server` (SDK v2): tools with TypeBox
  * input schemas (sent as-is in tools/list, checked with TypeBox on every call),
  * plus optional resources and prompts. One spec can build many servers (one per
- * HTTP session); state lives in the handlers' closures and is shared.
+ * 2025-11-25 session, one per 2026-07-28 request); state lives in the handlers'
+ * closures and is shared, and the spec is compiled once.
  */
-import { Server } from '@modelcontextprotocol/sdk/server/index.js'
-import {
-  CallToolRequestSchema,
-  ErrorCode,
-  GetPromptRequestSchema,
-  ListPromptsRequestSchema,
-  ListResourcesRequestSchema,
-  ListToolsRequestSchema,
-  McpError,
-  ReadResourceRequestSchema,
-  SubscribeRequestSchema,
-  UnsubscribeRequestSchema
-} from '@modelcontextprotocol/sdk/types.js'
-import type { CallToolResult, GetPromptResult, ReadResourceResult, ServerCapabilities, Tool, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js'
+import { ProtocolError, ProtocolErrorCode, ResourceNotFoundError, Server } from '@modelcontextprotocol/server'
+import type { CallToolResult, GetPromptResult, ReadResourceResult, ServerCapabilities, Tool, ToolAnnotations } from '@modelcontextprotocol/server'
 import type { Static, TObject } from 'typebox'
 import { Compile } from 'typebox/compile'
 import type { Validator } from 'typebox/compile'
@@ -28,9 +17,6 @@ import { describeIssues } from '../validation/schema-error.ts'
  * tool arguments are checked with TypeBox, neither of which McpServer models.
  */
 export type LowLevelServer = Server // eslint-disable-line @typescript-eslint/no-deprecated -- see above
-
-/** JSON-RPC error code MCP uses for resources/read of an unknown URI. */
-export const RESOURCE_NOT_FOUND = -32002
 
 export interface ToolContext {
   /** Aborted when the client cancels the request or the connection closes. */
@@ -133,27 +119,55 @@ function errorMessage (err: unknown): string {
   return err instanceof Error ? err.message : String(err)
 }
 
-/** Builds a fresh Server from the spec; call it once per connection. */
-export function defineServer (spec: ServerSpec): LowLevelServer {
-  const tools = compileTools(spec.tools)
-  const resources = new Map((spec.resources ?? []).map((r) => [r.uri, r]))
-  const prompts = new Map((spec.prompts ?? []).map((p) => [p.name, p]))
+interface CompiledSpec {
+  tools: Map<string, CompiledTool>
+  resources: Map<string, ResourceSpec>
+  prompts: Map<string, PromptSpec>
+  capabilities: ServerCapabilities
+  watchable: boolean
+}
+
+/** Compiled once per spec: a 2026-07-28 request builds a server each time. */
+const compiled = new WeakMap<ServerSpec, CompiledSpec>()
+
+function compileSpec (spec: ServerSpec): CompiledSpec {
+  const known = compiled.get(spec)
+  if (known !== undefined) return known
   const capabilities: ServerCapabilities = { tools: {} }
   const watchable = (spec.resources ?? []).some((r) => r.watch !== undefined)
   if (spec.resources !== undefined) capabilities.resources = watchable ? { subscribe: true } : {}
   if (spec.prompts !== undefined) capabilities.prompts = {}
+  const out: CompiledSpec = {
+    tools: compileTools(spec.tools),
+    resources: new Map((spec.resources ?? []).map((r) => [r.uri, r])),
+    prompts: new Map((spec.prompts ?? []).map((p) => [p.name, p])),
+    capabilities,
+    watchable
+  }
+  compiled.set(spec, out)
+  return out
+}
+
+/** The spec's resources that can be watched, for a serving entry that publishes their changes itself. */
+export function watchableResources (spec: ServerSpec): ResourceSpec[] {
+  return (spec.resources ?? []).filter((r) => r.watch !== undefined)
+}
+
+/** Builds a fresh Server from the spec; call it once per connection. */
+export function defineServer (spec: ServerSpec): LowLevelServer {
+  const { tools, resources, prompts, capabilities, watchable } = compileSpec(spec)
   // eslint-disable-next-line @typescript-eslint/no-deprecated -- see LowLevelServer
   const server: LowLevelServer = new Server({ name: spec.name, version: spec.version }, {
     capabilities,
     ...(spec.instructions === undefined ? {} : { instructions: spec.instructions })
   })
 
-  server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: [...tools.values()].map((t) => t.listed) }))
+  server.setRequestHandler('tools/list', () => ({ tools: [...tools.values()].map((t) => t.listed) }))
 
-  server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
+  server.setRequestHandler('tools/call', async (request, ctx): Promise<CallToolResult> => {
     const { name } = request.params
     const tool = tools.get(name)
-    if (tool === undefined) throw new McpError(ErrorCode.InvalidParams, `unknown tool "${name}"`)
+    if (tool === undefined) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `unknown tool "${name}"`)
     // Defaults apply to a copy so the request object is never changed under the SDK.
     const args = tool.validator.Default(structuredClone(request.params.arguments ?? {}))
     if (!tool.validator.Check(args)) {
@@ -162,15 +176,15 @@ export function defineServer (spec: ServerSpec): LowLevelServer {
       return textResult(`invalid arguments for tool "${name}": ${issues.join('; ')}`, true)
     }
     try {
-      return await tool.spec.handler(args, { signal: extra.signal })
+      return await tool.spec.handler(args, { signal: ctx.mcpReq.signal })
     } catch (err) {
-      if (err instanceof McpError || extra.signal.aborted) throw err
+      if (err instanceof ProtocolError || ctx.mcpReq.signal.aborted) throw err
       return textResult(`tool "${name}" failed: ${errorMessage(err)}`, true)
     }
   })
 
   if (spec.resources !== undefined) {
-    server.setRequestHandler(ListResourcesRequestSchema, () => ({
+    server.setRequestHandler('resources/list', () => ({
       resources: [...resources.values()].map(({ uri, name, description, mimeType }) => ({
         uri,
         name,
@@ -178,11 +192,15 @@ export function defineServer (spec: ServerSpec): LowLevelServer {
         ...(mimeType === undefined ? {} : { mimeType })
       }))
     }))
-    server.setRequestHandler(ReadResourceRequestSchema, async (request, extra): Promise<ReadResourceResult> => {
+    // Specs have no templates; answered all the same, since a server with resources is asked
+    // (a 2026-07-28 -32601 is an HTTP 404, which a client takes as a broken endpoint).
+    server.setRequestHandler('resources/templates/list', () => ({ resourceTemplates: [] }))
+    server.setRequestHandler('resources/read', async (request, ctx): Promise<ReadResourceResult> => {
       const { uri } = request.params
       const resource = resources.get(uri)
-      if (resource === undefined) throw new McpError(RESOURCE_NOT_FOUND, `unknown resource "${uri}"`, { uri })
-      const text = await resource.read(extra.signal)
+      // -32602 with data {uri}: what MCP names "resource not found" in both revisions.
+      if (resource === undefined) throw new ResourceNotFoundError(uri, `unknown resource "${uri}"`)
+      const text = await resource.read(ctx.mcpReq.signal)
       return { contents: [{ uri, text, ...(resource.mimeType === undefined ? {} : { mimeType: resource.mimeType }) }] }
     })
   }
@@ -190,20 +208,20 @@ export function defineServer (spec: ServerSpec): LowLevelServer {
   if (watchable) serveSubscriptions(server, resources)
 
   if (spec.prompts !== undefined) {
-    server.setRequestHandler(ListPromptsRequestSchema, () => ({
+    server.setRequestHandler('prompts/list', () => ({
       prompts: [...prompts.values()].map(({ name, description, arguments: args }) => ({
         name,
         ...(description === undefined ? {} : { description }),
         ...(args === undefined ? {} : { arguments: args })
       }))
     }))
-    server.setRequestHandler(GetPromptRequestSchema, async (request): Promise<GetPromptResult> => {
+    server.setRequestHandler('prompts/get', async (request): Promise<GetPromptResult> => {
       const { name } = request.params
       const prompt = prompts.get(name)
-      if (prompt === undefined) throw new McpError(ErrorCode.InvalidParams, `unknown prompt "${name}"`)
+      if (prompt === undefined) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `unknown prompt "${name}"`)
       const args = request.params.arguments ?? {}
       const missing = (prompt.arguments ?? []).filter((a) => a.required === true && args[a.name] === undefined).map((a) => `"${a.name}"`)
-      if (missing.length > 0) throw new McpError(ErrorCode.InvalidParams, `prompt "${name}": missing required argument(s) ${missing.join(', ')}`)
+      if (missing.length > 0) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `prompt "${name}": missing required argument(s) ${missing.join(', ')}`)
       return await prompt.get(args)
     })
   }
@@ -211,13 +229,17 @@ export function defineServer (spec: ServerSpec): LowLevelServer {
   return server
 }
 
-/** resources/subscribe for watchable resources: this connection hears of each change until it unsubscribes or closes. */
+/**
+ * 2025-11-25 resources/subscribe for watchable resources: this connection hears of each change
+ * until it unsubscribes or closes. (2026-07-28 has no such method: its listen streams belong to
+ * the serving entry, which watches the resources itself, see {@link watchableResources}.)
+ */
 function serveSubscriptions (server: LowLevelServer, resources: Map<string, ResourceSpec>): void {
   const watching = new Map<string, () => void>()
-  server.setRequestHandler(SubscribeRequestSchema, (request) => {
+  server.setRequestHandler('resources/subscribe', (request) => {
     const { uri } = request.params
     const resource = resources.get(uri)
-    if (resource?.watch === undefined) throw new McpError(ErrorCode.InvalidParams, `resource "${uri}" cannot be subscribed to`)
+    if (resource?.watch === undefined) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `resource "${uri}" cannot be subscribed to`)
     if (!watching.has(uri)) {
       watching.set(uri, resource.watch(() => {
         server.sendResourceUpdated({ uri }).catch(() => {})
@@ -225,7 +247,7 @@ function serveSubscriptions (server: LowLevelServer, resources: Map<string, Reso
     }
     return {}
   })
-  server.setRequestHandler(UnsubscribeRequestSchema, (request) => {
+  server.setRequestHandler('resources/unsubscribe', (request) => {
     watching.get(request.params.uri)?.()
     watching.delete(request.params.uri)
     return {}

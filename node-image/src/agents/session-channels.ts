@@ -98,7 +98,7 @@ export class SessionChannels {
       case 'resources/unsubscribe': {
         if (typeof params.uri !== 'string') throw new ToolCallError('bad-request', `${op} needs a uri`)
         const uri = params.uri
-        await (op === 'resources/subscribe' ? session.client.subscribeResource({ uri }, { signal }) : session.client.unsubscribeResource({ uri }, { signal }))
+        await (op === 'resources/subscribe' ? session.subscribe(uri, signal) : session.unsubscribe(uri, signal))
         return {}
       }
     }

@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
+import { StdioServerTransport } from '@modelcontextprotocol/server/stdio'
 import { BuiltinConfigError, builtinNames, createBuiltinSpec } from '../agents/builtin/index.ts'
-import { serveMcpHttp } from '../agents/builtin-http-server.ts'
+import { serveSpecHttp } from '../agents/builtin-http-server.ts'
 import { defineServer } from '../agents/define-server.ts'
 import type { ServerSpec } from '../agents/define-server.ts'
 import { createJsonLogger } from '../logging/json-logger.ts'
@@ -14,7 +14,8 @@ const USAGE = `usage: dawn-node agent serve <builtin> (--stdio | --http PORT [--
 
 Serves one built-in agent (${builtinNames().join(', ')}) as a standalone MCP server:
   --stdio          speak MCP on stdin/stdout (logs go to stderr)
-  --http PORT      serve MCP Streamable HTTP at http://HOST:PORT/mcp (0 picks a free port; the URL is printed)
+  --http PORT      serve MCP Streamable HTTP at http://HOST:PORT/mcp, protocol revisions 2025-11-25
+                   (sessions) and 2026-07-28 (stateless) (0 picks a free port; the URL is printed)
   --host HOST      address to listen on (default 127.0.0.1)
   --token-file F   require Authorization: Bearer <the token in F> on every request
   --data-dir DIR   where agents keep data, e.g. DIR/agents/notes/notes.json (default ./.dawn)`
@@ -116,7 +117,7 @@ async function serveStdio (spec: ServerSpec, log: LogFn): Promise<number> {
 async function serveHttp (spec: ServerSpec, log: LogFn, host: string, port: number, token: string | undefined): Promise<number> {
   let http
   try {
-    http = await serveMcpHttp(() => defineServer(spec), { host, port, log, ...(token === undefined ? {} : { requiredHeaders: { authorization: `Bearer ${token}` } }) })
+    http = await serveSpecHttp(spec, { host, port, log, ...(token === undefined ? {} : { requiredHeaders: { authorization: `Bearer ${token}` } }) })
   } catch (err) {
     throw new CliError(`agent serve: cannot listen on ${host}:${port}: ${(err as Error).message}`, 1)
   }

@@ -5,16 +5,16 @@
  * Before the body is read, a request passes the Origin check (DNS-rebinding defence) and the
  * auth guard. Bodies are read by the plugin's own parser under `maxRequestBytes`; every refusal
  * is a JSON-RPC error body. A POST is then split by protocol revision from its parsed body and
- * headers: 2026-07-28 requests go to the `modern` service (stateless; only they are turned into
- * a web Request), the rest to 2025-11-25 sessions, one legacy server and one SDK transport per
- * session, bounded and closed when idle. Without a `modern` service everything is legacy.
+ * headers: 2026-07-28 requests go to the `modern` service (stateless), the rest to 2025-11-25
+ * sessions, one legacy server and one SDK web-standard transport per session, bounded and closed
+ * when idle. Without a `modern` service everything is legacy. Both legs are handed a web Request
+ * whose signal aborts when the client goes away, and their web Response is streamed back.
  */
 import { randomUUID } from 'node:crypto'
 import type { ServerResponse } from 'node:http'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js'
-import { ErrorCode, isInitializeRequest, JSONRPCMessageSchema } from '@modelcontextprotocol/sdk/types.js'
+import { JSONRPCMessageSchema } from '@modelcontextprotocol/core'
+import { isInitializeRequest, ProtocolErrorCode as ErrorCode, WebStandardStreamableHTTPServerTransport, type Transport } from '@modelcontextprotocol/server'
 import type { LogFn } from '../logging/json-logger.ts'
 import type { McpAuthGuard } from './http-auth.ts'
 import { originAllowed } from './http-origin.ts'
@@ -45,7 +45,7 @@ export interface McpHttpEndpointComponents {
   createLegacyServer: (caller: string) => LegacyMcpServer
   /** Serves 2026-07-28 requests and is closed with the app; without it every request is legacy. */
   modern?: ModernMcpService
-  /** Builds a modern request's web Request (a seam for tests: legacy requests never need one). */
+  /** Builds the web Request a leg is handed (a seam for tests). */
   toWebRequest?: typeof webRequestOf
 }
 
@@ -64,7 +64,7 @@ interface Session {
   id: string
   caller: string
   server: LegacyMcpServer
-  transport: StreamableHTTPServerTransport
+  transport: WebStandardStreamableHTTPServerTransport
 }
 
 function rpcErrorBody (code: number, message: string): { jsonrpc: '2.0', id: null, error: { code: number, message: string } } {
@@ -125,12 +125,25 @@ export async function registerMcpHttpEndpoint (app: FastifyInstance, components:
   app.addHook('preClose', closeAll)
   app.addHook('onClose', closeAll)
 
-  /** Hands the request to the session's transport; the reply is the transport's from here on. */
+  /** Takes the reply over and builds the web Request a leg is handed; its signal aborts when the client goes away. */
+  const exchange = (req: FastifyRequest, reply: FastifyReply, body: string | undefined): Request => {
+    const gone = new AbortController()
+    reply.raw.once('close', () => { gone.abort() })
+    const web = toWebRequest(req.method, req.url, req.headers, body, gone.signal)
+    reply.hijack()
+    return web
+  }
+
+  /**
+   * Hands the request to the session's transport; the reply is the transport's from here on.
+   * A POST's body was parsed already and is passed as such, so the web Request carries none.
+   */
   const handOver = async (session: Session, req: FastifyRequest, reply: FastifyReply, body?: unknown): Promise<void> => {
     sessions.track(session.id, reply.raw)
-    reply.hijack()
+    const web = exchange(req, reply, undefined)
     try {
-      await session.transport.handleRequest(req.raw, reply.raw, body)
+      const response = await session.transport.handleRequest(web, body === undefined ? undefined : { parsedBody: body })
+      await sendWebResponse(reply.raw, response)
     } catch (err) {
       log('error', 'mcp request failed', { caller: session.caller, error: (err as Error).message })
       failRaw(reply.raw)
@@ -139,10 +152,7 @@ export async function registerMcpHttpEndpoint (app: FastifyInstance, components:
 
   /** Hands a modern request to the stateless service; its signal aborts when the client goes away. */
   const serveModern = async (service: ModernMcpService, req: FastifyRequest, reply: FastifyReply, body: string): Promise<void> => {
-    const gone = new AbortController()
-    const web = toWebRequest(req.method, req.url, req.headers, body, gone.signal)
-    reply.raw.once('close', () => { gone.abort() })
-    reply.hijack()
+    const web = exchange(req, reply, body)
     const caller = `mcp:modern@${req.ip}`
     try {
       await sendWebResponse(reply.raw, await service.fetch(web, caller))
@@ -155,7 +165,7 @@ export async function registerMcpHttpEndpoint (app: FastifyInstance, components:
   const openSession = async (req: FastifyRequest): Promise<Session> => {
     const id = randomUUID()
     const caller = `mcp:${id.slice(0, 8)}@${req.ip}`
-    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: () => id, maxRequestBodySize: init.maxRequestBytes })
+    const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: () => id, maxRequestBodySize: init.maxRequestBytes })
     const session: Session = { id, caller, server: components.createLegacyServer(caller), transport }
     // Chained by the SDK's connect: runs however the transport ends (DELETE, sweeper, shutdown).
     transport.onclose = () => { void sessions.close(id, 'closed') }

@@ -1,36 +1,17 @@
 /**
- * The 2025-11-25 face of the mesh's MCP endpoint: one v1 SDK server per client session, answering
- * from {@link createMeshRequests} and telling its session when the lists change.
+ * The 2025-11-25 face of the mesh's MCP endpoint: one v2 SDK server per client session, with
+ * the mesh's methods ({@link registerMeshHandlers}) plus what only sessions have:
+ * `logging/setLevel`, `resources/subscribe`/`unsubscribe`, agents' questions asked as
+ * server→client requests, and list_changed / `resources/updated` sent to the session.
  */
-import { Server } from '@modelcontextprotocol/sdk/server/index.js'
-import {
-  CallToolRequestSchema,
-  CompleteRequestSchema,
-  CreateMessageResultSchema,
-  ElicitResultSchema,
-  GetPromptRequestSchema,
-  ListRootsResultSchema,
-  SetLevelRequestSchema,
-  SubscribeRequestSchema,
-  UnsubscribeRequestSchema,
-  ListPromptsRequestSchema,
-  ListResourcesRequestSchema,
-  ListResourceTemplatesRequestSchema,
-  ListToolsRequestSchema,
-  McpError,
-  ReadResourceRequestSchema
-} from '@modelcontextprotocol/sdk/types.js'
-import type { CallToolResult, IsomorphicHeaders, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js'
+import { ProtocolError, type Notification, type ServerContext } from '@modelcontextprotocol/server'
 import type { InputRequest } from '../agents/input-rounds.ts'
 import { SessionLinks } from './session-links.ts'
 import { ToolCallError } from '../routing/errors.ts'
 import { meshResourceUri, parseMeshResourceUri } from '../routing/tool-names.ts'
 import type { CallContext, LogLevel } from '../routing/types.ts'
-import { VERSION } from '../version.ts'
-import {
-  createMeshRequests, MESH_CAPABILITIES, MESH_INSTRUCTIONS, MESH_SERVER_NAME, MeshRequestError,
-  type MeshMcpServerComponents, type MeshRequestsInit, type RequestExtra
-} from './mesh-requests.ts'
+import { headerOf, newMeshServer, registerMeshHandlers, type MeshServer } from './mesh-handlers.ts'
+import { createMeshRequests, type MeshMcpServerComponents, type MeshRequestsInit, type RequestExtra } from './mesh-requests.ts'
 
 export { MESH_SERVER_NAME, TIMEOUT_META_KEY, type MeshCatalog, type MeshMcpServerComponents } from './mesh-requests.ts'
 
@@ -39,24 +20,11 @@ export interface MeshMcpServerInit extends MeshRequestsInit {
   listChangedDebounceMs?: number
 }
 
-interface V1Extra {
-  signal: AbortSignal
-  requestInfo?: { headers: IsomorphicHeaders }
-  sendNotification: (notification: ServerNotification) => Promise<void>
-  sendRequest: (request: ServerRequest, schema: typeof ElicitResultSchema | typeof CreateMessageResultSchema | typeof ListRootsResultSchema, options?: { signal?: AbortSignal, timeout?: number }) => Promise<unknown>
-}
-
 const INVALID_PARAMS = -32602
 const INTERNAL_ERROR = -32603
 
 /** How long a 2025-11-25 client may take to answer an agent's question (the SDK's legacy shim allows 10 minutes). */
 const ASK_TIMEOUT_MS = 10 * 60 * 1000
-
-const ANSWER_SCHEMAS = {
-  'elicitation/create': ElicitResultSchema,
-  'sampling/createMessage': CreateMessageResultSchema,
-  'roots/list': ListRootsResultSchema
-} as const
 
 interface LegacySession {
   capabilities: () => Record<string, unknown>
@@ -65,8 +33,8 @@ interface LegacySession {
 }
 
 /** A 2025-11-25 request: capabilities from the session's initialize, the level from logging/setLevel. */
-function extraOf (extra: V1Extra, session: LegacySession, meta: Record<string, unknown> | undefined): RequestExtra {
-  const progressToken = meta?.progressToken
+function extraOf (ctx: ServerContext, session: LegacySession): RequestExtra {
+  const progressToken = ctx.mcpReq._meta?.progressToken
   const logLevel = session.logLevel()
   const context: CallContext = {
     capabilities: session.capabilities(),
@@ -74,53 +42,32 @@ function extraOf (extra: V1Extra, session: LegacySession, meta: Record<string, u
     ...(typeof progressToken === 'string' || typeof progressToken === 'number' ? { progress: true } : {})
   }
   return {
-    signal: extra.signal,
-    header: (name) => {
-      const value = extra.requestInfo?.headers[name]
-      return Array.isArray(value) ? value[0] : value
-    },
+    signal: ctx.mcpReq.signal,
+    header: headerOf(ctx),
     context,
     session: session.links,
+    // On this request's own stream, as the request's related messages.
     notify: (event) => {
       const notification = event.method === 'notifications/progress'
         ? { method: event.method, params: { ...event.params, progressToken: progressToken as string | number } }
         : event
-      extra.sendNotification(notification as ServerNotification).catch(() => {})
+      ctx.mcpReq.notify(notification as Notification).catch(() => {})
     },
-    ask: async (request: InputRequest, signal: AbortSignal) => {
-      const answer = await extra.sendRequest({ method: request.method, params: request.params ?? {} } as ServerRequest, ANSWER_SCHEMAS[request.method], { signal, timeout: ASK_TIMEOUT_MS })
-      return answer as Record<string, unknown>
-    }
+    ask: async (request: InputRequest, signal: AbortSignal) => await ctx.mcpReq.send({ method: request.method, params: request.params ?? {} }, { signal, timeout: ASK_TIMEOUT_MS })
   }
 }
 
-/** The v1 SDK's own error class, so legacy clients see the messages they always saw. */
-async function v1Errors<T> (run: () => T | Promise<T>): Promise<T> {
-  try {
-    return await run()
-  } catch (err) {
-    if (err instanceof MeshRequestError) throw new McpError(err.code, err.message, err.data)
-    throw err
-  }
-}
-
-/**
- * The SDK's low-level server: the mesh's lists change at run time and are served whole,
- * which McpServer's register-each-tool API does not model.
- */
-export type MeshMcpServer = Server // eslint-disable-line @typescript-eslint/no-deprecated -- deliberate, see above
+export type MeshMcpServer = MeshServer
 
 /** Builds the MCP server for one session. It unsubscribes from the catalog when it closes (it owns `server.onclose`). */
 export function createMeshMcpServer (components: MeshMcpServerComponents, init: MeshMcpServerInit): MeshMcpServer {
   const { catalog, log } = components
-  // eslint-disable-next-line @typescript-eslint/no-deprecated -- see MeshMcpServer
-  const server: MeshMcpServer = new Server({ name: MESH_SERVER_NAME, version: VERSION }, {
-    capabilities: MESH_CAPABILITIES,
-    instructions: MESH_INSTRUCTIONS
-  })
+  const server = newMeshServer()
   const mesh = createMeshRequests(components, init)
   // The session's level: agents send nothing until the client asks (MCP's rule in both revisions).
   let logLevel: LogLevel | undefined
+  // A session's capabilities are its initialize's: the accessor is deprecated for 2026-07-28 only.
+  // eslint-disable-next-line @typescript-eslint/no-deprecated
   const capabilities = (): Record<string, unknown> => ({ ...(server.getClientCapabilities() ?? {}) })
   const links = new SessionLinks({
     caller: components.caller,
@@ -134,41 +81,28 @@ export function createMeshMcpServer (components: MeshMcpServerComponents, init: 
           : server.notification({ method: event.method })
       sent.catch((err: unknown) => { log('debug', 'mcp session notification not sent', { method: event.method, error: (err as Error).message }) })
     },
-    ask: async (request, signal) => await server.request({ method: request.method, params: request.params ?? {} }, ANSWER_SCHEMAS[request.method], { signal, timeout: ASK_TIMEOUT_MS })
+    ask: async (request, signal) => await server.request({ method: request.method, params: request.params ?? {} }, { signal, timeout: ASK_TIMEOUT_MS })
   })
   const session: LegacySession = { capabilities, logLevel: () => logLevel, links }
-  server.setRequestHandler(SetLevelRequestSchema, async (request, extra) => {
+  // Replaces the SDK's own handler: the level also goes to the session's agents.
+  server.setRequestHandler('logging/setLevel', async (request, ctx) => {
     logLevel = request.params.level
-    await links.setLevel(request.params.level, extra.signal)
+    await links.setLevel(request.params.level, ctx.mcpReq.signal)
     return {}
   })
-  const subscription = (subscribe: boolean) => async (request: { params: { uri: string } }, extra: { signal: AbortSignal }): Promise<Record<string, never>> => {
+  const subscription = (subscribe: boolean) => async (request: { params: { uri: string } }, ctx: ServerContext): Promise<Record<string, never>> => {
     const parsed = parseMeshResourceUri(request.params.uri)
-    if (parsed === undefined) throw new McpError(INVALID_PARAMS, `unknown resource "${request.params.uri}": not a dawn://<nodeId>/<agentId>/<encoded URI> resource URI`)
-    await v1Errors(async () => {
-      try {
-        await links.subscribe({ nodeId: parsed.nodeId, agentId: parsed.agentId }, parsed.uri, subscribe, extra.signal)
-      } catch (err) {
-        throw err instanceof ToolCallError ? new MeshRequestError(INTERNAL_ERROR, err.message, { code: err.code }) : err
-      }
-    })
+    if (parsed === undefined) throw new ProtocolError(INVALID_PARAMS, `unknown resource "${request.params.uri}": not a dawn://<nodeId>/<agentId>/<encoded URI> resource URI`)
+    try {
+      await links.subscribe({ nodeId: parsed.nodeId, agentId: parsed.agentId }, parsed.uri, subscribe, ctx.mcpReq.signal)
+    } catch (err) {
+      throw err instanceof ToolCallError ? new ProtocolError(INTERNAL_ERROR, err.message, { code: err.code }) : err
+    }
     return {}
   }
-  server.setRequestHandler(SubscribeRequestSchema, subscription(true))
-  server.setRequestHandler(UnsubscribeRequestSchema, subscription(false))
-
-  server.setRequestHandler(ListToolsRequestSchema, async (request) => await v1Errors(() => mesh.listTools(request.params)))
-  server.setRequestHandler(ListPromptsRequestSchema, async (request) => await v1Errors(() => mesh.listPrompts(request.params)))
-  server.setRequestHandler(ListResourcesRequestSchema, async (request) => await v1Errors(() => mesh.listResources(request.params)))
-  server.setRequestHandler(ListResourceTemplatesRequestSchema, async (request) => await v1Errors(() => mesh.listResourceTemplates(request.params)))
-  server.setRequestHandler(CompleteRequestSchema, async (request, extra) =>
-    await v1Errors(async () => await mesh.complete(request.params, extraOf(extra, session, request.params._meta))))
-  server.setRequestHandler(CallToolRequestSchema, async (request, extra) =>
-    await v1Errors(async () => await mesh.callTool(request.params, extraOf(extra, session, request.params._meta)) as CallToolResult))
-  server.setRequestHandler(GetPromptRequestSchema, async (request, extra) =>
-    await v1Errors(async () => await mesh.getPrompt(request.params, extraOf(extra, session, request.params._meta))))
-  server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) =>
-    await v1Errors(async () => await mesh.readResource(request.params, extraOf(extra, session, request.params._meta))))
+  server.setRequestHandler('resources/subscribe', subscription(true))
+  server.setRequestHandler('resources/unsubscribe', subscription(false))
+  registerMeshHandlers(server, mesh, { extraOf: (ctx) => extraOf(ctx, session) })
 
   // list_changed: gather catalog changes for a moment, then tell the client about the lists that really changed.
   let shown = mesh.keys()

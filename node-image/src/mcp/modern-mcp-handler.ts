@@ -4,13 +4,12 @@
  * any request the same, since every node sees the same catalog. `server/discover`, the
  * header checks and the era's error codes are the SDK's.
  */
-import { createMcpHandler, Server, type McpRequestContext, type ServerContext } from '@modelcontextprotocol/server'
-import { VERSION } from '../version.ts'
+import { createMcpHandler, type McpRequestContext, type ServerContext } from '@modelcontextprotocol/server'
 import { followListen } from './listen-subscriptions.ts'
 import { LOG_LEVELS } from '../routing/types.ts'
+import { headerOf, newMeshServer, registerMeshHandlers, type MeshServer } from './mesh-handlers.ts'
 import {
-  createMeshRequests, MESH_CAPABILITIES, MESH_INSTRUCTIONS, MESH_SERVER_NAME,
-  type ListKeys, type MeshMcpServerComponents, type RequestExtra, type RetryParams
+  createMeshRequests, type ListKeys, type MeshMcpServerComponents, type RequestExtra, type RetryParams
 } from './mesh-requests.ts'
 
 export interface ModernMcpHandlerInit {
@@ -31,7 +30,6 @@ export interface ModernMcpHandler {
 
 /** What the handler needs of a 2026-07-28 request: everything comes with the request itself. */
 function extraOf (ctx: ServerContext): RequestExtra {
-  const headers = ctx.http?.req?.headers
   // The SDK checked the envelope's shape; these are its wire keys.
   const envelope: Record<string, unknown> = ctx.mcpReq.envelope ?? {}
   const capabilities = envelope['io.modelcontextprotocol/clientCapabilities']
@@ -40,7 +38,7 @@ function extraOf (ctx: ServerContext): RequestExtra {
   const progressToken = ctx.mcpReq._meta?.progressToken
   return {
     signal: ctx.mcpReq.signal,
-    header: (name) => headers?.get(name) ?? undefined,
+    header: headerOf(ctx),
     context: {
       capabilities: isRecord(capabilities) ? { ...capabilities } : {},
       ...(logLevel === undefined ? {} : { logLevel }),
@@ -75,26 +73,15 @@ export function createModernMcpHandler (components: MeshMcpServerComponents, ini
   // The factory only sees the Request, so the caller's name rides along with it.
   const callers = new WeakMap<Request, string>()
 
-  const factory = (ctx: McpRequestContext): Server => { // eslint-disable-line @typescript-eslint/no-deprecated -- see below
+  const factory = (ctx: McpRequestContext): MeshServer => {
     const caller = ctx.requestInfo === undefined ? undefined : callers.get(ctx.requestInfo)
     const mesh = createMeshRequests(components, {
       timeoutMs: init.timeoutMs,
       ...(caller === undefined ? {} : { caller }),
       ...(init.pageSize === undefined ? {} : { pageSize: init.pageSize })
     })
-    // eslint-disable-next-line @typescript-eslint/no-deprecated -- the lists change at run time; McpServer registers items one by one
-    const server = new Server({ name: MESH_SERVER_NAME, version: VERSION }, {
-      capabilities: MESH_CAPABILITIES,
-      instructions: MESH_INSTRUCTIONS
-    })
-    server.setRequestHandler('tools/list', (request) => mesh.listTools(request.params))
-    server.setRequestHandler('prompts/list', (request) => mesh.listPrompts(request.params))
-    server.setRequestHandler('resources/list', (request) => mesh.listResources(request.params))
-    server.setRequestHandler('resources/templates/list', (request) => mesh.listResourceTemplates(request.params))
-    server.setRequestHandler('completion/complete', async (request, ctx) => await mesh.complete(request.params, extraOf(ctx)))
-    server.setRequestHandler('tools/call', async (request, ctx) => await mesh.callTool({ ...request.params, ...retryParams(ctx) }, extraOf(ctx)))
-    server.setRequestHandler('prompts/get', async (request, ctx) => await mesh.getPrompt({ ...request.params, ...retryParams(ctx) }, extraOf(ctx)))
-    server.setRequestHandler('resources/read', async (request, ctx) => await mesh.readResource({ ...request.params, ...retryParams(ctx) }, extraOf(ctx)))
+    const server = newMeshServer()
+    registerMeshHandlers(server, mesh, { extraOf, retryParams })
     return server
   }
 

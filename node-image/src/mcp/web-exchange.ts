@@ -21,7 +21,10 @@ export function webRequestOf (method: string, url: string, headers: IncomingHttp
   })
 }
 
-/** Writes a web Response to `res`, streaming its body; stops reading when the client goes away. */
+/**
+ * Writes a web Response to `res`, streaming its body; when the client goes away the body is
+ * cancelled, which is how the SDK's transports learn that a stream ended.
+ */
 export async function sendWebResponse (res: ServerResponse, response: Response): Promise<void> {
   const headers: Record<string, string> = {}
   response.headers.forEach((value, name) => { headers[name] = value })
@@ -30,6 +33,8 @@ export async function sendWebResponse (res: ServerResponse, response: Response):
     res.end()
     return
   }
+  // An SSE stream may stay silent for a while (the GET stream): the client must see its headers now.
+  res.flushHeaders()
   const reader = (response.body as ReadableStream<Uint8Array>).getReader()
   const stop = (): void => { reader.cancel().catch(() => {}) }
   res.once('close', stop)

@@ -55,10 +55,13 @@ describe('MCP features through the mesh, against the reference server', () => {
       agents: (i) => i === 1 ? [{ id: 'everything', kind: 'remote', url: everything.url.href, description: 'the MCP reference server' }] : []
     })
     url = new URL('/mcp', mesh.net.nodes[0]!.httpUrl)
-    await eventually(async () => {
-      const reg = await mesh.get<{ entries: Array<{ agentId: string, tools: unknown[] }> }>(0, '/api/v1/registry')
-      return reg.entries.some((e) => e.agentId === 'everything' && e.tools.length > 0) ? true : undefined
-    }, { what: 'the reference server in node A\'s registry', timeoutMs: 30_000 })
+    // Every node: the round-robin test sends to all three.
+    for (const i of [0, 1, 2]) {
+      await eventually(async () => {
+        const reg = await mesh.get<{ entries: Array<{ agentId: string, tools: unknown[] }> }>(i, '/api/v1/registry')
+        return reg.entries.some((e) => e.agentId === 'everything' && e.tools.length > 0) ? true : undefined
+      }, { what: `the reference server in node ${i}'s registry`, timeoutMs: 30_000 })
+    }
     for (const era of ['2025-11-25', '2026-07-28'] as const) {
       const client = probeClient(era)
       await client.connect(new StreamableHTTPClientTransport(url))

@@ -1,9 +1,7 @@
 // The `content` built-in through the official MCP client, on the in-memory facade.
 import { randomBytes } from 'node:crypto'
 import { afterEach, describe, expect, it } from 'vitest'
-import { Client } from '@modelcontextprotocol/sdk/client/index.js'
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js'
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
+import { Client, InMemoryTransport, type CallToolResult } from '@modelcontextprotocol/client'
 import { AgentHost } from '../../src/agents/agent-host.ts'
 import { BuiltinUnavailableError, createBuiltinServer } from '../../src/agents/builtin/index.ts'
 import { MemoryContent, SELF } from './content-double.ts'
@@ -27,7 +25,7 @@ async function open (content: MemoryContent): Promise<Client> {
 
 async function connect (content: MemoryContent): Promise<Call> {
   const client = await open(content)
-  return async (name, args = {}) => await client.callTool({ name, arguments: args }) as CallToolResult
+  return async (name, args = {}) => await client.callTool({ name, arguments: args })
 }
 
 function text (result: CallToolResult): string {

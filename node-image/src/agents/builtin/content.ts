@@ -3,7 +3,7 @@
  * the node's content layer. Bytes travel inside tool results, so both ways are
  * capped well below what the HTTP API streams.
  */
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
+import type { CallToolResult } from '@modelcontextprotocol/server'
 import Type from 'typebox'
 import { VERSION } from '../../version.ts'
 import type { ContentFacade } from '../../storage/content-api.ts'

@@ -5,7 +5,7 @@
  */
 import { readFile, rename } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
+import type { CallToolResult } from '@modelcontextprotocol/server'
 import Type from 'typebox'
 import { Compile } from 'typebox/compile'
 import type { LogFn } from '../../logging/json-logger.ts'

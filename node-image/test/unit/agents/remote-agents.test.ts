@@ -1,7 +1,6 @@
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { Server } from '@modelcontextprotocol/sdk/server/index.js'
-import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js'
+import { Server } from '@modelcontextprotocol/server'
 import { afterEach, describe, expect, it } from 'vitest'
 import { serveBuiltinHttp, serveMcpHttp } from '../../../src/agents/builtin-http-server.ts'
 import type { LowLevelServer } from '../../../src/agents/define-server.ts'
@@ -86,7 +85,9 @@ describe('remote agents over Streamable HTTP', () => {
   it('reconnects and lists tools when the remote server starts after setAgents, and after it restarts', async () => {
     const dir = await fx.tmpDir()
     const port = await freePort()
-    const host = await fx.host(dir)
+    // The echo server announces no list changes, so in 2026-07-28 no stream is held open that
+    // would end with it: the periodic check notices the restart.
+    const host = await fx.host(dir, { connection: { healthCheckMs: 500 } })
     const url = `http://127.0.0.1:${port}/mcp`
     await host.setAgents([remote('late', url)])
     expect(host.status('late')).toEqual({ state: expect.stringMatching(/failed|connecting/), error: expect.stringMatching(/fetch failed|ECONNREFUSED/) })
@@ -109,41 +110,48 @@ describe('remote agents over Streamable HTTP', () => {
     expect(text(await host.call('late', 'tools/call', { name: 'echo', arguments: { text: 'again' } }, signal()))).toBe('again')
   })
 
-  it('skips tools the registry would refuse, lists the rest, and re-lists on tools/list_changed', async () => {
-    const dir = await fx.tmpDir()
-    const tools = [
-      { name: 'good', description: 'fine', inputSchema: { type: 'object' } },
-      { name: 'bad name!', inputSchema: { type: 'object' } },
-      { name: 'x'.repeat(129), inputSchema: { type: 'object' } },
-      { name: 'huge-schema', inputSchema: { type: 'object', description: 'y'.repeat(70 * 1024) } },
-      { name: 'also.good/ns:v1', description: 'd'.repeat(5000), inputSchema: { type: 'object' } }
-    ]
-    const servers: LowLevelServer[] = []
-    const server = await serveMcpHttp(() => {
-      // eslint-disable-next-line @typescript-eslint/no-deprecated -- a hand-written low-level server
-      const s = new Server({ name: 'odd', version: '1' }, { capabilities: { tools: { listChanged: true } } })
-      s.setRequestHandler(ListToolsRequestSchema, () => ({ tools }))
-      s.setRequestHandler(CallToolRequestSchema, (req) => ({ content: [{ type: 'text', text: `called ${req.params.name}` }] }))
-      servers.push(s)
-      return s
-    }, { host: '127.0.0.1', port: 0 })
-    fx.onCleanup(async () => { await server.close() })
-    const host = await fx.host(dir)
-    await host.setAgents([remote('odd', server.url)])
-    const listed = host.records()[0]!.tools
-    expect(listed.map((t) => t.name)).toEqual(['good', 'also.good/ns:v1'])
-    expect(listed[1]!.description).toHaveLength(2000)
-    const skipped = fx.logs.filter((l) => l.msg.startsWith('agent tool skipped')).map((l) => l.fields?.tool)
-    expect(skipped).toEqual(['bad name!', 'x'.repeat(129), 'huge-schema'])
-    expect(text(await host.call('odd', 'tools/call', { name: 'also.good/ns:v1', arguments: {} }, signal()))).toBe('called also.good/ns:v1')
+  // The node speaks 2026-07-28 to a server offering it, 2025-11-25 to one that does not.
+  for (const [era, modern, protocol] of [['2026-07-28', true, '2026-07-28'], ['2025-11-25', false, '2025-11-25']] as const) {
+    it(`skips tools the registry would refuse, lists the rest, and re-lists on tools/list_changed (${era})`, async () => {
+      const dir = await fx.tmpDir()
+      const tools: Array<{ name: string, description?: string, inputSchema: { type: 'object', description?: string } }> = [
+        { name: 'good', description: 'fine', inputSchema: { type: 'object' } },
+        { name: 'bad name!', inputSchema: { type: 'object' } },
+        { name: 'x'.repeat(129), inputSchema: { type: 'object' } },
+        { name: 'huge-schema', inputSchema: { type: 'object', description: 'y'.repeat(70 * 1024) } },
+        { name: 'also.good/ns:v1', description: 'd'.repeat(5000), inputSchema: { type: 'object' } }
+      ]
+      const servers: LowLevelServer[] = []
+      let notifyModern: (() => void) | undefined
+      const server = await serveMcpHttp(() => {
+        // eslint-disable-next-line @typescript-eslint/no-deprecated -- a hand-written low-level server
+        const s = new Server({ name: 'odd', version: '1' }, { capabilities: { tools: { listChanged: true } } })
+        s.setRequestHandler('tools/list', () => ({ tools }))
+        s.setRequestHandler('tools/call', (req) => ({ content: [{ type: 'text', text: `called ${req.params.name}` }] }))
+        servers.push(s)
+        return s
+      }, { host: '127.0.0.1', port: 0, modern, publish: (notify) => { notifyModern = () => { notify.toolsChanged() }; return () => {} } })
+      fx.onCleanup(async () => { await server.close() })
+      const host = await fx.host(dir)
+      await host.setAgents([remote('odd', server.url)])
+      expect(fx.logs.find((l) => l.msg === 'agent connected')?.fields?.protocol).toBe(protocol)
+      const listed = host.records()[0]!.tools
+      expect(listed.map((t) => t.name)).toEqual(['good', 'also.good/ns:v1'])
+      expect(listed[1]!.description).toHaveLength(2000)
+      const skipped = fx.logs.filter((l) => l.msg.startsWith('agent tool skipped')).map((l) => l.fields?.tool)
+      expect(skipped).toEqual(['bad name!', 'x'.repeat(129), 'huge-schema'])
+      expect(text(await host.call('odd', 'tools/call', { name: 'also.good/ns:v1', arguments: {} }, signal()))).toBe('called also.good/ns:v1')
 
-    let changed = false
-    host.addEventListener('change', () => { changed = true })
-    tools.push({ name: 'added-later', inputSchema: { type: 'object' } })
-    await eventually(async () => {
-      for (const s of servers) await s.sendToolListChanged().catch(() => {})
-      return host.records()[0]!.tools.some((t) => t.name === 'added-later')
-    }, { what: 're-list after list_changed', timeoutMs: 10_000, intervalMs: 100 })
-    expect(changed).toBe(true)
-  })
+      let changed = false
+      host.addEventListener('change', () => { changed = true })
+      tools.push({ name: 'added-later', inputSchema: { type: 'object' } })
+      await eventually(async () => {
+        // 2025-11-25 sessions hear it from their own server, 2026-07-28 listen streams from the endpoint.
+        for (const s of servers) await s.sendToolListChanged().catch(() => {})
+        notifyModern?.()
+        return host.records()[0]!.tools.some((t) => t.name === 'added-later')
+      }, { what: 're-list after list_changed', timeoutMs: 10_000, intervalMs: 100 })
+      expect(changed).toBe(true)
+    })
+  }
 })

@@ -20,6 +20,9 @@ function channels (init: { maxPerPeer?: number, idleMs?: number } = {}): { chann
         client: undefined as unknown as DedicatedSession['client'],
         handle: (h) => { handlers = h },
         useLogLevel: async () => {},
+        requestMeta: () => ({}),
+        subscribe: async () => {},
+        unsubscribe: async () => {},
         close: async () => { closed = true }
       })
     }

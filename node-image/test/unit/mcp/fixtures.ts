@@ -1,10 +1,10 @@
 // Shared by the MCP endpoint tests: a real fastify app on 127.0.0.1:0 with the endpoint,
-// a catalog of real AgentRecords, a recording MeshCaller, and the official SDK client.
+// a catalog of real AgentRecords, a recording MeshCaller, and the official SDK v2 client
+// (2025-11-25 sessions, its default).
 import Fastify, { type FastifyInstance } from 'fastify'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { Client } from '@modelcontextprotocol/sdk/client/index.js'
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
 import { registerMcpEndpoint, type McpEndpointInit } from '../../../src/mcp/mesh-endpoint.ts'
 import type { MeshCatalog } from '../../../src/mcp/mesh-requests.ts'
 import type { AgentRecord } from '../../../src/registry/agent-record.ts'

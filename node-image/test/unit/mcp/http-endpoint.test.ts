@@ -1,15 +1,14 @@
 // The shared MCP HTTP endpoint on its own: the legacy/modern split is decided from the parsed
-// body and headers, so 2025-11-25 POSTs (the hot path) are served without building a web
-// Request; only 2026-07-28 requests are turned into one and handed to the modern service.
+// body and headers. 2025-11-25 POSTs go to their session's transport with the body already
+// parsed (their web Request carries none); 2026-07-28 requests go to the modern service whole.
 import { afterEach, describe, expect, it } from 'vitest'
 import Fastify from 'fastify'
-import { Server } from '@modelcontextprotocol/sdk/server/index.js'
-import { ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js'
-import { isLegacyRequest } from '@modelcontextprotocol/server'
+import { isLegacyRequest, Server } from '@modelcontextprotocol/server'
 import { registerMcpHttpEndpoint, type ModernMcpService } from '../../../src/mcp/http-endpoint.ts'
 import { isLegacyPost } from '../../../src/mcp/protocol-era.ts'
 import { openGuard } from '../../../src/mcp/http-auth.ts'
 import { webRequestOf } from '../../../src/mcp/web-exchange.ts'
+import { eventually } from '../../../../test/support/eventually.ts'
 import { INITIALIZE, post } from './fixtures.ts'
 
 const MODERN = '2026-07-28'
@@ -18,7 +17,7 @@ afterEach(async () => { for (const close of closers.splice(0)) await close() })
 
 interface Started {
   url: URL
-  /** Web Requests the endpoint built, by JSON-RPC method. */
+  /** Web Requests the endpoint built: the JSON-RPC method of the body they carry, or `<HTTP method> (no body)`. */
   built: string[]
   /** Requests the modern service was handed. */
   served: Request[]
@@ -38,14 +37,14 @@ async function start (withModern: boolean): Promise<Started> {
   await registerMcpHttpEndpoint(app, {
     log: () => {},
     createLegacyServer: () => {
-      // eslint-disable-next-line @typescript-eslint/no-deprecated -- the low-level v1 server, as the node's legacy leg uses
+      // eslint-disable-next-line @typescript-eslint/no-deprecated -- the low-level server, as the node's legacy leg uses
       const server = new Server({ name: 'legacy', version: '1' }, { capabilities: { tools: {} } })
-      server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: [{ name: 'from-legacy', inputSchema: { type: 'object' } }] }))
+      server.setRequestHandler('tools/list', () => ({ tools: [{ name: 'from-legacy', inputSchema: { type: 'object' } }] }))
       return server
     },
     ...(withModern ? { modern } : {}),
     toWebRequest: (method, url, headers, body, signal) => {
-      built.push(body === undefined ? method : String((JSON.parse(body) as { method?: unknown }).method))
+      built.push(body === undefined ? `${method} (no body)` : String((JSON.parse(body) as { method?: unknown }).method))
       return webRequestOf(method, url, headers, body, signal)
     }
   }, { path: '/mcp', allowedOrigins: [], authorize: openGuard, maxRequestBytes: 64 * 1024, maxSessions: 4, sessionIdleMs: 60_000 })
@@ -61,7 +60,7 @@ function modernDiscover (): string {
 const MODERN_HEADERS = { 'mcp-protocol-version': MODERN, 'mcp-method': 'server/discover' }
 
 describe('MCP HTTP endpoint: the legacy/modern split', () => {
-  it('serves legacy POSTs without building a web Request, and builds one for a modern request only', async () => {
+  it('hands legacy POSTs to the session parsed, and a modern request to the modern service whole', async () => {
     const { url, built, served } = await start(true)
     const init = await post(url, JSON.stringify(INITIALIZE))
     expect(init.status).toBe(200)
@@ -72,24 +71,52 @@ describe('MCP HTTP endpoint: the legacy/modern split', () => {
     const listed = await post(url, JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list', params: {} }), headers)
     expect(listed.status).toBe(200)
     expect(await listed.text()).toContain('from-legacy')
-    expect(built).toEqual([])
+    expect(built).toEqual(['POST (no body)', 'POST (no body)', 'POST (no body)'])
     expect(served).toEqual([])
 
     const discovered = await post(url, modernDiscover(), MODERN_HEADERS)
     expect(discovered.status).toBe(200)
     expect(await discovered.json()).toMatchObject({ result: { from: 'modern' } })
-    expect(built).toEqual(['server/discover'])
+    expect(built.slice(3)).toEqual(['server/discover'])
     expect(served).toHaveLength(1)
     expect(served[0]!.headers.get('mcp-method')).toBe('server/discover')
     expect(await served[0]!.text()).toBe(modernDiscover())
   })
 
-  it('without a modern service, takes a modern request down the legacy leg and builds nothing', async () => {
-    const { url, built } = await start(false)
+  it('without a modern service, takes a modern request down the legacy leg, which refuses it', async () => {
+    const { url, built, served } = await start(false)
     const response = await post(url, modernDiscover(), MODERN_HEADERS)
-    // No session and not an initialize: the legacy leg's refusal, as the built-in agent server answers today.
+    // No session and not an initialize: the legacy leg's refusal, before any transport sees it.
     expect(response.status).toBe(400)
+    expect(await response.json()).toEqual({ jsonrpc: '2.0', id: null, error: { code: -32000, message: 'Bad Request: No valid session ID provided' } })
     expect(built).toEqual([])
+    expect(served).toEqual([])
+  })
+
+  it('streams the GET notification stream at once, and frees the session when the client goes away', async () => {
+    const { url } = await start(true)
+    const init = await post(url, JSON.stringify(INITIALIZE))
+    const session = init.headers.get('mcp-session-id') ?? ''
+    await init.text()
+    const headers = { 'mcp-session-id': session, 'mcp-protocol-version': '2025-11-25' }
+    expect((await post(url, JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }), headers)).status).toBe(202)
+    const gone = new AbortController()
+    // The headers arrive although the server has nothing to send yet.
+    const stream = await fetch(url, { headers: { ...headers, accept: 'text/event-stream' }, signal: gone.signal })
+    expect(stream.status).toBe(200)
+    expect(stream.headers.get('content-type')).toBe('text/event-stream')
+    // One stream per session: a second GET is refused while the first is open...
+    expect((await fetch(url, { headers: { ...headers, accept: 'text/event-stream' } })).status).toBe(409)
+    gone.abort()
+    // ...and allowed once the first client went away (its stream was cancelled at the transport).
+    await eventually(async () => {
+      const again = await fetch(url, { headers: { ...headers, accept: 'text/event-stream' } })
+      await again.body?.cancel()
+      return again.status === 200 || undefined
+    }, { what: 'the stream to be freed', timeoutMs: 5000, intervalMs: 50 })
+    // DELETE ends the session.
+    expect((await fetch(url, { method: 'DELETE', headers })).status).toBe(200)
+    expect((await post(url, JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'tools/list', params: {} }), headers)).status).toBe(404)
   })
 })
 

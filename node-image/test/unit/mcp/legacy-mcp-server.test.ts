@@ -2,8 +2,7 @@
 // against the real endpoint, with a recording MeshCaller in place of the router.
 import { describe, it, expect, beforeAll, afterAll, afterEach } from 'vitest'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { ErrorCode, McpError, PromptListChangedNotificationSchema, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js'
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js'
+import { ProtocolError as McpError, ProtocolErrorCode as ErrorCode, type Client } from '@modelcontextprotocol/client'
 import { NodeUnreachableError, UnknownAgentError, AgentFailedError } from '../../../src/routing/errors.ts'
 import type { AgentRecord } from '../../../src/registry/agent-record.ts'
 import { eventually } from '../../../../test/support/eventually.ts'
@@ -223,7 +222,7 @@ describe('mesh MCP server: calls', () => {
     const c = await client()
     endpoint.logs.length = 0
     const controller = new AbortController()
-    const pending = c.callTool({ name: `${tagA()}.echo.say`, arguments: { text: 'slow' } }, undefined, { signal: controller.signal })
+    const pending = c.callTool({ name: `${tagA()}.echo.say`, arguments: { text: 'slow' } }, { signal: controller.signal })
     await eventually(async () => caller.calls.length === 1, { what: 'the call to reach the router', timeoutMs: 5000, intervalMs: 20 })
     expect(caller.calls[0]?.opts?.signal?.aborted).toBe(false)
     controller.abort(new Error('user gave up'))
@@ -237,8 +236,8 @@ describe('mesh MCP server: list changes', () => {
     const { client: c, streamOpen } = await connectClient(endpoint.url)
     clients.push(c)
     const seen: string[] = []
-    c.setNotificationHandler(ToolListChangedNotificationSchema, () => { seen.push('tools') })
-    c.setNotificationHandler(PromptListChangedNotificationSchema, () => { seen.push('prompts') })
+    c.setNotificationHandler('notifications/tools/list_changed', () => { seen.push('tools') })
+    c.setNotificationHandler('notifications/prompts/list_changed', () => { seen.push('prompts') })
     await streamOpen
 
     catalog.set(records.map((r) => ({ ...r })))
@@ -258,7 +257,7 @@ describe('mesh MCP server: list changes', () => {
     const { client: c, streamOpen } = await connectClient(endpoint.url)
     clients.push(c)
     let count = 0
-    c.setNotificationHandler(ToolListChangedNotificationSchema, () => { count++ })
+    c.setNotificationHandler('notifications/tools/list_changed', () => { count++ })
     await streamOpen
     const echo = records[0]!
     for (let i = 0; i < 5; i++) catalog.set([{ ...echo, tools: [...echo.tools, { name: `t${i}` }] }, records[1]!])

@@ -1,7 +1,7 @@
 // The HTTP side of /mcp: origin and token checks, body limits, JSON-RPC refusals, sessions.
 import { describe, it, expect, beforeAll, afterEach } from 'vitest'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
+import { SdkHttpError } from '@modelcontextprotocol/client'
 import type { AgentRecord } from '../../../src/registry/agent-record.ts'
 import { eventually } from '../../../../test/support/eventually.ts'
 import { ACCEPT, connectClient, INITIALIZE, newNodeId, post, record, RecordingCaller, rpcErrorOf, startEndpoint, TestCatalog, type Endpoint } from './fixtures.ts'
@@ -184,8 +184,8 @@ describe('/mcp sessions', () => {
     expect(body.error.code).toBe(-32000)
     expect(body.error.message).toContain('2')
     const err = await connectClient(endpoint.url).then(() => undefined, (e: unknown) => e)
-    expect(err).toBeInstanceOf(StreamableHTTPError)
-    expect((err as StreamableHTTPError).code).toBe(503)
+    expect(err).toBeInstanceOf(SdkHttpError)
+    expect((err as SdkHttpError).status).toBe(503)
     // Ending one session makes room.
     await second.transport.terminateSession()
     const { response: ok } = await initialize(endpoint)

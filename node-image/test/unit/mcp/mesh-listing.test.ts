@@ -1,10 +1,7 @@
 // What /mcp lists beyond names, in pages, and where completions go: the real mesh requests
 // behind both protocol faces, driven by the official SDK clients, with a recording MeshCaller.
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
-import { Client as LegacyClient } from '@modelcontextprotocol/sdk/client/index.js'
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js'
-import { McpError } from '@modelcontextprotocol/sdk/types.js'
+import { Client, InMemoryTransport, ProtocolError as McpError, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
 import type { AgentRecord } from '../../../src/registry/agent-record.ts'
 import { createMeshRequests, MeshRequestError, type RequestExtra } from '../../../src/mcp/mesh-requests.ts'
 import { createModernMcpHandler } from '../../../src/mcp/modern-mcp-handler.ts'
@@ -50,11 +47,11 @@ afterEach(async () => {
   for (const fn of cleanups.splice(0)) await fn()
 })
 
-async function legacyClient (catalog: TestCatalog, caller: RecordingCaller, pageSize?: number): Promise<LegacyClient> {
+async function legacyClient (catalog: TestCatalog, caller: RecordingCaller, pageSize?: number): Promise<Client> {
   const server = createMeshMcpServer({ catalog, caller, log }, { timeoutMs: 5000, ...(pageSize === undefined ? {} : { pageSize }) })
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair()
   await server.connect(serverSide)
-  const client = new LegacyClient({ name: 'dawn-test', version: '1.0.0' })
+  const client = new Client({ name: 'dawn-test', version: '1.0.0' })
   await client.connect(clientSide)
   cleanups.push(async () => { await client.close(); await server.close() })
   return client
@@ -159,7 +156,8 @@ describe('pages', () => {
   it('serves pages to a 2025-11-25 client following nextCursor and to a 2026-07-28 client that gathers them', async () => {
     const catalog = new TestCatalog(records)
     const legacy = await legacyClient(catalog, new RecordingCaller(), 2)
-    const first = await legacy.listTools()
+    // A raw request: the SDK's listTools() would gather the pages itself.
+    const first = await legacy.request({ method: 'tools/list', params: {} })
     expect(first.tools).toHaveLength(2)
     expect(first.nextCursor).toBeDefined()
     const names = first.tools.map((t) => t.name)
@@ -169,6 +167,7 @@ describe('pages', () => {
       cursor = page.nextCursor
     }
     expect(names).toHaveLength(5)
+    expect((await legacy.listTools()).tools.map((t) => t.name)).toEqual(names)
     await expect(legacy.listTools({ cursor: 'nope' })).rejects.toMatchObject({ code: -32602, message: expect.stringContaining('invalid cursor') })
     expect((await legacy.listResourceTemplates()).resourceTemplates).toHaveLength(2)
 

@@ -1,0 +1,201 @@
+// A real 2026-07-28 MCP server, written with the official v2 server SDK (createMcpHandler behind a
+// node:http listener on loopback): a remote agent for the mesh tests. It asks its caller in MRTR
+// rounds, reports progress, logs, and completes a prompt argument. It records what reached it over
+// HTTP (protocol version header, method, the envelope's capabilities and log level), so a test
+// can check what the node said to it rather than what the node meant to say.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { createMcpHandler, inputRequired, inputResponse, Server, type Tool } from '@modelcontextprotocol/server'
+
+export interface SeenRequest {
+  method: string
+  /** The `MCP-Protocol-Version` header; absent on a 2025-11-25 initialize. */
+  protocolVersion?: string
+  /** `params.name` of a tools/call or prompts/get. */
+  name?: string
+  /** The envelope's `io.modelcontextprotocol/clientCapabilities` (2026-07-28 only). */
+  capabilities?: unknown
+  logLevel?: unknown
+}
+
+export interface ModernAgent {
+  url: string
+  /** Every JSON-RPC request that reached the server, in order. */
+  seen: SeenRequest[]
+  /** `tag` of each `wait` call that is running, and of each one whose request was cancelled. */
+  waiting: Set<string>
+  cancelled: string[]
+  close: () => Promise<void>
+}
+
+const LANGUAGES = ['typescript', 'python', 'rust']
+const TOOLS: Tool[] = [
+  { name: 'ask', description: 'asks the caller for a name (MRTR)', inputSchema: { type: 'object', properties: { topic: { type: 'string' } } } },
+  { name: 'count', description: 'reports progress 1..3 of 3', inputSchema: { type: 'object' } },
+  { name: 'chat', description: 'logs two lines, info and debug', inputSchema: { type: 'object' } },
+  { name: 'wait', description: 'waits until cancelled', inputSchema: { type: 'object', properties: { tag: { type: 'string' } } } }
+]
+const MAX_BODY = 1024 * 1024
+
+function record (value: unknown): Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? value as Record<string, unknown> : {}
+}
+
+interface Calls { waiting: Set<string>, cancelled: string[] }
+
+// A hand-written low-level server, as Dawn's own are (agents/define-server.ts).
+// eslint-disable-next-line @typescript-eslint/no-deprecated -- see above
+function mcpServer (calls: Calls): Server {
+  // eslint-disable-next-line @typescript-eslint/no-deprecated -- see above
+  const server = new Server({ name: 'modern-agent', version: '1.0.0' }, {
+    capabilities: { tools: {}, prompts: {}, completions: {}, logging: {} }
+  })
+  server.setRequestHandler('tools/list', () => ({ tools: TOOLS }))
+  server.setRequestHandler('tools/call', async (request, ctx) => {
+    const args = record(request.params.arguments)
+    switch (request.params.name) {
+      case 'ask': {
+        const answer = inputResponse(ctx.mcpReq.inputResponses, 'name')
+        if (answer.kind !== 'elicit') {
+          return inputRequired({
+            inputRequests: {
+              name: inputRequired.elicit({
+                message: `Your name, for ${String(args.topic)}?`,
+                requestedSchema: { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] }
+              })
+            }
+          })
+        }
+        return { content: [{ type: 'text', text: `hello ${String(record(answer.content).name)} (${answer.action})` }] }
+      }
+      case 'count': {
+        const token = ctx.mcpReq._meta?.progressToken
+        for (let progress = 1; progress <= 3; progress++) {
+          if (token !== undefined) await ctx.mcpReq.notify({ method: 'notifications/progress', params: { progressToken: token, progress, total: 3 } })
+        }
+        return { content: [{ type: 'text', text: 'counted' }] }
+      }
+      case 'chat': {
+        // eslint-disable-next-line @typescript-eslint/no-deprecated -- MCP logging is what the mesh relays
+        await ctx.mcpReq.log('info', { said: 'hello from the modern agent' })
+        // eslint-disable-next-line @typescript-eslint/no-deprecated -- as above
+        await ctx.mcpReq.log('debug', { said: 'a debug line' })
+        return { content: [{ type: 'text', text: 'chatted' }] }
+      }
+      case 'wait': {
+        const tag = String(args.tag)
+        const signal = ctx.mcpReq.signal
+        calls.waiting.add(tag)
+        await new Promise<void>((resolve) => {
+          if (signal.aborted) resolve()
+          signal.addEventListener('abort', () => { resolve() }, { once: true })
+        })
+        calls.waiting.delete(tag)
+        calls.cancelled.push(tag)
+        return { content: [{ type: 'text', text: 'cancelled' }] }
+      }
+      default:
+        return { content: [{ type: 'text', text: `no tool ${request.params.name}` }], isError: true }
+    }
+  })
+  server.setRequestHandler('prompts/list', () => ({
+    prompts: [{ name: 'review', description: 'reviews code', arguments: [{ name: 'language', required: true }] }]
+  }))
+  server.setRequestHandler('prompts/get', (request) => ({
+    messages: [{ role: 'user', content: { type: 'text', text: `review some ${request.params.arguments?.language ?? '?'}` } }]
+  }))
+  server.setRequestHandler('completion/complete', (request) => {
+    const value = request.params.argument.value
+    return { completion: { values: LANGUAGES.filter((l) => l.startsWith(value)), hasMore: false } }
+  })
+  return server
+}
+
+/** What one HTTP request carried, read from the raw body (never throws). */
+function seenOf (req: IncomingMessage, body: string): SeenRequest[] {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(body)
+  } catch {
+    return []
+  }
+  const header = req.headers['mcp-protocol-version']
+  return (Array.isArray(parsed) ? parsed : [parsed]).map(record).filter((m) => typeof m.method === 'string' && m.id !== undefined).map((m) => {
+    const params = record(m.params)
+    const meta = record(params._meta)
+    return {
+      method: m.method as string,
+      ...(typeof header === 'string' ? { protocolVersion: header } : {}),
+      ...(typeof params.name === 'string' ? { name: params.name } : {}),
+      ...('io.modelcontextprotocol/clientCapabilities' in meta ? { capabilities: meta['io.modelcontextprotocol/clientCapabilities'] } : {}),
+      ...('io.modelcontextprotocol/logLevel' in meta ? { logLevel: meta['io.modelcontextprotocol/logLevel'] } : {})
+    }
+  })
+}
+
+async function readBody (req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length
+    if (size > MAX_BODY) throw new Error('body too large')
+    chunks.push(chunk as Buffer)
+  }
+  return Buffer.concat(chunks)
+}
+
+/** Serves the agent on 127.0.0.1 at a free port, path /mcp. */
+export async function startModernAgent (): Promise<ModernAgent> {
+  const seen: SeenRequest[] = []
+  const calls: Calls = { waiting: new Set(), cancelled: [] }
+  const handler = createMcpHandler(() => mcpServer(calls))
+  const serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const body = await readBody(req)
+    seen.push(...seenOf(req, body.toString('utf8')))
+    // Closing the response (the client went away) aborts the request: how 2026-07-28 cancels.
+    const aborted = new AbortController()
+    res.on('close', () => { aborted.abort() })
+    const headers = new Headers()
+    for (const [name, value] of Object.entries(req.headers)) if (typeof value === 'string') headers.set(name, value)
+    const response = await handler.fetch(new Request(`http://127.0.0.1${req.url ?? '/'}`, {
+      method: req.method ?? 'GET',
+      headers,
+      ...(body.length === 0 ? {} : { body }),
+      signal: aborted.signal
+    }))
+    res.writeHead(response.status, Object.fromEntries(response.headers))
+    if (response.body === null) { res.end(); return }
+    const reader = response.body.getReader()
+    try {
+      for (;;) {
+        const { done, value } = await reader.read()
+        if (done) break
+        res.write(value)
+      }
+    } catch {
+      // The client went away mid-stream.
+    }
+    res.end()
+  }
+  const http = createServer((req, res) => {
+    serve(req, res).catch(() => {
+      if (!res.headersSent) res.writeHead(500)
+      res.end()
+    })
+  })
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject)
+    http.listen(0, '127.0.0.1', () => { resolve() })
+  })
+  const { port } = http.address() as AddressInfo
+  return {
+    url: `http://127.0.0.1:${port}/mcp`,
+    seen,
+    ...calls,
+    close: async () => {
+      http.closeAllConnections()
+      await new Promise<void>((resolve) => { http.close(() => { resolve() }) })
+      await handler.close()
+    }
+  }
+}
