@@ -1,10 +1,8 @@
 /**
- * One configured agent (builtin, remote or stdio) as a connected MCP Client:
- * connects, lists its tools/resources/prompts into registry shapes, re-lists on
- * list_changed, and reconnects with backoff when connecting fails or the
- * connection drops, until stop(). A remote agent offering 2026-07-28 is spoken
- * to in it (see versionNegotiation): list changes then come on a
- * `subscriptions/listen` stream, whose loss counts as a dropped connection.
+ * One configured agent (builtin, remote or stdio) as a connected MCP Client: connects,
+ * keeps its lists (ListSync), and reconnects with backoff when connecting fails or the
+ * connection drops, until stop(). A remote agent offering 2026-07-28 is spoken to in it
+ * (see versionNegotiation); the loss of its listen stream counts as a dropped connection.
  */
 import { backoffDelay, sleep } from '../timing/backoff.ts'
 import {
@@ -14,7 +12,6 @@ import {
   UnauthorizedError,
   type McpSubscription,
   type PriorDiscovery,
-  type SubscriptionFilter,
   type Transport
 } from '@modelcontextprotocol/client'
 import { TypedEventEmitter } from 'main-event'
@@ -31,9 +28,10 @@ import type { ContentFacade } from '../storage/content-api.ts'
 import type { ServerSpec } from './define-server.ts'
 import { endRemoteSession, openTransport, transportPid, versionNegotiation } from './agent-transports.ts'
 import type { BuiltinAgentConfig, RuntimeAgentConfig } from './agent-transports.ts'
-import { clip, mapAgentList } from './list-mapper.ts'
-import { fetchListPages, MAX_LIST_PAGES } from './list-pages.ts'
-import type { AgentLists, ListKind, Skip } from './list-mapper.ts'
+import { errorMessage } from './error-message.ts'
+import { clip } from './list-mapper.ts'
+import { ListSync } from './list-sync.ts'
+import { SessionHealth } from './session-health.ts'
 
 export type AgentState = 'connecting' | 'connected' | 'failed' | 'stopped'
 
@@ -86,10 +84,6 @@ const STABLE_MS = 10_000
 const MAX_STDERR_LINE = 2000
 const CLOSE_TIMEOUT_MS = 2000
 
-function errorMessage (err: unknown): string {
-  return err instanceof Error ? err.message : String(err)
-}
-
 interface Session {
   client: Client
   transport: Transport
@@ -98,8 +92,8 @@ interface Session {
   connectedAt: number
   pid?: number
   closing?: Promise<void>
-  healthTimer?: NodeJS.Timeout
-  healthChecking?: boolean
+  /** Remote agents only. */
+  health?: SessionHealth
   /** 2026-07-28: the stream that carries the agent's list changes. */
   listen?: McpSubscription
 }
@@ -117,7 +111,7 @@ export class AgentConnection extends TypedEventEmitter<AgentConnectionEvents> {
   private readonly healthCheckMs: number
   private readonly stopController = new AbortController()
   private current: AgentStatus = { state: 'connecting' }
-  private lists: AgentLists = { tools: [], resources: [], prompts: [], resourceTemplates: [] }
+  private readonly listSync: ListSync
   private session: Session | undefined
   /** Sessions leased by calls whose caller can be asked things or wants logs. */
   private readonly calls = new CallSessions({
@@ -126,8 +120,6 @@ export class AgentConnection extends TypedEventEmitter<AgentConnectionEvents> {
   })
   private running: Promise<void> | undefined
   private settleFirst: (() => void) | undefined
-  /** Per list kind: a re-list is running; `true` once another was asked for meanwhile. */
-  private readonly relisting = new Map<ListKind, boolean>()
   private readonly stderrTail: string[] = []
   /** Built once: a built-in's state (e.g. the notes store) outlives reconnects and is shared by every transport. */
   private builtinSpec: ServerSpec | undefined
@@ -146,6 +138,12 @@ export class AgentConnection extends TypedEventEmitter<AgentConnectionEvents> {
     this.requestTimeoutMs = init.requestTimeoutMs ?? 10_000
     this.firstAttemptMs = init.firstAttemptMs ?? 10_000
     this.healthCheckMs = init.healthCheckMs ?? 30_000
+    this.listSync = new ListSync({ log: this.log }, {
+      agentId: this.id,
+      requestTimeoutMs: this.requestTimeoutMs,
+      signal: this.stopController.signal,
+      onChange: () => this.safeDispatchEvent('change')
+    })
   }
 
   get id (): string {
@@ -157,10 +155,10 @@ export class AgentConnection extends TypedEventEmitter<AgentConnectionEvents> {
     return pid === undefined ? { ...this.current } : { ...this.current, pid }
   }
 
-  tools (): AgentTool[] { return this.lists.tools }
-  resources (): AgentResource[] { return this.lists.resources }
-  prompts (): AgentPrompt[] { return this.lists.prompts }
-  resourceTemplates (): AgentResourceTemplate[] { return this.lists.resourceTemplates }
+  tools (): AgentTool[] { return this.listSync.lists.tools }
+  resources (): AgentResource[] { return this.listSync.lists.resources }
+  prompts (): AgentPrompt[] { return this.listSync.lists.prompts }
+  resourceTemplates (): AgentResourceTemplate[] { return this.listSync.lists.resourceTemplates }
 
   /** Starts connecting; resolves once the first attempt connected and listed, failed, or firstAttemptMs passed. */
   async start (): Promise<void> {
@@ -199,7 +197,7 @@ export class AgentConnection extends TypedEventEmitter<AgentConnectionEvents> {
       return await runAgentRequest(this.calls, op, params, signal, opts)
     } catch (err) {
       // 2026-07-28 holds no stream open that would notice a dead agent: a failed request is the first sign.
-      if (!signal.aborted && !(err instanceof ProtocolError)) this.checkHealth(session)
+      if (!signal.aborted && !(err instanceof ProtocolError)) session.health?.check()
       throw err
     }
   }
@@ -233,12 +231,12 @@ export class AgentConnection extends TypedEventEmitter<AgentConnectionEvents> {
       }
       this.session = session
       this.setStatus({ state: 'connected' })
-      this.log('info', 'agent connected', { agent: this.id, kind: this.config.kind, tools: this.lists.tools.length, protocol: session.client.getNegotiatedProtocolVersion() })
+      this.log('info', 'agent connected', { agent: this.id, kind: this.config.kind, tools: this.listSync.lists.tools.length, protocol: session.client.getNegotiatedProtocolVersion() })
       this.settleFirst?.()
-      this.startHealthChecks(session)
+      session.health?.start()
       const reason = await session.closed
       await this.calls.reset()
-      clearInterval(session.healthTimer)
+      session.health?.stop()
       this.session = undefined
       if (this.stopping()) break
       const message = this.describeFailure(new Error(reason))
@@ -319,33 +317,20 @@ export class AgentConnection extends TypedEventEmitter<AgentConnectionEvents> {
     client.onerror = (err) => {
       lastError = errorMessage(err)
       this.log('debug', 'agent transport error', { agent: this.id, error: lastError })
-      if (this.session === session) this.checkHealth(session)
+      if (this.session === session) session.health?.check()
     }
-    client.setNotificationHandler('notifications/tools/list_changed', () => { this.relist(session, 'tools') })
-    // Templates have no list_changed of their own; servers announce them as resource changes.
-    client.setNotificationHandler('notifications/resources/list_changed', () => { this.relist(session, 'resources'); this.relist(session, 'resourceTemplates') })
-    client.setNotificationHandler('notifications/prompts/list_changed', () => { this.relist(session, 'prompts') })
+    if (this.config.kind === 'remote') session.health = this.newHealth(session)
+    this.listSync.watch(client, () => this.session === session)
     try {
       await client.connect(transport, { signal, timeout: this.requestTimeoutMs })
       const pid = transportPid(transport)
       if (pid !== undefined) session.pid = pid
       const discover = client.getDiscoverResult()
       this.prior = client.getProtocolEra() === 'modern' && discover !== undefined ? { kind: 'modern', discover } : { kind: 'legacy' }
-      const caps = client.getServerCapabilities() ?? {}
       // Opened before listing, so no change falls between the lists and the stream.
-      await this.listenForChanges(session, caps)
-      const [tools, resources, prompts, resourceTemplates] = await Promise.all([
-        caps.tools === undefined ? [] : this.fetchList(client, 'tools'),
-        caps.resources === undefined ? [] : this.fetchList(client, 'resources'),
-        caps.prompts === undefined ? [] : this.fetchList(client, 'prompts'),
-        caps.resources === undefined ? [] : this.fetchList(client, 'resourceTemplates')
-      ])
-      this.setLists({
-        tools: this.map('tools', tools),
-        resources: this.map('resources', resources),
-        prompts: this.map('prompts', prompts),
-        resourceTemplates: this.map('resourceTemplates', resourceTemplates)
-      })
+      const listen = await this.listSync.listen(client, () => { this.onListenEnded(session) })
+      if (listen !== undefined) session.listen = listen
+      await this.listSync.load(client)
     } catch (err) {
       await this.closeSession(session, false)
       throw err
@@ -354,34 +339,11 @@ export class AgentConnection extends TypedEventEmitter<AgentConnectionEvents> {
     return session
   }
 
-  /**
-   * 2026-07-28 announces list changes only on a listen stream. An agent that refuses one is
-   * still served, with the lists of this connection; one whose stream ends is reconnected
-   * (and so re-listed), as a dropped 2025-11-25 session is. An agent announcing no changes
-   * keeps no stream open (servers end an empty one at once), so only the health checks and
-   * failed calls notice that it went away.
-   */
-  private async listenForChanges (session: Session, caps: ReturnType<Client['getServerCapabilities']> & object): Promise<void> {
-    const { client } = session
-    if (client.getProtocolEra() !== 'modern') return
-    const filter: SubscriptionFilter = {
-      ...(caps.tools?.listChanged === true ? { toolsListChanged: true } : {}),
-      ...(caps.prompts?.listChanged === true ? { promptsListChanged: true } : {}),
-      ...(caps.resources?.listChanged === true ? { resourcesListChanged: true } : {})
-    }
-    if (Object.keys(filter).length === 0) return
-    try {
-      session.listen = await client.listen(filter, { timeout: this.requestTimeoutMs })
-    } catch (err) {
-      this.log('warn', 'agent refused a listen stream; its list changes will not be followed', { agent: this.id, error: errorMessage(err) })
-      return
-    }
-    const listen = session.listen
-    void listen.closed.then((cause) => {
-      if (cause === 'local' || session.closing !== undefined || this.stopping()) return
-      this.log('debug', 'agent listen stream ended; reconnecting', { agent: this.id })
-      void this.closeSession(session, false)
-    })
+  /** A reconnect re-lists whatever changed while no stream carried it. */
+  private onListenEnded (session: Session): void {
+    if (session.closing !== undefined || this.stopping()) return
+    this.log('debug', 'agent listen stream ended; reconnecting', { agent: this.id })
+    void this.closeSession(session, false)
   }
 
   private builtin (config: BuiltinAgentConfig): ServerSpec {
@@ -402,77 +364,23 @@ export class AgentConnection extends TypedEventEmitter<AgentConnectionEvents> {
     this.log('debug', 'agent stderr', { agent: this.id, line: text })
   }
 
-  private async fetchList (client: Client, kind: ListKind): Promise<unknown[]> {
-    return await fetchListPages(client, kind, {
-      signal: this.stopController.signal,
+  private newHealth (session: Session): SessionHealth {
+    return new SessionHealth({
+      client: session.client,
+      intervalMs: this.healthCheckMs,
       timeoutMs: this.requestTimeoutMs,
-      onTooManyPages: (method) => { this.log('warn', 'agent list has too many pages; using the first ones', { agent: this.id, method, pages: MAX_LIST_PAGES }) }
-    })
-  }
-
-  private readonly skip: Skip = (what, name, reason) => {
-    this.log('warn', `agent ${what} skipped or trimmed: it would not fit the registry`, { agent: this.id, [what]: clip(name, 256), reason })
-  }
-
-  private map<K extends ListKind> (kind: K, items: unknown[]): AgentLists[K] { return mapAgentList(kind, items, this.skip) }
-
-  private setLists (next: AgentLists): void {
-    const changed = JSON.stringify(next) !== JSON.stringify(this.lists)
-    this.lists = next
-    if (changed) this.safeDispatchEvent('change')
-  }
-
-  /** Re-fetches one list after list_changed; notifications arriving meanwhile cause one more round. */
-  private relist (session: Session, kind: ListKind): void {
-    if (this.relisting.has(kind)) {
-      this.relisting.set(kind, true)
-      return
-    }
-    this.relisting.set(kind, false)
-    void (async () => {
-      try {
-        do {
-          this.relisting.set(kind, false)
-          const items = await this.fetchList(session.client, kind)
-          if (this.session !== session) return
-          this.setLists({ ...this.lists, [kind]: this.map(kind, items) })
-        } while (this.relisting.get(kind) === true)
-      } catch (err) {
-        this.log('warn', 'agent re-list failed', { agent: this.id, list: kind, error: errorMessage(err) })
-      } finally {
-        this.relisting.delete(kind)
+      signal: this.stopController.signal,
+      onFailed: (err) => {
+        if (this.session !== session || this.stopping()) return
+        this.log('debug', 'agent health check failed; dropping the connection', { agent: this.id, error: errorMessage(err) })
+        void this.closeSession(session, false)
       }
-    })()
-  }
-
-  /**
-   * HTTP has no connection to lose, so a remote agent is checked: periodically and after
-   * transport errors, with ping on 2025-11-25 and server/discover on 2026-07-28 (which has no ping).
-   */
-  private startHealthChecks (session: Session): void {
-    if (this.config.kind !== 'remote') return
-    session.healthTimer = setInterval(() => { this.checkHealth(session) }, this.healthCheckMs)
-    session.healthTimer.unref()
-  }
-
-  private checkHealth (session: Session): void {
-    if (this.config.kind !== 'remote' || session.healthChecking === true || session.closing !== undefined) return
-    session.healthChecking = true
-    const options = { signal: this.stopController.signal, timeout: this.requestTimeoutMs }
-    const check = session.client.getProtocolEra() === 'modern' ? session.client.discover(options) : session.client.ping(options)
-    check.then(() => {
-      session.healthChecking = false
-    }, (err: unknown) => {
-      session.healthChecking = false
-      if (this.session !== session || this.stopping()) return
-      this.log('debug', 'agent health check failed; dropping the connection', { agent: this.id, error: errorMessage(err) })
-      void this.closeSession(session, false)
     })
   }
 
   private async closeSession (session: Session, terminate: boolean): Promise<void> {
     session.closing ??= (async () => {
-      clearInterval(session.healthTimer)
+      session.health?.stop()
       await session.listen?.close().catch(() => {})
       if (terminate) await endRemoteSession(session.transport, CLOSE_TIMEOUT_MS)
       await session.client.close().catch((err: unknown) => {

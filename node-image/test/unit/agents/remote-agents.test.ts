@@ -1,9 +1,14 @@
 import { writeFile } from 'node:fs/promises'
+import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
-import { Server } from '@modelcontextprotocol/server'
+import { createMcpHandler, Server, type McpHttpHandler } from '@modelcontextprotocol/server'
+import Fastify from 'fastify'
 import { afterEach, describe, expect, it } from 'vitest'
-import { serveBuiltinHttp, serveMcpHttp } from '../../../src/agents/builtin-http-server.ts'
+import { MCP_HTTP_DEFAULTS, MCP_PATH, serveBuiltinHttp, serveMcpHttp } from '../../../src/agents/builtin-http-server.ts'
 import type { LowLevelServer } from '../../../src/agents/define-server.ts'
+import { silentLogger } from '../../../src/logging/json-logger.ts'
+import { openGuard } from '../../../src/mcp/http-auth.ts'
+import { registerMcpHttpEndpoint } from '../../../src/mcp/http-endpoint.ts'
 import { freePort } from '../../../src/local-mesh/free-port.ts'
 import type { AgentConfig } from '../../../src/config/schema.ts'
 import { AgentFailedError } from '../../../src/routing/errors.ts'
@@ -154,4 +159,58 @@ describe('remote agents over Streamable HTTP', () => {
       expect(changed).toBe(true)
     })
   }
+
+  it('reconnects and re-lists when a 2026-07-28 agent ends the listen stream', async () => {
+    const dir = await fx.tmpDir()
+    const tools = [{ name: 'first', inputSchema: { type: 'object' as const } }]
+    const newServer = (): LowLevelServer => {
+      // eslint-disable-next-line @typescript-eslint/no-deprecated -- a hand-written low-level server
+      const s = new Server({ name: 'lists', version: '1' }, { capabilities: { tools: { listChanged: true } } })
+      s.setRequestHandler('tools/list', () => ({ tools }))
+      return s
+    }
+    // The SDK's 2026-07-28 handler behind the node's own endpoint, swappable: closing it ends
+    // its listen streams (as an agent restarting its handler does) while the port stays served.
+    const newHandler = (): McpHttpHandler => createMcpHandler(() => newServer(), { legacy: 'reject' })
+    let handler = newHandler()
+    const methods: string[] = []
+    const app = Fastify({ logger: false, forceCloseConnections: true })
+    await registerMcpHttpEndpoint(app, {
+      log: silentLogger,
+      createLegacyServer: newServer,
+      modern: {
+        fetch: async (request) => {
+          const body = await request.clone().json() as { method?: unknown }
+          methods.push(String(body.method))
+          return await handler.fetch(request)
+        },
+        close: async () => { await handler.close() }
+      }
+    }, { path: MCP_PATH, allowedOrigins: [], authorize: openGuard, ...MCP_HTTP_DEFAULTS })
+    await app.listen({ host: '127.0.0.1', port: 0 })
+    fx.onCleanup(async () => { await app.close() })
+    const { port } = app.server.address() as AddressInfo
+    // No periodic check inside the test's time: only the stream's end can start the reconnect.
+    const host = await fx.host(dir, { connection: { healthCheckMs: 600_000 } })
+    await host.setAgents([remote('lists', `http://127.0.0.1:${port}${MCP_PATH}`)])
+    expect(host.status('lists')).toEqual({ state: 'connected' })
+    expect(fx.logs.find((l) => l.msg === 'agent connected')?.fields?.protocol).toBe('2026-07-28')
+    expect(methods).toContain('subscriptions/listen')
+    expect(host.records()[0]!.tools.map((t) => t.name)).toEqual(['first'])
+
+    // The agent ends the stream; a tool appears while no stream would announce it.
+    methods.length = 0
+    const old = handler
+    await old.close()
+    tools.push({ name: 'added-later', inputSchema: { type: 'object' } })
+    handler = newHandler()
+    await eventually(async () => host.records()[0]!.tools.some((t) => t.name === 'added-later') && host.status('lists')?.state === 'connected', {
+      what: 'a reconnect that re-lists after the listen stream ended',
+      timeoutMs: 10_000,
+      intervalMs: 50,
+      detail: async () => `methods since the stream ended: ${methods.join(', ')}; status: ${JSON.stringify(host.status('lists'))}`
+    })
+    expect(methods).toEqual(expect.arrayContaining(['server/discover', 'subscriptions/listen', 'tools/list']))
+    expect(fx.logs.some((l) => l.msg === 'agent listen stream ended; reconnecting')).toBe(true)
+  })
 })
