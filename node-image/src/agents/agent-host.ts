@@ -16,6 +16,7 @@ import type { DedicatedSession } from './call-sessions.ts'
 import type { AgentConnectionInit, AgentStatus } from './agent-connection.ts'
 import type { MeshFacade } from './builtin/mesh.ts'
 import type { ContentFacade } from '../storage/content-api.ts'
+import { errorMessage } from './error-message.ts'
 
 export interface AgentHostComponents {
   log: LogFn
@@ -78,10 +79,6 @@ const INVALID_PARAMS: number = ProtocolErrorCode.InvalidParams
 const RESOURCE_NOT_FOUND: number = ProtocolErrorCode.ResourceNotFound
 /** The v1 SDK's "request timed out", still sent by agents built on it. */
 const REQUEST_TIMEOUT = -32001
-
-function errorMessage (err: unknown): string {
-  return err instanceof Error ? err.message : String(err)
-}
 
 export class AgentHost extends TypedEventEmitter<AgentHostEvents> {
   private readonly log: LogFn
@@ -277,6 +274,6 @@ export class AgentHost extends TypedEventEmitter<AgentHostEvents> {
       }
       if (err.code === REQUEST_TIMEOUT) return new DeadlineExceededError(`agent ${id}: ${err.message}`)
     }
-    return new AgentFailedError(`agent ${id}: ${errorMessage(err)}`, { cause: err })
+    return new AgentFailedError(`agent ${id}: ${errorMessage(err)}`, { cause: err, ...(err instanceof ProtocolError ? { rpcCode: err.code } : {}) })
   }
 }

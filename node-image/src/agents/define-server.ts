@@ -11,6 +11,7 @@ import type { Static, TObject } from 'typebox'
 import { Compile } from 'typebox/compile'
 import type { Validator } from 'typebox/compile'
 import { describeIssues } from '../validation/schema-error.ts'
+import { errorMessage } from './error-message.ts'
 
 /**
  * The SDK's low-level Server. Deliberate: specs are plain data served whole, and
@@ -113,10 +114,6 @@ function compileTools (tools: AnyToolSpec[]): Map<string, CompiledTool> {
     out.set(spec.name, { spec, listed, validator: Compile(spec.input) })
   }
   return out
-}
-
-function errorMessage (err: unknown): string {
-  return err instanceof Error ? err.message : String(err)
 }
 
 interface CompiledSpec {

@@ -327,9 +327,6 @@ export function createMeshRequests (components: MeshMcpServerComponents, init: M
       try {
         return withRoute(await route('completion/complete', { completion: meshName }, found.target, forwarded, params._meta, extra)) as CompleteResult
       } catch (err) {
-        // The agent's own refusal (e.g. -32601: it has no completions) reaches the client as it was.
-        const code = agentErrorCode(err)
-        if (code !== undefined && err instanceof ToolCallError) throw new MeshRequestError(code, err.message, { code: err.code })
         throw asRequestError(err, kind, meshName)
       }
     }
@@ -341,13 +338,6 @@ const AUDIT_LINES: Record<AgentOp, string> = {
   'prompts/get': 'prompt get',
   'resources/read': 'resource read',
   'completion/complete': 'completion'
-}
-
-/** The JSON-RPC code inside an agent's failure as the agent's MCP client reported it (`MCP error -32601: …`). */
-function agentErrorCode (err: unknown): number | undefined {
-  if (!(err instanceof ToolCallError) || err.code !== 'agent-failed') return undefined
-  const match = /MCP error (-32[0-9]{3}):/.exec(err.message)
-  return match === null ? undefined : Number(match[1])
 }
 
 function subjectName (subject: Subject): string {
@@ -387,6 +377,8 @@ function isInputRequired (result: Record<string, unknown>): result is Record<str
 function asRequestError (err: unknown, kind: 'tool' | 'prompt' | 'resource', name: string): unknown {
   if (err instanceof InvalidRequestStateError) return new MeshRequestError(INVALID_PARAMS, `Invalid or expired requestState: ${err.message}`, { reason: 'invalid_request_state' })
   if (err instanceof UnknownAgentError) return new MeshRequestError(INVALID_PARAMS, `unknown ${kind} "${name}": ${err.message}`)
+  // The agent's own refusal (e.g. -32601: it has no completions) reaches the client with its code.
+  if (err instanceof AgentFailedError && err.rpcCode !== undefined) return new MeshRequestError(err.rpcCode, err.message, { code: err.code })
   if (err instanceof ToolCallError) return new MeshRequestError(INTERNAL_ERROR, err.message, { code: err.code })
   return err
 }

@@ -50,9 +50,12 @@ export class DeadlineExceededError extends ToolCallError {
 
 /** The agent itself failed: its MCP server errored, crashed or is unreachable from its node. */
 export class AgentFailedError extends ToolCallError {
-  constructor (message: string, options?: { cause?: unknown }) {
+  /** The agent's own JSON-RPC error code, when it answered with one: the client gets that code. */
+  readonly rpcCode?: number
+  constructor (message: string, options?: { cause?: unknown, rpcCode?: number }) {
     super('agent-failed', message, options)
     this.name = 'AgentFailedError'
+    if (options?.rpcCode !== undefined) this.rpcCode = options.rpcCode
   }
 }
 
@@ -73,12 +76,12 @@ export class InvalidRequestStateError extends ToolCallError {
 }
 
 /** Builds the right class from a code received from another node. */
-export function callErrorFromCode (code: CallErrorCode, message: string): ToolCallError {
+export function callErrorFromCode (code: CallErrorCode, message: string, rpcCode?: number): ToolCallError {
   switch (code) {
     case 'unknown-agent': return new UnknownAgentError(message)
     case 'node-unreachable': return new NodeUnreachableError(message)
     case 'deadline-exceeded': return new DeadlineExceededError(message)
-    case 'agent-failed': return new AgentFailedError(message)
+    case 'agent-failed': return new AgentFailedError(message, rpcCode === undefined ? {} : { rpcCode })
     case 'agent-removed': return new AgentRemovedError(message)
     case 'invalid-request-state': return new InvalidRequestStateError(message)
     default: return new ToolCallError(code, message)

@@ -6,7 +6,7 @@ import type { NodeMetrics } from '../metrics/node-metrics.ts'
 import type { LogFn } from '../logging/json-logger.ts'
 import { inRemoteChildSpan, inSpan } from '../tracing/spans.ts'
 import { E2EError, type E2ECipher } from './e2e-cipher.ts'
-import { DeadlineExceededError, ToolCallError, type CallErrorCode } from './errors.ts'
+import { AgentFailedError, DeadlineExceededError, ToolCallError, type CallErrorCode } from './errors.ts'
 import { subjectOf, type EncryptionPolicy, type LocalAgents } from './tool-router.ts'
 import { callAad, encodeJson, FRAME_EVENT, FRAME_RESPONSE, MalformedCallError, MODE_E2E, MODE_PLAIN, parseRequest, splitMode, withKind, withMode, type WireRequest, type WireResponse } from './tool-call-wire.ts'
 import type { CallEvent } from './types.ts'
@@ -195,7 +195,8 @@ export class ToolCallService {
     } catch (err) {
       const failure = err instanceof ToolCallError ? err : new ToolCallError('agent-failed', (err as Error).message)
       outcome = failure.code
-      return { id: request.id, ok: false, code: failure.code, message: failure.message.slice(0, 4096) }
+      const rpcCode = failure instanceof AgentFailedError ? failure.rpcCode : undefined
+      return { id: request.id, ok: false, code: failure.code, message: failure.message.slice(0, 4096), ...(rpcCode === undefined ? {} : { rpcCode }) }
     } finally {
       if (!lasting) this.inFlight--
       metrics.toolCallsInFlight.set(this.inFlight)

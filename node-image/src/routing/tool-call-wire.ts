@@ -107,7 +107,9 @@ export const WireResponse = Type.Union([
     id: Type.String({ pattern: '^[0-9a-f]{32}$' }),
     ok: Type.Literal(false),
     code: oneOf(CALL_ERROR_CODES),
-    message: Type.String({ maxLength: 4096 })
+    message: Type.String({ maxLength: 4096 }),
+    /** With agent-failed: the agent's own JSON-RPC error code (any 32-bit integer, as JSON-RPC allows). */
+    rpcCode: Type.Optional(Type.Integer({ minimum: -2147483648, maximum: 2147483647 }))
   }, { additionalProperties: false })
 ])
 

@@ -199,7 +199,7 @@ export class ToolRouter implements MeshCaller {
     // could not decrypt); it carries no result, so accept it as an error only.
     const response = parseResponse(mode === MODE_E2E && openResponse !== undefined ? openResponse(payload) : payload)
     if (response.id !== id && !(mode === MODE_PLAIN && !response.ok)) throw new ToolCallError('rejected', `response from ${nodeId} answers another request`)
-    if (!response.ok) throw callErrorFromCode(response.code, response.message)
+    if (!response.ok) throw callErrorFromCode(response.code, response.message, response.rpcCode)
     if (mode === MODE_PLAIN && openResponse !== undefined) throw new ToolCallError('rejected', `result from ${nodeId} arrived unencrypted`)
     return response.result
   }

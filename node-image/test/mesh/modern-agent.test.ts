@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
 import { eventually, startMesh, type Mesh } from './harness.ts'
-import { startModernAgent, type ModernAgent } from '../support/modern-agent.ts'
+import { REVIEW_REFUSAL, startModernAgent, type ModernAgent } from '../support/modern-agent.ts'
 
 const MODERN = '2026-07-28'
 const FORM = { elicitation: { form: {} } }
@@ -144,6 +144,13 @@ describe('a 2026-07-28 agent behind the mesh', () => {
       const client = await connect(era, {})
       const result = await client.complete({ ref: { type: 'ref/prompt', name: named('review') }, argument: { name: 'language', value: 'ty' } })
       expect(result.completion.values).toEqual(['typescript'])
+    })
+
+    it(`gives a ${era} client the agent's own error code when it refuses`, async () => {
+      const client = await connect(era, {})
+      const err = await client.getPrompt({ name: named('review'), arguments: {} }).then(() => undefined, (e: unknown) => e as { code?: number, message?: string })
+      expect(err?.code).toBe(REVIEW_REFUSAL.code)
+      expect(err?.message).toContain(REVIEW_REFUSAL.message)
     })
   }
 

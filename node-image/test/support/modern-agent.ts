@@ -5,7 +5,10 @@
 // can check what the node said to it rather than what the node meant to say.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { createMcpHandler, inputRequired, inputResponse, Server, type Tool } from '@modelcontextprotocol/server'
+import { createMcpHandler, inputRequired, inputResponse, ProtocolError, Server, type Tool } from '@modelcontextprotocol/server'
+
+/** How the agent refuses `prompts/get review` without its argument: an application-defined JSON-RPC code (outside the range MCP reserves). */
+export const REVIEW_REFUSAL = { code: 1042, message: 'review needs a language' }
 
 export interface SeenRequest {
   method: string
@@ -101,9 +104,12 @@ function mcpServer (calls: Calls): Server {
   server.setRequestHandler('prompts/list', () => ({
     prompts: [{ name: 'review', description: 'reviews code', arguments: [{ name: 'language', required: true }] }]
   }))
-  server.setRequestHandler('prompts/get', (request) => ({
-    messages: [{ role: 'user', content: { type: 'text', text: `review some ${request.params.arguments?.language ?? '?'}` } }]
-  }))
+  server.setRequestHandler('prompts/get', (request) => {
+    const language = request.params.arguments?.language
+    // A refusal with the agent's own code, which must reach the caller as it is.
+    if (language === undefined) throw new ProtocolError(REVIEW_REFUSAL.code, REVIEW_REFUSAL.message)
+    return { messages: [{ role: 'user', content: { type: 'text', text: `review some ${language}` } }] }
+  })
   server.setRequestHandler('completion/complete', (request) => {
     const value = request.params.argument.value
     return { completion: { values: LANGUAGES.filter((l) => l.startsWith(value)), hasMore: false } }

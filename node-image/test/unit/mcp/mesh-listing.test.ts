@@ -223,12 +223,12 @@ describe('completion/complete', () => {
 
   it('gives the agent\'s own refusal to the client as the protocol error', async () => {
     const caller = new RecordingCaller()
-    caller.handler = async () => { throw new AgentFailedError('agent everything: MCP error -32601: Method not found') }
+    caller.handler = async () => { throw new AgentFailedError('agent everything: Method not found', { rpcCode: -32601 }) }
     const legacy = await legacyClient(new TestCatalog(records), caller)
     const err = await legacy.complete({ ref: { type: 'ref/prompt', name: `${nodeB.slice(-10)}.everything.completable-prompt` }, argument: { name: 'd', value: '' } }).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(McpError)
     expect((err as McpError).code).toBe(-32601)
-    expect((err as McpError).message).toContain('agent everything: MCP error -32601: Method not found')
+    expect((err as McpError).message).toContain('agent everything: Method not found')
   })
 
   it('completes through both faces, which declare the capability', async () => {
