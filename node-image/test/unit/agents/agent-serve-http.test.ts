@@ -2,16 +2,14 @@
 // 2026-07-28 stateless requests (server/discover, tools/call, subscriptions/listen) and
 // 2025-11-25 sessions (initialize, resources/subscribe and updates on the GET stream), each
 // driven by the official SDK v2 client.
-import { spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Client, StreamableHTTPClientTransport, type CallToolResult } from '@modelcontextprotocol/client'
 import { eventually } from '../../../../test/support/eventually.ts'
+import { serveBuiltinHttp } from './agent-serve-process.ts'
 
-const MAIN = fileURLToPath(new URL('../../../src/cli/main.ts', import.meta.url))
 const NOTES_ALL = 'notes://all'
 
 const cleanups: Array<() => Promise<void>> = []
@@ -21,20 +19,7 @@ afterEach(async () => { for (const cleanup of cleanups.splice(0).reverse()) awai
 async function serveNotes (): Promise<URL> {
   const dataDir = await mkdtemp(join(tmpdir(), 'dawn-agent-serve-'))
   cleanups.push(async () => { await rm(dataDir, { recursive: true, force: true }) })
-  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', MAIN, 'agent', 'serve', 'notes', '--http', '0', '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] })
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => { resolve(code) }))
-  cleanups.push(async () => {
-    if (child.exitCode === null) child.kill('SIGTERM')
-    await exited
-  })
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = ''
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString()
-      if (out.includes('\n')) resolve(out.split('\n')[0] ?? '')
-    })
-    child.once('exit', (code) => { reject(new Error(`agent serve exited with ${code}`)) })
-  })
+  const { url } = await serveBuiltinHttp('notes', ['--data-dir', dataDir], (cleanup) => { cleanups.push(cleanup) })
   return new URL(url)
 }
 

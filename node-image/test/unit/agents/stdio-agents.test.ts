@@ -1,13 +1,12 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { AgentConfig } from '../../../src/config/schema.ts'
 import { AgentFailedError } from '../../../src/routing/errors.ts'
 import { eventually, Fixture, rejection, signal, text } from './fixture.ts'
+import { MAIN, serveBuiltinHttp, type ServedAgent } from './agent-serve-process.ts'
 
-const MAIN = fileURLToPath(new URL('../../../src/cli/main.ts', import.meta.url))
 const fx = new Fixture()
 afterEach(async () => { await fx.cleanup() })
 
@@ -89,24 +88,7 @@ describe('stdio agents', () => {
 })
 
 describe('dawn-node agent serve', () => {
-  /** Starts `agent serve <builtin> --http 0 ...args` and reads the URL it prints. */
-  async function serveHttp (builtin: string, ...args: string[]): Promise<{ child: ChildProcessWithoutNullStreams, exited: Promise<number | null>, url: string }> {
-    const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', MAIN, 'agent', 'serve', builtin, '--http', '0', ...args])
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => { resolve(code) }))
-    fx.onCleanup(async () => {
-      if (child.exitCode === null) child.kill('SIGTERM')
-      await exited
-    })
-    const url = await new Promise<string>((resolve, reject) => {
-      let out = ''
-      child.stdout.on('data', (chunk: Buffer) => {
-        out += chunk.toString()
-        if (out.includes('\n')) resolve(out.split('\n')[0] ?? '')
-      })
-      child.once('exit', (code) => { reject(new Error(`agent serve exited with ${code}`)) })
-    })
-    return { child, exited, url }
-  }
+  const serveHttp = async (builtin: string, ...args: string[]): Promise<ServedAgent> => await serveBuiltinHttp(builtin, args, (cleanup) => { fx.onCleanup(cleanup) })
 
   it('--http serves a built-in that a remote agent can use', async () => {
     const dataDir = await fx.tmpDir()
