@@ -3,9 +3,10 @@
  * SDK v2's stateless handler (`createMcpHandler`), over node:http on loopback. The reference
  * servers on npm speak only 2025-11-25, so the bench brings its own.
  */
-import { createServer, type IncomingMessage } from 'node:http'
+import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createMcpHandler, Server } from '@modelcontextprotocol/server'
+import { sendWebResponse, webRequestOf } from '../src/mcp/web-exchange.ts'
 
 export interface ModernEcho {
   url: string
@@ -25,11 +26,10 @@ export async function startModernEcho (): Promise<ModernEcho> {
   }, { legacy: 'reject' })
   const http = createServer((req, res) => {
     void (async () => {
-      const response = await handler.fetch(await webRequest(req))
-      const headers: Record<string, string> = {}
-      response.headers.forEach((value, name) => { headers[name] = value })
-      res.writeHead(response.status, headers)
-      res.end(Buffer.from(await response.arrayBuffer()))
+      const chunks: Buffer[] = []
+      for await (const chunk of req) chunks.push(chunk as Buffer)
+      const body = chunks.length === 0 ? undefined : Buffer.concat(chunks).toString('utf8')
+      await sendWebResponse(res, await handler.fetch(webRequestOf(req.method ?? 'GET', req.url ?? '/', req.headers, body, new AbortController().signal)))
     })().catch(() => { res.destroy() })
   })
   await new Promise<void>((resolve) => { http.listen(0, '127.0.0.1', resolve) })
@@ -41,14 +41,4 @@ export async function startModernEcho (): Promise<ModernEcho> {
       await new Promise<void>((resolve) => { http.close(() => { resolve() }) })
     }
   }
-}
-
-async function webRequest (req: IncomingMessage): Promise<Request> {
-  const chunks: Buffer[] = []
-  for await (const chunk of req) chunks.push(chunk as Buffer)
-  const headers = new Headers()
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value)
-  }
-  return new Request(`http://127.0.0.1${req.url ?? '/'}`, { method: req.method ?? 'GET', headers, ...(chunks.length === 0 ? {} : { body: Buffer.concat(chunks) }) })
 }

@@ -6,9 +6,13 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createMcpHandler, inputRequired, inputResponse, ProtocolError, Server, type Tool } from '@modelcontextprotocol/server'
+import { sendWebResponse, webRequestOf } from '../../src/mcp/web-exchange.ts'
 
 /** How the agent refuses `prompts/get review` without its argument: an application-defined JSON-RPC code (outside the range MCP reserves). */
 export const REVIEW_REFUSAL = { code: 1042, message: 'review needs a language' }
+
+/** A header a test's own client sets when it talks to the agent directly, so its requests can be told from the node's. */
+export const DIRECT_HEADER = 'x-test-direct'
 
 export interface SeenRequest {
   method: string
@@ -19,11 +23,13 @@ export interface SeenRequest {
   /** The envelope's `io.modelcontextprotocol/clientCapabilities` (2026-07-28 only). */
   capabilities?: unknown
   logLevel?: unknown
+  /** Sent by a test's client connected directly (DIRECT_HEADER), not by a node. */
+  direct?: true
 }
 
 export interface ModernAgent {
   url: string
-  /** Every JSON-RPC request that reached the server, in order. */
+  /** Every JSON-RPC request that reached the server, in order (a direct client's included, marked). */
   seen: SeenRequest[]
   /** `tag` of each `wait` call that is running, and of each one whose request was cancelled. */
   waiting: Set<string>
@@ -126,6 +132,7 @@ function seenOf (req: IncomingMessage, body: string): SeenRequest[] {
     return []
   }
   const header = req.headers['mcp-protocol-version']
+  const direct = req.headers[DIRECT_HEADER] !== undefined
   return (Array.isArray(parsed) ? parsed : [parsed]).map(record).filter((m) => typeof m.method === 'string' && m.id !== undefined).map((m) => {
     const params = record(m.params)
     const meta = record(params._meta)
@@ -134,7 +141,8 @@ function seenOf (req: IncomingMessage, body: string): SeenRequest[] {
       ...(typeof header === 'string' ? { protocolVersion: header } : {}),
       ...(typeof params.name === 'string' ? { name: params.name } : {}),
       ...('io.modelcontextprotocol/clientCapabilities' in meta ? { capabilities: meta['io.modelcontextprotocol/clientCapabilities'] } : {}),
-      ...('io.modelcontextprotocol/logLevel' in meta ? { logLevel: meta['io.modelcontextprotocol/logLevel'] } : {})
+      ...('io.modelcontextprotocol/logLevel' in meta ? { logLevel: meta['io.modelcontextprotocol/logLevel'] } : {}),
+      ...(direct ? { direct: true as const } : {})
     }
   })
 }
@@ -161,27 +169,8 @@ export async function startModernAgent (): Promise<ModernAgent> {
     // Closing the response (the client went away) aborts the request: how 2026-07-28 cancels.
     const aborted = new AbortController()
     res.on('close', () => { aborted.abort() })
-    const headers = new Headers()
-    for (const [name, value] of Object.entries(req.headers)) if (typeof value === 'string') headers.set(name, value)
-    const response = await handler.fetch(new Request(`http://127.0.0.1${req.url ?? '/'}`, {
-      method: req.method ?? 'GET',
-      headers,
-      ...(body.length === 0 ? {} : { body }),
-      signal: aborted.signal
-    }))
-    res.writeHead(response.status, Object.fromEntries(response.headers))
-    if (response.body === null) { res.end(); return }
-    const reader = response.body.getReader()
-    try {
-      for (;;) {
-        const { done, value } = await reader.read()
-        if (done) break
-        res.write(value)
-      }
-    } catch {
-      // The client went away mid-stream.
-    }
-    res.end()
+    const request = webRequestOf(req.method ?? 'GET', req.url ?? '/', req.headers, body.length === 0 ? undefined : body.toString('utf8'), aborted.signal)
+    await sendWebResponse(res, await handler.fetch(request))
   }
   const http = createServer((req, res) => {
     serve(req, res).catch(() => {
