@@ -71,8 +71,13 @@ export const ResourceAnnotations = Type.Object({
 })
 const Title = Type.String({ maxLength: MAX_TITLE })
 
+/** A tool's or prompt's name as agents give it; also what filters rename to. */
+export const TOOL_NAME_PATTERN = '^[A-Za-z0-9_.:/-]+$'
+export const MAX_TOOL_NAME = 128
+export const ToolName = Type.String({ minLength: 1, maxLength: MAX_TOOL_NAME, pattern: TOOL_NAME_PATTERN })
+
 export const AgentTool = Type.Object({
-  name: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.:/-]+$' }),
+  name: ToolName,
   title: Type.Optional(Title),
   description: Type.Optional(Type.String({ maxLength: MAX_DESCRIPTION })),
   inputSchema: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
@@ -109,7 +114,7 @@ export const AgentResourceTemplate = Type.Object({
 }, { additionalProperties: false })
 
 export const AgentPrompt = Type.Object({
-  name: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.:/-]+$' }),
+  name: ToolName,
   title: Type.Optional(Title),
   description: Type.Optional(Type.String({ maxLength: MAX_DESCRIPTION })),
   arguments: Type.Optional(Type.Array(Type.Object({
