@@ -106,9 +106,10 @@ describe('content layer over the mesh (embedded stores)', () => {
     const bytes = randomBytes(1024 * 1024 + 3)
     const { cid } = await add(2, bytes, '?replication=2')
     const placed = await replicated(2, cid, 2)
-    const first = indexOf(placed.holders[0]!)
     // Not node 2, which added the bytes.
     const reader = [0, 1, 3].find(i => !placed.have.includes(mesh.net.nodes[i]!.peerId))!
+    // The reader asks the holders in placement order as it sees them: corrupt the one it asks first.
+    const first = indexOf((await replicated(reader, cid, 2)).holders[0]!)
     // Bit rot on the first holder's disk: every block file keeps its length, one byte flipped.
     const blocks = join(mesh.net.nodes[first]!.dir, 'data', 'content', 'blocks')
     const files = (await readdir(blocks, { recursive: true, withFileTypes: true })).filter(e => e.isFile() && e.name.endsWith('.data'))
@@ -120,8 +121,8 @@ describe('content layer over the mesh (embedded stores)', () => {
       data[at] = (data[at] ?? 0) ^ 0xff
       await writeFile(path, data)
     }
-    // The reader must know both holders, so it asks them in placement order (the corrupt one first).
-    await replicated(reader, cid, 2)
+    // Its view has not moved since: it still asks the corrupt holder first.
+    expect(indexOf((await replicated(reader, cid, 2)).holders[0]!)).toBe(first)
     const failuresBefore = await mesh.metric(reader, 'dawn_content_verification_failures_total', { source: 'mesh' })
     expect((await read(reader, cid)).equals(bytes)).toBe(true)
     expect(await mesh.metric(reader, 'dawn_content_verification_failures_total', { source: 'mesh' })).toBeGreaterThan(failuresBefore)
