@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest'
 import { emptyHistory, type History } from './history.ts'
 import { check, violations, type Snapshot } from './invariants.ts'
+import { refusalOutcome } from './workload.ts'
 
 const IDS = ['12D3KooWaaa', '12D3KooWbbb', '12D3KooWccc']
 
@@ -105,5 +106,18 @@ describe('invariant checker', () => {
     const { h, s } = world()
     s.nodes[2]!.notes = new Map([['chaos-1-0', 'a'], ['chaos-1-9', 'x']])
     expect(check(h, s).calls).toEqual(['node 2 executed chaos-1-0, sent to node 1', 'node 2 executed chaos-1-9, which no caller sent'])
+  })
+
+  it('counts node-unreachable as not run, so a node-unreachable call that ran is a violation; outcome-unknown may have run', () => {
+    expect(refusalOutcome('node-unreachable')).toBe('error')
+    expect(refusalOutcome('outcome-unknown')).toBe('unknown')
+    expect(refusalOutcome('deadline-exceeded')).toBe('unknown')
+    const { h, s } = world()
+    h.calls.push({ key: 'chaos-1-3', value: 'd', caller: 0, target: 2, outcome: refusalOutcome('node-unreachable'), detail: '502 node-unreachable' })
+    h.calls.push({ key: 'chaos-1-4', value: 'e', caller: 0, target: 2, outcome: refusalOutcome('outcome-unknown'), detail: '502 outcome-unknown' })
+    s.nodes[2]!.notes = new Map([['chaos-1-3', 'd'], ['chaos-1-4', 'e']])
+    const v = check(h, s)
+    expect(v.calls).toEqual(['call chaos-1-3 was reported failed (502 node-unreachable) but executed'])
+    expect(v.unknownExecuted).toBe(2)
   })
 })

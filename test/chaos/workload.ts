@@ -7,8 +7,15 @@ import { emptyHistory, type CallOutcome, type History } from './history.ts'
 import { addContent, call, metricSum, registry } from './node-api.ts'
 import { RECORDER_AGENT, type ChaosTarget } from './target.ts'
 
-/** Refusals that mean the call never reached the agent; anything else might have run. */
-const NOT_RUN = new Set(['unknown-agent', 'bad-request', 'too-large', 'busy'])
+/**
+ * Refusals that mean the call never reached the agent; anything else might have run. The
+ * router answers node-unreachable only before the request left the caller (after that it is
+ * outcome-unknown), so the checker proves it: a node-unreachable call that executed is a violation.
+ */
+export const NOT_RUN: ReadonlySet<string> = new Set(['unknown-agent', 'node-unreachable', 'bad-request', 'too-large', 'busy'])
+
+/** How a refused call is counted: certainly not run, or unknown (`outcome-unknown`, `deadline-exceeded`, ...). */
+export const refusalOutcome = (code: string): CallOutcome => NOT_RUN.has(code) ? 'error' : 'unknown'
 export const SERVED_OK = 'dawn_tool_calls_served_total'
 
 export interface WorkloadInit {
@@ -133,7 +140,7 @@ export class Workload {
         record.outcome = reply.result.isError === true ? 'unknown' : 'ok'
         record.detail = reply.result.isError === true ? 'tool reported an error' : reply.route
       } else {
-        record.outcome = NOT_RUN.has(reply.code) ? 'error' : 'unknown'
+        record.outcome = refusalOutcome(reply.code)
         record.detail = `${reply.status} ${reply.code}`
       }
     } catch (err) {

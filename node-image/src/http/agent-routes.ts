@@ -43,6 +43,8 @@ const CallError = Type.Object({ statusCode: Type.Integer(), error: Type.String()
 const STATUS: Record<CallErrorCode, number> = {
   'unknown-agent': 404,
   'node-unreachable': 502,
+  // The request reached the node's stream (or flood) and no answer came: upstream failed mid-call.
+  'outcome-unknown': 502,
   'deadline-exceeded': 504,
   'agent-failed': 502,
   'agent-removed': 502,

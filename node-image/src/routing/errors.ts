@@ -5,6 +5,7 @@
 export const CALL_ERROR_CODES = [
   'unknown-agent',
   'node-unreachable',
+  'outcome-unknown',
   'deadline-exceeded',
   'agent-failed',
   'agent-removed',
@@ -33,11 +34,26 @@ export class UnknownAgentError extends ToolCallError {
   }
 }
 
-/** No direct, DHT or relayed route reached the node. */
+/** No direct, DHT, relayed or flood route took the request: it never left this node, so it did not run. */
 export class NodeUnreachableError extends ToolCallError {
   constructor (message: string, options?: { cause?: unknown }) {
     super('node-unreachable', message, options)
     this.name = 'NodeUnreachableError'
+  }
+}
+
+/**
+ * The request was sent (its stream write began, or the flood's first copy went out) and no
+ * answer came back: the stream broke, the connection was lost, or no member carried the
+ * reply. The agent may or may not have run the call.
+ */
+export class OutcomeUnknownError extends ToolCallError {
+  /** The node that may have run it, when the caller knows. */
+  readonly nodeId?: string
+  constructor (message: string, options?: { cause?: unknown, nodeId?: string }) {
+    super('outcome-unknown', message, options)
+    this.name = 'OutcomeUnknownError'
+    if (options?.nodeId !== undefined) this.nodeId = options.nodeId
   }
 }
 
@@ -80,6 +96,7 @@ export function callErrorFromCode (code: CallErrorCode, message: string, rpcCode
   switch (code) {
     case 'unknown-agent': return new UnknownAgentError(message)
     case 'node-unreachable': return new NodeUnreachableError(message)
+    case 'outcome-unknown': return new OutcomeUnknownError(message)
     case 'deadline-exceeded': return new DeadlineExceededError(message)
     case 'agent-failed': return new AgentFailedError(message, rpcCode === undefined ? {} : { rpcCode })
     case 'agent-removed': return new AgentRemovedError(message)

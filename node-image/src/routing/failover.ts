@@ -25,17 +25,18 @@ export const FAILOVER_BY_CODE: Record<CallErrorCode, FailoverClass> = {
   // The caller's registry has no such agent (before sending), or the host has no such agent or
   // the agent no such tool (agent-host answers before, or instead of, running anything).
   'unknown-agent': 'next-replica',
-  // AMBIGUOUS. Before sending: the connector found no path, no call stream opened, the flood
-  // found no member to carry it, a session cannot take the flood route. After sending: the
-  // stream broke after the request was written, or a flood was carried and its reply lost.
-  // To tell them apart the router must record whether `lp.write(envelope)` was entered (a
-  // write that later fails may still have been delivered) or the flood fan-out started; a
-  // failure before either is not delivered.
-  'node-unreachable': 'retry-if-idempotent',
+  // Only before sending: the connector found no path, no call stream opened, the flood found
+  // no member to take its first copy, a session cannot take the flood route. The router turns
+  // any failure after `lp.write(envelope)` was entered or the flood's first copy went out
+  // into outcome-unknown (tool-router.ts).
+  'node-unreachable': 'next-replica',
+  // The request was sent and no answer came: the stream broke, the connection was lost, or
+  // the flood carried no reply back. The agent may have run it.
+  'outcome-unknown': 'retry-if-idempotent',
   // AMBIGUOUS. The host's "deadline passed before the call started" and agent-host's "before
-  // ... started" did not reach the agent; a deadline while the agent ran, or while the caller
-  // waited for the reply, may have. Same record as above, plus the host's message would need
-  // its own code to be trusted.
+  // ... started" did not reach the agent; a deadline while the agent ran (agent-host's
+  // "during", the agent's own request timeout), or while the caller waited for the reply after
+  // sending, may have. The host's "before" would need its own code to be trusted.
   'deadline-exceeded': 'retry-if-idempotent',
   // With an rpcCode: the agent answered with a JSON-RPC error, final. Without one: its MCP
   // server failed or dropped mid-call, or the node is shutting down; AMBIGUOUS (a remote
@@ -73,22 +74,6 @@ export class NotDeliveredError extends Error {
 }
 
 /**
- * A call that may have reached an agent, whose tool is not idempotent (or whose replicas
- * ran out), ended without an answer: it may or may not have run. A later step adds the
- * code to CALL_ERROR_CODES and makes this a ToolCallError.
- */
-export class OutcomeUnknownError extends Error {
-  readonly code = 'outcome-unknown'
-  /** The replica that may have run it. */
-  readonly nodeId: string
-  constructor (nodeId: string, message: string, options?: { cause?: unknown }) {
-    super(message, options)
-    this.name = 'OutcomeUnknownError'
-    this.nodeId = nodeId
-  }
-}
-
-/**
  * The class of one failed attempt. An error wrapped in {@link NotDeliveredError} never
  * reached an agent, so what would be retried only if idempotent goes to the next replica;
  * a final error stays final. Anything that is not a ToolCallError may have been delivered.
@@ -104,15 +89,15 @@ export function failoverClass (err: unknown): FailoverClass {
 }
 
 /** The code an attempt ended with, for `_meta` and metric labels. */
-export function failureCode (err: unknown): CallErrorCode | 'outcome-unknown' | 'error' {
+export function failureCode (err: unknown): CallErrorCode | 'error' {
   if (err instanceof NotDeliveredError) return failureCode(err.cause)
   if (err instanceof ToolCallError) return err.code
-  if (err instanceof OutcomeUnknownError) return err.code
   return 'error'
 }
 
 /** Whether the failure says the node itself is in trouble, so it should go last for a while. */
 export function coolsDown (err: unknown): boolean {
   const code = failureCode(err)
-  return code === 'node-unreachable' || code === 'busy'
+  // outcome-unknown from the router is a stream or connection lost mid-call: a node dying looks like this.
+  return code === 'node-unreachable' || code === 'outcome-unknown' || code === 'busy'
 }

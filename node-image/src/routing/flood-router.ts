@@ -44,9 +44,13 @@ export class FloodRouter {
     return this.init.maxHops
   }
 
-  /** Carries a sealed `toolcall.request` envelope to `target`; throws NodeUnreachableError when no member reaches it. */
-  async call (target: string, envelope: Uint8Array, signal: AbortSignal, deadline: number): Promise<FloodDelivery> {
-    return await this.send({ kind: 'call', target, payload: envelope }, signal, deadline)
+  /**
+   * Carries a sealed `toolcall.request` envelope to `target`; throws NodeUnreachableError when no
+   * member brings a reply back. `onSent` runs before the first copy is written to a neighbour:
+   * only a failure before it proves the call never left this node.
+   */
+  async call (target: string, envelope: Uint8Array, signal: AbortSignal, deadline: number, onSent?: () => void): Promise<FloodDelivery> {
+    return await this.send({ kind: 'call', target, payload: envelope }, signal, deadline, onSent)
   }
 
   /** Whether a flood reaches `target` now, and in how many hops (the `mesh` agent's route tool). */
@@ -55,7 +59,7 @@ export class FloodRouter {
     return { hops }
   }
 
-  private async send (what: Pick<FloodBody, 'kind' | 'target' | 'payload'>, signal: AbortSignal, deadline: number): Promise<FloodDelivery> {
+  private async send (what: Pick<FloodBody, 'kind' | 'target' | 'payload'>, signal: AbortSignal, deadline: number, onSent?: () => void): Promise<FloodDelivery> {
     const { messenger } = this.components
     const body: FloodBody = { ...what, maxHops: this.init.maxHops, deadline }
     const frame = encodeRequestFrame(1, messenger.seal('flood.request', encodeFloodBody(body)))
@@ -69,7 +73,8 @@ export class FloodRouter {
       peers: first,
       frame,
       signal,
-      accept: reply => openFloodReply(messenger, body, reply, what.target)
+      accept: reply => openFloodReply(messenger, body, reply, what.target),
+      ...(onSent === undefined ? {} : { onSend: onSent })
     })
     signal.throwIfAborted()
     if (result.found !== undefined) return { reply: result.found, hops: result.hops }

@@ -3,8 +3,8 @@
  * failover.ts, at most `maxAttempts` attempts, never a second run of a call that may have
  * reached an agent unless the tool is idempotent on every replica that lists it.
  */
-import { DeadlineExceededError, UnknownAgentError } from './errors.ts'
-import { coolsDown, failoverClass, failureCode, NotDeliveredError, OutcomeUnknownError, type FailoverClass } from './failover.ts'
+import { DeadlineExceededError, OutcomeUnknownError, UnknownAgentError } from './errors.ts'
+import { coolsDown, failoverClass, failureCode, NotDeliveredError, type FailoverClass } from './failover.ts'
 import type { Replica, ReplicaChooser, ReplicaPick } from './replica-choice.ts'
 
 /** One attempt, as `_meta` and metrics show it: the pick, and how it ended. */
@@ -94,5 +94,5 @@ export async function runWithFailover<T> (chooser: ReplicaChooser, replicas: rea
 
 function outcomeUnknown (nodeId: string, tool: string, why: string, cause: unknown): OutcomeUnknownError {
   const detail = cause instanceof Error ? cause.message : String(cause)
-  return new OutcomeUnknownError(nodeId, `call to ${tool} may have run on ${nodeId} and ended without an answer (${why}): ${detail}`, { cause })
+  return new OutcomeUnknownError(`call to ${tool} may have run on ${nodeId} and ended without an answer (${why}): ${detail}`, { cause, nodeId })
 }

@@ -9,7 +9,7 @@ import type { AgentRecord } from '../registry/agent-record.ts'
 import type { LogFn } from '../logging/json-logger.ts'
 import { inSpan } from '../tracing/spans.ts'
 import type { E2ECipher } from './e2e-cipher.ts'
-import { callErrorFromCode, DeadlineExceededError, NodeUnreachableError, ToolCallError, UnknownAgentError } from './errors.ts'
+import { callErrorFromCode, DeadlineExceededError, NodeUnreachableError, OutcomeUnknownError, ToolCallError, UnknownAgentError } from './errors.ts'
 import { PeerConnector, type ConnectorLibp2p, type Reached } from './peer-connector.ts'
 import type { FloodDelivery } from './flood-router.ts'
 import { callAad, encodeJson, FRAME_EVENT, MalformedCallError, MODE_E2E, MODE_PLAIN, parseEvent, parseResponse, splitKind, splitMode, withMode, type WireRequest } from './tool-call-wire.ts'
@@ -47,7 +47,8 @@ export interface ToolRouterComponents {
 
 export interface FloodCaller {
   readonly maxHops: number
-  call: (target: string, envelope: Uint8Array, signal: AbortSignal, deadline: number) => Promise<FloodDelivery>
+  /** `onSent` runs before the first copy goes out: from then on the target may have run the call. */
+  call: (target: string, envelope: Uint8Array, signal: AbortSignal, deadline: number, onSent?: () => void) => Promise<FloodDelivery>
   probe: (target: string, signal: AbortSignal, deadline: number) => Promise<{ hops: number }>
 }
 
@@ -81,6 +82,8 @@ export interface ToolRouterInit {
  * Caller side of mesh routing: resolves `<nodeId>:<agentId>`, reaches the node
  * (direct, DHT, relay), and runs one encrypted request/response per stream; or,
  * when nothing reaches it, hands the same sealed request to the flood route.
+ * A failure before the request is written (or the flood's first copy sent) is
+ * node-unreachable: the call did not run. After that, a lost answer is outcome-unknown.
  */
 export class ToolRouter implements MeshCaller {
   private readonly components: ToolRouterComponents
@@ -186,12 +189,13 @@ export class ToolRouter implements MeshCaller {
       if (op === 'session/open') throw new NodeUnreachableError(`node ${nodeId} is reached by the flood route only, which carries no session stream`)
       const sealed = seal(false, true)
       openResponse = sealed.openResponse
+      let sent = false
       try {
-        const delivered = await this.floodRoute().call(nodeId, sealed.envelope, signal, deadline)
+        const delivered = await this.floodRoute().call(nodeId, sealed.envelope, signal, deadline, () => { sent = true })
         onRoute('flood', delivered.hops)
         opened = delivered.reply
       } catch (err) {
-        throw this.floodFailed(nodeId, path.why, err)
+        throw this.floodFailed(nodeId, path.why, err, sent)
       }
     }
     const { mode, payload } = splitMode(opened.body)
@@ -241,9 +245,11 @@ export class ToolRouter implements MeshCaller {
     return flood
   }
 
-  private floodFailed (nodeId: string, why: string, err: unknown): unknown {
+  /** `sent`: a copy of the call went out, so a member may have carried it to the target. */
+  private floodFailed (nodeId: string, why: string, err: unknown, sent = false): unknown {
     this.floodFirst.delete(nodeId)
     if (!(err instanceof NodeUnreachableError)) return err
+    if (sent) return new OutcomeUnknownError(`the flood to ${nodeId} carried no reply back; the call may have run there (${why}; flood route: ${err.message})`, { cause: err, nodeId })
     return new NodeUnreachableError(`node ${nodeId} is unreachable: ${why}; flood route: ${err.message}`, { cause: err })
   }
 
@@ -269,8 +275,11 @@ export class ToolRouter implements MeshCaller {
   private async exchange (connection: Connection, envelope: Uint8Array, signal: AbortSignal, nodeId: string, onEvent?: (envelope: Uint8Array) => void): Promise<Uint8Array> {
     const stream = await connection.newStream(this.init.protocol, { signal, runOnLimitedConnection: true, maxOutboundStreams: this.init.maxStreams, negotiateFully: false })
       .catch((err: unknown) => { throw signal.aborted ? err : new NodeUnreachableError(`cannot open a call stream to ${nodeId}: ${(err as Error).message}`, { cause: err }) })
+    // Set before the write: a write that fails may still have delivered the request.
+    let sent = false
     try {
       const lp = lpStream(stream, { maxDataLength: this.components.messenger.maxBytesFor('toolcall.response') + 1 })
+      sent = true
       await lp.write(envelope, { signal })
       for (;;) {
         const { kind, envelope: reply } = splitKind((await lp.read({ signal })).subarray())
@@ -286,6 +295,7 @@ export class ToolRouter implements MeshCaller {
       stream.abort(err as Error)
       if (signal.aborted || err instanceof ToolCallError) throw err
       if (err instanceof MalformedCallError) throw new ToolCallError('rejected', `call stream from ${nodeId}: ${err.message}`)
+      if (sent) throw new OutcomeUnknownError(`call stream to ${nodeId} ended without a response after the request was sent; the call may have run there: ${(err as Error).message}`, { cause: err, nodeId })
       throw new NodeUnreachableError(`call stream to ${nodeId} failed: ${(err as Error).message}`, { cause: err })
     }
   }

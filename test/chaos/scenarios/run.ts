@@ -130,7 +130,7 @@ export function summarize (r: ScenarioResult): string {
   return lines.join('\n')
 }
 
-/** "6 502 node-unreachable, 2 HTTP timeout": why calls ended unknown. */
+/** "6 502 outcome-unknown, 2 HTTP timeout": why calls ended unknown. */
 function unknownCauses (h: History): string {
   const by = new Map<string, number>()
   for (const c of h.calls) if (c.outcome === 'unknown') by.set(c.detail ?? '?', (by.get(c.detail ?? '?') ?? 0) + 1)

@@ -1,14 +1,15 @@
 import { describe, expect, it } from 'vitest'
 import {
-  AgentFailedError, AgentRemovedError, CALL_ERROR_CODES, DeadlineExceededError, InvalidRequestStateError,
-  NodeUnreachableError, ToolCallError, UnknownAgentError, type CallErrorCode
+  AgentFailedError, AgentRemovedError, CALL_ERROR_CODES, callErrorFromCode, DeadlineExceededError, InvalidRequestStateError,
+  NodeUnreachableError, OutcomeUnknownError, ToolCallError, UnknownAgentError, type CallErrorCode
 } from '../../../src/routing/errors.ts'
-import { coolsDown, FAILOVER_BY_CODE, failoverClass, failureCode, NotDeliveredError, OutcomeUnknownError, type FailoverClass } from '../../../src/routing/failover.ts'
+import { coolsDown, FAILOVER_BY_CODE, failoverClass, failureCode, NotDeliveredError, type FailoverClass } from '../../../src/routing/failover.ts'
 
 /** The class of every code, spelled out here independently of the module. */
 const EXPECTED: Record<CallErrorCode, FailoverClass> = {
   'unknown-agent': 'next-replica',
-  'node-unreachable': 'retry-if-idempotent',
+  'node-unreachable': 'next-replica',
+  'outcome-unknown': 'retry-if-idempotent',
   'deadline-exceeded': 'retry-if-idempotent',
   'agent-failed': 'retry-if-idempotent',
   'agent-removed': 'retry-if-idempotent',
@@ -29,7 +30,8 @@ describe('failover classes', () => {
 
   it('classes the named error classes the way their codes say', () => {
     expect(failoverClass(new UnknownAgentError('no agent'))).toBe('next-replica')
-    expect(failoverClass(new NodeUnreachableError('stream broke'))).toBe('retry-if-idempotent')
+    expect(failoverClass(new NodeUnreachableError('no path'))).toBe('next-replica')
+    expect(failoverClass(new OutcomeUnknownError('stream broke after the request was sent'))).toBe('retry-if-idempotent')
     expect(failoverClass(new DeadlineExceededError('late'))).toBe('retry-if-idempotent')
     expect(failoverClass(new AgentRemovedError('removed while the call ran'))).toBe('retry-if-idempotent')
     expect(failoverClass(new InvalidRequestStateError('forged'))).toBe('final')
@@ -55,13 +57,15 @@ describe('failover classes', () => {
 
   it('cools a replica down only when the node itself is in trouble', () => {
     const cooling = CALL_ERROR_CODES.filter(code => coolsDown(new ToolCallError(code, 'x')))
-    expect(cooling).toEqual(['node-unreachable', 'busy'])
+    expect(cooling).toEqual(['node-unreachable', 'outcome-unknown', 'busy'])
     expect(coolsDown(new NotDeliveredError(new NodeUnreachableError('no route')))).toBe(true)
   })
 
-  it('names outcome-unknown', () => {
-    const err = new OutcomeUnknownError('node-a', 'may have run', { cause: new NodeUnreachableError('stream broke') })
+  it('names outcome-unknown, a ToolCallError that the wire code rebuilds', () => {
+    const err = new OutcomeUnknownError('may have run', { cause: new Error('stream reset'), nodeId: 'node-a' })
+    expect(err).toBeInstanceOf(ToolCallError)
     expect(err).toMatchObject({ name: 'OutcomeUnknownError', code: 'outcome-unknown', nodeId: 'node-a' })
     expect(failureCode(err)).toBe('outcome-unknown')
+    expect(callErrorFromCode('outcome-unknown', 'from a host')).toBeInstanceOf(OutcomeUnknownError)
   })
 })

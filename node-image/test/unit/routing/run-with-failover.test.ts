@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { AgentFailedError, DeadlineExceededError, NodeUnreachableError, ToolCallError, UnknownAgentError } from '../../../src/routing/errors.ts'
-import { NotDeliveredError, OutcomeUnknownError } from '../../../src/routing/failover.ts'
+import { AgentFailedError, DeadlineExceededError, NodeUnreachableError, OutcomeUnknownError, ToolCallError, UnknownAgentError } from '../../../src/routing/errors.ts'
+import { NotDeliveredError } from '../../../src/routing/failover.ts'
 import { ReplicaChooser, type Replica } from '../../../src/routing/replica-choice.ts'
 import { isIdempotent, runWithFailover, type ReplicaAttempt } from '../../../src/routing/run-with-failover.ts'
 
@@ -54,7 +54,8 @@ describe('runWithFailover', () => {
   })
 
   it.each<[string, Error, string]>([
-    ['a node that could not be reached before sending', new NotDeliveredError(new NodeUnreachableError('no route')), 'node-unreachable'],
+    ['a node that could not be reached before sending', new NodeUnreachableError('no route'), 'node-unreachable'],
+    ['a failure the attempt knows came before sending', new NotDeliveredError(new DeadlineExceededError('deadline while dialling')), 'deadline-exceeded'],
     ['a busy node', new ToolCallError('busy', 'limit reached'), 'busy'],
     ['a node whose agent lacks the tool', new UnknownAgentError('no tool'), 'unknown-agent']
   ])('goes to the next replica after %s, even for a tool that is not idempotent', async (_what, err, code) => {
@@ -91,7 +92,7 @@ describe('runWithFailover', () => {
 
   it('never retries a non-idempotent call that may have reached its agent: it ends outcome-unknown', async () => {
     const nodes = ['a', 'b', 'c']
-    for (const maybe of [new NodeUnreachableError('call stream to a failed: reset'), new DeadlineExceededError('deadline during the call'), new AgentFailedError('server crashed'), new Error('socket hang up')]) {
+    for (const maybe of [new OutcomeUnknownError('call stream to a ended without a response: reset'), new DeadlineExceededError('deadline during the call'), new AgentFailedError('server crashed'), new Error('socket hang up')]) {
       for (const hint of [false, undefined]) {
         const { attempt, calls } = scripted({ a: fail(maybe), b: answer('b'), c: answer('c') })
         const run = await runWithFailover(rankedChooser(nodes), replicas(nodes, hint), TOOL, attempt)
@@ -107,7 +108,7 @@ describe('runWithFailover', () => {
 
   it('retries an idempotent call that may have reached its agent on the next replica, and succeeds there', async () => {
     const nodes = ['a', 'b']
-    const { attempt, calls } = scripted({ a: fail(new NodeUnreachableError('call stream to a failed: reset')), b: answer('b') })
+    const { attempt, calls } = scripted({ a: fail(new OutcomeUnknownError('call stream to a ended without a response: reset')), b: answer('b') })
     const run = await runWithFailover(rankedChooser(nodes), replicas(nodes, true), TOOL, attempt)
     expect(run).toMatchObject({ ok: true, nodeId: 'b', result: answer('b')() })
     expect(calls).toEqual(['a', 'b'])
@@ -122,7 +123,7 @@ describe('runWithFailover', () => {
 
   it('never reports "did not run" once a replica may have run the call, even if it is idempotent', async () => {
     const nodes = ['a', 'b']
-    const { attempt } = scripted({ a: fail(new NodeUnreachableError('reset after write')), b: fail(new NotDeliveredError(new NodeUnreachableError('no route'))) })
+    const { attempt } = scripted({ a: fail(new OutcomeUnknownError('reset after write')), b: fail(new NodeUnreachableError('no route')) })
     const run = await runWithFailover(rankedChooser(nodes), replicas(nodes, true), TOOL, attempt)
     expect(run.ok).toBe(false)
     if (!run.ok) expect(run.error).toMatchObject({ code: 'outcome-unknown', nodeId: 'a' })
@@ -130,7 +131,7 @@ describe('runWithFailover', () => {
 
   it('tries only replicas that list the tool, at most maxAttempts, and says why it stopped', async () => {
     const upgraded: Replica[] = [...replicas(['a', 'b', 'c']), { nodeId: 'old', tools: [{ name: 'other' }] }]
-    const unreachable = fail(new NotDeliveredError(new NodeUnreachableError('no route')))
+    const unreachable = fail(new NodeUnreachableError('no route'))
     const { attempt, calls } = scripted({ a: unreachable, b: unreachable, c: unreachable, old: answer('old') })
     const run = await runWithFailover(rankedChooser(['a', 'b', 'c', 'old']), upgraded, TOOL, attempt, { maxAttempts: 2 })
     expect(calls).toEqual(['a', 'b'])
@@ -195,8 +196,8 @@ describe('runWithFailover property', () => {
         switch (outcome) {
           case 'ok': executed.add(nodeId); return { by: nodeId }
           case 'final': executed.add(nodeId); throw new AgentFailedError('invalid params', { rpcCode: -32602 })
-          case 'not-delivered': throw new NotDeliveredError(new NodeUnreachableError('no route'))
-          case 'maybe-ran': executed.add(nodeId); throw new NodeUnreachableError('reset after write')
+          case 'not-delivered': throw new NodeUnreachableError('no route')
+          case 'maybe-ran': executed.add(nodeId); throw new OutcomeUnknownError('reset after write')
           case 'maybe-not-ran': throw new DeadlineExceededError('late')
         }
       }
