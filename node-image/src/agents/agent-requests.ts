@@ -8,6 +8,7 @@ import { ProtocolError, SERVER_INFO_META_KEY, type Client, type Progress } from 
 import type { AgentOp } from '../routing/types.ts'
 import type { CallSessions } from './call-sessions.ts'
 import { canBeAsked, type AgentCallOptions } from './input-rounds.ts'
+import { isRecord } from '../validation/is-record.ts'
 
 /** Long enough that the caller's AbortSignal, not the SDK, ends a call (setTimeout caps at ~24.8 days). */
 export const CALL_TIMEOUT_MS = 24 * 60 * 60 * 1000
@@ -68,7 +69,7 @@ async function requestOn (client: Client, op: AgentOp, params: Record<string, un
 /** The caller's `_meta` without envelope keys, plus the lease's own (its log level on 2026-07-28). */
 function withMeta (params: Record<string, unknown>, extra: Record<string, unknown>): Record<string, unknown> {
   const meta = params._meta
-  const callerMeta = typeof meta === 'object' && meta !== null && !Array.isArray(meta) ? meta as Record<string, unknown> : undefined
+  const callerMeta = isRecord(meta) ? meta : undefined
   const hasEnvelopeKeys = callerMeta !== undefined && ENVELOPE_KEYS.some((k) => k in callerMeta)
   if (!hasEnvelopeKeys && Object.keys(extra).length === 0) return params
   const kept = Object.fromEntries(Object.entries(callerMeta ?? {}).filter(([k]) => !ENVELOPE_KEYS.includes(k)))

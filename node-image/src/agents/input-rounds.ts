@@ -13,6 +13,7 @@ import type { LocalCallOptions } from '../routing/tool-router.ts'
 import type { AgentOp, CallEvent } from '../routing/types.ts'
 import { RequestStateCodec } from './request-state.ts'
 import type { DedicatedSession } from './call-sessions.ts'
+import { isRecord } from '../validation/is-record.ts'
 
 /** What an agent may ask its caller during a call. */
 export const INPUT_METHODS = ['elicitation/create', 'sampling/createMessage', 'roots/list'] as const
@@ -214,8 +215,4 @@ export function canBeAsked (capabilities: Record<string, unknown> | undefined): 
 function subjectKey (params: Record<string, unknown>): string {
   const value = typeof params.name === 'string' ? params.name : params.uri
   return typeof value === 'string' ? value : ''
-}
-
-function isRecord (value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
 }

@@ -24,6 +24,7 @@ import {
   type SizeCappedField
 } from '../registry/agent-record.ts'
 import { describeIssues } from '../validation/schema-error.ts'
+import { isRecord } from '../validation/is-record.ts'
 
 export interface AgentLists {
   tools: AgentTool[]
@@ -67,10 +68,6 @@ const DECORATIONS = {
   _meta: Compile(AgentMeta),
   toolAnnotations: Compile(ToolAnnotations),
   resourceAnnotations: Compile(ResourceAnnotations)
-}
-
-export function isRecord (value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
 export function clip (text: string, max: number): string {

@@ -10,6 +10,7 @@ import type { DedicatedSession } from './call-sessions.ts'
 import type { InputMethod } from './input-rounds.ts'
 import { AgentFailedError, ToolCallError } from '../routing/errors.ts'
 import { LOG_LEVELS, type CallContext, type CallEvent, type SessionOp } from '../routing/types.ts'
+import { isRecord } from '../validation/is-record.ts'
 
 export interface SessionChannelsComponents {
   agents: {
@@ -167,7 +168,7 @@ export class SessionChannels {
     if (question === undefined) throw new ToolCallError('bad-request', 'no question with this id is waiting on this session')
     const { result, error } = params
     if (typeof error === 'string') question.reject(new AgentFailedError(error.slice(0, 1024)))
-    else if (typeof result === 'object' && result !== null && !Array.isArray(result)) question.resolve(result as Record<string, unknown>)
+    else if (isRecord(result)) question.resolve(result)
     else throw new ToolCallError('bad-request', 'session/answer needs a result object or an error')
     return {}
   }

@@ -10,7 +10,7 @@
  */
 import Type from 'typebox'
 import type { AgentPrompt, AgentRecord, AgentTool } from '../registry/agent-record.ts'
-import { canonicalJson } from '../registry/canonical-json.ts'
+import { byCodeUnit, canonicalJson } from '../registry/canonical-json.ts'
 
 /** One version of an item and the replicas holding exactly it (sorted). */
 export interface ItemVersion<T> {
@@ -58,10 +58,6 @@ export interface LogicalAgent {
   records: Map<string, AgentRecord>
 }
 
-export function compareText (a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0
-}
-
 /**
  * One record per node and agent. A snapshot normally holds one already; should it hold two
  * (concurrent incarnations), the newest wins and equal times go to the lowest canonical
@@ -90,8 +86,8 @@ function rankVersions<T> (held: Array<{ nodeId: string, item: T }>): Array<ItemV
     else group.nodeIds.push(nodeId)
   }
   const versions = [...groups.values()]
-  for (const version of versions) version.nodeIds.sort(compareText)
-  return versions.sort((a, b) => (b.nodeIds.length - a.nodeIds.length) || compareText(a.nodeIds[0] ?? '', b.nodeIds[0] ?? ''))
+  for (const version of versions) version.nodeIds.sort(byCodeUnit)
+  return versions.sort((a, b) => (b.nodeIds.length - a.nodeIds.length) || byCodeUnit(a.nodeIds[0] ?? '', b.nodeIds[0] ?? ''))
 }
 
 /** The union of one list over the replicas, with each item's versions ranked. */
@@ -108,9 +104,9 @@ function unionOf<T extends { name: string }> (replicas: AgentRecord[], list: (r:
       byName.set(item.name, held)
     }
   }
-  return [...byName].sort(([a], [b]) => compareText(a, b)).map(([name, held]) => ({
+  return [...byName].sort(([a], [b]) => byCodeUnit(a, b)).map(([name, held]) => ({
     name,
-    replicas: held.map((h) => h.nodeId).sort(compareText),
+    replicas: held.map((h) => h.nodeId).sort(byCodeUnit),
     versions: rankVersions(held)
   }))
 }
@@ -122,7 +118,7 @@ function differencesOf (kind: ReplicaDifference['kind'], replicas: string[], ite
     if (listed === undefined) continue
     const has = new Set(item.replicas)
     const missingOn = replicas.filter((nodeId) => !has.has(nodeId))
-    const differentOn = others.flatMap((v) => v.nodeIds).sort(compareText)
+    const differentOn = others.flatMap((v) => v.nodeIds).sort(byCodeUnit)
     if (missingOn.length === 0 && differentOn.length === 0) continue
     out.push({ kind, name: item.name, missingOn, listedFrom: listed.nodeIds[0] ?? '', differentOn })
   }
@@ -137,8 +133,8 @@ export function logicalAgents (records: readonly AgentRecord[]): LogicalAgent[] 
     list.push(record)
     byAgent.set(record.agentId, list)
   }
-  return [...byAgent].sort(([a], [b]) => compareText(a, b)).map(([agentId, held]) => {
-    held.sort((a, b) => compareText(a.nodeId, b.nodeId))
+  return [...byAgent].sort(([a], [b]) => byCodeUnit(a, b)).map(([agentId, held]) => {
+    held.sort((a, b) => byCodeUnit(a.nodeId, b.nodeId))
     const replicas = held.map((r) => r.nodeId)
     const [about] = rankVersions(held.map((r) => ({ nodeId: r.nodeId, item: { name: r.name, description: r.description, kind: r.kind } })))
     const tools = unionOf(held, (r) => r.tools)

@@ -7,6 +7,7 @@ import type { Prompt, Resource, ResourceTemplateType, Tool } from '@modelcontext
 import type { AgentRecord } from '../registry/agent-record.ts'
 import { MeshNames, meshResourceTemplate, meshResourceUri } from '../routing/tool-names.ts'
 import { createListPager, type ListPager } from './list-pages.ts'
+import { isRecord } from '../validation/is-record.ts'
 
 /** Everything listed for one registry snapshot. */
 export interface Listing {
@@ -38,15 +39,11 @@ export function recordKey (nodeId: string, agentId: string): string {
   return `${nodeId}:${agentId}`
 }
 
-export function isPlainObject (value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
-
 /** What clients' SDKs check of a tool schema: an object schema, properties of objects, required of strings. */
 function isObjectSchema (schema: Record<string, unknown>): boolean {
   if (schema.type !== undefined && schema.type !== 'object') return false
   const { properties, required } = schema
-  if (properties !== undefined && !(isPlainObject(properties) && Object.values(properties).every(isPlainObject))) return false
+  if (properties !== undefined && !(isRecord(properties) && Object.values(properties).every(isRecord))) return false
   return required === undefined || (Array.isArray(required) && required.every((r) => typeof r === 'string'))
 }
 

@@ -19,7 +19,8 @@ import type { AgentOp, AgentTarget, CallContext, CallEvent, CallResult, MeshCall
 import type { InputRequest } from '../agents/input-rounds.ts'
 import { stateNodeId } from '../agents/request-state.ts'
 import { InvalidCursorError } from './list-pages.ts'
-import { isPlainObject, listingOf, recordKey, type ListKeys, type Listing, type MeshLists } from './mesh-listing.ts'
+import { listingOf, recordKey, type ListKeys, type Listing, type MeshLists } from './mesh-listing.ts'
+import { isRecord } from '../validation/is-record.ts'
 
 export type { ListKeys } from './mesh-listing.ts'
 
@@ -346,7 +347,7 @@ function subjectName (subject: Subject): string {
 
 /** Adds how the call travelled to the result's `_meta`: the route, and the hop count of a flood. */
 function withRoute ({ result, route, hops }: CallResult): Record<string, unknown> {
-  const meta = isPlainObject(result._meta) ? result._meta : {}
+  const meta = isRecord(result._meta) ? result._meta : {}
   return { ...result, _meta: { ...meta, 'dawn/route': route, ...(hops === undefined ? {} : { 'dawn/hops': hops }) } }
 }
 
@@ -354,7 +355,7 @@ function withRoute ({ result, route, hops }: CallResult): Record<string, unknown
 function meshContentUris (result: Record<string, unknown>, target: AgentTarget): Record<string, unknown> {
   if (!Array.isArray(result.contents)) return result
   const contents = (result.contents as unknown[]).map((item) => {
-    if (!isPlainObject(item) || typeof item.uri !== 'string') return item
+    if (!isRecord(item) || typeof item.uri !== 'string') return item
     return { ...item, uri: meshResourceUri(target.nodeId, target.agentId, item.uri) }
   })
   return { ...result, contents }

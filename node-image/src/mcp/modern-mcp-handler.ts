@@ -11,6 +11,7 @@ import { headerOf, newMeshServer, registerMeshHandlers, type MeshServer } from '
 import {
   createMeshRequests, type ListKeys, type MeshMcpServerComponents, type RequestExtra, type RetryParams
 } from './mesh-requests.ts'
+import { isRecord } from '../validation/is-record.ts'
 
 export interface ModernMcpHandlerInit {
   /** Longest a routed call may take; a client may ask for less with `_meta['dawn/timeoutMs']`. */
@@ -53,10 +54,6 @@ function extraOf (ctx: ServerContext): RequestExtra {
       }
     }
   }
-}
-
-function isRecord (value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
 /** The SDK lifts the MRTR retry fields off params; the agent's node needs them back. */

@@ -17,8 +17,8 @@
  */
 import Type from 'typebox'
 import type { AgentPrompt, AgentTool } from '../registry/agent-record.ts'
+import { byCodeUnit } from '../registry/canonical-json.ts'
 import { MeshNames } from '../routing/tool-names.ts'
-import { compareText } from './logical-catalog.ts'
 import type { ExposedItem, FilteredAgent } from './tool-filters.ts'
 
 export const NAMING_MODES = ['logical', 'always-prefixed', 'conditional'] as const
@@ -92,7 +92,7 @@ function claimView (claim: Claim<{ name: string }>): NameClaim {
 }
 
 function compareClaims (a: NameClaim, b: NameClaim): number {
-  return (FORM_RANK[a.form] - FORM_RANK[b.form]) || compareText(a.agentId, b.agentId) || compareText(a.nodeId ?? '', b.nodeId ?? '') || compareText(a.tool, b.tool)
+  return (FORM_RANK[a.form] - FORM_RANK[b.form]) || byCodeUnit(a.agentId, b.agentId) || byCodeUnit(a.nodeId ?? '', b.nodeId ?? '') || byCodeUnit(a.tool, b.tool)
 }
 
 /** The version a replica holds, or the listed (ranked first) version for a logical or bare name. */
@@ -169,8 +169,8 @@ function formNames<T extends { name: string }> (agents: readonly FilteredAgent[]
       }
     }
   }
-  listed.sort((a, b) => compareText(a.name, b.name))
-  collisions.sort((a, b) => compareText(a.name, b.name))
+  listed.sort((a, b) => byCodeUnit(a.name, b.name))
+  collisions.sort((a, b) => byCodeUnit(a.name, b.name))
 
   const byAgent = new Map(agents.map((a) => [a.agentId, new Map(itemsOf(a).map((i) => [i.name, i]))]))
   const resolve = (name: string): Resolved | undefined => {

@@ -11,7 +11,8 @@ import Type from 'typebox'
 import { Compile } from 'typebox/compile'
 import type { TLocalizedValidationError } from 'typebox/error'
 import { MAX_DESCRIPTION, MAX_TOOL_NAME, pointer, TOOL_NAME_PATTERN, ToolName, type AgentPrompt, type AgentTool } from '../registry/agent-record.ts'
-import { compareText, type ItemVersion, type LogicalAgent } from './logical-catalog.ts'
+import { byCodeUnit } from '../registry/canonical-json.ts'
+import { type ItemVersion, type LogicalAgent } from './logical-catalog.ts'
 
 export const MAX_FILTER_ENTRIES = 256
 
@@ -107,7 +108,7 @@ function checkFilter (filter: ToolFilter, base: string): void {
     }
   }
   const sources = new Map<string, string>()
-  for (const [from, to] of Object.entries(filter.rename ?? {}).sort(([a], [b]) => compareText(a, b))) {
+  for (const [from, to] of Object.entries(filter.rename ?? {}).sort(([a], [b]) => byCodeUnit(a, b))) {
     const other = sources.get(to)
     if (other !== undefined) throw new ToolFilterError(`${base}${pointer('rename', from)}`, `"${other}" and "${from}" are both renamed to "${to}"`)
     sources.set(to, from)
@@ -163,14 +164,14 @@ export function filterAgent (agent: LogicalAgent, filter: ToolFilter | undefined
     tools.push({ name: renamed ?? tool.name, ownName: tool.name, replicas: tool.replicas, versions: described(tool.versions, descriptions.get(tool.name)) })
   }
   // Unchecked filters could still rename two tools to one name; the lowest own name keeps it.
-  tools.sort((a, b) => compareText(a.name, b.name) || compareText(a.ownName, b.ownName))
+  tools.sort((a, b) => byCodeUnit(a.name, b.name) || byCodeUnit(a.ownName, b.ownName))
   for (let i = tools.length - 1; i > 0; i--) {
     const [prev, cur] = [tools[i - 1], tools[i]]
     if (prev === undefined || cur === undefined || prev.name !== cur.name) continue
     conflicts.push({ agentId: agent.agentId, name: cur.name, renamedFrom: prev.ownName, hidden: cur.ownName })
     tools.splice(i, 1)
   }
-  conflicts.sort((a, b) => compareText(a.name, b.name) || compareText(a.hidden, b.hidden))
+  conflicts.sort((a, b) => byCodeUnit(a.name, b.name) || byCodeUnit(a.hidden, b.hidden))
   const prompts = agent.prompts.map((p) => ({ name: p.name, ownName: p.name, replicas: p.replicas, versions: p.versions }))
   return { agent, agentId: agent.agentId, replicas: agent.replicas, tools, prompts, conflicts }
 }

@@ -17,3 +17,8 @@ export function canonicalJson (value: unknown): string {
   }
   return `{${parts.join(',')}}`
 }
+
+/** Code-unit order, the order canonical JSON sorts keys in; the same on every node and runtime. */
+export function byCodeUnit (a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0
+}

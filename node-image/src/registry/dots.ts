@@ -1,3 +1,4 @@
+import { byCodeUnit } from './canonical-json.ts'
 import { clipRanges, normalizeRanges, type Ranges } from './ranges.ts'
 
 /**
@@ -194,7 +195,7 @@ export class CausalContext {
 
   /** Canonical JSON form: vv keys sorted, cloud sorted by compareDots. */
   toJSON (): CausalContextState {
-    const vv = Object.fromEntries([...this.vv.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+    const vv = Object.fromEntries([...this.vv.entries()].sort(([a], [b]) => byCodeUnit(a, b)))
     const cloud: Dot[] = []
     for (const [replica, counters] of this.cloud) {
       for (const counter of counters) cloud.push({ replica, counter })

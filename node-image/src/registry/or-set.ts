@@ -12,7 +12,7 @@
  */
 import { CausalContext, dotToString, parseDot } from './dots.ts'
 import type { CausalContextState, Dot } from './dots.ts'
-import { canonicalJson } from './canonical-json.ts'
+import { byCodeUnit, canonicalJson } from './canonical-json.ts'
 import { digestOf, InvalidOrSetStateError, type DotStore, type Ingested, type LiveDot, type StoredDot } from './dot-store.ts'
 import { ingestProjection, trimProjection, type OrSetProjection } from './or-set-projection.ts'
 
@@ -50,10 +50,6 @@ export function joinOrSetStates<V> (...states: Array<OrSetState<V>>): OrSetState
 /** Object.fromEntries with a precise type; also safe for a key like "__proto__". */
 function record<T> (pairs: Array<[string, T]>): Record<string, T> {
   return Object.fromEntries(pairs)
-}
-
-function byCodeUnit (a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0
 }
 
 /**

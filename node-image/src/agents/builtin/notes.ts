@@ -9,6 +9,7 @@ import type { CallToolResult } from '@modelcontextprotocol/server'
 import Type from 'typebox'
 import { Compile } from 'typebox/compile'
 import type { LogFn } from '../../logging/json-logger.ts'
+import { byCodeUnit } from '../../registry/canonical-json.ts'
 import { writeFileAtomic } from '../../storage/atomic-file.ts'
 import { VERSION } from '../../version.ts'
 import { defineTool, jsonResult, textResult } from '../define-server.ts'
@@ -75,7 +76,7 @@ export class NoteStore {
 
   /** All notes, sorted by key. */
   async all (): Promise<Array<[string, string]>> {
-    return [...(await this.notes()).entries()].sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0)
+    return [...(await this.notes()).entries()].sort(([a], [b]) => byCodeUnit(a, b))
   }
 
   /** Calls `onChange` after each saved change; returns the function that stops it. */
