@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { dirname, isAbsolute, join, resolve } from 'node:path'
 import { NodeConfigSchema, StaticAgentConfig, BuiltinAgentConfig, RemoteAgentConfig, StdioAgentConfig, AGENT_KINDS, type NodeConfig } from './schema.ts'
 import { applyOverrides, OverrideError } from './overrides.ts'
+import { renameClash } from './mcp-views.ts'
 import { compileParser, SchemaValidationError } from '../validation/schema-error.ts'
 
 /** The config cannot be used; the message names the file and the field. */
@@ -110,6 +111,10 @@ export function parseConfig (raw: unknown, base: string, source = 'config'): Nod
     const config = parseNodeConfig(input)
     if (agentIssues.length > 0) fail(agentIssues)
     if (config.storage.backend === 'kubo' && config.storage.kuboApiUrl === undefined) fail(['storage.kuboApiUrl: required when storage.backend is "kubo"'])
+    for (const [agentId, filter] of Object.entries(config.mcp.toolFilters)) {
+      const clash = renameClash(filter)
+      if (clash !== undefined) fail([`mcp.toolFilters.${agentId}.rename.${clash.second}: "${clash.first}" and "${clash.second}" are both renamed to "${clash.to}"`])
+    }
     return resolvePaths(config, base)
   } catch (err) {
     if (err instanceof SchemaValidationError) {

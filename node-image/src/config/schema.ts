@@ -1,5 +1,6 @@
 import Type from 'typebox'
 import type { Static } from 'typebox'
+import { NamingMode, ToolFilters } from './mcp-views.ts'
 
 /**
  * The node config file: the one contract the operator writes into a ConfigMap.
@@ -106,7 +107,11 @@ export const NodeConfigSchema = Type.Object({
     tokenFile: Type.Optional(FilePath),
     maxRequestBytes: Type.Integer({ minimum: 1024, maximum: 64 * 1024 * 1024, default: 4 * 1024 * 1024 }),
     maxSessions: Type.Integer({ minimum: 1, maximum: 100_000, default: 1024 }),
-    sessionIdleSeconds: Type.Integer({ minimum: 10, maximum: 86_400, default: 900 })
+    sessionIdleSeconds: Type.Integer({ minimum: 10, maximum: 86_400, default: 900 }),
+    /** How /mcp names tools and prompts; the same on every node of a network, or clients see different names per node. */
+    naming: NamingMode,
+    /** Per agent id: allow/deny, renames, descriptions; applied before names are formed. The operator writes every DawnAgent's here. */
+    toolFilters: ToolFilters
   }, { additionalProperties: false, default: {} }),
   toolCalls: Type.Object({
     /** required: encrypt and refuse plaintext; preferred: encrypt, accept plaintext; off: send plaintext (benchmarks). */

@@ -3,12 +3,22 @@ import { readFile } from 'node:fs/promises'
 import { basename, dirname } from 'node:path'
 import { createHash } from 'node:crypto'
 import type { NodeConfig } from './schema.ts'
+import { canonicalJson } from '../registry/canonical-json.ts'
+
+/** What of `mcp` applies without a restart: every node of a network must agree on it, and pods never restart for an agent. */
+export type McpLiveView = Pick<NodeConfig['mcp'], 'naming' | 'toolFilters'>
+
+function liveView (mcp: NodeConfig['mcp']): McpLiveView {
+  return { naming: mcp.naming, toolFilters: mcp.toolFilters }
+}
 
 export interface ConfigWatcherInit {
   file: string
   /** Re-reads and validates the whole config (file + env + flags). */
   reload: () => Promise<NodeConfig>
   onAgents: (agents: NodeConfig['agents']) => void
+  /** The live part of the `mcp` section changed: how `/mcp` names and filters tools. */
+  onMcpView?: (view: McpLiveView) => void
   /** A reloaded config that is invalid, or changes fields that need a restart. */
   onProblem: (message: string) => void
   /** Poll as well as watch: fs events are lost on some volumes. */
@@ -16,7 +26,7 @@ export interface ConfigWatcherInit {
 }
 
 /**
- * Reloads the agents section when the config file changes. Watches the directory,
+ * Reloads the agents section, and `mcp.naming` and `mcp.toolFilters`, when the config file changes. Watches the directory,
  * not the file, because Kubernetes updates a mounted ConfigMap by swapping a symlink.
  */
 export class ConfigWatcher {
@@ -75,14 +85,20 @@ export class ConfigWatcher {
       this.init.onProblem(`config reload rejected, keeping the running config: ${(err as Error).message}`)
       return
     }
-    const restartOnly = changedSections(this.current, next).filter(s => s !== 'agents')
+    const liveMcp = this.init.onMcpView !== undefined
+    const live = liveMcp ? liveView(next.mcp) : {}
+    // With a live view, only the rest of mcp waits for a restart.
+    const compared = liveMcp ? { ...next, mcp: { ...next.mcp, ...liveView(this.current.mcp) } } : next
+    const restartOnly = changedSections(this.current, compared).filter(s => s !== 'agents')
     if (restartOnly.length > 0) this.init.onProblem(`config sections ${restartOnly.join(', ')} changed; they apply on restart`)
-    const agentsChanged = JSON.stringify(this.current.agents) !== JSON.stringify(next.agents)
-    this.current = { ...this.current, agents: next.agents }
+    const agentsChanged = canonicalJson(this.current.agents) !== canonicalJson(next.agents)
+    const viewChanged = liveMcp && canonicalJson(liveView(this.current.mcp)) !== canonicalJson(liveView(next.mcp))
+    this.current = { ...this.current, agents: next.agents, mcp: { ...this.current.mcp, ...live } }
     if (agentsChanged) this.init.onAgents(next.agents)
+    if (viewChanged) this.init.onMcpView?.(liveView(next.mcp))
   }
 }
 
 function changedSections (a: NodeConfig, b: NodeConfig): string[] {
-  return (Object.keys(b) as Array<keyof NodeConfig>).filter(k => JSON.stringify(a[k]) !== JSON.stringify(b[k]))
+  return (Object.keys(b) as Array<keyof NodeConfig>).filter(k => canonicalJson(a[k]) !== canonicalJson(b[k]))
 }

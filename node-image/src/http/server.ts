@@ -8,7 +8,7 @@ import { registerUiRoutes } from './ui-routes.ts'
 import { registerAgentRoutes } from './agent-routes.ts'
 import { isMcpRequest, registerMcpEndpoint, type McpEndpointInit } from '../mcp/mesh-endpoint.ts'
 import { requireTokenToWrite } from './bearer-auth.ts'
-import type { MeshCatalog } from '../mcp/mesh-requests.ts'
+import type { MeshCallComponents, MeshCatalog } from '../mcp/mesh-requests.ts'
 import type { MeshCaller } from '../routing/types.ts'
 import type { ContentFacade } from '../storage/content-api.ts'
 import { registerContentRoutes } from './content-routes.ts'
@@ -22,6 +22,8 @@ export interface HttpServerComponents {
   selfId: string
   /** The content layer; without it there is no `/api/v1/content`. */
   content?: ContentFacade
+  /** Replica choice, round trips, metrics and the naming view for calls by logical name. */
+  mesh?: MeshCallComponents
 }
 
 export interface HttpServerInit {
@@ -100,7 +102,7 @@ export async function createHttpServer (components: HttpServerComponents, init: 
 
   registerAgentRoutes(app, { agents: components.catalog.entries, selfId: components.selfId, caller: components.caller }, { maxRequestBytes: init.mcp.maxRequestBytes })
   if (components.content !== undefined) registerContentRoutes(app, { content: components.content })
-  if (init.mcp.enabled) await registerMcpEndpoint(app, { catalog: components.catalog, caller: components.caller, log }, init.mcp)
+  if (init.mcp.enabled) await registerMcpEndpoint(app, { ...components.mesh, catalog: components.catalog, caller: components.caller, log, selfId: components.selfId }, init.mcp)
   registerUiRoutes(app)
   return app
 }

@@ -62,8 +62,8 @@ export type MeshMcpServer = MeshServer
 /** Builds the MCP server for one session. It unsubscribes from the catalog when it closes (it owns `server.onclose`). */
 export function createMeshMcpServer (components: MeshMcpServerComponents, init: MeshMcpServerInit): MeshMcpServer {
   const { catalog, log } = components
-  const server = newMeshServer()
   const mesh = createMeshRequests(components, init)
+  const server = newMeshServer(mesh.instructions())
   // The session's level: agents send nothing until the client asks (MCP's rule in both revisions).
   let logLevel: LogLevel | undefined
   // A session's capabilities are its initialize's: the accessor is deprecated for 2026-07-28 only.

@@ -9,7 +9,7 @@
 import { Server, type ServerContext } from '@modelcontextprotocol/server'
 import { VERSION } from '../version.ts'
 import {
-  MESH_CAPABILITIES, MESH_INSTRUCTIONS, MESH_SERVER_NAME,
+  MESH_CAPABILITIES, MESH_SERVER_NAME,
   type MeshRequests, type RequestExtra, type RetryParams
 } from './mesh-requests.ts'
 
@@ -26,12 +26,12 @@ export interface MeshHandlerEra {
   retryParams?: (ctx: ServerContext) => RetryParams
 }
 
-/** A mesh server with the mesh's identity and capabilities, and no handlers yet. */
-export function newMeshServer (): MeshServer {
+/** A mesh server with the mesh's identity, capabilities and instructions, and no handlers yet. */
+export function newMeshServer (instructions: string): MeshServer {
   // eslint-disable-next-line @typescript-eslint/no-deprecated -- see MeshServer
   return new Server({ name: MESH_SERVER_NAME, version: VERSION }, {
     capabilities: MESH_CAPABILITIES,
-    instructions: MESH_INSTRUCTIONS
+    instructions
   })
 }
 

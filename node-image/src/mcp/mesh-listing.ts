@@ -1,18 +1,37 @@
 /**
- * The mesh's lists for one registry snapshot: every agent's tools, prompts, resources and
- * resource templates under mesh names, with what the agent listed kept untouched (title,
- * schemas, annotations, icons, size, `_meta` beside Dawn's `dawn/*` keys), and their pages.
+ * The mesh's lists for one registry snapshot and one view (naming mode and tool filters):
+ * every logical agent's tools and prompts under the names the mode gives them, every
+ * replica's resources and resource templates, with what the agent listed kept untouched
+ * (title, schemas, annotations, icons, size, `_meta` beside Dawn's `dawn/*` keys), and their pages.
  */
 import type { Prompt, Resource, ResourceTemplateType, Tool } from '@modelcontextprotocol/server'
-import type { AgentRecord } from '../registry/agent-record.ts'
+import type { AgentPrompt, AgentRecord, AgentTool } from '../registry/agent-record.ts'
 import { MeshNames, meshResourceTemplate, meshResourceUri } from '../routing/tool-names.ts'
 import { createListPager, type ListPager } from './list-pages.ts'
+import { logicalAgents } from './logical-catalog.ts'
+import { namePrompts, nameTools, type Listed, type Naming, type NamingMode } from './naming-modes.ts'
+import { filterAgents, type FilteredAgent, type ToolFilters } from './tool-filters.ts'
 import { isRecord } from '../validation/is-record.ts'
+
+/** How an endpoint names and filters what it lists; the same on every node of a network. */
+export interface ListingView {
+  naming: NamingMode
+  /** Per agent id, applied before names are formed. */
+  toolFilters: ToolFilters
+}
+
+export const DEFAULT_LISTING_VIEW: ListingView = Object.freeze({ naming: 'logical', toolFilters: Object.freeze({}) })
 
 /** Everything listed for one registry snapshot. */
 export interface Listing {
+  view: ListingView
+  /** Replica tags, from every record. */
   names: MeshNames
   records: Map<string, AgentRecord>
+  /** Filtered logical agents by id. */
+  agents: Map<string, FilteredAgent>
+  toolNames: Naming<AgentTool>
+  promptNames: Naming<AgentPrompt>
   tools: Tool[]
   prompts: Prompt[]
   resources: Resource[]
@@ -76,10 +95,16 @@ function metaOf (item: { _meta?: Record<string, unknown> }, dawn: Record<string,
   return { ...item._meta, ...dawn }
 }
 
-/** The listing of a snapshot, computed once per entries array (and page size) and shared by every session and request. */
-export function listingOf (entries: AgentRecord[], pageSize: number): Listing {
+/** Dawn's `_meta` keys of a listed tool or prompt: which agent, its own name, and the node only for a replica's name. */
+function itemMeta (listed: Listed<unknown>, key: 'dawn/tool' | 'dawn/prompt'): Record<string, unknown> {
+  const node = listed.form === 'replica' ? { 'dawn/nodeId': listed.replicas[0] } : {}
+  return { ...node, 'dawn/agentId': listed.agentId, [key]: listed.tool }
+}
+
+/** The listing of a snapshot in a view, computed once per entries array, view and page size and shared by every session and request. */
+export function listingOf (entries: AgentRecord[], pageSize: number, view: ListingView = DEFAULT_LISTING_VIEW): Listing {
   const cached = listings.get(entries)
-  if (cached !== undefined && cached.pager.pageSize === pageSize) return cached
+  if (cached !== undefined && cached.pager.pageSize === pageSize && cached.view === view) return cached
   const records = new Map<string, AgentRecord>()
   for (const record of entries) {
     const key = recordKey(record.nodeId, record.agentId)
@@ -88,31 +113,28 @@ export function listingOf (entries: AgentRecord[], pageSize: number): Listing {
   }
   const sorted = [...records.values()].sort((a, b) => a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : a.agentId < b.agentId ? -1 : a.agentId > b.agentId ? 1 : 0)
   const names = new MeshNames(sorted)
-  const tools: Tool[] = []
-  const prompts: Prompt[] = []
+  const filtered = filterAgents(logicalAgents(sorted), view.toolFilters)
+  const toolNames = nameTools(filtered, { mode: view.naming, names })
+  const promptNames = namePrompts(filtered, { mode: view.naming, names })
+  const tools: Tool[] = toolNames.listed.map((listed) => ({
+    name: listed.name,
+    ...decorations(listed.item),
+    ...described(listed.item.description),
+    inputSchema: toolInputSchema(listed.item.inputSchema),
+    ...toolOutputSchema(listed.item.outputSchema),
+    _meta: metaOf(listed.item, itemMeta(listed, 'dawn/tool'))
+  }))
+  const prompts: Prompt[] = promptNames.listed.map((listed) => ({
+    name: listed.name,
+    ...decorations(listed.item),
+    ...described(listed.item.description),
+    ...(listed.item.arguments === undefined ? {} : { arguments: listed.item.arguments }),
+    _meta: metaOf(listed.item, itemMeta(listed, 'dawn/prompt'))
+  }))
   const resources: Resource[] = []
   const resourceTemplates: ResourceTemplateType[] = []
   for (const record of sorted) {
     const { nodeId, agentId } = record
-    for (const tool of record.tools) {
-      tools.push({
-        name: names.toolName(nodeId, agentId, tool.name),
-        ...decorations(tool),
-        ...described(tool.description),
-        inputSchema: toolInputSchema(tool.inputSchema),
-        ...toolOutputSchema(tool.outputSchema),
-        _meta: metaOf(tool, { 'dawn/nodeId': nodeId, 'dawn/agentId': agentId, 'dawn/tool': tool.name })
-      })
-    }
-    for (const prompt of record.prompts ?? []) {
-      prompts.push({
-        name: names.toolName(nodeId, agentId, prompt.name),
-        ...decorations(prompt),
-        ...described(prompt.description),
-        ...(prompt.arguments === undefined ? {} : { arguments: prompt.arguments }),
-        _meta: metaOf(prompt, { 'dawn/nodeId': nodeId, 'dawn/agentId': agentId, 'dawn/prompt': prompt.name })
-      })
-    }
     for (const resource of record.resources ?? []) {
       resources.push({
         uri: meshResourceUri(nodeId, agentId, resource.uri),
@@ -137,8 +159,12 @@ export function listingOf (entries: AgentRecord[], pageSize: number): Listing {
   }
   const lists = { tools, prompts, resources, resourceTemplates }
   const listing: Listing = {
+    view,
     names,
     records,
+    agents: new Map(filtered.map((a) => [a.agentId, a])),
+    toolNames,
+    promptNames,
     ...lists,
     keys: { tools: JSON.stringify(tools), prompts: JSON.stringify(prompts), resources: JSON.stringify([resources, resourceTemplates]) },
     pager: createListPager(lists, pageSize)

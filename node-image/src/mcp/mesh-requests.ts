@@ -18,8 +18,12 @@ import { meshResourceUri, parseMeshResourceUri } from '../routing/tool-names.ts'
 import type { AgentOp, AgentTarget, CallContext, CallEvent, CallResult, MeshCaller } from '../routing/types.ts'
 import type { InputRequest } from '../agents/input-rounds.ts'
 import { stateNodeId } from '../agents/request-state.ts'
+import { ReplicaChooser } from '../routing/replica-choice.ts'
+import type { FailoverAttempt } from '../routing/run-with-failover.ts'
 import { InvalidCursorError } from './list-pages.ts'
-import { listingOf, recordKey, type ListKeys, type Listing, type MeshLists } from './mesh-listing.ts'
+import { attemptsOf, callReplicas, planOf, type CallPlan } from './logical-call.ts'
+import { DEFAULT_LISTING_VIEW, listingOf, recordKey, type ListingView, type ListKeys, type Listing, type MeshLists } from './mesh-listing.ts'
+import type { NamingMode } from './naming-modes.ts'
 import { isRecord } from '../validation/is-record.ts'
 
 export type { ListKeys } from './mesh-listing.ts'
@@ -39,7 +43,20 @@ export interface MeshMcpServerComponents {
   catalog: MeshCatalog
   caller: MeshCaller
   log: LogFn
+  /** Replica choice shared by every endpoint of the node; by default the endpoint keeps its own. */
+  chooser?: ReplicaChooser
+  /** This node's id: a built-in agent's logical name goes to this node's own replica. */
+  selfId?: string
+  /** A measured round trip to a node in ms (libp2p's connection monitor); without it, call durations stand in. */
+  rtt?: (nodeId: string) => number | undefined
+  /** Counts each logical call's attempts, for metrics. */
+  onAttempts?: (attempts: readonly FailoverAttempt[]) => void
+  /** Naming mode and tool filters, read per request so a config reload applies at once (default: logical, no filters). */
+  view?: () => ListingView
 }
+
+/** What the node adds to an endpoint's calls by logical name; each is optional in tests. */
+export type MeshCallComponents = Pick<MeshMcpServerComponents, 'chooser' | 'selfId' | 'rtt' | 'onAttempts' | 'view'>
 
 export interface MeshRequestsInit {
   /** Longest a routed call may take; a client may ask for less with `_meta['dawn/timeoutMs']`. */
@@ -66,9 +83,18 @@ export const MESH_CAPABILITIES = {
   resources: { subscribe: true, listChanged: true }
 }
 
-export const MESH_INSTRUCTIONS = 'Tools and prompts of every agent in the Dawn mesh. Names are <nodeTag>.<agentId>.<name>: ' +
-  'nodeTag names the node (the end of its peer id), agentId the agent on it, name the agent\'s own tool or prompt. ' +
-  'Resources are dawn://<nodeId>/<agentId>/<URI-encoded original URI>; resource templates the same, with their {expressions} kept.'
+const REPLICA_NAMES = '<nodeTag>.<agentId>.<name> names one node\'s copy (nodeTag is the end of its peer id) and always works. '
+const RESOURCE_NAMES = 'Resources are dawn://<nodeId>/<agentId>/<URI-encoded original URI>; resource templates the same, with their {expressions} kept.'
+const NAMES_BY_MODE: Record<NamingMode, string> = {
+  logical: 'Names are <agentId>.<name>: one name per agent however many nodes host it; a call goes to the nearest, least loaded copy. ',
+  conditional: 'Names are the agent\'s own <name>, or <agentId>.<name> where two agents share one. ',
+  'always-prefixed': 'Names are <nodeTag>.<agentId>.<name>, one per node hosting the agent. '
+}
+
+/** What initialize tells a client about names, for the endpoint's naming mode. */
+export function meshInstructions (mode: NamingMode): string {
+  return `Tools and prompts of every agent in the Dawn mesh. ${NAMES_BY_MODE[mode]}${mode === 'always-prefixed' ? '' : REPLICA_NAMES}${RESOURCE_NAMES}`
+}
 
 /** JSON-RPC codes used here (the same in both revisions). */
 const INVALID_PARAMS = -32602
@@ -154,6 +180,8 @@ export interface CompleteParams {
 export interface MeshRequests {
   /** The current lists' keys, to tell which lists changed. */
   keys: () => ListKeys
+  /** What initialize tells the client, for the current naming mode. */
+  instructions: () => string
   listTools: (params?: ListParams) => { tools: Tool[], nextCursor?: string }
   listPrompts: (params?: ListParams) => { prompts: Prompt[], nextCursor?: string }
   listResources: (params?: ListParams) => { resources: Resource[], nextCursor?: string }
@@ -168,8 +196,10 @@ export interface MeshRequests {
 /** The mesh's answers to MCP requests; errors are thrown as {@link MeshRequestError}. */
 export function createMeshRequests (components: MeshMcpServerComponents, init: MeshRequestsInit): MeshRequests {
   const { catalog, caller, log } = components
+  const chooser = components.chooser ?? new ReplicaChooser()
   const pageSize = init.pageSize ?? MESH_PAGE_SIZE
-  const current = (): Listing => listingOf(catalog.entries(), pageSize)
+  const view = components.view ?? (() => DEFAULT_LISTING_VIEW)
+  const current = (): Listing => listingOf(catalog.entries(), pageSize, view())
 
   /** One page of a list; a bad cursor is the client's error. */
   const page = <K extends 'tools' | 'prompts' | 'resources' | 'resourceTemplates'>(list: K, params: ListParams | undefined): { items: MeshLists[K], nextCursor?: string } => {
@@ -185,25 +215,38 @@ export function createMeshRequests (components: MeshMcpServerComponents, init: M
     return { [list]: items, ...(nextCursor === undefined ? {} : { nextCursor }) } as { [P in K]: MeshLists[K] } & { nextCursor?: string }
   }
 
-  /** Routes one request with its deadline and span; the router writes the audit line. */
-  const route = async (op: AgentOp, subject: Subject, target: AgentTarget, params: Record<string, unknown>, meta: Record<string, unknown> | undefined, extra: RequestExtra): Promise<CallResult> => {
+  /**
+   * Routes one request with its deadline and span; the router writes the audit line. A plan
+   * with several replicas goes through failover (logical-call.ts); the 2025-11-25 input rounds
+   * that follow stay on the replica that asked, which alone holds the call's state.
+   */
+  const route = async (op: AgentOp, subject: Subject, plan: CallPlan, params: Record<string, unknown>, meta: Record<string, unknown> | undefined, extra: RequestExtra): Promise<RoutedCall> => {
     const asked = meta?.[TIMEOUT_META_KEY]
     const timeoutMs = typeof asked === 'number' && Number.isFinite(asked) && asked > 0 ? Math.min(asked, init.timeoutMs) : init.timeoutMs
     const deadline = Date.now() + timeoutMs
     const parent = contextFromCarrier(traceCarrierOf(meta, extra))
-    const attributes = { 'mcp.method.name': op, 'dawn.node_id': target.nodeId, 'dawn.agent_id': target.agentId, 'dawn.mcp.name': subjectName(subject) }
+    const attributes: Record<string, string> = { 'mcp.method.name': op, 'dawn.agent_id': plan.agentId, 'dawn.mcp.name': subjectName(subject) }
+    if (plan.nodeIds.length === 1) attributes['dawn.node_id'] = plan.nodeIds[0] ?? ''
     const wantsEvents = extra.notify !== undefined && (extra.context?.progress === true || extra.context?.logLevel !== undefined)
-    const session = extra.session?.idFor(target)
-    const opts = {
-      signal: extra.signal,
-      deadline,
-      ...(init.caller === undefined ? {} : { caller: init.caller }),
-      ...(extra.context === undefined ? {} : { context: extra.context }),
-      ...(wantsEvents && extra.notify !== undefined ? { onEvent: extra.notify } : {}),
-      ...(session === undefined ? {} : { session })
+    const optsFor = (target: AgentTarget, signal: AbortSignal): Parameters<MeshCaller['call']>[3] => {
+      const session = extra.session?.idFor(target)
+      return {
+        signal,
+        deadline,
+        ...(init.caller === undefined ? {} : { caller: init.caller }),
+        ...(extra.context === undefined ? {} : { context: extra.context }),
+        ...(wantsEvents && extra.notify !== undefined ? { onEvent: extra.notify } : {}),
+        ...(session === undefined ? {} : { session })
+      }
     }
-    return await context.with(parent, async () => await inSpan(`mcp ${op}`, 'internal', attributes, async () => {
-      let routed = checkedResultType(await caller.call(target, op, params, opts))
+    return await context.with(parent, async () => await inSpan(`mcp ${op}`, 'internal', attributes, async (span) => {
+      const first = await callReplicas({ chooser, ...(components.rtt === undefined ? {} : { rtt: components.rtt }) }, plan, async (target, signal) =>
+        await caller.call(target, op, params, optsFor(target, signal)), extra.signal)
+      if (first.attempts !== undefined) components.onAttempts?.(first.attempts)
+      const target = { nodeId: first.nodeId, agentId: plan.agentId }
+      span.setAttribute('dawn.node_id', target.nodeId)
+      // Checked after failover: whatever the agent answered, it ran.
+      let routed = checkedResultType(first.routed)
       // A 2025-11-25 caller is asked each round as server→client requests, then the call resumes.
       for (let round = 1; extra.ask !== undefined && isInputRequired(routed.result); round++) {
         if (round > MAX_INPUT_ROUNDS) throw new ToolCallError('agent-failed', `the agent asked for input more than ${MAX_INPUT_ROUNDS} times`)
@@ -212,19 +255,22 @@ export function createMeshRequests (components: MeshMcpServerComponents, init: M
           inputResponses[key] = await extra.ask(request, extra.signal)
         }
         const retry = { ...params, inputResponses, ...(typeof routed.result.requestState === 'string' ? { requestState: routed.result.requestState } : {}) }
-        routed = checkedResultType(await caller.call(target, op, retry, opts))
+        routed = checkedResultType(await caller.call(target, op, retry, optsFor(target, extra.signal)))
       }
-      return routed
+      return { ...routed, nodeId: target.nodeId, ...(first.attempts === undefined ? {} : { attempts: first.attempts }) }
     }))
   }
 
-  /** A retry's state must come from the node that hosts the target; anything else never leaves this node. */
-  const retryFields = (params: RetryParams, target: AgentTarget): RetryParams => {
+  /** A retry's state pins the call to the node that issued it, which must be one that may serve it; anything else never leaves this node. */
+  const retryFields = (params: RetryParams, plan: CallPlan): { fields: RetryParams, plan: CallPlan } => {
     const { requestState, inputResponses } = params
-    if (requestState !== undefined && stateNodeId(requestState) !== target.nodeId) {
+    const fields = { ...(requestState === undefined ? {} : { requestState }), ...(inputResponses === undefined ? {} : { inputResponses }) }
+    if (requestState === undefined) return { fields, plan }
+    const issuer = stateNodeId(requestState)
+    if (issuer === undefined || !plan.nodeIds.includes(issuer)) {
       throw new InvalidRequestStateError('requestState was not issued for this tool, prompt or resource')
     }
-    return { ...(requestState === undefined ? {} : { requestState }), ...(inputResponses === undefined ? {} : { inputResponses }) }
+    return { fields, plan: { ...plan, nodeIds: [issuer] } }
   }
 
   /** Names that never reach the router are audited here; the router audits the rest. */
@@ -235,27 +281,24 @@ export function createMeshRequests (components: MeshMcpServerComponents, init: M
     return new MeshRequestError(INVALID_PARAMS, `unknown ${kind} "${name}": ${reason}`)
   }
 
-  /** The agent and original name behind a listed tool or prompt name, or why there is none. */
-  const lookup = (meshName: string, kind: 'tools' | 'prompts'): { target: AgentTarget, name: string } | { reason: string, target?: AgentTarget } => {
+  /** The plan behind a tool or prompt name this endpoint lists (or accepts), or why there is none. */
+  const lookup = (meshName: string, kind: 'tools' | 'prompts'): { plan: CallPlan } | { reason: string } => {
     const listing = current()
-    const resolved = listing.names.resolve(meshName)
-    if (resolved === undefined) return { reason: 'not a <nodeTag>.<agentId>.<name> of a node in the mesh' }
-    const target = { nodeId: resolved.nodeId, agentId: resolved.agentId }
-    const record = listing.records.get(recordKey(resolved.nodeId, resolved.agentId))
-    if (record === undefined) return { reason: `no agent ${resolved.agentId} on node ${resolved.nodeId}`, target }
-    const listed = kind === 'tools' ? record.tools : (record.prompts ?? [])
-    if (!listed.some((t) => t.name === resolved.name)) return { reason: `agent ${resolved.agentId} on node ${resolved.nodeId} has no ${kind === 'tools' ? 'tool' : 'prompt'} "${resolved.name}"`, target }
-    return { target, name: resolved.name }
+    const resolved = (kind === 'tools' ? listing.toolNames : listing.promptNames).resolve(meshName)
+    const agent = resolved === undefined ? undefined : listing.agents.get(resolved.agentId)
+    if (resolved === undefined || agent === undefined) return { reason: `not a ${kind === 'tools' ? 'tool' : 'prompt'} name this endpoint lists` }
+    return { plan: planOf(agent, resolved, kind, components.selfId) }
   }
 
   /** tools/call and prompts/get: resolve a listed mesh name, then route it with its original name. */
-  const routeListed = async (op: 'tools/call' | 'prompts/get', params: NamedParams, extra: RequestExtra): Promise<CallResult> => {
+  const routeListed = async (op: 'tools/call' | 'prompts/get', params: NamedParams, extra: RequestExtra): Promise<RoutedCall> => {
     const kind = op === 'tools/call' ? 'tool' : 'prompt'
     const found = lookup(params.name, op === 'tools/call' ? 'tools' : 'prompts')
-    if ('reason' in found) throw unknown(op, kind, params.name, found.reason, found.target)
-    const forwarded = { name: found.name, ...(params.arguments === undefined ? {} : { arguments: params.arguments }), ...forwardedMeta(params._meta), ...retryFields(params, found.target) }
+    if ('reason' in found) throw unknown(op, kind, params.name, found.reason)
+    const { fields, plan } = retryFields(params, found.plan)
+    const forwarded = { name: plan.name, ...(params.arguments === undefined ? {} : { arguments: params.arguments }), ...forwardedMeta(params._meta), ...fields }
     const subject: Subject = kind === 'tool' ? { tool: params.name } : { prompt: params.name }
-    return await route(op, subject, found.target, forwarded, params._meta, extra)
+    return await route(op, subject, plan, forwarded, params._meta, extra)
   }
 
   /** The agent and original URI (or template) behind a mesh one the agent lists, or why there is none. */
@@ -272,6 +315,7 @@ export function createMeshRequests (components: MeshMcpServerComponents, init: M
 
   return {
     keys: () => current().keys,
+    instructions: () => meshInstructions(view().naming),
     listTools: (params) => listed('tools', params),
     listPrompts: (params) => listed('prompts', params),
     listResources: (params) => listed('resources', params),
@@ -283,7 +327,8 @@ export function createMeshRequests (components: MeshMcpServerComponents, init: M
       } catch (err) {
         // A routed failure is the tool's result (isError); only unknown names and bad retries are protocol errors.
         if (err instanceof ToolCallError && !(err instanceof UnknownAgentError) && !(err instanceof InvalidRequestStateError)) {
-          return { isError: true, content: [{ type: 'text', text: `${err.code}: ${err.message}` }], _meta: { 'dawn/error': err.code } }
+          const attempts = attemptsOf(err)
+          return { isError: true, content: [{ type: 'text', text: `${err.code}: ${err.message}` }], _meta: { 'dawn/error': err.code, ...(attempts === undefined ? {} : { 'dawn/attempts': attempts }) } }
         }
         throw asRequestError(err, 'tool', params.name)
       }
@@ -308,7 +353,8 @@ export function createMeshRequests (components: MeshMcpServerComponents, init: M
         throw unknown('resources/read', 'resource', meshUri, `no agent ${parsed.agentId} on node ${parsed.nodeId}`, target)
       }
       try {
-        const routed = await route('resources/read', { resource: meshUri }, target, { uri: parsed.uri, ...forwardedMeta(meta), ...retryFields(params, target) }, meta, extra)
+        const { fields, plan } = retryFields(params, resourcePlan(target))
+        const routed = await route('resources/read', { resource: meshUri }, plan, { uri: parsed.uri, ...forwardedMeta(meta), ...fields }, meta, extra)
         return withRoute({ ...routed, result: meshContentUris(routed.result, target) }) as ReadResourceResult
       } catch (err) {
         throw asRequestError(err, 'resource', meshUri)
@@ -322,11 +368,12 @@ export function createMeshRequests (components: MeshMcpServerComponents, init: M
       const meshName = (isPrompt ? ref.name : ref.uri) ?? ''
       if (!isPrompt && ref.type !== 'ref/resource') throw unknown('completion/complete', kind, meshName, `unknown reference type ${JSON.stringify(ref.type.slice(0, 32))}`)
       const found = isPrompt ? lookup(meshName, 'prompts') : lookupResource(meshName)
-      if ('reason' in found) throw unknown('completion/complete', kind, meshName, found.reason, found.target)
-      const agentRef = 'name' in found ? { type: ref.type, name: found.name } : { type: ref.type, uri: found.uri }
+      if ('reason' in found) throw unknown('completion/complete', kind, meshName, found.reason, 'target' in found ? found.target as AgentTarget | undefined : undefined)
+      const agentRef = 'uri' in found ? { type: ref.type, uri: found.uri } : { type: ref.type, name: found.plan.name }
+      const plan = 'uri' in found ? resourcePlan(found.target) : found.plan
       const forwarded = { ref: agentRef, argument: params.argument, ...(params.context === undefined ? {} : { context: params.context }), ...forwardedMeta(params._meta) }
       try {
-        return withRoute(await route('completion/complete', { completion: meshName }, found.target, forwarded, params._meta, extra)) as CompleteResult
+        return withRoute(await route('completion/complete', { completion: meshName }, plan, forwarded, params._meta, extra)) as CompleteResult
       } catch (err) {
         throw asRequestError(err, kind, meshName)
       }
@@ -345,10 +392,25 @@ function subjectName (subject: Subject): string {
   return 'tool' in subject ? subject.tool : 'prompt' in subject ? subject.prompt : 'resource' in subject ? subject.resource : subject.completion
 }
 
-/** Adds how the call travelled to the result's `_meta`: the route, and the hop count of a flood. */
-function withRoute ({ result, route, hops }: CallResult): Record<string, unknown> {
+/** A routed call and, for a logical name, which replica answered after which attempts. */
+interface RoutedCall extends CallResult {
+  nodeId: string
+  attempts?: FailoverAttempt[]
+}
+
+/** A resource is one replica's: its URI names the node. */
+function resourcePlan (target: AgentTarget): CallPlan {
+  return { agentId: target.agentId, name: '', nodeIds: [target.nodeId], replicas: [], logical: false }
+}
+
+/**
+ * Adds how the call travelled to the result's `_meta`: the route, the hop count of a flood,
+ * and for a logical name the replica that answered and every attempt (a replica name's result is unchanged).
+ */
+function withRoute ({ result, route, hops, nodeId, attempts }: RoutedCall): Record<string, unknown> {
   const meta = isRecord(result._meta) ? result._meta : {}
-  return { ...result, _meta: { ...meta, 'dawn/route': route, ...(hops === undefined ? {} : { 'dawn/hops': hops }) } }
+  const chosen = attempts === undefined ? {} : { 'dawn/replica': nodeId, 'dawn/attempts': attempts }
+  return { ...result, _meta: { ...meta, 'dawn/route': route, ...(hops === undefined ? {} : { 'dawn/hops': hops }), ...chosen } }
 }
 
 /** Resource contents carry the URI the client asked for, not the agent's own. */

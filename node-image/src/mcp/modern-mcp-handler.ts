@@ -77,7 +77,7 @@ export function createModernMcpHandler (components: MeshMcpServerComponents, ini
       ...(caller === undefined ? {} : { caller }),
       ...(init.pageSize === undefined ? {} : { pageSize: init.pageSize })
     })
-    const server = newMeshServer()
+    const server = newMeshServer(mesh.instructions())
     registerMeshHandlers(server, mesh, { extraOf, retryParams })
     return server
   }

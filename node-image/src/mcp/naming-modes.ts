@@ -19,11 +19,10 @@ import Type from 'typebox'
 import type { AgentPrompt, AgentTool } from '../registry/agent-record.ts'
 import { byCodeUnit } from '../registry/canonical-json.ts'
 import { MeshNames } from '../routing/tool-names.ts'
+import type { NamingMode } from '../config/mcp-views.ts'
 import type { ExposedItem, FilteredAgent } from './tool-filters.ts'
 
-export const NAMING_MODES = ['logical', 'always-prefixed', 'conditional'] as const
-export const NamingMode = Type.Union(NAMING_MODES.map((m) => Type.Literal(m)), { default: 'logical' })
-export type NamingMode = typeof NAMING_MODES[number]
+export { NAMING_MODES, NamingMode } from '../config/mcp-views.ts'
 
 export type NameForm = 'replica' | 'logical' | 'bare'
 const FORM_RANK: Record<NameForm, number> = { replica: 0, logical: 1, bare: 2 }

@@ -10,31 +10,14 @@
 import Type from 'typebox'
 import { Compile } from 'typebox/compile'
 import type { TLocalizedValidationError } from 'typebox/error'
-import { MAX_DESCRIPTION, MAX_TOOL_NAME, pointer, TOOL_NAME_PATTERN, ToolName, type AgentPrompt, type AgentTool } from '../registry/agent-record.ts'
+import { MAX_TOOL_NAME, pointer, TOOL_NAME_PATTERN, type AgentPrompt, type AgentTool } from '../registry/agent-record.ts'
+import { renameClash, ToolFilter, ToolFilters } from '../config/mcp-views.ts'
 import { byCodeUnit } from '../registry/canonical-json.ts'
 import { type ItemVersion, type LogicalAgent } from './logical-catalog.ts'
 
-export const MAX_FILTER_ENTRIES = 256
+export { MAX_FILTER_ENTRIES, ToolFilter, ToolFilters } from '../config/mcp-views.ts'
 
 const TOOL_NAME = new RegExp(TOOL_NAME_PATTERN)
-/** A tool name where `*` matches any run of characters (including none and dots). */
-const ToolPattern = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.:/*-]+$' })
-
-/** The filter of one agent; in the node config per agent id, and in a DawnAgent's spec. */
-export const ToolFilter = Type.Object({
-  allow: Type.Optional(Type.Array(ToolPattern, { maxItems: MAX_FILTER_ENTRIES, description: 'only tools matching one of these are kept; absent keeps all, [] keeps none' })),
-  deny: Type.Optional(Type.Array(ToolPattern, { maxItems: MAX_FILTER_ENTRIES, description: 'tools matching one of these are dropped (wins over allow)' })),
-  rename: Type.Optional(Type.Record(ToolName, ToolName, { maxProperties: MAX_FILTER_ENTRIES, additionalProperties: false })),
-  descriptions: Type.Optional(Type.Record(ToolName, Type.String({ maxLength: MAX_DESCRIPTION }), { maxProperties: MAX_FILTER_ENTRIES, additionalProperties: false }))
-}, { additionalProperties: false })
-export type ToolFilter = Type.Static<typeof ToolFilter>
-
-/** Filters by agent id, as the node config holds them. */
-export const ToolFilters = Type.Record(Type.String({ pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$' }), ToolFilter, {
-  maxProperties: 10_000,
-  additionalProperties: false
-})
-export type ToolFilters = Type.Static<typeof ToolFilters>
 
 /** The one error a filter parser throws; `path` is a JSON pointer into the input. */
 export class ToolFilterError extends Error {
@@ -107,12 +90,8 @@ function checkFilter (filter: ToolFilter, base: string): void {
       if (key.length > MAX_TOOL_NAME || !TOOL_NAME.test(key)) throw new ToolFilterError(`${base}${pointer(field, key)}`, `"${key.slice(0, 140)}" is not a valid tool name`)
     }
   }
-  const sources = new Map<string, string>()
-  for (const [from, to] of Object.entries(filter.rename ?? {}).sort(([a], [b]) => byCodeUnit(a, b))) {
-    const other = sources.get(to)
-    if (other !== undefined) throw new ToolFilterError(`${base}${pointer('rename', from)}`, `"${other}" and "${from}" are both renamed to "${to}"`)
-    sources.set(to, from)
-  }
+  const clash = renameClash(filter)
+  if (clash !== undefined) throw new ToolFilterError(`${base}${pointer('rename', clash.second)}`, `"${clash.first}" and "${clash.second}" are both renamed to "${clash.to}"`)
 }
 
 /** Checks one agent's filter (e.g. a DawnAgent's); throws ToolFilterError. */

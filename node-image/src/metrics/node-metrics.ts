@@ -28,6 +28,8 @@ export interface NodeMetrics {
   toolCallsServed: Counter<'result'>
   toolCallsRejected: Counter<'reason'>
   toolCallsInFlight: Gauge
+  replicaChoices: Counter<'reason'>
+  failoverAttempts: Counter<'outcome' | 'failover'>
   contentBytesStored: Gauge
   contentPins: Gauge
   contentReplicationDeficit: Gauge
@@ -158,6 +160,8 @@ export function createNodeMetrics (opts: { processMetrics?: boolean } = {}): Nod
     toolCallsServed: new Counter({ name: 'dawn_tool_calls_served_total', help: 'Calls from other nodes served by this node\'s agents, by result', labelNames: ['result'], registers }),
     toolCallsRejected: new Counter({ name: 'dawn_tool_calls_rejected_total', help: 'Routed call frames refused before reaching an agent, by reason', labelNames: ['reason'], registers }),
     toolCallsInFlight: new Gauge({ name: 'dawn_tool_calls_in_flight', help: 'Calls from other nodes being served now', registers }),
+    replicaChoices: new Counter({ name: 'dawn_replica_choices_total', help: 'Replicas this node chose for calls by a logical name, by why (least-loaded, lowest-rtt, tie-break, ...)', labelNames: ['reason'], registers }),
+    failoverAttempts: new Counter({ name: 'dawn_failover_attempts_total', help: 'Attempts of calls by a logical name, by outcome and what a failure meant (next-replica, retry-if-idempotent, final)', labelNames: ['outcome', 'failover'], registers }),
     contentBytesStored: new Gauge({ name: 'dawn_content_bytes_stored', help: 'Bytes of blocks in this node\'s content store', registers }),
     contentPins: new Gauge({ name: 'dawn_content_pins', help: 'Mesh-wide pins this node knows of', registers }),
     contentReplicationDeficit: new Gauge({ name: 'dawn_content_replication_deficit', help: 'Holders missing across all pins, as this node sees the mesh', registers }),

@@ -36,6 +36,7 @@ import { FloodRelay, type FloodObserver } from '../routing/flood-relay.ts'
 import { FloodRouter } from '../routing/flood-router.ts'
 import type { MeshCaller } from '../routing/types.ts'
 import type { MeshCatalog } from '../mcp/mesh-requests.ts'
+import { createMeshCalls, type MeshCalls } from './mesh-calls.ts'
 import { ContentService } from '../storage/content-service.ts'
 import type { ContentFacade } from '../storage/content-api.ts'
 
@@ -229,9 +230,10 @@ export class DawnNode {
     this.bootstrapper = bootstrapper
     await lifecycle.run('bootstrapper', () => { bootstrapper.start() }, () => { bootstrapper.stop() })
 
+    const meshCalls = createMeshCalls({ libp2p: host, metrics: this.metrics, registry: this.registry }, { selfId: this.peerId, view: config.mcp })
     if (this.init.http !== false) {
       const token = config.mcp.tokenFile === undefined ? undefined : (await readFile(config.mcp.tokenFile, 'utf8')).trim()
-      const http = await createHttpServer({ view: this.view(), log: this.log, caller: this.caller, catalog: this.catalog(), selfId: this.peerId, content }, {
+      const http = await createHttpServer({ view: this.view(), log: this.log, caller: this.caller, catalog: this.catalog(meshCalls), selfId: this.peerId, content, mesh: meshCalls.components }, {
         host: config.http.host,
         port: config.http.port,
         mcp: { ...config.mcp, ...(token === undefined ? {} : { token }), timeoutMs: config.toolCalls.timeoutMs }
@@ -247,6 +249,10 @@ export class DawnNode {
         onAgents: agents => {
           this.log('info', 'agents reloaded from config', { agents: agents.map(a => a.id) })
           void this.setLocalAgents(agents)
+        },
+        onMcpView: view => {
+          this.log('info', 'mcp naming and tool filters reloaded from config', { naming: view.naming, filtered: Object.keys(view.toolFilters) })
+          meshCalls.setView(view)
         },
         onProblem: message => { this.log('warn', message) }
       }, config)
@@ -295,14 +301,19 @@ export class DawnNode {
   }
 
   /** The registry as the MCP endpoint reads it: one array per registry version, shared by every session. */
-  private catalog (): MeshCatalog {
+  private catalog (meshCalls: MeshCalls): MeshCatalog {
     let cached: AgentRecord[] | undefined
     this.registry.addEventListener('change', () => { cached = undefined })
     return {
       entries: () => (cached ??= this.registry.entries()),
+      // A reloaded naming view changes the lists as a registry change does.
       onChange: listener => {
         this.registry.addEventListener('change', listener)
-        return () => { this.registry.removeEventListener('change', listener) }
+        const offView = meshCalls.onViewChange(listener)
+        return () => {
+          this.registry.removeEventListener('change', listener)
+          offView()
+        }
       }
     }
   }

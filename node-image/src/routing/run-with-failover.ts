@@ -32,6 +32,8 @@ export interface FailoverOptions {
   maxAttempts?: number
   /** Clock for round trips, ms (default performance.now). */
   now?: () => number
+  /** Whether a successful call's duration counts as a round trip (default true; off when pings measure it, since a call's time includes the tool's). */
+  observeCallRtt?: boolean
 }
 
 export const DEFAULT_MAX_ATTEMPTS = 3
@@ -62,7 +64,7 @@ export async function runWithFailover<T> (chooser: ReplicaChooser, replicas: rea
     const started = now()
     try {
       const result = await attempt(pick.nodeId, signal)
-      chooser.observeRtt(pick.nodeId, Math.max(0, now() - started))
+      if (opts.observeCallRtt !== false) chooser.observeRtt(pick.nodeId, Math.max(0, now() - started))
       chooser.succeeded(pick.nodeId)
       attempts.push({ ...pick, outcome: 'ok' })
       return { ok: true, result, nodeId: pick.nodeId, attempts }

@@ -57,7 +57,7 @@ describe('listings and completions of the reference server, through the mesh', (
     const args = { name: named('get-structured-content'), arguments: INPUTS.structured }
     const expected = await clients.direct.callTool({ name: 'get-structured-content', arguments: INPUTS.structured })
     for (const client of [clients.legacy, clients.modern]) {
-      const listed = (await client.listTools()).tools.find((t) => t.name === named('get-structured-content'))
+      const listed = (await client.listTools()).tools.find((t) => t.name === 'everything.get-structured-content')
       expect(listed?.outputSchema).toEqual(direct?.outputSchema)
       expect(listed?.annotations).toEqual(direct?.annotations)
       expect(listed?.title).toBe(direct?.title)
@@ -109,6 +109,6 @@ describe('listings and completions of the reference server, through the mesh', (
     await expect(clients.legacy.complete({ ref: { type: 'ref/prompt', name: named('no-such-prompt') }, argument: { name: 'x', value: '' } }))
       .rejects.toMatchObject({ code: -32602 })
     await expect(clients.modern.complete({ ref: { type: 'ref/prompt', name: named('no-such-prompt') }, argument: { name: 'x', value: '' } }))
-      .rejects.toThrow(/no prompt "no-such-prompt"/)
+      .rejects.toThrow(/unknown prompt ".*no-such-prompt": not a prompt name this endpoint lists/)
   })
 })

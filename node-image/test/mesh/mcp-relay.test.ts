@@ -204,7 +204,7 @@ describe('MCP features across the mesh, against the reference server', () => {
   it('refuses a forged requestState before anything reaches the agent', async () => {
     const client = await modernClient(0, FORM)
     const listed = (await client.listTools()).tools as Listed[]
-    expect(listed.some((t) => t.name === tool('echo'))).toBe(true)
+    expect(listed.some((t) => t.name === 'everything.echo')).toBe(true)
     const nodeB = mesh.net.nodes[1]!.peerId
     const forged = `dawn1.${nodeB}.${'0'.repeat(32)}.${Date.now() + 60_000}.AAAA`
     await expect(client.request({ method: 'tools/call', params: { name: tool('echo'), arguments: { message: 'x' }, inputResponses: {}, requestState: forged } }, { allowInputRequired: true }))

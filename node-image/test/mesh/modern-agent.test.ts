@@ -47,12 +47,11 @@ describe('a 2026-07-28 agent behind the mesh, compared with the same client dire
       nodes: 2,
       agents: (i) => i === 1 ? [{ id: 'modern', kind: 'remote', url: agent.url, description: 'a 2026-07-28 server' }] : []
     })
-    const nodeB = mesh.net.nodes[1]!.peerId
     await eventually(async () => {
       const reg = await mesh.get<{ entries: Array<{ agentId: string, tools: unknown[] }> }>(0, '/api/v1/registry')
       return reg.entries.some((e) => e.agentId === 'modern' && e.tools.length === 4) ? true : undefined
     }, { what: 'the modern agent in node A\'s registry', timeoutMs: 30_000 })
-    viaMesh = { url: new URL('/mcp', mesh.net.nodes[0]!.httpUrl), direct: false, name: (name) => `${nodeB.slice(-10)}.modern.${name}` }
+    viaMesh = { url: new URL('/mcp', mesh.net.nodes[0]!.httpUrl), direct: false, name: (name) => `modern.${name}` }
     connectedAt = Date.now()
   }, 120_000)
 

@@ -56,20 +56,25 @@ describe('mesh-wide MCP over 5 real nodes', () => {
     await mesh.stop()
   })
 
-  it('lists the tools of agents hosted on nodes 2-5 under collision-free names, with node and agent in _meta', async () => {
+  it('lists an agent hosted on all 5 nodes once, by <agentId>.<tool>, and each node\'s own agents once, with the agent in _meta', async () => {
     const { tools } = await client.listTools()
-    const names = new Set(tools.map(t => t.name))
-    for (const [i, nodeId] of ids.entries()) {
-      for (const tool of ['echo', 'generate', 'sleep']) {
-        expect(names).toContain(meshName(nodeId, 'echo', tool))
-        expect(names).toContain(meshName(nodeId, `only-${i + 1}`, tool))
-      }
-      for (const tool of ['put', 'get', 'delete', 'list']) expect(names).toContain(meshName(nodeId, 'notes', tool))
+    const names = tools.map(t => t.name)
+    expect(new Set(names).size).toBe(names.length)
+    for (const tool of ['echo', 'generate', 'sleep']) {
+      expect(names.filter(n => n.endsWith(`.${tool}`) && n.startsWith('echo.'))).toEqual([`echo.${tool}`])
+      for (const i of ids.keys()) expect(names).toContain(`only-${i + 1}.${tool}`)
     }
-    expect(names.size).toBe(tools.length)
-    const one = tools.find(t => t.name === meshName(ids[2]!, 'echo', 'echo'))!
-    expect(one._meta).toMatchObject({ 'dawn/nodeId': ids[2], 'dawn/agentId': 'echo', 'dawn/tool': 'echo' })
+    for (const tool of ['put', 'get', 'delete', 'list']) expect(names).toContain(`notes.${tool}`)
+    // No replica name is listed: every agent here has one logical name.
+    for (const nodeId of ids) expect(names.filter(n => n.startsWith(`${nodeId.slice(-10)}.`))).toEqual([])
+    const one = tools.find(t => t.name === 'echo.echo')!
+    expect(one._meta).toEqual({ 'dawn/agentId': 'echo', 'dawn/tool': 'echo' })
     expect(one.inputSchema.properties).toHaveProperty('text')
+    // A replica name is still callable, for debugging.
+    expect(text(await client.callTool({ name: meshName(ids[3]!, 'echo', 'echo'), arguments: { text: 'one replica' } }))).toBe('one replica')
+    const logical = await client.callTool({ name: 'only-3.echo', arguments: { text: 'by its logical name' } })
+    expect(text(logical)).toBe('by its logical name')
+    expect(logical._meta).toMatchObject({ 'dawn/replica': ids[2], 'dawn/attempts': [{ nodeId: ids[2], reason: 'only-replica', outcome: 'ok' }] })
   })
 
   it('calls every agent on nodes 2-5 through node 1 and gets the right results', async () => {
@@ -181,7 +186,7 @@ describe('mesh-wide MCP over 5 real nodes', () => {
     expect(Date.now() - started).toBeLessThan(15_000)
     await eventually(async () => {
       const { tools } = await client.listTools()
-      expect(tools.map(t => t.name)).not.toContain(meshName(nodeId, `only-${target + 1}`, 'sleep'))
+      expect(tools.map(t => t.name)).not.toContain(`only-${target + 1}.sleep`)
       return true
     }, { what: 'the removed agent to leave the tool list', timeoutMs: 15_000 })
   })
@@ -196,7 +201,7 @@ describe('mesh-wide MCP over 5 real nodes', () => {
       await mesh.editConfig(host, config => {
         config.agents = [...agentsOf(host), { id: 'remote-echo', kind: 'remote', url: server.url, headersFile }]
       })
-      const name = meshName(ids[host]!, 'remote-echo', 'echo')
+      const name = 'remote-echo.echo'
       await eventually(async () => {
         const { tools } = await client.listTools()
         expect(tools.map(t => t.name)).toContain(name)

@@ -137,6 +137,8 @@ export const LEGACY_DIFFERENCES: Partial<Record<Feature, (direct: unknown) => un
  * (agents/agent-host.ts), keeping the agent's own code and message after the name.
  */
 export const MESH_DIFFERENCES: Partial<Record<Feature, (direct: unknown) => unknown>> = {
+  // The mesh lists a logical agent's tools in name order: replicas may list them in different orders.
+  'tools/list': (direct) => [...(direct as Array<{ name: string }>)].sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
   'error code': (direct) => ({ ...(direct as Obj), message: `agent modern: ${String((direct as Obj).message)}` })
 }
 

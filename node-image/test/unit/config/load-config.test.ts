@@ -124,4 +124,37 @@ describe('ConfigWatcher', () => {
       await watcher.stop()
     }
   })
+
+  it('applies mcp naming and tool filters live, and flags the rest of mcp as restart-only', async () => {
+    const file = await writeConfig(minimal)
+    const initial = (await loadConfig({ file, env: {} })).config
+    const views: unknown[] = []
+    const problems: string[] = []
+    const watcher = new ConfigWatcher({
+      file,
+      reload: async () => (await loadConfig({ file, env: {} })).config,
+      onAgents: () => {},
+      onMcpView: view => { views.push(view) },
+      onProblem: msg => { problems.push(msg) },
+      pollIntervalMs: 100
+    }, initial)
+    await watcher.start()
+    const until = async (cond: () => boolean): Promise<void> => {
+      for (let i = 0; i < 100 && !cond(); i++) await new Promise(resolve => setTimeout(resolve, 50))
+      expect(cond()).toBe(true)
+    }
+    try {
+      const view = { naming: 'conditional', toolFilters: { echo: { deny: ['generate'] } } }
+      await writeFile(file, JSON.stringify({ ...minimal, mcp: view }))
+      await until(() => views.length === 1)
+      expect(views[0]).toEqual(view)
+      expect(problems).toEqual([])
+      await writeFile(file, JSON.stringify({ ...minimal, mcp: { ...view, maxSessions: 7 } }))
+      await until(() => problems.length === 1)
+      expect(problems[0]).toContain('config sections mcp changed; they apply on restart')
+      expect(views).toHaveLength(1)
+    } finally {
+      await watcher.stop()
+    }
+  })
 })

@@ -6,7 +6,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
 import { registerMcpEndpoint, type McpEndpointInit } from '../../../src/mcp/mesh-endpoint.ts'
-import type { MeshCatalog } from '../../../src/mcp/mesh-requests.ts'
+import type { MeshCallComponents, MeshCatalog } from '../../../src/mcp/mesh-requests.ts'
 import type { AgentRecord } from '../../../src/registry/agent-record.ts'
 import { SESSION_OPS } from '../../../src/routing/types.ts'
 import type { WireOp, AgentTarget, CallOptions, CallResult, MeshCaller } from '../../../src/routing/types.ts'
@@ -90,11 +90,11 @@ export interface Endpoint {
   close: () => Promise<void>
 }
 
-export async function startEndpoint (catalog: MeshCatalog, caller: MeshCaller, init: Partial<McpEndpointInit> = {}): Promise<Endpoint> {
+export async function startEndpoint (catalog: MeshCatalog, caller: MeshCaller, init: Partial<McpEndpointInit> = {}, mesh: MeshCallComponents = {}): Promise<Endpoint> {
   const app = Fastify({ logger: false })
   const logs: LogLine[] = []
   const log = (level: LogLevel, msg: string, fields: Record<string, unknown> = {}): void => { logs.push({ level, msg, fields }) }
-  await registerMcpEndpoint(app, { catalog, caller, log }, {
+  await registerMcpEndpoint(app, { ...mesh, catalog, caller, log }, {
     allowedOrigins: [],
     maxRequestBytes: 1024 * 1024,
     maxSessions: 16,

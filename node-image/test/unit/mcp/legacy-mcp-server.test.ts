@@ -75,28 +75,42 @@ describe('mesh MCP server: listing', () => {
     expect(c.getServerCapabilities()).toMatchObject({ tools: { listChanged: true }, prompts: { listChanged: true }, resources: { listChanged: true } })
   })
 
-  it('names every tool of every agent <nodeTag>.<agentId>.<tool>, with _meta and the agent in the description', async () => {
+  it('names every tool <agentId>.<tool> by default, with _meta and the agent\'s own description', async () => {
     const c = await client()
     const { tools } = await c.listTools()
     const byName = new Map(tools.map((t) => [t.name, t]))
-    expect([...byName.keys()].sort()).toEqual([`${tagA()}.echo.fs/read:v1.2`, `${tagA()}.echo.say`, `${tagB()}.notes.add`].sort())
-    const say = byName.get(`${tagA()}.echo.say`)!
-    expect(say._meta).toEqual({ 'dawn/nodeId': nodeA, 'dawn/agentId': 'echo', 'dawn/tool': 'say' })
+    expect([...byName.keys()]).toEqual(['echo.fs/read:v1.2', 'echo.say', 'notes.add'])
+    const say = byName.get('echo.say')!
+    expect(say._meta).toEqual({ 'dawn/agentId': 'echo', 'dawn/tool': 'say' })
     expect(say.description).toBe('Says it back')
     expect(say.inputSchema).toEqual({ type: 'object', properties: { text: { type: 'string' } }, required: ['text'] })
-    const read = byName.get(`${tagA()}.echo.fs/read:v1.2`)!
+    const read = byName.get('echo.fs/read:v1.2')!
     expect(read.inputSchema).toEqual({ type: 'object' })
-    expect(read._meta).toEqual({ 'dawn/nodeId': nodeA, 'dawn/agentId': 'echo', 'dawn/tool': 'fs/read:v1.2' })
+    expect(read._meta).toEqual({ 'dawn/agentId': 'echo', 'dawn/tool': 'fs/read:v1.2' })
+  })
+
+  it('names every tool <nodeTag>.<agentId>.<tool> in always-prefixed mode, with the node in _meta', async () => {
+    const prefixed = await startEndpoint(catalog, caller, {}, { view: () => ({ naming: 'always-prefixed', toolFilters: {} }) })
+    try {
+      const { client: c } = await connectClient(prefixed.url)
+      clients.push(c)
+      const { tools } = await c.listTools()
+      expect(tools.map((t) => t.name)).toEqual([`${tagA()}.echo.fs/read:v1.2`, `${tagA()}.echo.say`, `${tagB()}.notes.add`].sort())
+      expect(tools.find((t) => t.name === `${tagA()}.echo.say`)?._meta).toEqual({ 'dawn/nodeId': nodeA, 'dawn/agentId': 'echo', 'dawn/tool': 'say' })
+      expect(c.getInstructions()).toContain('<nodeTag>.<agentId>.<name>, one per node')
+    } finally {
+      await prefixed.close()
+    }
   })
 
   it('lists prompts by mesh name and resources by dawn:// URI', async () => {
     const c = await client()
     const { prompts } = await c.listPrompts()
     expect(prompts).toEqual([{
-      name: `${tagB()}.notes.summarize`,
+      name: 'notes.summarize',
       description: 'Summarizes notes',
       arguments: [{ name: 'topic', required: true }],
-      _meta: { 'dawn/nodeId': nodeB, 'dawn/agentId': 'notes', 'dawn/prompt': 'summarize' }
+      _meta: { 'dawn/agentId': 'notes', 'dawn/prompt': 'summarize' }
     }])
     const { resources } = await c.listResources()
     expect(resources).toEqual([{
@@ -250,7 +264,7 @@ describe('mesh MCP server: list changes', () => {
     await sleep(300)
     expect(seen).toEqual(['tools'])
     const { tools } = await c.listTools()
-    expect(tools.map((t) => t.name)).toContain(`${tagA()}.echo.shout`)
+    expect(tools.map((t) => t.name)).toContain('echo.shout')
   })
 
   it('gathers a burst of changes into one notification', async () => {

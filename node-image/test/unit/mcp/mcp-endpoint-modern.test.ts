@@ -3,7 +3,6 @@
 import { describe, it, expect, beforeAll, afterEach } from 'vitest'
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
 import type { AgentRecord } from '../../../src/registry/agent-record.ts'
-import { MeshNames } from '../../../src/routing/tool-names.ts'
 import { ACCEPT, connectClient, INITIALIZE, newNodeId, post, record, RecordingCaller, startEndpoint, TestCatalog, type Endpoint } from './fixtures.ts'
 
 const MODERN = '2026-07-28'
@@ -26,7 +25,7 @@ async function start (allowedOrigins: string[] = []): Promise<{ endpoint: Endpoi
   const caller = new RecordingCaller()
   const endpoint = await startEndpoint(new TestCatalog(records), caller, { allowedOrigins })
   endpoints.push(endpoint)
-  return { endpoint, caller, toolName: new MeshNames(records).toolName(nodeId, 'echo', 'say') }
+  return { endpoint, caller, toolName: 'echo.say' }
 }
 
 function envelope (version = MODERN): Record<string, unknown> {

@@ -72,10 +72,9 @@ async function modernClient (catalog: TestCatalog, caller: RecordingCaller, page
 describe('listing fields', () => {
   it('lists title, outputSchema, annotations, icons, size and _meta as the agent did, beside Dawn\'s keys', () => {
     const mesh = createMeshRequests({ catalog: new TestCatalog(records), caller: new RecordingCaller(), log }, { timeoutMs: 5000 })
-    const tagB = nodeB.slice(-10)
-    const tool = mesh.listTools().tools.find((t) => t.name === `${tagB}.everything.get-structured-content`)
+    const tool = mesh.listTools().tools.find((t) => t.name === 'everything.get-structured-content')
     expect(tool).toEqual({
-      name: `${tagB}.everything.get-structured-content`,
+      name: 'everything.get-structured-content',
       title: 'Structured',
       description: 'weather',
       inputSchema: { type: 'object' },
@@ -83,7 +82,7 @@ describe('listing fields', () => {
       annotations: { readOnlyHint: true, openWorldHint: false },
       icons: [ICON],
       // The agent's keys stay; Dawn's own win over a spoofed one.
-      _meta: { 'vendor/x': 1, 'dawn/nodeId': nodeB, 'dawn/agentId': 'everything', 'dawn/tool': 'get-structured-content' }
+      _meta: { 'vendor/x': 1, 'dawn/agentId': 'everything', 'dawn/tool': 'get-structured-content' }
     })
     expect(mesh.listPrompts().prompts[0]).toMatchObject({ title: 'Team Management', icons: [ICON] })
     expect(mesh.listResources().resources[0]).toMatchObject({ title: 'A', size: 12, annotations: { priority: 0.5 }, _meta: { k: 'v', 'dawn/uri': 'demo://resource/static/document/a.md' } })

@@ -1,0 +1,84 @@
+/**
+ * A call by a logical or bare name: which replicas may serve it (the plan), and running it
+ * on them through failover. A replica name, or a call pinned to one node, runs as before.
+ */
+import type { AgentRecord } from '../registry/agent-record.ts'
+import type { Replica, ReplicaChooser } from '../routing/replica-choice.ts'
+import { runWithFailover, type FailoverAttempt } from '../routing/run-with-failover.ts'
+import type { AgentTarget } from '../routing/types.ts'
+import type { Resolved } from './naming-modes.ts'
+import type { FilteredAgent } from './tool-filters.ts'
+
+export interface CallPlan {
+  agentId: string
+  /** The agent's own name of the tool or prompt, what the call sends. */
+  name: string
+  /** Nodes that may serve the call (sorted); one for a replica name or a pinned call. */
+  nodeIds: string[]
+  /** What each node lists, for choice and idempotency (prompts list as tools without annotations: never retried once sent). */
+  replicas: Replica[]
+  /** Whether the result shows the chosen replica and the attempts; a replica name's result stays as it always was. */
+  logical: boolean
+}
+
+/**
+ * The plan for a resolved name. Built-in agents are each node's own (notes keep per-node
+ * state, mesh answers from where it runs, content adds to the node's store), so a logical
+ * name of one goes to this node's replica when it has one.
+ */
+export function planOf (agent: FilteredAgent, resolved: Resolved, kind: 'tools' | 'prompts', selfId: string | undefined): CallPlan {
+  const replicas: Replica[] = []
+  for (const nodeId of resolved.replicas) {
+    const record: AgentRecord | undefined = agent.agent.records.get(nodeId)
+    if (record === undefined) continue
+    replicas.push(kind === 'tools' ? record : { nodeId, tools: (record.prompts ?? []).map((p) => ({ name: p.name })) })
+  }
+  const own = selfId !== undefined && agent.agent.kind === 'builtin' && resolved.form !== 'replica' && resolved.replicas.includes(selfId)
+  return {
+    agentId: agent.agentId,
+    name: resolved.tool,
+    nodeIds: own ? [selfId] : resolved.replicas,
+    replicas,
+    logical: resolved.form !== 'replica'
+  }
+}
+
+export interface CallReplicasComponents {
+  chooser: ReplicaChooser
+  /** A measured round trip to a node, ms; without it the chooser learns from call durations. */
+  rtt?: (nodeId: string) => number | undefined
+}
+
+export interface ReplicaCall<T> {
+  routed: T
+  nodeId: string
+  /** Every attempt of a logical call; absent for a replica name's. */
+  attempts?: FailoverAttempt[]
+}
+
+const failedAttempts = new WeakMap<object, FailoverAttempt[]>()
+
+/** The attempts behind a logical call's final error, for its `_meta`. */
+export function attemptsOf (err: unknown): FailoverAttempt[] | undefined {
+  return typeof err === 'object' && err !== null ? failedAttempts.get(err) : undefined
+}
+
+/** Runs the first request of a call on the plan's replicas; throws what failover ended with. */
+export async function callReplicas<T> (components: CallReplicasComponents, plan: CallPlan, attempt: (target: AgentTarget, signal: AbortSignal) => Promise<T>, signal: AbortSignal): Promise<ReplicaCall<T>> {
+  const { chooser, rtt } = components
+  const target = (nodeId: string): AgentTarget => ({ nodeId, agentId: plan.agentId })
+  const only = plan.nodeIds.length === 1 ? plan.nodeIds[0] : undefined
+  if (!plan.logical && only !== undefined) return { routed: await attempt(target(only), signal), nodeId: only }
+  const candidates = new Set(plan.nodeIds)
+  const replicas = plan.replicas.filter((r) => candidates.has(r.nodeId))
+  if (rtt !== undefined) {
+    for (const { nodeId } of replicas) {
+      const ms = rtt(nodeId)
+      if (ms !== undefined) chooser.observeRtt(nodeId, ms)
+    }
+  }
+  const run = await runWithFailover(chooser, replicas, plan.name, async (nodeId, s) => await attempt(target(nodeId), s), { signal, observeCallRtt: rtt === undefined })
+  if (run.ok) return { routed: run.result, nodeId: run.nodeId, attempts: run.attempts }
+  if (typeof run.error === 'object' && run.error !== null) failedAttempts.set(run.error, run.attempts)
+  throw run.error
+}

@@ -1,0 +1,83 @@
+/**
+ * What the node gives its MCP endpoint for calls by logical name: one replica chooser for
+ * the node, round trips from libp2p's connection monitor (no traffic of its own), the
+ * choice and failover metrics, and the naming view that a config reload replaces.
+ */
+import type { Libp2p } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import type { McpLiveView } from '../config/watch.ts'
+import type { MeshCallComponents } from '../mcp/mesh-requests.ts'
+import type { ListingView } from '../mcp/mesh-listing.ts'
+import type { NodeMetrics } from '../metrics/node-metrics.ts'
+import type { AgentRegistry } from '../registry/agent-registry.ts'
+import { ReplicaChooser } from '../routing/replica-choice.ts'
+
+export interface MeshCallsComponents {
+  libp2p: Pick<Libp2p, 'getConnections'>
+  metrics: NodeMetrics
+  registry: Pick<AgentRegistry, 'entries' | 'addEventListener'>
+}
+
+export interface MeshCalls {
+  components: Required<Omit<MeshCallComponents, 'selfId'>>
+  /** Applies a reloaded view and tells `onViewChange` listeners (sessions then get list_changed). */
+  setView: (view: McpLiveView) => void
+  /** Returns an unsubscribe function. */
+  onViewChange: (listener: () => void) => () => void
+}
+
+/** Pruning the chooser at most this often: registry changes come with every gossip delta. */
+const RETAIN_EVERY_MS = 5_000
+
+/** The lowest round trip of any open connection to the node, ms; this node is 0 away from itself. */
+export function connectionRtt (libp2p: Pick<Libp2p, 'getConnections'>, selfId: string): (nodeId: string) => number | undefined {
+  return (nodeId) => {
+    if (nodeId === selfId) return 0
+    let peer
+    try {
+      peer = peerIdFromString(nodeId)
+    } catch {
+      return undefined
+    }
+    let best: number | undefined
+    for (const conn of libp2p.getConnections(peer)) {
+      if (conn.rtt !== undefined && (best === undefined || conn.rtt < best)) best = conn.rtt
+    }
+    return best
+  }
+}
+
+export function createMeshCalls (components: MeshCallsComponents, init: { selfId: string, view: McpLiveView }): MeshCalls {
+  const { metrics, registry } = components
+  const chooser = new ReplicaChooser()
+  // A node that left the registry is forgotten, so the chooser's state stays bounded by the mesh.
+  let pruning: NodeJS.Timeout | undefined
+  registry.addEventListener('change', () => {
+    pruning ??= setTimeout(() => {
+      pruning = undefined
+      chooser.retain(registry.entries().map((e) => e.nodeId))
+    }, RETAIN_EVERY_MS).unref()
+  })
+  let view: ListingView = { naming: init.view.naming, toolFilters: init.view.toolFilters }
+  const viewListeners = new Set<() => void>()
+  return {
+    components: {
+      chooser,
+      rtt: connectionRtt(components.libp2p, init.selfId),
+      onAttempts: (attempts) => {
+        const first = attempts[0]
+        if (first !== undefined) metrics.replicaChoices.inc({ reason: first.reason })
+        for (const a of attempts) metrics.failoverAttempts.inc({ outcome: a.outcome, failover: a.failover ?? 'none' })
+      },
+      view: () => view
+    },
+    setView: (next) => {
+      view = { naming: next.naming, toolFilters: next.toolFilters }
+      for (const listener of [...viewListeners]) listener()
+    },
+    onViewChange: (listener) => {
+      viewListeners.add(listener)
+      return () => { viewListeners.delete(listener) }
+    }
+  }
+}
