@@ -14,6 +14,13 @@ export const NamingMode = Type.Union(NAMING_MODES.map((m) => Type.Literal(m)), {
 })
 export type NamingMode = typeof NAMING_MODES[number]
 
+export const CATALOG_MODES = ['full', 'search'] as const
+export const CatalogMode = Type.Union(CATALOG_MODES.map((m) => Type.Literal(m)), {
+  default: 'full',
+  description: 'full: /mcp lists every tool plus find_tools and call_tool; search: only those two (every tool stays callable)'
+})
+export type CatalogMode = typeof CATALOG_MODES[number]
+
 export const MAX_FILTER_ENTRIES = 256
 
 /** A tool name where `*` matches any run of characters (including none and dots). */

@@ -1,6 +1,6 @@
 import Type from 'typebox'
 import type { Static } from 'typebox'
-import { NamingMode, ToolFilters } from './mcp-views.ts'
+import { CatalogMode, NamingMode, ToolFilters } from './mcp-views.ts'
 
 /**
  * The node config file: the one contract the operator writes into a ConfigMap.
@@ -110,6 +110,8 @@ export const NodeConfigSchema = Type.Object({
     sessionIdleSeconds: Type.Integer({ minimum: 10, maximum: 86_400, default: 900 }),
     /** How /mcp names tools and prompts; the same on every node of a network, or clients see different names per node. */
     naming: NamingMode,
+    /** full: every tool plus find_tools and call_tool; search: only those two, for meshes with more tools than a client can hold. */
+    catalog: CatalogMode,
     /** Per agent id: allow/deny, renames, descriptions; applied before names are formed. The operator writes every DawnAgent's here. */
     toolFilters: ToolFilters
   }, { additionalProperties: false, default: {} }),

@@ -6,10 +6,10 @@ import type { NodeConfig } from './schema.ts'
 import { canonicalJson } from '../registry/canonical-json.ts'
 
 /** What of `mcp` applies without a restart: every node of a network must agree on it, and pods never restart for an agent. */
-export type McpLiveView = Pick<NodeConfig['mcp'], 'naming' | 'toolFilters'>
+export type McpLiveView = Pick<NodeConfig['mcp'], 'naming' | 'toolFilters' | 'catalog'>
 
 function liveView (mcp: NodeConfig['mcp']): McpLiveView {
-  return { naming: mcp.naming, toolFilters: mcp.toolFilters }
+  return { naming: mcp.naming, toolFilters: mcp.toolFilters, catalog: mcp.catalog }
 }
 
 export interface ConfigWatcherInit {

@@ -11,6 +11,7 @@ import { createListPager, type ListPager } from './list-pages.ts'
 import { logicalAgents } from './logical-catalog.ts'
 import { namePrompts, nameTools, type Listed, type Naming, type NamingMode } from './naming-modes.ts'
 import { filterAgents, type FilteredAgent, type ToolFilters } from './tool-filters.ts'
+import type { CatalogMode } from '../config/mcp-views.ts'
 import { isRecord } from '../validation/is-record.ts'
 
 /** How an endpoint names and filters what it lists; the same on every node of a network. */
@@ -18,6 +19,8 @@ export interface ListingView {
   naming: NamingMode
   /** Per agent id, applied before names are formed. */
   toolFilters: ToolFilters
+  /** Whether `find_tools` and `call_tool` are listed beside every tool or alone; unset, no catalog tools (per-agent endpoints). */
+  catalog?: CatalogMode
 }
 
 export const DEFAULT_LISTING_VIEW: ListingView = Object.freeze({ naming: 'logical', toolFilters: Object.freeze({}) })

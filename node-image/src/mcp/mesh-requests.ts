@@ -22,6 +22,7 @@ import { ReplicaChooser } from '../routing/replica-choice.ts'
 import type { FailoverAttempt } from '../routing/run-with-failover.ts'
 import { InvalidCursorError } from './list-pages.ts'
 import { attemptsOf, callReplicas, planOf, type CallPlan } from './logical-call.ts'
+import { catalogListOf, catalogTools } from './catalog-tools.ts'
 import { DEFAULT_LISTING_VIEW, listingOf, recordKey, type ListingView, type ListKeys, type Listing, type MeshLists } from './mesh-listing.ts'
 import type { NamingMode } from './naming-modes.ts'
 import { isRecord } from '../validation/is-record.ts'
@@ -301,6 +302,23 @@ export function createMeshRequests (components: MeshMcpServerComponents, init: M
     return await route(op, subject, plan, forwarded, params._meta, extra)
   }
 
+  /** tools/call of a listed (or accepted) name; the catalog's call_tool lands here too. */
+  const callListed = async (params: NamedParams, extra: RequestExtra): Promise<CallToolResult> => {
+    try {
+      return withRoute(await routeListed('tools/call', params, extra)) as CallToolResult
+    } catch (err) {
+      // A routed failure is the tool's result (isError); only unknown names and bad retries are protocol errors.
+      if (err instanceof ToolCallError && !(err instanceof UnknownAgentError) && !(err instanceof InvalidRequestStateError)) {
+        const attempts = attemptsOf(err)
+        return { isError: true, content: [{ type: 'text', text: `${err.code}: ${err.message}` }], _meta: { 'dawn/error': err.code, ...(attempts === undefined ? {} : { 'dawn/attempts': attempts }) } }
+      }
+      throw asRequestError(err, 'tool', params.name)
+    }
+  }
+  const catalogCalls = catalogTools<RequestExtra>({ listing: current, callTool: callListed })
+  /** The tools list with the catalog tools, when the endpoint has them. */
+  const toolList = (l: Listing): ReturnType<typeof catalogListOf> | undefined => l.view.catalog === undefined ? undefined : catalogListOf(l, l.view.catalog)
+
   /** The agent and original URI (or template) behind a mesh one the agent lists, or why there is none. */
   const lookupResource = (meshUri: string): { target: AgentTarget, uri: string } | { reason: string, target?: AgentTarget } => {
     const parsed = parseMeshResourceUri(meshUri)
@@ -314,25 +332,30 @@ export function createMeshRequests (components: MeshMcpServerComponents, init: M
   }
 
   return {
-    keys: () => current().keys,
+    keys: () => {
+      const l = current()
+      const catalog = toolList(l)
+      return catalog === undefined ? l.keys : { ...l.keys, tools: catalog.key }
+    },
     instructions: () => meshInstructions(view().naming),
-    listTools: (params) => listed('tools', params),
+    listTools: (params) => {
+      const catalog = toolList(current())
+      if (catalog === undefined) return listed('tools', params)
+      try {
+        const { items, nextCursor } = catalog.pager.page('tools', params?.cursor)
+        return { tools: items, ...(nextCursor === undefined ? {} : { nextCursor }) }
+      } catch (err) {
+        if (err instanceof InvalidCursorError) throw new MeshRequestError(INVALID_PARAMS, err.message)
+        throw err
+      }
+    },
     listPrompts: (params) => listed('prompts', params),
     listResources: (params) => listed('resources', params),
     listResourceTemplates: (params) => listed('resourceTemplates', params),
 
-    callTool: async (params, extra) => {
-      try {
-        return withRoute(await routeListed('tools/call', params, extra)) as CallToolResult
-      } catch (err) {
-        // A routed failure is the tool's result (isError); only unknown names and bad retries are protocol errors.
-        if (err instanceof ToolCallError && !(err instanceof UnknownAgentError) && !(err instanceof InvalidRequestStateError)) {
-          const attempts = attemptsOf(err)
-          return { isError: true, content: [{ type: 'text', text: `${err.code}: ${err.message}` }], _meta: { 'dawn/error': err.code, ...(attempts === undefined ? {} : { 'dawn/attempts': attempts }) } }
-        }
-        throw asRequestError(err, 'tool', params.name)
-      }
-    },
+    callTool: async (params, extra) => current().view.catalog !== undefined && catalogCalls.handles(params.name)
+      ? await catalogCalls.call(params, extra)
+      : await callListed(params, extra),
 
     getPrompt: async (params, extra) => {
       try {

@@ -58,7 +58,7 @@ export function createMeshCalls (components: MeshCallsComponents, init: { selfId
       chooser.retain(registry.entries().map((e) => e.nodeId))
     }, RETAIN_EVERY_MS).unref()
   })
-  let view: ListingView = { naming: init.view.naming, toolFilters: init.view.toolFilters }
+  let view: ListingView = { naming: init.view.naming, toolFilters: init.view.toolFilters, catalog: init.view.catalog }
   const viewListeners = new Set<() => void>()
   return {
     components: {
@@ -72,7 +72,7 @@ export function createMeshCalls (components: MeshCallsComponents, init: { selfId
       view: () => view
     },
     setView: (next) => {
-      view = { naming: next.naming, toolFilters: next.toolFilters }
+      view = { naming: next.naming, toolFilters: next.toolFilters, catalog: next.catalog }
       for (const listener of [...viewListeners]) listener()
     },
     onViewChange: (listener) => {

@@ -2,6 +2,7 @@
 // and reduces what it saw to an outcome object, so the same probe run directly against the agent
 // and through a Dawn node must give equal outcomes. Only what a layer in between may legitimately
 // change is removed (see `comparableFor`); names are given back without the mesh prefix.
+import { isCatalogName } from '../../src/mcp/catalog-names.ts'
 import { isDeepStrictEqual } from 'node:util'
 import { Client, SERVER_INFO_META_KEY, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
 import { eventually } from '../../../test/support/eventually.ts'
@@ -67,7 +68,9 @@ export function comparableFor (connected: unknown): (v: unknown) => unknown {
 /** A listing with the mesh prefix taken off each name, so it reads as the agent's own. */
 function unnamed (items: Array<{ name: string }>, { target, comparable }: ProbeRun): unknown {
   const originals = new Map(['ask', 'count', 'chat', 'wait', 'review'].map((n) => [target.name(n), n]))
-  return comparable(items.map((i) => ({ ...i, name: originals.get(i.name) ?? `unexpected:${i.name}` })))
+  // The mesh's own catalog tools (find_tools, call_tool) are not the agent's.
+  const agents = target.direct ? items : items.filter((i) => !isCatalogName(i.name))
+  return comparable(agents.map((i) => ({ ...i, name: originals.get(i.name) ?? `unexpected:${i.name}` })))
 }
 
 const errorOf = (e: unknown): { code: unknown, message: unknown } => ({ code: isObj(e) ? e.code : undefined, message: e instanceof Error ? e.message : String(e) })

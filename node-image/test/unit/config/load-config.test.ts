@@ -147,7 +147,7 @@ describe('ConfigWatcher', () => {
       const view = { naming: 'conditional', toolFilters: { echo: { deny: ['generate'] } } }
       await writeFile(file, JSON.stringify({ ...minimal, mcp: view }))
       await until(() => views.length === 1)
-      expect(views[0]).toEqual(view)
+      expect(views[0]).toEqual({ ...view, catalog: 'full' })
       expect(problems).toEqual([])
       await writeFile(file, JSON.stringify({ ...minimal, mcp: { ...view, maxSessions: 7 } }))
       await until(() => problems.length === 1)
