@@ -8,6 +8,7 @@ import { silentLogger, type Logger } from './runtime/logger.ts'
 import { Manager } from './runtime/manager.ts'
 import { MetricsServer, OperatorMetrics } from './runtime/metrics.ts'
 import { MeshProbe } from './runtime/mesh-probe.ts'
+import { AgentProbe } from './runtime/agent-probe.ts'
 import type { Caches, ControllerComponents } from './controllers/context.ts'
 import { RESOURCES } from './controllers/resources.ts'
 import { createNetworkController } from './controllers/network-controller.ts'
@@ -31,7 +32,8 @@ export interface OperatorInit {
   monitoringRefreshMs?: number
   /**
    * How often each network's nodes are asked for their peers (the Degraded condition
-   * shows a partitioned mesh); default 10 s; 0 turns it off.
+   * shows a partitioned mesh), and a node about each DawnAgent (its Serving condition,
+   * tools and replicas); default 10 s; 0 turns both off.
    */
   meshCheckIntervalMs?: number
 }
@@ -76,10 +78,13 @@ export function createOperator (init: OperatorInit = {}): Operator {
   const mesh = meshIntervalMs > 0
     ? { probe: new MeshProbe({ timeoutMs: Math.min(3000, meshIntervalMs) }), intervalMs: meshIntervalMs, joinGraceMs: 20_000 }
     : undefined
+  const serving = meshIntervalMs > 0
+    ? { probe: new AgentProbe({ timeoutMs: Math.min(3000, meshIntervalMs) }), intervalMs: meshIntervalMs }
+    : undefined
   const controllers = [
     createNetworkController(components, { metrics, ...(mesh === undefined ? {} : { mesh }) }),
     createNodeController(components, { metrics }),
-    createAgentController(components, { metrics })
+    createAgentController(components, { metrics, ...(serving === undefined ? {} : { serving }) })
   ]
   const le = init.leaderElection
   const elector = le?.enabled === true

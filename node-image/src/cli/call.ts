@@ -2,11 +2,12 @@ import { parseArgs } from 'node:util'
 import { readFile } from 'node:fs/promises'
 import { CliError } from './cli-error.ts'
 
-const USAGE = 'call <nodeId>:<agentId> <tool> [--args JSON] [--url URL] [--token-file FILE] [--timeout MS] [--json]'
+const USAGE = 'call [<nodeId>:]<agentId> <tool> [--args JSON] [--url URL] [--token-file FILE] [--timeout MS] [--json]'
 
 /**
  * `dawn-node call`: runs one tool anywhere in the mesh through a running node's
- * `POST /api/v1/calls`. Prints the text content (or the whole result with --json).
+ * `POST /api/v1/calls`: `<agentId>` on any replica (with failover), `<nodeId>:<agentId>`
+ * on that node only. Prints the text content (or the whole result with --json).
  */
 export async function callCommand (args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -22,7 +23,7 @@ export async function callCommand (args: string[]): Promise<number> {
   })
   const [target, tool] = positionals
   if (target === undefined || tool === undefined || positionals.length !== 2) throw new CliError(`usage: dawn-node ${USAGE}`)
-  if (!/^[1-9A-HJ-NP-Za-km-z]{40,80}:[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(target)) throw new CliError(`call: "${target}" is not <nodeId>:<agentId>`)
+  if (!/^(?:[1-9A-HJ-NP-Za-km-z]{40,80}:)?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(target)) throw new CliError(`call: "${target}" is neither <agentId> nor <nodeId>:<agentId>`)
   let toolArgs: unknown
   try {
     toolArgs = JSON.parse(values.args)

@@ -7,6 +7,9 @@ import Type from 'typebox'
 import { AGENT_ID_PATTERN, MAX_DESCRIPTION, ToolName } from '../registry/agent-record.ts'
 import { byCodeUnit } from '../registry/canonical-json.ts'
 
+/** What a filter's keys and values are checked against, for schemas built on this one (the operator's CRD). */
+export { MAX_DESCRIPTION, MAX_TOOL_NAME, TOOL_NAME_PATTERN, ToolName } from '../registry/agent-record.ts'
+
 export const NAMING_MODES = ['logical', 'always-prefixed', 'conditional'] as const
 export const NamingMode = Type.Union(NAMING_MODES.map((m) => Type.Literal(m)), {
   default: 'logical',

@@ -51,3 +51,6 @@ export const DialBody = Type.Object({
 }, { additionalProperties: false })
 
 export const DialReply = Type.Object({ peerId: Type.String(), verified: Type.Boolean() })
+
+/** One agent as `GET /api/v1/agents/<agentId>` answers (what the operator reads into a DawnAgent's status). */
+export { AGENT_NOT_FOUND, DiscoveredTool, LogicalAgentReply } from './agent-schemas.ts'

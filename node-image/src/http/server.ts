@@ -100,7 +100,13 @@ export async function createHttpServer (components: HttpServerComponents, init: 
     }
   })
 
-  registerAgentRoutes(app, { agents: components.catalog.entries, selfId: components.selfId, caller: components.caller }, { maxRequestBytes: init.mcp.maxRequestBytes })
+  registerAgentRoutes(app, {
+    agents: components.catalog.entries,
+    selfId: components.selfId,
+    caller: components.caller,
+    log,
+    ...(components.mesh === undefined ? {} : { mesh: components.mesh })
+  }, { maxRequestBytes: init.mcp.maxRequestBytes, timeoutMs: init.mcp.timeoutMs })
   if (components.content !== undefined) registerContentRoutes(app, { content: components.content })
   if (init.mcp.enabled) await registerMcpEndpoint(app, { ...components.mesh, catalog: components.catalog, caller: components.caller, log, selfId: components.selfId }, init.mcp)
   registerUiRoutes(app)

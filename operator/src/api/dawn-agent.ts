@@ -6,6 +6,7 @@ import {
   cel, Conditions, DNS1035_LABEL, DNS1123_LABEL, ImagePullPolicy, ObservedGeneration, PreservedObject, ResourceRequirements,
   resourceSchema, SecretKeyRef
 } from './common.ts'
+import { AgentServingStatusSchema, AgentToolsSchema } from './agent-tools.ts'
 import type { CrdInfo } from './crd-info.ts'
 import { ResourceValidationError } from './errors.ts'
 
@@ -66,7 +67,8 @@ export const DawnAgentSpecSchema = Type.Object({
     replicas: Type.Integer({ minimum: 0, maximum: 100, default: 1 }),
     env: Type.Optional(Type.Array(EnvVar, { maxItems: 256, 'x-kubernetes-list-type': 'atomic' })),
     resources: Type.Optional(ResourceRequirements)
-  }, { additionalProperties: false, description: 'run an MCP server image as a Deployment + Service that the nodes call' }))
+  }, { additionalProperties: false, description: 'run an MCP server image as a Deployment + Service that the nodes call' })),
+  tools: Type.Optional(AgentToolsSchema)
 }, {
   additionalProperties: false,
   ...cel({
@@ -80,8 +82,9 @@ export const DawnAgentStatusSchema = Type.Object({
   observedGeneration: Type.Optional(ObservedGeneration),
   conditions: Type.Optional(Conditions),
   nodes: Type.Optional(Type.Array(Type.String(), { maxItems: 1024, 'x-kubernetes-list-type': 'atomic', description: 'pools hosting the agent' })),
-  tools: Type.Optional(Type.Array(Type.String(), { maxItems: 1024, 'x-kubernetes-list-type': 'atomic', description: 'tools the agent exposes' })),
-  endpoint: Type.Optional(Type.String({ description: 'URL the nodes call (image and remote runtimes)' }))
+  tools: Type.Optional(Type.Array(Type.String(), { maxItems: 1024, 'x-kubernetes-list-type': 'atomic', description: 'names of the tools the agent exposes (see discoveredTools)' })),
+  endpoint: Type.Optional(Type.String({ description: 'URL the nodes call (image and remote runtimes)' })),
+  ...AgentServingStatusSchema
 }, { additionalProperties: false })
 export type DawnAgentStatus = Static<typeof DawnAgentStatusSchema>
 
@@ -108,6 +111,9 @@ export const DawnAgentCrd: CrdInfo = {
     { name: 'Agent ID', type: 'string', jsonPath: '.spec.agentId', priority: 1 },
     { name: 'Nodes', type: 'string', jsonPath: '.status.nodes' },
     { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
+    { name: 'Replicas', type: 'integer', jsonPath: '.status.readyReplicas' },
+    { name: 'Tools', type: 'integer', jsonPath: '.status.toolCount' },
+    { name: 'Serving', type: 'string', jsonPath: '.status.conditions[?(@.type=="Serving")].status', priority: 1 },
     { name: 'Endpoint', type: 'string', jsonPath: '.status.endpoint', priority: 1 },
     { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' }
   ],

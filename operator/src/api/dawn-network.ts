@@ -1,6 +1,7 @@
 import Type from 'typebox'
 import type { Static } from 'typebox'
 import { DNS_LABEL } from '@dawn/node-image/config'
+import { NamingMode } from '@dawn/node-image/mcp-views'
 import {
   Conditions, DNS1123_LABEL, DNS1123_SUBDOMAIN, LocalObjectRef, ObservedGeneration, resourceSchema, SecretKeyRef
 } from './common.ts'
@@ -93,6 +94,9 @@ export const DawnNetworkSpecSchema = Type.Object({
     replicationFactor: Type.Integer({ minimum: 1, maximum: 16, default: 2, description: 'how many nodes keep each piece of content' }),
     privateSwarm: Type.Boolean({ default: true, description: 'run the Kubo sidecars in a private swarm keyed by the network PSK' })
   }, { additionalProperties: false, default: {} }),
+  mcp: Type.Object({
+    naming: NamingMode
+  }, { additionalProperties: false, default: {}, description: 'what every node\'s /mcp shows; the same on every node, applied without restarting pods' }),
   monitoring: MonitoringSchema
 }, { additionalProperties: false, default: {} })
 export type DawnNetworkSpec = Static<typeof DawnNetworkSpecSchema>

@@ -18,6 +18,10 @@ export {
   agentRuntime, effectiveAgentId
 } from './dawn-agent.ts'
 export type { AgentRuntime, DawnAgent, DawnAgentSpec, DawnAgentStatus } from './dawn-agent.ts'
+export {
+  AgentToolsSchema, MAX_DISCOVERED_TOOLS, MAX_STATUS_COLLISIONS, MAX_STATUS_DESCRIPTION, MAX_STATUS_DIFFERENCES
+} from './agent-tools.ts'
+export type { AgentTools } from './agent-tools.ts'
 export { ResourceValidationError } from './errors.ts'
 export { dawnAgentValidator, dawnNetworkValidator, dawnNodeValidator } from './validate.ts'
 export type { ResourceValidator } from './validate.ts'

@@ -119,8 +119,9 @@ async function reconcilePool (c: ControllerComponents, pool: DawnNode, signal: A
   // Config: bootstrap peers of every bootstrap pool (ours computed now, others' from their status).
   const pools = poolsOf(c.caches, namespace, net.metadata.name ?? '')
   const bootstrapPools = pools.map(p => p.metadata.name === name ? { pool, peers: plan.peers } : reportedPeers(p))
-  const agents = agentsOf(c.caches, namespace, net.metadata.name ?? '').filter(a => resolvePlacement(a, pools).includes(name))
-  const rendered = renderNodeConfig({ network: net, pool, bootstrapPools, agents })
+  const networkAgents = agentsOf(c.caches, namespace, net.metadata.name ?? '')
+  const agents = networkAgents.filter(a => resolvePlacement(a, pools).includes(name))
+  const rendered = renderNodeConfig({ network: net, pool, bootstrapPools, agents, networkAgents })
   problems.push(...rendered.conflicts.map(x => `agent id ${x.agentId}: ${x.kept} kept, ${x.dropped.join(', ')} ignored`))
   const headers = await agentHeaders(c, agents, namespace, signal)
   problems.push(...headers.problems)

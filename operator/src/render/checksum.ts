@@ -1,6 +1,7 @@
 // The pod-template checksum: a hash of exactly what a running node only reads at start.
 // Left out on purpose:
 //   - agents: the node reloads them live; adding or removing one must not restart pods;
+//   - mcp.naming, mcp.toolFilters and mcp.catalog: reloaded live too (every DawnAgent's spec.tools is in there);
 //   - p2p.bootstrap: only read at start to find the mesh, which running nodes have already
 //     joined (gossip and the DHT keep them connected). Including it would restart every
 //     pod of every pool whenever a bootstrap pool scales;
@@ -23,8 +24,9 @@ export interface ChecksumInput {
 export function configChecksum (input: ChecksumInput): string {
   const { agents: _agents, ...restartOnly } = input.config
   const { bootstrap: _bootstrap, ...p2p } = restartOnly.p2p
+  const { naming: _naming, toolFilters: _toolFilters, catalog: _catalog, ...mcp } = restartOnly.mcp
   return sha256Hex(canonicalJson({
-    config: { ...restartOnly, p2p },
+    config: { ...restartOnly, p2p, mcp },
     swarmKey: sha256Hex(input.swarmKey),
     caPublicKey: sha256Hex(input.caPublicKeyPem),
     certificateEpoch: input.certificateEpoch

@@ -4,7 +4,7 @@
 import type { Condition } from '../api/common.ts'
 import { RenderInputError } from './errors.ts'
 
-export const CONDITION_TYPES = { ready: 'Ready', progressing: 'Progressing', degraded: 'Degraded' } as const
+export const CONDITION_TYPES = { ready: 'Ready', progressing: 'Progressing', degraded: 'Degraded', serving: 'Serving' } as const
 
 export type ConditionStatus = Condition['status']
 

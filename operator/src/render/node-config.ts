@@ -4,6 +4,7 @@
 import { Compile } from 'typebox/compile'
 import { Value } from 'typebox/value'
 import { NodeConfigSchema, type AgentConfig, type NodeConfig } from '@dawn/node-image/config'
+import type { ToolFilters } from '@dawn/node-image/mcp-views'
 import { KINDS } from '../api/group.ts'
 import { effectiveNetworkName, type DawnNetwork } from '../api/dawn-network.ts'
 import { KUBO_API_PORT, type DawnNode } from '../api/dawn-node.ts'
@@ -12,6 +13,7 @@ import { bootstrapAddresses, compareStrings, type PoolPeers } from './addresses.
 import { nodeAgentEntry } from './agent.ts'
 import { canonicalJson } from './canonical-json.ts'
 import { nameOf } from './labels.ts'
+import { usableToolFilter } from './tool-filters.ts'
 import { CA_PUBLIC_KEY_FILE, DATA_DIR, NODE_CERT_FILE, NODE_KEY_FILE, SWARM_KEY_FILE } from './paths.ts'
 
 /** The rendered config does not satisfy the node's schema: a bug in the operator, not in the input. */
@@ -35,6 +37,11 @@ export interface RenderNodeConfigInput {
   bootstrapPools: readonly PoolPeers[]
   /** DawnAgents placed on this pool (see resolvePlacement). */
   agents: readonly DawnAgent[]
+  /**
+   * Every DawnAgent of the network, placed here or not (default: `agents`). Their spec.tools
+   * go into every pool's config: a node filters what it lists and calls for the whole mesh.
+   */
+  networkAgents?: readonly DawnAgent[]
 }
 
 /** Two DawnAgents claim one agent id on a pool: the oldest wins. */
@@ -76,6 +83,9 @@ export function renderNodeConfig (input: RenderNodeConfigInput): RenderedNodeCon
   const config = Value.Default(NodeConfigSchema, base) as NodeConfig
   const { agents, conflicts } = agentEntries(input.agents, clusterDomain)
   config.agents = agents
+  // Both reload live on the node (config/watch.ts), and configChecksum leaves them out.
+  config.mcp.naming = network.spec.mcp.naming
+  config.mcp.toolFilters = toolFilters(input.networkAgents ?? input.agents)
 
   if (!checkNodeConfig.Check(config)) {
     throw new NodeConfigRenderError(poolName, checkNodeConfig.Errors(config).map(e => `${e.instancePath === '' ? '(root)' : e.instancePath}: ${e.message}`))
@@ -99,6 +109,22 @@ function agentEntries (agents: readonly DawnAgent[], clusterDomain: string): { a
     if (losers.length > 0) conflicts.push({ agentId: id, kept: winner.metadata.name ?? '', dropped: losers.map(a => a.metadata.name ?? '') })
   }
   return { agents: entries, conflicts }
+}
+
+/** spec.tools by agent id; where two DawnAgents claim an id, the one configured (the oldest) decides. */
+function toolFilters (agents: readonly DawnAgent[]): ToolFilters {
+  const winners = new Map<string, DawnAgent>()
+  for (const agent of [...agents].sort(olderFirst)) {
+    const id = effectiveAgentId(agent)
+    if (!winners.has(id)) winners.set(id, agent)
+  }
+  const filters: ToolFilters = {}
+  for (const id of [...winners.keys()].sort(compareStrings)) {
+    const tools = winners.get(id)?.spec.tools
+    if (tools === undefined) continue
+    filters[id] = usableToolFilter(tools)
+  }
+  return filters
 }
 
 function olderFirst (a: DawnAgent, b: DawnAgent): number {

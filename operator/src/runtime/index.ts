@@ -28,3 +28,4 @@ export { Manager, runWhenLeader, type ManagerInit, type LeaderRunnable } from '.
 export { EventRecorder, type EventInit, type EventRecorderInit } from './events.ts'
 export { onShutdownSignals, type ShutdownInit } from './shutdown.ts'
 export { MeshProbe, NodeReplyError, type MeshProbeInit, type PeerReport, type ProbeTarget } from './mesh-probe.ts'
+export { AgentProbe, type AgentProbeInit, type AgentReport } from './agent-probe.ts'

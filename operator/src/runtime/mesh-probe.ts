@@ -5,7 +5,10 @@
 import { Compile } from 'typebox/compile'
 import Type from 'typebox'
 import { NodeInfo, PeerInfo } from '@dawn/node-image/http-schemas'
-import { abortReason, errorMessage } from './errors.ts'
+import { abortReason } from './errors.ts'
+import { NodeReplyError, readCapped, withCause } from './node-http.ts'
+
+export { NodeReplyError } from './node-http.ts'
 
 export interface MeshProbeInit {
   /** Per node, both requests together; default 3 s. */
@@ -26,11 +29,6 @@ export interface ProbeTarget {
 export type PeerReport =
   | { name: string, ok: true, ready: boolean, startedAtMs: number, verifiedPeers: string[] }
   | { name: string, ok: false, error: string }
-
-/** A node's reply that could not be used; the message never quotes the body. */
-export class NodeReplyError extends Error {
-  override name = 'NodeReplyError'
-}
 
 const nodeInfo = Compile(NodeInfo)
 const peerList = Compile(Type.Array(PeerInfo))
@@ -93,23 +91,4 @@ export class MeshProbe {
     const text = await readCapped(r, this.maxReplyBytes, path)
     try { return JSON.parse(text) } catch { throw new NodeReplyError(`GET ${path}: the reply is not JSON`) }
   }
-}
-
-/** fetch says only "fetch failed"; the cause says why (ECONNREFUSED, ENOTFOUND). */
-function withCause (e: unknown): string {
-  const cause = e instanceof Error ? e.cause : undefined
-  return cause instanceof Error ? `${errorMessage(e)}: ${cause.message}` : errorMessage(e)
-}
-
-async function readCapped (r: Response, max: number, path: string): Promise<string> {
-  if (r.body === null) return ''
-  const chunks: Uint8Array[] = []
-  let size = 0
-  // Leaving the loop early cancels the stream: the rest of an oversized reply is never read.
-  for await (const value of r.body as AsyncIterable<Uint8Array>) {
-    size += value.byteLength
-    if (size > max) throw new NodeReplyError(`GET ${path}: the reply is larger than ${max} bytes`)
-    chunks.push(value)
-  }
-  return Buffer.concat(chunks).toString('utf8')
 }

@@ -130,4 +130,32 @@ describe('adding and removing DawnAgents', () => {
     expect(after.metadata?.generation).toBe(before.metadata?.generation)
     expect(after.spec?.template).toEqual(before.spec?.template)
   })
+
+  it('spec.tools and the network\'s naming mode reach every pool\'s config, placed there or not, and restart nothing', async () => {
+    const before = await Promise.all(['hosts', 'others'].map(async name => (await c.apps.readNamespacedStatefulSet({ namespace: ns, name })).spec?.template))
+    const filters = async (pool: string): Promise<NodeConfig['mcp']> => (await config(pool)).mcp
+    await dawn.create(agentManifest(ns, 'files', 'ag', { placement: { nodes: ['hosts'] }, builtin: { name: 'echo' }, tools: { deny: ['secret*'], rename: { read: 'fetch' } } }))
+    for (const pool of ['hosts', 'others']) {
+      await eventually(async () => JSON.stringify((await filters(pool)).toolFilters) === '{"files":{"deny":["secret*"],"rename":{"read":"fetch"}}}',
+        { what: `the files filter in ${pool} config`, detail: async () => JSON.stringify(await filters(pool)) })
+    }
+    expect((await config('others')).agents.map(a => a.id)).not.toContain('files')
+    await dawn.patch('DawnNetwork', ns, 'ag', { spec: { mcp: { naming: 'conditional' } } })
+    await eventually(async () => (await filters('others')).naming === 'conditional', { what: 'naming conditional in others config' })
+    await dawn.patch('DawnAgent', ns, 'files', { spec: { tools: { deny: ['*'] } } })
+    await eventually(async () => JSON.stringify((await filters('hosts')).toolFilters.files) === '{"deny":["*"],"rename":{"read":"fetch"}}', { what: 'the edited filter in hosts config' })
+    const after = await Promise.all(['hosts', 'others'].map(async name => (await c.apps.readNamespacedStatefulSet({ namespace: ns, name })).spec?.template))
+    expect(after).toEqual(before)
+
+    // No pod is ready here (no kubelet): nobody to ask, so Serving is Unknown; the desired count is the placed pool's size.
+    const files = await eventually(async () => {
+      const a = await dawn.get('DawnAgent', ns, 'files')
+      return conditionOf(a, 'Serving') !== undefined ? a : undefined
+    }, { what: 'files Serving condition' })
+    expect(conditionOf(files, 'Serving')).toMatchObject({ status: 'Unknown', reason: 'NotObserved', message: 'no node of the network is ready to be asked yet' })
+    expect(files.status?.desiredReplicas).toBe(2)
+    expect(conditionOf(files, 'Ready')).toMatchObject({ status: 'True', reason: 'Placed' })
+    await dawn.delete('DawnAgent', ns, 'files')
+    await eventually(async () => JSON.stringify((await filters('others')).toolFilters) === '{}', { what: 'the files filter gone from others config' })
+  })
 })

@@ -121,6 +121,20 @@ describe('DawnAgent', () => {
     expect(await refused(agentManifest(ns, 'placed', 'net-a', { builtin: { name: 'echo' }, placement: { nodes: ['a'], nodeSelector: { matchLabels: { x: 'y' } } } })))
       .toContain('set at most one of placement.nodes and placement.nodeSelector')
   })
+
+  it('spec.tools: tool names and patterns only, and no two tools renamed to one name', async () => {
+    const tools = (t: Record<string, unknown>): Record<string, unknown> => ({ builtin: { name: 'echo' }, tools: t })
+    expect(await refused(agentManifest(ns, 'clash', 'net-a', tools({ rename: { read: 'get', fetch: 'get' } }))))
+      .toContain('two tools cannot be renamed to one name')
+    expect(await refused(agentManifest(ns, 'badkey', 'net-a', tools({ rename: { 'no spaces': 'x' } }))))
+      .toContain('every key of tools.rename must be a tool name')
+    expect(await refused(agentManifest(ns, 'longkey', 'net-a', tools({ descriptions: { [`t${'x'.repeat(128)}`]: 'd' } }))))
+      .toContain('every key of tools.descriptions must be a tool name')
+    expect(await refused(agentManifest(ns, 'badglob', 'net-a', tools({ deny: ['a b'] })))).toMatch(/spec\.tools\.deny\[0\] in body should match/)
+    const ok = tools({ allow: ['read*', 'write'], deny: ['read_secret'], rename: { read: 'fetch', write: 'put' }, descriptions: { read: 'Reads a file.' } })
+    await dawn.create(agentManifest(ns, 'filtered', 'net-a', ok))
+    expect((await dawn.get('DawnAgent', ns, 'filtered')).spec.tools).toEqual(ok.tools)
+  })
 })
 
 describe('DawnNetwork', () => {

@@ -88,6 +88,7 @@ describe('CRDs', () => {
         membership: { certificateValidityDays: 365 },
         encryption: { policy: 'required' },
         ipfs: { replicationFactor: 2, privateSwarm: true },
+        mcp: { naming: 'logical' },
         monitoring: {
           podMonitor: true,
           prometheusRule: true,
@@ -169,6 +170,17 @@ describe('CRDs', () => {
       expect(at(schema, 'spec.remote.headersSecretRef.key').default).toBe('headers.json')
       expect(at(schema, 'spec.builtin.settings')['x-kubernetes-preserve-unknown-fields']).toBe(true)
       expect(at(schema, 'spec.image.env').items).toMatchObject({ type: 'object', required: ['name'], 'x-kubernetes-preserve-unknown-fields': true })
+    })
+    it('spec.tools is the node\'s tool filter, with CEL for what a CRD map cannot say; kubectl shows replicas and tools', () => {
+      expect(Object.keys(at(schema, 'spec.tools').properties ?? {})).toEqual(['allow', 'deny', 'rename', 'descriptions'])
+      expect(at(schema, 'spec.tools.deny').items).toMatchObject({ pattern: '^[A-Za-z0-9_.:/*-]+$', maxLength: 128 })
+      expect(messages(at(schema, 'spec.tools.rename'))).toEqual(['every key of tools.rename must be a tool name: 1-128 of A-Z a-z 0-9 _ . : / -', 'two tools cannot be renamed to one name'])
+      expect(rules(at(schema, 'spec.tools.descriptions'))).toEqual(["self.all(k, size(k) <= 128 && k.matches('^[A-Za-z0-9_.:/-]+$'))"])
+      const columns = buildCrd(DawnAgentCrd).spec.versions[0]!.additionalPrinterColumns
+      expect(columns.filter(c => c.priority === undefined).map(c => [c.name, c.jsonPath])).toEqual([
+        ['Network', '.spec.networkRef.name'], ['Nodes', '.status.nodes'], ['Ready', '.status.conditions[?(@.type=="Ready")].status'],
+        ['Replicas', '.status.readyReplicas'], ['Tools', '.status.toolCount'], ['Age', '.metadata.creationTimestamp']
+      ])
     })
   })
 })

@@ -159,6 +159,32 @@ describe('renderNodeConfig', () => {
     for (const name of ['p', 'q', 'r']) expect(config.p2p.bootstrap.filter(a => a.startsWith(`/dns4/${name}-`)).length).toBeGreaterThan(80)
   })
 
+  it('writes every DawnAgent\'s tool filter into every pool, placed there or not, and the network\'s naming mode', () => {
+    const files = agent('files', { remote: { url: 'https://files.example/mcp' }, placement: { nodes: ['b'] }, tools: { deny: ['secret*'], rename: { read: 'fetch' } } })
+    const { config } = renderNodeConfig(input({ network: network({ mcp: { naming: 'always-prefixed' } }), agents: [echo], networkAgents: [echo, files, weather] }))
+    expect(config.agents.map(a => a.id)).toEqual(['echo'])
+    expect(config.mcp.naming).toBe('always-prefixed')
+    expect(config.mcp.toolFilters).toEqual({ files: { deny: ['secret*'], rename: { read: 'fetch' } } })
+    // The node's own parser takes it, rename check included.
+    expect(parseConfig(JSON.parse(JSON.stringify(config)), '/etc/dawn').mcp.toolFilters).toEqual(config.mcp.toolFilters)
+    expect(renderNodeConfig(input()).config.mcp).toMatchObject({ naming: 'logical', toolFilters: {} })
+  })
+
+  it('hides every tool of an agent whose filter the node could not use, instead of dropping the filter', () => {
+    // Written around the CRD's CEL rules: two tools renamed to one name, a key that is no tool name.
+    const clash = agent('clash', { builtin: { name: 'echo' }, tools: { deny: ['secret'], rename: { a: 'same', b: 'same' } } })
+    const badKey = agent('badkey', { builtin: { name: 'echo' }, tools: { descriptions: { 'no spaces': 'x' } } })
+    const { config } = renderNodeConfig(input({ networkAgents: [clash, badKey] }))
+    expect(config.mcp.toolFilters).toEqual({ badkey: { allow: [] }, clash: { allow: [] } })
+    expect(() => parseConfig(JSON.parse(JSON.stringify(config)), '/etc/dawn')).not.toThrow()
+  })
+
+  it('takes the filter of the agent configured for an id: the oldest of two', () => {
+    const older = agent('echo-a', { agentId: 'echo', builtin: { name: 'echo' }, tools: { allow: ['echo'] } }, '2026-01-01T00:00:00Z')
+    const newer = agent('echo-b', { agentId: 'echo', builtin: { name: 'other' }, tools: { deny: ['*'] } }, '2026-02-01T00:00:00Z')
+    expect(renderNodeConfig(input({ networkAgents: [newer, older] })).config.mcp.toolFilters).toEqual({ echo: { allow: ['echo'] } })
+  })
+
   it('keeps the oldest of two agents claiming one id and reports the other', () => {
     const older = agent('echo-a', { agentId: 'echo', builtin: { name: 'echo' } }, '2026-01-01T00:00:00Z')
     const newer = agent('echo-b', { agentId: 'echo', builtin: { name: 'other' } }, '2026-02-01T00:00:00Z')

@@ -251,6 +251,10 @@ describe('renderStatefulSet', () => {
     // Another bootstrap pool appearing (or scaling) changes only the bootstrap list.
     const other = { pool: pool('b'), peers: ids(2).peers }
     expect(renderPool({ pool: pool('a'), identity, others: [other] }).checksum).toBe(first.checksum)
+    // Tool filters and the naming mode reload live: a DawnAgent's spec.tools never restarts pods.
+    const filtered = renderPool({ pool: pool('a'), identity, net: network({ mcp: { naming: 'conditional' } }), agents: [agent('files', { builtin: { name: 'echo' }, tools: { deny: ['secret'] } })] })
+    expect((JSON.parse(filtered.configText) as { mcp: unknown }).mcp).toMatchObject({ naming: 'conditional', toolFilters: { files: { deny: ['secret'] } } })
+    expect(filtered.checksum).toBe(renderPool({ pool: pool('a'), identity, agents: [agent('files', { builtin: { name: 'echo' } })] }).checksum)
   })
 
   it('changes the checksum for what needs a restart', () => {
