@@ -104,11 +104,11 @@ export function registerAgentRoutes (app: FastifyInstance, components: AgentRout
     const signal = bare ? AbortSignal.timeout(budgetMs ?? init.timeoutMs) : new AbortController().signal
     const started = performance.now()
     try {
-      const done = await callReplicas({ chooser, ...(rtt === undefined ? {} : { rtt }) }, plan, async (t, s) => await components.caller.call(
+      const done = await callReplicas({ chooser, ...(rtt === undefined ? {} : { rtt }) }, plan, async (t, s, lastResort) => await components.caller.call(
         t,
         'tools/call',
         { name: plan.name, arguments: req.body.arguments ?? {} },
-        { ...(deadline === undefined ? {} : { deadline }), ...(bare ? { signal: s } : {}), caller }
+        { ...(deadline === undefined ? {} : { deadline }), ...(bare ? { signal: s } : {}), ...(lastResort ? {} : { noFlood: true }), caller }
       ), signal)
       if (done.attempts !== undefined) components.mesh?.onAttempts?.(done.attempts)
       const { result, route } = done.routed

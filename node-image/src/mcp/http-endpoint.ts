@@ -41,8 +41,8 @@ export interface ModernMcpService {
 
 export interface McpHttpEndpointComponents {
   log: LogFn
-  /** The server of a new 2025-11-25 session; `caller` names the session in logs. */
-  createLegacyServer: (caller: string) => LegacyMcpServer
+  /** The server of a new 2025-11-25 session; `caller` names the session in logs, `scope` is the path's (see McpHttpEndpointInit.scopeOf). */
+  createLegacyServer: (caller: string, scope: string | undefined) => LegacyMcpServer
   /** Serves 2026-07-28 requests and is closed with the app; without it every request is legacy. */
   modern?: ModernMcpService
   /** Builds the web Request a leg is handed (a seam for tests). */
@@ -51,6 +51,8 @@ export interface McpHttpEndpointComponents {
 
 export interface McpHttpEndpointInit {
   path: string
+  /** What part of the mesh a request's path addresses (e.g. one agent); a session keeps the scope it was opened in. */
+  scopeOf?: (req: FastifyRequest) => string | undefined
   /** Browser origins allowed besides localhost. */
   allowedOrigins: readonly string[]
   authorize: McpAuthGuard
@@ -63,6 +65,7 @@ export interface McpHttpEndpointInit {
 interface Session {
   id: string
   caller: string
+  scope: string | undefined
   server: LegacyMcpServer
   transport: WebStandardStreamableHTTPServerTransport
 }
@@ -166,7 +169,8 @@ export async function registerMcpHttpEndpoint (app: FastifyInstance, components:
     const id = randomUUID()
     const caller = `mcp:${id.slice(0, 8)}@${req.ip}`
     const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: () => id, maxRequestBodySize: init.maxRequestBytes })
-    const session: Session = { id, caller, server: components.createLegacyServer(caller), transport }
+    const scope = init.scopeOf?.(req)
+    const session: Session = { id, caller, scope, server: components.createLegacyServer(caller, scope), transport }
     // Chained by the SDK's connect: runs however the transport ends (DELETE, sweeper, shutdown).
     transport.onclose = () => { void sessions.close(id, 'closed') }
     transport.onerror = (err) => { log('debug', 'mcp transport error', { caller, error: err.message }) }
@@ -189,7 +193,8 @@ export async function registerMcpHttpEndpoint (app: FastifyInstance, components:
       return undefined
     }
     const session = sessions.get(id)
-    if (session === undefined) {
+    // A session belongs to the path it was opened on: another agent's path does not know it.
+    if (session === undefined || session.scope !== init.scopeOf?.(req)) {
       sendRpcError(reply, 404, SESSION_NOT_FOUND, 'Session not found')
       return undefined
     }

@@ -8,7 +8,6 @@ import { ProtocolError, type Notification, type ServerContext } from '@modelcont
 import type { InputRequest } from '../agents/input-rounds.ts'
 import { SessionLinks } from './session-links.ts'
 import { ToolCallError } from '../routing/errors.ts'
-import { meshResourceUri, parseMeshResourceUri } from '../routing/tool-names.ts'
 import type { CallContext, LogLevel } from '../routing/types.ts'
 import { headerOf, newMeshServer, registerMeshHandlers, type MeshServer } from './mesh-handlers.ts'
 import { createMeshRequests, type MeshMcpServerComponents, type MeshRequestsInit, type RequestExtra } from './mesh-requests.ts'
@@ -75,7 +74,7 @@ export function createMeshMcpServer (components: MeshMcpServerComponents, init: 
     context: () => ({ capabilities: capabilities(), ...(logLevel === undefined ? {} : { logLevel }) }),
     deliver: (target, event) => {
       const sent = event.method === 'notifications/resources/updated'
-        ? server.sendResourceUpdated({ uri: meshResourceUri(target.nodeId, target.agentId, event.params.uri) })
+        ? server.sendResourceUpdated({ uri: mesh.clientUri(target, event.params.uri) })
         : event.method === 'notifications/message'
           ? server.notification({ method: event.method, params: event.params })
           : server.notification({ method: event.method })
@@ -91,10 +90,10 @@ export function createMeshMcpServer (components: MeshMcpServerComponents, init: 
     return {}
   })
   const subscription = (subscribe: boolean) => async (request: { params: { uri: string } }, ctx: ServerContext): Promise<Record<string, never>> => {
-    const parsed = parseMeshResourceUri(request.params.uri)
-    if (parsed === undefined) throw new ProtocolError(INVALID_PARAMS, `unknown resource "${request.params.uri}": not a dawn://<nodeId>/<agentId>/<encoded URI> resource URI`)
+    const found = mesh.subscriptionTarget(request.params.uri)
+    if ('reason' in found) throw new ProtocolError(INVALID_PARAMS, `unknown resource "${request.params.uri}": ${found.reason}`)
     try {
-      await links.subscribe({ nodeId: parsed.nodeId, agentId: parsed.agentId }, parsed.uri, subscribe, ctx.mcpReq.signal)
+      await links.subscribe(found.target, found.uri, subscribe, ctx.mcpReq.signal)
     } catch (err) {
       throw err instanceof ToolCallError ? new ProtocolError(INTERNAL_ERROR, err.message, { code: err.code }) : err
     }

@@ -4,7 +4,7 @@
  */
 import type { AgentRecord } from '../registry/agent-record.ts'
 import type { Replica, ReplicaChooser } from '../routing/replica-choice.ts'
-import { runWithFailover, type FailoverAttempt } from '../routing/run-with-failover.ts'
+import { DEFAULT_MAX_ATTEMPTS, runWithFailover, type FailoverAttempt } from '../routing/run-with-failover.ts'
 import type { AgentTarget } from '../routing/types.ts'
 import type { Resolved } from './naming-modes.ts'
 import type { FilteredAgent } from './tool-filters.ts'
@@ -63,12 +63,18 @@ export function attemptsOf (err: unknown): FailoverAttempt[] | undefined {
   return typeof err === 'object' && err !== null ? failedAttempts.get(err) : undefined
 }
 
+/**
+ * One try on one replica; `lastResort` is false while another replica is left to try, and then
+ * the attempt should not take the flood route (CallOptions.noFlood).
+ */
+export type ReplicaTry<T> = (target: AgentTarget, signal: AbortSignal, lastResort: boolean) => Promise<T>
+
 /** Runs the first request of a call on the plan's replicas; throws what failover ended with. */
-export async function callReplicas<T> (components: CallReplicasComponents, plan: CallPlan, attempt: (target: AgentTarget, signal: AbortSignal) => Promise<T>, signal: AbortSignal): Promise<ReplicaCall<T>> {
+export async function callReplicas<T> (components: CallReplicasComponents, plan: CallPlan, attempt: ReplicaTry<T>, signal: AbortSignal): Promise<ReplicaCall<T>> {
   const { chooser, rtt } = components
   const target = (nodeId: string): AgentTarget => ({ nodeId, agentId: plan.agentId })
   const only = plan.nodeIds.length === 1 ? plan.nodeIds[0] : undefined
-  if (!plan.logical && only !== undefined) return { routed: await attempt(target(only), signal), nodeId: only }
+  if (!plan.logical && only !== undefined) return { routed: await attempt(target(only), signal, true), nodeId: only }
   const candidates = new Set(plan.nodeIds)
   const replicas = plan.replicas.filter((r) => candidates.has(r.nodeId))
   if (rtt !== undefined) {
@@ -77,7 +83,9 @@ export async function callReplicas<T> (components: CallReplicasComponents, plan:
       if (ms !== undefined) chooser.observeRtt(nodeId, ms)
     }
   }
-  const run = await runWithFailover(chooser, replicas, plan.name, async (nodeId, s) => await attempt(target(nodeId), s), { signal, observeCallRtt: rtt === undefined })
+  const tries = Math.min(DEFAULT_MAX_ATTEMPTS, replicas.filter((r) => r.tools.some((t) => t.name === plan.name)).length)
+  let tried = 0
+  const run = await runWithFailover(chooser, replicas, plan.name, async (nodeId, s) => await attempt(target(nodeId), s, ++tried >= tries), { signal, observeCallRtt: rtt === undefined })
   if (run.ok) return { routed: run.result, nodeId: run.nodeId, attempts: run.attempts }
   if (typeof run.error === 'object' && run.error !== null) failedAttempts.set(run.error, run.attempts)
   throw run.error

@@ -9,7 +9,7 @@ import type { AgentPrompt, AgentRecord, AgentTool } from '../registry/agent-reco
 import { MeshNames, meshResourceTemplate, meshResourceUri } from '../routing/tool-names.ts'
 import { createListPager, type ListPager } from './list-pages.ts'
 import { logicalAgents } from './logical-catalog.ts'
-import { namePrompts, nameTools, type Listed, type Naming, type NamingMode } from './naming-modes.ts'
+import { namePrompts, nameTools, ownNames, type Listed, type Naming, type NamingMode } from './naming-modes.ts'
 import { filterAgents, type FilteredAgent, type ToolFilters } from './tool-filters.ts'
 import type { CatalogMode } from '../config/mcp-views.ts'
 import { isRecord } from '../validation/is-record.ts'
@@ -21,6 +21,8 @@ export interface ListingView {
   toolFilters: ToolFilters
   /** Whether `find_tools` and `call_tool` are listed beside every tool or alone; unset, no catalog tools (per-agent endpoints). */
   catalog?: CatalogMode
+  /** One agent's endpoint: only its items, under its own names and resource URIs. */
+  agentId?: string
 }
 
 export const DEFAULT_LISTING_VIEW: ListingView = Object.freeze({ naming: 'logical', toolFilters: Object.freeze({}) })
@@ -55,7 +57,8 @@ export interface MeshLists {
 /** `resources` covers the templates too: both change under one resources list_changed. */
 export interface ListKeys { tools: string, prompts: string, resources: string }
 
-const listings = new WeakMap<AgentRecord[], Listing>()
+/** Per snapshot, one listing per view object (views are kept, not rebuilt per request, so this stays small). */
+const listings = new WeakMap<AgentRecord[], WeakMap<ListingView, Listing>>()
 
 export function recordKey (nodeId: string, agentId: string): string {
   return `${nodeId}:${agentId}`
@@ -104,10 +107,57 @@ function itemMeta (listed: Listed<unknown>, key: 'dawn/tool' | 'dawn/prompt'): R
   return { ...node, 'dawn/agentId': listed.agentId, [key]: listed.tool }
 }
 
+/**
+ * Every replica's resources and templates: under `dawn://<nodeId>/<agentId>/…` on the mesh
+ * endpoint; under the agent's own URIs on its own endpoint, each once (the first replica
+ * by node id that lists it is shown; a read goes to any replica that lists it).
+ */
+function resourcesOf (records: readonly AgentRecord[], ownUris: boolean): { resources: Resource[], resourceTemplates: ResourceTemplateType[] } {
+  const resources: Resource[] = []
+  const resourceTemplates: ResourceTemplateType[] = []
+  const seen = new Set<string>()
+  const once = (key: string): boolean => {
+    if (!ownUris) return true
+    if (seen.has(key)) return false
+    seen.add(key)
+    return true
+  }
+  for (const record of records) {
+    const { nodeId, agentId } = record
+    const node = ownUris ? {} : { 'dawn/nodeId': nodeId }
+    for (const resource of record.resources ?? []) {
+      if (!once(`r:${resource.uri}`)) continue
+      resources.push({
+        uri: ownUris ? resource.uri : meshResourceUri(nodeId, agentId, resource.uri),
+        name: resource.name,
+        ...decorations(resource),
+        ...described(resource.description),
+        ...(resource.mimeType === undefined ? {} : { mimeType: resource.mimeType }),
+        ...(resource.size === undefined ? {} : { size: resource.size }),
+        _meta: metaOf(resource, { ...node, 'dawn/agentId': agentId, 'dawn/uri': resource.uri })
+      })
+    }
+    for (const template of record.resourceTemplates ?? []) {
+      if (!once(`t:${template.uriTemplate}`)) continue
+      resourceTemplates.push({
+        uriTemplate: ownUris ? template.uriTemplate : meshResourceTemplate(nodeId, agentId, template.uriTemplate),
+        name: template.name,
+        ...decorations(template),
+        ...described(template.description),
+        ...(template.mimeType === undefined ? {} : { mimeType: template.mimeType }),
+        _meta: metaOf(template, { ...node, 'dawn/agentId': agentId, 'dawn/uriTemplate': template.uriTemplate })
+      })
+    }
+  }
+  return { resources, resourceTemplates }
+}
+
 /** The listing of a snapshot in a view, computed once per entries array, view and page size and shared by every session and request. */
 export function listingOf (entries: AgentRecord[], pageSize: number, view: ListingView = DEFAULT_LISTING_VIEW): Listing {
-  const cached = listings.get(entries)
-  if (cached !== undefined && cached.pager.pageSize === pageSize && cached.view === view) return cached
+  const byView = listings.get(entries) ?? new WeakMap<ListingView, Listing>()
+  listings.set(entries, byView)
+  const cached = byView.get(view)
+  if (cached !== undefined && cached.pager.pageSize === pageSize) return cached
   const records = new Map<string, AgentRecord>()
   for (const record of entries) {
     const key = recordKey(record.nodeId, record.agentId)
@@ -116,9 +166,11 @@ export function listingOf (entries: AgentRecord[], pageSize: number, view: Listi
   }
   const sorted = [...records.values()].sort((a, b) => a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : a.agentId < b.agentId ? -1 : a.agentId > b.agentId ? 1 : 0)
   const names = new MeshNames(sorted)
-  const filtered = filterAgents(logicalAgents(sorted), view.toolFilters)
-  const toolNames = nameTools(filtered, { mode: view.naming, names })
-  const promptNames = namePrompts(filtered, { mode: view.naming, names })
+  const own = view.agentId
+  const scoped = own === undefined ? sorted : sorted.filter((r) => r.agentId === own)
+  const filtered = filterAgents(logicalAgents(scoped), view.toolFilters)
+  const toolNames = own === undefined ? nameTools(filtered, { mode: view.naming, names }) : ownNames(filtered[0], (a) => a.tools)
+  const promptNames = own === undefined ? namePrompts(filtered, { mode: view.naming, names }) : ownNames(filtered[0], (a) => a.prompts)
   const tools: Tool[] = toolNames.listed.map((listed) => ({
     name: listed.name,
     ...decorations(listed.item),
@@ -134,32 +186,7 @@ export function listingOf (entries: AgentRecord[], pageSize: number, view: Listi
     ...(listed.item.arguments === undefined ? {} : { arguments: listed.item.arguments }),
     _meta: metaOf(listed.item, itemMeta(listed, 'dawn/prompt'))
   }))
-  const resources: Resource[] = []
-  const resourceTemplates: ResourceTemplateType[] = []
-  for (const record of sorted) {
-    const { nodeId, agentId } = record
-    for (const resource of record.resources ?? []) {
-      resources.push({
-        uri: meshResourceUri(nodeId, agentId, resource.uri),
-        name: resource.name,
-        ...decorations(resource),
-        ...described(resource.description),
-        ...(resource.mimeType === undefined ? {} : { mimeType: resource.mimeType }),
-        ...(resource.size === undefined ? {} : { size: resource.size }),
-        _meta: metaOf(resource, { 'dawn/nodeId': nodeId, 'dawn/agentId': agentId, 'dawn/uri': resource.uri })
-      })
-    }
-    for (const template of record.resourceTemplates ?? []) {
-      resourceTemplates.push({
-        uriTemplate: meshResourceTemplate(nodeId, agentId, template.uriTemplate),
-        name: template.name,
-        ...decorations(template),
-        ...described(template.description),
-        ...(template.mimeType === undefined ? {} : { mimeType: template.mimeType }),
-        _meta: metaOf(template, { 'dawn/nodeId': nodeId, 'dawn/agentId': agentId, 'dawn/uriTemplate': template.uriTemplate })
-      })
-    }
-  }
+  const { resources, resourceTemplates } = resourcesOf(scoped, own !== undefined)
   const lists = { tools, prompts, resources, resourceTemplates }
   const listing: Listing = {
     view,
@@ -172,6 +199,6 @@ export function listingOf (entries: AgentRecord[], pageSize: number, view: Listi
     keys: { tools: JSON.stringify(tools), prompts: JSON.stringify(prompts), resources: JSON.stringify([resources, resourceTemplates]) },
     pager: createListPager(lists, pageSize)
   }
-  listings.set(entries, listing)
+  byView.set(view, listing)
   return listing
 }

@@ -192,6 +192,13 @@ export interface MeshRequests {
   readResource: (params: UriParams, extra: RequestExtra) => Promise<ReadResourceResult>
   /** `completion/complete` for a listed prompt, resource or resource template, answered by its agent. */
   complete: (params: CompleteParams, extra: RequestExtra) => Promise<CompleteResult>
+  /**
+   * Where a subscription to a client's resource URI goes: the replica named in a mesh URI, or on
+   * one agent's endpoint this node's own replica if it hosts one, else the lowest node id that lists it.
+   */
+  subscriptionTarget: (uri: string) => { target: AgentTarget, uri: string } | { reason: string }
+  /** The URI a client knows an agent's resource by, for its update notifications. */
+  clientUri: (target: AgentTarget, uri: string) => string
 }
 
 /** The mesh's answers to MCP requests; errors are thrown as {@link MeshRequestError}. */
@@ -229,10 +236,11 @@ export function createMeshRequests (components: MeshMcpServerComponents, init: M
     const attributes: Record<string, string> = { 'mcp.method.name': op, 'dawn.agent_id': plan.agentId, 'dawn.mcp.name': subjectName(subject) }
     if (plan.nodeIds.length === 1) attributes['dawn.node_id'] = plan.nodeIds[0] ?? ''
     const wantsEvents = extra.notify !== undefined && (extra.context?.progress === true || extra.context?.logLevel !== undefined)
-    const optsFor = (target: AgentTarget, signal: AbortSignal): Parameters<MeshCaller['call']>[3] => {
+    const optsFor = (target: AgentTarget, signal: AbortSignal, lastResort = true): Parameters<MeshCaller['call']>[3] => {
       const session = extra.session?.idFor(target)
       return {
         signal,
+        ...(lastResort ? {} : { noFlood: true }),
         deadline,
         ...(init.caller === undefined ? {} : { caller: init.caller }),
         ...(extra.context === undefined ? {} : { context: extra.context }),
@@ -241,8 +249,8 @@ export function createMeshRequests (components: MeshMcpServerComponents, init: M
       }
     }
     return await context.with(parent, async () => await inSpan(`mcp ${op}`, 'internal', attributes, async (span) => {
-      const first = await callReplicas({ chooser, ...(components.rtt === undefined ? {} : { rtt: components.rtt }) }, plan, async (target, signal) =>
-        await caller.call(target, op, params, optsFor(target, signal)), extra.signal)
+      const first = await callReplicas({ chooser, ...(components.rtt === undefined ? {} : { rtt: components.rtt }) }, plan, async (target, signal, lastResort) =>
+        await caller.call(target, op, params, optsFor(target, signal, lastResort)), extra.signal)
       if (first.attempts !== undefined) components.onAttempts?.(first.attempts)
       const target = { nodeId: first.nodeId, agentId: plan.agentId }
       span.setAttribute('dawn.node_id', target.nodeId)
@@ -320,11 +328,29 @@ export function createMeshRequests (components: MeshMcpServerComponents, init: M
   const toolList = (l: Listing): ReturnType<typeof catalogListOf> | undefined => l.view.catalog === undefined ? undefined : catalogListOf(l, l.view.catalog)
 
   /** The agent and original URI (or template) behind a mesh one the agent lists, or why there is none. */
-  const lookupResource = (meshUri: string): { target: AgentTarget, uri: string } | { reason: string, target?: AgentTarget } => {
+  /**
+   * On one agent's endpoint, a resource URI is the agent's own: any replica listing it (as a
+   * resource or template) may serve it; one listing neither (a templated read) may go to any replica.
+   */
+  const ownResourcePlan = (listing: Listing, agentId: string, uri: string): CallPlan | undefined => {
+    const records = [...(listing.agents.get(agentId)?.agent.records.values() ?? [])]
+    const listers = records.filter((r) => (r.resources ?? []).some((x) => x.uri === uri) || (r.resourceTemplates ?? []).some((t) => t.uriTemplate === uri))
+    const hosts = (listers.length > 0 ? listers : records).map((r) => r.nodeId)
+    if (hosts.length === 0) return undefined
+    return { agentId, name: '', nodeIds: hosts, replicas: hosts.map((nodeId) => ({ nodeId, tools: [{ name: '' }] })), logical: true }
+  }
+
+  const lookupResource = (meshUri: string): { plan: CallPlan, uri: string } | { target: AgentTarget, uri: string } | { reason: string, target?: AgentTarget } => {
+    const listing = current()
+    const own = listing.view.agentId
+    if (own !== undefined) {
+      const plan = ownResourcePlan(listing, own, meshUri)
+      return plan === undefined ? { reason: `no node hosts agent ${own}` } : { plan, uri: meshUri }
+    }
     const parsed = parseMeshResourceUri(meshUri)
     if (parsed === undefined) return { reason: 'not a dawn://<nodeId>/<agentId>/<encoded URI> resource URI or template' }
     const target = { nodeId: parsed.nodeId, agentId: parsed.agentId }
-    const record = current().records.get(recordKey(parsed.nodeId, parsed.agentId))
+    const record = listing.records.get(recordKey(parsed.nodeId, parsed.agentId))
     if (record === undefined) return { reason: `no agent ${parsed.agentId} on node ${parsed.nodeId}`, target }
     const isListed = (record.resourceTemplates ?? []).some((t) => t.uriTemplate === parsed.uri) || (record.resources ?? []).some((r) => r.uri === parsed.uri)
     if (!isListed) return { reason: `agent ${parsed.agentId} on node ${parsed.nodeId} lists no such resource or template`, target }
@@ -368,11 +394,23 @@ export function createMeshRequests (components: MeshMcpServerComponents, init: M
     readResource: async (params, extra) => {
       const meshUri = params.uri
       const meta = params._meta
+      const listing = current()
+      const own = listing.view.agentId
+      if (own !== undefined) {
+        const ownPlan = ownResourcePlan(listing, own, meshUri)
+        if (ownPlan === undefined) throw unknown('resources/read', 'resource', meshUri, `no node hosts agent ${own}`)
+        try {
+          const { fields, plan } = retryFields(params, ownPlan)
+          return withRoute(await route('resources/read', { resource: meshUri }, plan, { uri: meshUri, ...forwardedMeta(meta), ...fields }, meta, extra)) as ReadResourceResult
+        } catch (err) {
+          throw asRequestError(err, 'resource', meshUri)
+        }
+      }
       const parsed = parseMeshResourceUri(meshUri)
       if (parsed === undefined) throw unknown('resources/read', 'resource', meshUri, 'not a dawn://<nodeId>/<agentId>/<encoded URI> resource URI')
       const target = { nodeId: parsed.nodeId, agentId: parsed.agentId }
       // Resources need not be listed (agents may serve templated URIs); the agent must be known.
-      if (!current().records.has(recordKey(parsed.nodeId, parsed.agentId))) {
+      if (!listing.records.has(recordKey(parsed.nodeId, parsed.agentId))) {
         throw unknown('resources/read', 'resource', meshUri, `no agent ${parsed.agentId} on node ${parsed.nodeId}`, target)
       }
       try {
@@ -384,6 +422,21 @@ export function createMeshRequests (components: MeshMcpServerComponents, init: M
       }
     },
 
+    subscriptionTarget: (uri) => {
+      const listing = current()
+      const own = listing.view.agentId
+      if (own === undefined) {
+        const parsed = parseMeshResourceUri(uri)
+        return parsed === undefined ? { reason: 'not a dawn://<nodeId>/<agentId>/<encoded URI> resource URI' } : { target: { nodeId: parsed.nodeId, agentId: parsed.agentId }, uri: parsed.uri }
+      }
+      const plan = ownResourcePlan(listing, own, uri)
+      if (plan === undefined) return { reason: `no node hosts agent ${own}` }
+      const selfId = components.selfId
+      const nodeId = selfId !== undefined && plan.nodeIds.includes(selfId) ? selfId : [...plan.nodeIds].sort()[0]
+      return nodeId === undefined ? { reason: `no node hosts agent ${own}` } : { target: { nodeId, agentId: own }, uri }
+    },
+    clientUri: (target, uri) => current().view.agentId === undefined ? meshResourceUri(target.nodeId, target.agentId, uri) : uri,
+
     complete: async (params, extra) => {
       const { ref } = params
       const isPrompt = ref.type === 'ref/prompt'
@@ -393,7 +446,7 @@ export function createMeshRequests (components: MeshMcpServerComponents, init: M
       const found = isPrompt ? lookup(meshName, 'prompts') : lookupResource(meshName)
       if ('reason' in found) throw unknown('completion/complete', kind, meshName, found.reason, 'target' in found ? found.target as AgentTarget | undefined : undefined)
       const agentRef = 'uri' in found ? { type: ref.type, uri: found.uri } : { type: ref.type, name: found.plan.name }
-      const plan = 'uri' in found ? resourcePlan(found.target) : found.plan
+      const plan = 'plan' in found ? found.plan : resourcePlan(found.target)
       const forwarded = { ref: agentRef, argument: params.argument, ...(params.context === undefined ? {} : { context: params.context }), ...forwardedMeta(params._meta) }
       try {
         return withRoute(await route('completion/complete', { completion: meshName }, plan, forwarded, params._meta, extra)) as CompleteResult

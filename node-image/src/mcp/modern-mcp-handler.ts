@@ -20,6 +20,8 @@ export interface ModernMcpHandlerInit {
   listChangedDebounceMs?: number
   /** Most items per list page (default MESH_PAGE_SIZE). */
   pageSize?: number
+  /** The components for one request, when they depend on its path (per-agent endpoints); by default the handler's own. */
+  componentsFor?: (request: Request) => MeshMcpServerComponents
 }
 
 export interface ModernMcpHandler {
@@ -72,7 +74,8 @@ export function createModernMcpHandler (components: MeshMcpServerComponents, ini
 
   const factory = (ctx: McpRequestContext): MeshServer => {
     const caller = ctx.requestInfo === undefined ? undefined : callers.get(ctx.requestInfo)
-    const mesh = createMeshRequests(components, {
+    const scoped = ctx.requestInfo === undefined ? undefined : init.componentsFor?.(ctx.requestInfo)
+    const mesh = createMeshRequests(scoped ?? components, {
       timeoutMs: init.timeoutMs,
       ...(caller === undefined ? {} : { caller }),
       ...(init.pageSize === undefined ? {} : { pageSize: init.pageSize })

@@ -63,7 +63,8 @@ export const NameCollision = Type.Object({
 export type NameCollision = Type.Static<typeof NameCollision>
 
 export interface Naming<T> {
-  mode: NamingMode
+  /** `own`: one agent's endpoint, its items under the names it exposes. */
+  mode: NamingMode | 'own'
   /** Sorted by name; no two equal. */
   listed: Array<Listed<T>>
   /** Sorted by name. */
@@ -183,4 +184,21 @@ function formNames<T extends { name: string }> (agents: readonly FilteredAgent[]
     return { agentId: parsed.agentId, tool: item.ownName, replicas: [parsed.nodeId], form: 'replica' }
   }
   return { mode, listed, collisions, resolve }
+}
+
+/**
+ * One agent's items under the names it exposes, for its own endpoint (`/mcp/agents/<id>`):
+ * no prefix and nothing to collide with, so a client built for the agent works unchanged.
+ */
+export function ownNames<T extends { name: string }> (agent: FilteredAgent | undefined, itemsOf: (agent: FilteredAgent) => Array<ExposedItem<T>>): Naming<T> {
+  const listed: Array<Listed<T>> = agent === undefined
+    ? []
+    : itemsOf(agent).map((item) => ({ name: item.name, agentId: agent.agentId, tool: item.ownName, replicas: item.replicas, form: 'bare', item: versionOn(item, undefined) }))
+  listed.sort((a, b) => byCodeUnit(a.name, b.name))
+  const byName = new Map(listed.map((l) => [l.name, l]))
+  const resolve = (name: string): Resolved | undefined => {
+    const found = byName.get(name)
+    return found === undefined ? undefined : { agentId: found.agentId, tool: found.tool, replicas: found.replicas, form: found.form }
+  }
+  return { mode: 'own', listed, collisions: [], resolve }
 }

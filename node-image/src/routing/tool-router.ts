@@ -104,7 +104,7 @@ export class ToolRouter implements MeshCaller {
   async reach (nodeId: string, signal: AbortSignal): Promise<Reach> {
     if (nodeId === this.init.selfId) return { route: 'local' }
     const deadline = Date.now() + this.init.timeoutMs
-    const path = await this.path(nodeId, signal, deadline)
+    const path = await this.path(nodeId, signal, deadline, false)
     if ('connection' in path) return { route: path.route, remoteAddr: path.connection.remoteAddr.toString() }
     try {
       const { hops } = await this.floodRoute().probe(nodeId, signal, deadline)
@@ -170,7 +170,7 @@ export class ToolRouter implements MeshCaller {
     }
     const { messenger } = this.components
 
-    const path = await this.path(nodeId, signal, deadline)
+    const path = await this.path(nodeId, signal, deadline, opts.noFlood === true)
     let opened: OpenedEnvelope
     let openResponse: ((frame: Uint8Array) => Uint8Array) | undefined
     if ('connection' in path) {
@@ -213,9 +213,13 @@ export class ToolRouter implements MeshCaller {
    * can be had. With the flood route on, the connector gets only a share of the
    * time, and a node it failed to reach is flooded at once for a while.
    */
-  private async path (nodeId: string, signal: AbortSignal, deadline: number): Promise<Reached | { route: 'flood', why: string }> {
+  private async path (nodeId: string, signal: AbortSignal, deadline: number, noFlood: boolean): Promise<Reached | { route: 'flood', why: string }> {
     if (this.components.flood === undefined) return await this.connector.connect(nodeId, signal, deadline)
-    if (this.remembersFlood(nodeId)) return { route: 'flood', why: 'no direct or relayed path on the last try' }
+    const floodOr = (why: string): { route: 'flood', why: string } => {
+      if (noFlood) throw new NodeUnreachableError(`no direct or relayed path to ${nodeId} (${why}); not flooding while another replica is left`)
+      return { route: 'flood', why }
+    }
+    if (this.remembersFlood(nodeId)) return floodOr('no direct or relayed path on the last try')
     const shareMs = Math.max(50, Math.floor((deadline - Date.now()) * CONNECT_SHARE))
     const share = AbortSignal.any([signal, AbortSignal.timeout(shareMs)])
     try {
@@ -224,7 +228,7 @@ export class ToolRouter implements MeshCaller {
       signal.throwIfAborted()
       if (!(err instanceof NodeUnreachableError) && !share.aborted) throw err
       this.floodFirst.set(nodeId, Date.now() + FLOOD_MEMORY_MS)
-      return { route: 'flood', why: share.aborted ? `no direct or relayed path within ${shareMs} ms` : (err as Error).message }
+      return floodOr(share.aborted ? `no direct or relayed path within ${shareMs} ms` : (err as Error).message)
     }
   }
 

@@ -64,6 +64,12 @@ export interface CallOptions {
   deadline?: number
   /** Who asked, for the audit log (e.g. `mcp:<session>` or `http:<ip>`). Never the arguments. */
   caller?: string
+  /**
+   * A caller with another replica to try: a node no direct or relayed path reaches is
+   * `node-unreachable` at once rather than flooded, since a flood that finds nobody still
+   * cannot prove the call never ran (it would end `outcome-unknown`).
+   */
+  noFlood?: boolean
 }
 
 export interface CallResult {

@@ -11,7 +11,7 @@ import { eventually, startMesh, type Mesh } from './harness.ts'
 import { startEverythingServer, type EverythingServer } from '../../../test/support/mcp-features/everything-server.ts'
 import { EXPECTED, projectForExpectation } from '../../../test/support/mcp-features/expected.ts'
 import { FEATURES, runPythonProbe, runTsProbe, type FeatureName, type FeatureOutcomes } from '../../../test/support/mcp-features/feature-probe.ts'
-import { namesFromListing, type NameMap } from '../../../test/support/mcp-features/names.ts'
+import { identityNames, namesFromListing, type NameMap } from '../../../test/support/mcp-features/names.ts'
 import { runInspectorCli } from '../../../test/support/mcp-features/inspector.ts'
 import { Client as ModernClient } from '@modelcontextprotocol/client'
 import { probeClient } from '../../../test/support/mcp-features/ts-probe.ts'
@@ -37,6 +37,20 @@ const GAPS: Record<`${Client} ${Era}`, Partial<Record<FeatureName, string>>> = {
     'resources/list-changed': SESSION_RESOURCES
   },
   'Python 2026-07-28': {
+    'resources/subscribe': STATELESS_SUBSCRIBE,
+    'resources/list-changed': SESSION_RESOURCES
+  }
+}
+
+/**
+ * Through `/mcp/agents/everything`, with the server's own names: what differs, and why. Progress
+ * matches on 2026-07-28 here: this test runs after the `/mcp` one, whose first call already
+ * answered the server's roots/list on the agent session this capability set shares.
+ */
+const AGENT_ENDPOINT_GAPS: Partial<Record<`${Client} ${Era}`, Partial<Record<FeatureName, string>>>> = {
+  'TypeScript 2025-11-25': {},
+  'TypeScript 2026-07-28': {
+    'elicitation/url': NO_ELICITATION_ID,
     'resources/subscribe': STATELESS_SUBSCRIBE,
     'resources/list-changed': SESSION_RESOURCES
   }
@@ -74,12 +88,12 @@ describe('MCP features through the mesh, against the reference server', () => {
     await everything.stop()
   })
 
-  /** Every cell outside GAPS equals the direct value; every cell in GAPS still differs. */
-  const check = (client: Client, era: Era, outcomes: FeatureOutcomes): void => {
+  /** Every cell outside the gaps equals the direct value; every cell in them still differs. */
+  const check = (client: Client, era: Era, outcomes: FeatureOutcomes, gaps: Partial<Record<FeatureName, string>> = GAPS[`${client} ${era}`]): void => {
     const got = projectForExpectation(outcomes)
     const differing = FEATURES.filter((f) => !isDeepStrictEqual(got[f], EXPECTED[f]))
     const shown = Object.fromEntries(differing.map((f) => [f, { mesh: got[f], direct: EXPECTED[f] }]))
-    expect(differing, JSON.stringify(shown, null, 1).slice(0, 8000)).toEqual(FEATURES.filter((f) => GAPS[`${client} ${era}`][f] !== undefined))
+    expect(differing, JSON.stringify(shown, null, 1).slice(0, 8000)).toEqual(FEATURES.filter((f) => gaps[f] !== undefined))
   }
 
   it('answers a 2026-07-28 client\'s 300 requests spread round-robin over the three nodes, with no stickiness', async () => {
@@ -130,6 +144,12 @@ describe('MCP features through the mesh, against the reference server', () => {
       const outcomes = await runPythonProbe({ url, era, names: names[era]! })
       expect(outcomes.protocolVersion).toBe(era)
       check('Python', era, outcomes)
+    }, 240_000)
+
+    it(`TypeScript SDK v2 on ${era} through /mcp/agents/everything, with the server's own names`, async () => {
+      const outcomes = await runTsProbe({ url: new URL('/mcp/agents/everything', url), era, names: identityNames })
+      expect(outcomes.protocolVersion).toBe(era)
+      check('TypeScript', era, outcomes, AGENT_ENDPOINT_GAPS[`TypeScript ${era}`])
     }, 240_000)
   }
 })

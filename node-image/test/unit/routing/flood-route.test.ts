@@ -37,6 +37,19 @@ describe('the flood route', () => {
     expect(await metricValue(a!.member.metrics.toolCalls, { route: 'direct', result: 'node-unreachable' })).toBe(1)
   })
 
+  it('with another replica left (noFlood), a node no path reaches is node-unreachable at once, and no relay saw the call', async () => {
+    const [a, m1, m2, d] = await startChain([{}, {}, {}, {}])
+    for (let i = 0; i < 2; i++) {
+      // The second call meets the remembered "flood at once" and still does not flood.
+      await expect(a!.router.call(target(d!), 'tools/call', echo('elsewhere'), { deadline: Date.now() + 10_000, noFlood: true }))
+        .rejects.toThrow(/not flooding while another replica is left/)
+    }
+    expect(d!.local).not.toHaveBeenCalled()
+    for (const m of [m1!, m2!]) expect(m.frames).toEqual([])
+    // Without the flag the same call floods through and runs.
+    expect((await a!.router.call(target(d!), 'tools/call', echo('last resort'), { deadline: Date.now() + 10_000 })).route).toBe('flood')
+  })
+
   it('relays only ciphertext with encryption on, and the same search finds the plaintext with encryption off', async () => {
     const run = async (caller: 'required' | 'off'): Promise<{ sees: { argument: boolean, reply: boolean }, relayed: number }> => {
       await stopMembers()
