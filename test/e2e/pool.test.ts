@@ -112,6 +112,20 @@ describe('MCP through the pool', () => {
     }
   })
 
+  it('reports in the DawnAgent\'s status the tools it exposes, the pods serving it and its replicas, as a node\'s registry shows them', async () => {
+    const status = await eventually(async () => {
+      const s = (await f.dawn.get('DawnAgent', f.ns, AGENT)).status
+      return s?.readyReplicas === 3 && s.conditions?.some(c => c.type === 'Serving' && c.status === 'True') === true ? s : undefined
+    }, { what: 'the echo agent Serving on 3 replicas in its status', timeoutMs: 90_000 })
+    expect(status.discoveredTools?.map(t => t.name).sort()).toEqual(['echo', 'generate', 'sleep'])
+    expect(status.toolCount).toBe(3)
+    expect(status.desiredReplicas).toBe(3)
+    expect([...(status.servingNodes ?? [])].sort()).toEqual([0, 1, 2].map(i => `${POOL}-${i}`))
+    const table = await kubectl(['get', 'dawnagent', AGENT, '-n', f.ns])
+    expect(table).toMatch(/REPLICAS\s+TOOLS/)
+    expect(table).toMatch(/True\s+3\s+3\s/)
+  })
+
   it('a session client makes 50 calls through the Service, a new connection each, without losing its session', async () => {
     const svc = await f.c.core.readNamespacedService({ namespace: f.ns, name: POOL })
     expect(svc.spec?.sessionAffinity).toBe('ClientIP')

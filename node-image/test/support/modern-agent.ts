@@ -3,10 +3,9 @@
 // rounds, reports progress, logs, and completes a prompt argument. It records what reached it over
 // HTTP (protocol version header, method, the envelope's capabilities and log level), so a test
 // can check what the node said to it rather than what the node meant to say.
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { IncomingMessage } from 'node:http'
 import { createMcpHandler, inputRequired, inputResponse, ProtocolError, Server, type Tool } from '@modelcontextprotocol/server'
-import { sendWebResponse, webRequestOf } from '../../src/mcp/web-exchange.ts'
+import { serveMcpHandler } from './serve-mcp-handler.ts'
 
 /** How the agent refuses `prompts/get review` without its argument: an application-defined JSON-RPC code (outside the range MCP reserves). */
 export const REVIEW_REFUSAL = { code: 1042, message: 'review needs a language' }
@@ -44,7 +43,6 @@ const TOOLS: Tool[] = [
   { name: 'chat', description: 'logs two lines, info and debug', inputSchema: { type: 'object' } },
   { name: 'wait', description: 'waits until cancelled', inputSchema: { type: 'object', properties: { tag: { type: 'string' } } } }
 ]
-const MAX_BODY = 1024 * 1024
 
 function record (value: unknown): Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? value as Record<string, unknown> : {}
@@ -147,49 +145,18 @@ function seenOf (req: IncomingMessage, body: string): SeenRequest[] {
   })
 }
 
-async function readBody (req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length
-    if (size > MAX_BODY) throw new Error('body too large')
-    chunks.push(chunk as Buffer)
-  }
-  return Buffer.concat(chunks)
-}
-
 /** Serves the agent on 127.0.0.1 at a free port, path /mcp. */
 export async function startModernAgent (): Promise<ModernAgent> {
   const seen: SeenRequest[] = []
   const calls: Calls = { waiting: new Set(), cancelled: [] }
   const handler = createMcpHandler(() => mcpServer(calls))
-  const serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const body = await readBody(req)
-    seen.push(...seenOf(req, body.toString('utf8')))
-    // Closing the response (the client went away) aborts the request: how 2026-07-28 cancels.
-    const aborted = new AbortController()
-    res.on('close', () => { aborted.abort() })
-    const request = webRequestOf(req.method ?? 'GET', req.url ?? '/', req.headers, body.length === 0 ? undefined : body.toString('utf8'), aborted.signal)
-    await sendWebResponse(res, await handler.fetch(request))
-  }
-  const http = createServer((req, res) => {
-    serve(req, res).catch(() => {
-      if (!res.headersSent) res.writeHead(500)
-      res.end()
-    })
-  })
-  await new Promise<void>((resolve, reject) => {
-    http.once('error', reject)
-    http.listen(0, '127.0.0.1', () => { resolve() })
-  })
-  const { port } = http.address() as AddressInfo
+  const served = await serveMcpHandler(handler, (req, body) => { seen.push(...seenOf(req, body)) })
   return {
-    url: `http://127.0.0.1:${port}/mcp`,
+    url: served.url,
     seen,
     ...calls,
     close: async () => {
-      http.closeAllConnections()
-      await new Promise<void>((resolve) => { http.close(() => { resolve() }) })
+      await served.close()
       await handler.close()
     }
   }

@@ -3,10 +3,8 @@
 // (record the key, hold it a while, answer), one marked idempotent and one not, so failover
 // may retry the first and must not retry the second. Written with the official v2 server SDK
 // (createMcpHandler behind node:http on loopback), like modern-agent.ts.
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { createMcpHandler, Server, type Tool } from '@modelcontextprotocol/server'
-import { sendWebResponse, webRequestOf } from '../../src/mcp/web-exchange.ts'
+import { serveMcpHandler } from './serve-mcp-handler.ts'
 
 /** Appends a line: running it twice appends twice, so failover must never retry it once sent. */
 export const APPEND = 'append'
@@ -32,7 +30,6 @@ const TOOLS: Tool[] = [
   { name: APPEND, description: 'appends the key to a log (not idempotent)', inputSchema: keySchema, annotations: { idempotentHint: false, readOnlyHint: false, destructiveHint: false } },
   { name: PUT, description: 'sets the key (idempotent)', inputSchema: keySchema, annotations: { idempotentHint: true, readOnlyHint: false, destructiveHint: false } }
 ]
-const MAX_BODY = 1024 * 1024
 
 // A hand-written low-level server, as Dawn's own are (agents/define-server.ts).
 // eslint-disable-next-line @typescript-eslint/no-deprecated -- see above
@@ -62,45 +59,16 @@ function mcpServer (agent: Pick<RecorderAgent, 'executions' | 'running'>, holdMs
   return server
 }
 
-async function readBody (req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length
-    if (size > MAX_BODY) throw new Error('body too large')
-    chunks.push(chunk as Buffer)
-  }
-  return Buffer.concat(chunks)
-}
-
 /** Serves the agent on 127.0.0.1 at a free port, path /mcp; each tool call holds `holdMs` before it answers. */
 export async function startRecorderAgent (opts: { holdMs: number }): Promise<RecorderAgent> {
   const record: Pick<RecorderAgent, 'executions' | 'running'> = { executions: [], running: new Map() }
   const handler = createMcpHandler(() => mcpServer(record, opts.holdMs))
-  const serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const body = await readBody(req)
-    const aborted = new AbortController()
-    res.on('close', () => { aborted.abort() })
-    const request = webRequestOf(req.method ?? 'GET', req.url ?? '/', req.headers, body.length === 0 ? undefined : body.toString('utf8'), aborted.signal)
-    await sendWebResponse(res, await handler.fetch(request))
-  }
-  const http = createServer((req, res) => {
-    serve(req, res).catch(() => {
-      if (!res.headersSent) res.writeHead(500)
-      res.end()
-    })
-  })
-  await new Promise<void>((resolve, reject) => {
-    http.once('error', reject)
-    http.listen(0, '127.0.0.1', () => { resolve() })
-  })
-  const { port } = http.address() as AddressInfo
+  const served = await serveMcpHandler(handler)
   return {
-    url: `http://127.0.0.1:${port}/mcp`,
+    url: served.url,
     ...record,
     close: async () => {
-      http.closeAllConnections()
-      await new Promise<void>((resolve) => { http.close(() => { resolve() }) })
+      await served.close()
       await handler.close()
     }
   }

@@ -87,24 +87,29 @@ describe('loadConfig', () => {
 
 describe('ConfigWatcher', () => {
   const agent = (id: string): NodeConfig['agents'][number] => ({ id, kind: 'static', description: '', tools: [] })
-
-  it('reloads agents on change, keeps the old ones on a bad file, and flags restart-only changes', async () => {
-    const file = await writeConfig({ ...minimal, agents: [agent('a')] })
-    const initial = (await loadConfig({ file, env: {} })).config
-    const seen: string[][] = []
+  /** A started watcher on `file` that polls every 100 ms and records what it reports. */
+  const watch = async (file: string, on: { onAgents?: (agents: NodeConfig['agents']) => void, onMcpView?: (view: unknown) => void }): Promise<{ watcher: ConfigWatcher, problems: string[] }> => {
     const problems: string[] = []
     const watcher = new ConfigWatcher({
       file,
       reload: async () => (await loadConfig({ file, env: {} })).config,
-      onAgents: agents => { seen.push(agents.map(a => a.id)) },
+      onAgents: on.onAgents ?? (() => {}),
+      ...(on.onMcpView === undefined ? {} : { onMcpView: on.onMcpView }),
       onProblem: msg => { problems.push(msg) },
       pollIntervalMs: 100
-    }, initial)
+    }, (await loadConfig({ file, env: {} })).config)
     await watcher.start()
-    const until = async (cond: () => boolean): Promise<void> => {
-      for (let i = 0; i < 100 && !cond(); i++) await new Promise(resolve => setTimeout(resolve, 50))
-      expect(cond()).toBe(true)
-    }
+    return { watcher, problems }
+  }
+  const until = async (cond: () => boolean): Promise<void> => {
+    for (let i = 0; i < 100 && !cond(); i++) await new Promise(resolve => setTimeout(resolve, 50))
+    expect(cond()).toBe(true)
+  }
+
+  it('reloads agents on change, keeps the old ones on a bad file, and flags restart-only changes', async () => {
+    const file = await writeConfig({ ...minimal, agents: [agent('a')] })
+    const seen: string[][] = []
+    const { watcher, problems } = await watch(file, { onAgents: agents => { seen.push(agents.map(a => a.id)) } })
     try {
       // Replace by rename, as a ConfigMap volume update does.
       await writeFile(`${file}.new`, JSON.stringify({ ...minimal, agents: [agent('a'), agent('b')] }))
@@ -127,22 +132,8 @@ describe('ConfigWatcher', () => {
 
   it('applies mcp naming and tool filters live, and flags the rest of mcp as restart-only', async () => {
     const file = await writeConfig(minimal)
-    const initial = (await loadConfig({ file, env: {} })).config
     const views: unknown[] = []
-    const problems: string[] = []
-    const watcher = new ConfigWatcher({
-      file,
-      reload: async () => (await loadConfig({ file, env: {} })).config,
-      onAgents: () => {},
-      onMcpView: view => { views.push(view) },
-      onProblem: msg => { problems.push(msg) },
-      pollIntervalMs: 100
-    }, initial)
-    await watcher.start()
-    const until = async (cond: () => boolean): Promise<void> => {
-      for (let i = 0; i < 100 && !cond(); i++) await new Promise(resolve => setTimeout(resolve, 50))
-      expect(cond()).toBe(true)
-    }
+    const { watcher, problems } = await watch(file, { onMcpView: view => { views.push(view) } })
     try {
       const view = { naming: 'conditional', toolFilters: { echo: { deny: ['generate'] } } }
       await writeFile(file, JSON.stringify({ ...minimal, mcp: view }))
