@@ -70,7 +70,7 @@ export function attemptsOf (err: unknown): FailoverAttempt[] | undefined {
 export type ReplicaTry<T> = (target: AgentTarget, signal: AbortSignal, lastResort: boolean) => Promise<T>
 
 /** Runs the first request of a call on the plan's replicas; throws what failover ended with. */
-export async function callReplicas<T> (components: CallReplicasComponents, plan: CallPlan, attempt: ReplicaTry<T>, signal: AbortSignal): Promise<ReplicaCall<T>> {
+export async function callReplicas<T> (components: CallReplicasComponents, plan: CallPlan, attempt: ReplicaTry<T>, signal: AbortSignal, prefer?: string): Promise<ReplicaCall<T>> {
   const { chooser, rtt } = components
   const target = (nodeId: string): AgentTarget => ({ nodeId, agentId: plan.agentId })
   const only = plan.nodeIds.length === 1 ? plan.nodeIds[0] : undefined
@@ -85,7 +85,7 @@ export async function callReplicas<T> (components: CallReplicasComponents, plan:
   }
   const tries = Math.min(DEFAULT_MAX_ATTEMPTS, replicas.filter((r) => r.tools.some((t) => t.name === plan.name)).length)
   let tried = 0
-  const run = await runWithFailover(chooser, replicas, plan.name, async (nodeId, s) => await attempt(target(nodeId), s, ++tried >= tries), { signal, observeCallRtt: rtt === undefined })
+  const run = await runWithFailover(chooser, replicas, plan.name, async (nodeId, s) => await attempt(target(nodeId), s, ++tried >= tries), { signal, observeCallRtt: rtt === undefined, ...(prefer === undefined ? {} : { prefer }) })
   if (run.ok) return { routed: run.result, nodeId: run.nodeId, attempts: run.attempts }
   if (typeof run.error === 'object' && run.error !== null) failedAttempts.set(run.error, run.attempts)
   throw run.error

@@ -132,7 +132,11 @@ export interface RequestExtra {
    */
   ask?: (request: InputRequest, signal: AbortSignal) => Promise<Record<string, unknown>>
   /** 2025-11-25 sessions only: the client's session with each agent (see SESSION_OPS). */
-  session?: { idFor: (target: AgentTarget) => string | undefined }
+  session?: {
+    idFor: (target: AgentTarget) => string | undefined
+    /** The replica this session already has an agent session with, for affinity. */
+    linkedTo?: (agentId: string) => string | undefined
+  }
 }
 
 /** Rounds of questions a 2025-11-25 caller is asked for one request (the SDK's legacy shim allows 8). */
@@ -250,7 +254,7 @@ export function createMeshRequests (components: MeshMcpServerComponents, init: M
     }
     return await context.with(parent, async () => await inSpan(`mcp ${op}`, 'internal', attributes, async (span) => {
       const first = await callReplicas({ chooser, ...(components.rtt === undefined ? {} : { rtt: components.rtt }) }, plan, async (target, signal, lastResort) =>
-        await caller.call(target, op, params, optsFor(target, signal, lastResort)), extra.signal)
+        await caller.call(target, op, params, optsFor(target, signal, lastResort)), extra.signal, extra.session?.linkedTo?.(plan.agentId))
       if (first.attempts !== undefined) components.onAttempts?.(first.attempts)
       const target = { nodeId: first.nodeId, agentId: plan.agentId }
       span.setAttribute('dawn.node_id', target.nodeId)

@@ -45,6 +45,14 @@ export class SessionLinks {
     this.components = components
   }
 
+  /** The node of this session's live agent session with `agentId`, if it has one: calls by the agent's logical name stay there. */
+  linkedTo (agentId: string): string | undefined {
+    for (const link of this.links.values()) {
+      if (link.target.agentId === agentId && link.unavailableUntil === undefined) return link.target.nodeId
+    }
+    return undefined
+  }
+
   /** The session id to name on a call to `target`, opening the link on first use; undefined when the agent cannot have one. */
   idFor (target: AgentTarget): string | undefined {
     if (this.closed) return undefined

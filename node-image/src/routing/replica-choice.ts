@@ -44,6 +44,8 @@ export type ChoiceReason =
   | 'more-loaded'
   /** Failed recently; tried only after every other replica. */
   | 'cooling-down'
+  /** Put first by the caller: its session already has an agent session there. */
+  | 'session'
 
 export interface ReplicaPick {
   nodeId: string

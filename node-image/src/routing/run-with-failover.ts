@@ -32,6 +32,8 @@ export interface FailoverOptions {
   maxAttempts?: number
   /** Clock for round trips, ms (default performance.now). */
   now?: () => number
+  /** A replica to try first unless it is cooling down (a caller session's agent session lives there). */
+  prefer?: string
   /** Whether a successful call's duration counts as a round trip (default true; off when pings measure it, since a call's time includes the tool's). */
   observeCallRtt?: boolean
 }
@@ -57,7 +59,7 @@ export async function runWithFailover<T> (chooser: ReplicaChooser, replicas: rea
   let mayHaveRun: string | undefined
 
   while (attempts.length < maxAttempts && !signal.aborted) {
-    const pick = chooser.order(replicas, tool).find(p => !tried.has(p.nodeId))
+    const pick = preferred(chooser.order(replicas, tool), opts.prefer).find(p => !tried.has(p.nodeId))
     if (pick === undefined) break
     tried.add(pick.nodeId)
     const end = chooser.begin(pick.nodeId)
@@ -92,6 +94,14 @@ export async function runWithFailover<T> (chooser: ReplicaChooser, replicas: rea
   if (lastError !== undefined) return { ok: false, error: lastError instanceof NotDeliveredError ? lastError.cause : lastError, attempts }
   if (signal.aborted) return { ok: false, error: new DeadlineExceededError(`call to ${tool} was cancelled or ran past its deadline before any replica was tried`), attempts }
   return { ok: false, error: new UnknownAgentError(`no replica lists the tool "${tool}"`), attempts }
+}
+
+/** The order with `prefer` first, unless it is cooling down or not a candidate. */
+function preferred (order: ReplicaPick[], prefer: string | undefined): ReplicaPick[] {
+  const i = order.findIndex(p => p.nodeId === prefer)
+  const pick = order[i]
+  if (pick === undefined || i === 0 || pick.reason === 'cooling-down') return order
+  return [{ ...pick, reason: 'session' }, ...order.slice(0, i), ...order.slice(i + 1)]
 }
 
 function outcomeUnknown (nodeId: string, tool: string, why: string, cause: unknown): OutcomeUnknownError {

@@ -11,6 +11,7 @@ let nodeA: string
 let nodeB: string
 let caller: RecordingCaller
 let endpoint: Endpoint
+let records: AgentRecord[]
 const closers: Array<() => Promise<void>> = []
 
 const agentUrl = (agentId: string): URL => new URL(`/mcp/agents/${agentId}`, endpoint.url)
@@ -25,7 +26,7 @@ beforeAll(async () => {
     prompts: [{ name: 'summarize', description: 'Summarizes notes' }],
     resources: [{ uri: 'notes://all', name: 'all notes', mimeType: 'text/plain' }]
   }
-  const records: AgentRecord[] = [
+  records = [
     record(nodeA, 'echo', { kind: 'remote', tools: [{ name: 'say' }, { name: 'fs/read:v1.2' }] }),
     record(nodeA, 'notes', notes),
     record(nodeB, 'notes', notes)
@@ -43,6 +44,7 @@ const view = { naming: 'logical' as const, toolFilters: { notes: { deny: ['secre
 afterEach(async () => {
   for (const close of closers.splice(0)) await close()
   caller.calls.length = 0
+  caller.sessionCalls.length = 0
   caller.handler = new RecordingCaller().handler
 })
 
@@ -83,6 +85,32 @@ describe('/mcp/agents/<agentId>', () => {
     // B is cooling down after it could not be reached, so A serves the read.
     expect(caller.calls.at(-1)).toMatchObject({ target: { nodeId: nodeA, agentId: 'notes' }, op: 'resources/read', params: { uri: 'notes://all' } })
     expect(read._meta).toMatchObject({ 'dawn/replica': nodeA, 'dawn/attempts': [{ nodeId: nodeA, reason: 'least-loaded' }] })
+  })
+
+  it('keeps a 2025-11-25 session\'s calls on the replica where its agent session lives, though another became nearer', async () => {
+    // Its own endpoint and chooser: round trips that change, and no cool-down left by other tests.
+    const rtts = { a: 5, b: 1 }
+    const own = await startEndpoint(new TestCatalog(records), caller, { timeoutMs: 5000 }, {
+      chooser: new ReplicaChooser(),
+      rtt: (nodeId) => nodeId === nodeB ? rtts.b : rtts.a,
+      view: () => view
+    })
+    closers.push(async () => { await own.close() })
+    const connect = async (): Promise<Client> => {
+      const { client } = await connectClient(new URL('/mcp/agents/notes', own.url))
+      closers.unshift(async () => { await client.close() })
+      return client
+    }
+    const client = await connect()
+    await client.callTool({ name: 'add', arguments: {} })
+    expect(caller.sessionCalls.filter((c) => c.op === 'session/open').map((c) => c.target.nodeId)).toEqual([nodeB])
+    Object.assign(rtts, { a: 0, b: 100 })
+    const second = await client.callTool({ name: 'add', arguments: {} })
+    expect(caller.calls.map((c) => c.target.nodeId)).toEqual([nodeB, nodeB])
+    expect(second._meta?.['dawn/attempts']).toMatchObject([{ nodeId: nodeB, reason: 'session' }])
+    // A new session has no agent session yet: it goes to the now nearer replica.
+    await (await connect()).callTool({ name: 'add', arguments: {} })
+    expect(caller.calls.at(-1)?.target.nodeId).toBe(nodeA)
   })
 
   it('refuses a denied tool, another agent\'s tool and a mesh name, as unknown', async () => {

@@ -76,6 +76,21 @@ describe('calls by logical name', () => {
     }
   })
 
+  it('keeps a 2025-11-25 session on the replica its agent session lives on, unless that one fails', async () => {
+    const caller = new RecordingCaller()
+    const m = mesh(caller)
+    const session = { signal: extra.signal, header: extra.header, session: { idFor: () => undefined, linkedTo: (agentId: string) => agentId === 'kv' ? a : undefined } }
+    const result = await m.callTool({ name: 'kv.say', arguments: {} }, session)
+    expect(caller.calls.map((c) => c.target.nodeId)).toEqual([a])
+    expect(result._meta?.['dawn/attempts']).toMatchObject([{ nodeId: a, reason: 'session', outcome: 'ok' }])
+    const inner = caller.handler
+    caller.handler = async (call) => { if (call.target.nodeId === a) throw new NodeUnreachableError('gone'); return await inner(call) }
+    await m.callTool({ name: 'kv.say', arguments: {} }, session)
+    // a failed, so it cools down and the next call goes to b first despite the session.
+    await m.callTool({ name: 'kv.say', arguments: {} }, session)
+    expect(caller.calls.map((c) => c.target.nodeId)).toEqual([a, a, b, b])
+  })
+
   it('sends a built-in agent\'s logical name to this node\'s own replica', async () => {
     const caller = new RecordingCaller()
     const result = await mesh(caller, { selfId: a }).callTool({ name: 'notes.get', arguments: {} }, extra)
