@@ -66,6 +66,9 @@ export async function run (args: string[]): Promise<void> {
       { label: 'direct (Streamable HTTP)', client: await connect(stack.serverUrl), tool: 'echo', samples: [] },
       { label: 'mesh 1 hop (built-in)', client: await connect(stack.nodeUrl.a), tool: meshName(stack.ids.b, 'echo', 'echo'), samples: [] },
       { label: 'mesh 1 hop → same server', client: await connect(stack.nodeUrl.a), tool: meshName(stack.ids.b, 'remote-echo', 'echo'), samples: [] },
+      // By logical name: the same call through replica choice (one replica, and two for echo).
+      { label: 'same server, logical name', client: await connect(stack.nodeUrl.a), tool: 'remote-echo.echo', samples: [] },
+      { label: 'built-in, logical name (2 replicas)', client: await connect(stack.nodeUrl.a), tool: 'echo.echo', samples: [] },
       ...(stack.ids.t === undefined ? [] : [{ label: 'mesh 2 hops via relay', client: await connect(stack.nodeUrl.a), tool: meshName(stack.ids.t, 'echo', 'echo'), samples: [] }]),
       { label: 'mesh 1 hop, encryption off', client: await connect(stack.nodeUrl.plain), tool: meshName(stack.ids.b, 'echo', 'echo'), samples: [] },
       { label: 'direct, 2026-07-28', client: await connectModern(stack.modernUrl), tool: 'echo', samples: [] },
@@ -109,6 +112,7 @@ export async function run (args: string[]): Promise<void> {
     process.stdout.write([
       `mesh/direct p50 ratio (1 hop, built-in):  ${(p50('mesh 1 hop (built-in)') / p50('direct (Streamable HTTP)')).toFixed(2)}   goal ≤ 2.0`,
       `mesh/direct p50 ratio (same server):      ${(p50('mesh 1 hop → same server') / p50('direct (Streamable HTTP)')).toFixed(2)}`,
+      `logical/replica name p50 (same server):   ${(p50('same server, logical name') / p50('mesh 1 hop → same server')).toFixed(2)}`,
       `mesh/direct p50 ratio (2026-07-28):       ${(p50('mesh 1 hop, 2026-07-28') / p50('direct, 2026-07-28')).toFixed(2)}   goal ≤ 2.0`,
       ...(stack.ids.t === undefined ? ['2-hop path skipped: needs root for ip netns'] : [`2 hops / 1 hop p50 ratio:                 ${(p50('mesh 2 hops via relay') / p50('mesh 1 hop (built-in)')).toFixed(2)}`]),
       `1-hop p99:                                ${fmtMs(p99('mesh 1 hop (built-in)'))}   goal < 20 ms`,

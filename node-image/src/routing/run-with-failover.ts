@@ -34,8 +34,11 @@ export interface FailoverOptions {
   now?: () => number
   /** A replica to try first unless it is cooling down (a caller session's agent session lives there). */
   prefer?: string
-  /** Whether a successful call's duration counts as a round trip (default true; off when pings measure it, since a call's time includes the tool's). */
-  observeCallRtt?: boolean
+  /**
+   * Whether a successful call's duration counts as a node's round trip (default true). Pass
+   * false, or false for the nodes pings have measured: a call's time includes the tool's.
+   */
+  observeCallRtt?: boolean | ((nodeId: string) => boolean)
 }
 
 export const DEFAULT_MAX_ATTEMPTS = 3
@@ -66,7 +69,8 @@ export async function runWithFailover<T> (chooser: ReplicaChooser, replicas: rea
     const started = now()
     try {
       const result = await attempt(pick.nodeId, signal)
-      if (opts.observeCallRtt !== false) chooser.observeRtt(pick.nodeId, Math.max(0, now() - started))
+      const observe = typeof opts.observeCallRtt === 'function' ? opts.observeCallRtt(pick.nodeId) : opts.observeCallRtt !== false
+      if (observe) chooser.observeRtt(pick.nodeId, Math.max(0, now() - started))
       chooser.succeeded(pick.nodeId)
       attempts.push({ ...pick, outcome: 'ok' })
       return { ok: true, result, nodeId: pick.nodeId, attempts }
