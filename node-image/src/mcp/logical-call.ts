@@ -77,19 +77,16 @@ export async function callReplicas<T> (components: CallReplicasComponents, plan:
   if (!plan.logical && only !== undefined) return { routed: await attempt(target(only), signal, true), nodeId: only }
   const candidates = new Set(plan.nodeIds)
   const replicas = plan.replicas.filter((r) => candidates.has(r.nodeId))
-  // Pings where they have measured; until then (a new connection, or none) the call's own time stands in.
-  const pinged = new Set<string>()
+  // Pings only: a call's own time includes the tool's, which would make replicas incomparable.
   if (rtt !== undefined) {
     for (const { nodeId } of replicas) {
       const ms = rtt(nodeId)
-      if (ms === undefined) continue
-      chooser.observeRtt(nodeId, ms)
-      pinged.add(nodeId)
+      if (ms !== undefined) chooser.observeRtt(nodeId, ms)
     }
   }
   const tries = Math.min(DEFAULT_MAX_ATTEMPTS, replicas.filter((r) => r.tools.some((t) => t.name === plan.name)).length)
   let tried = 0
-  const run = await runWithFailover(chooser, replicas, plan.name, async (nodeId, s) => await attempt(target(nodeId), s, ++tried >= tries), { signal, observeCallRtt: (nodeId) => !pinged.has(nodeId), ...(prefer === undefined ? {} : { prefer }) })
+  const run = await runWithFailover(chooser, replicas, plan.name, async (nodeId, s) => await attempt(target(nodeId), s, ++tried >= tries), { signal, observeCallRtt: rtt === undefined, ...(prefer === undefined ? {} : { prefer }) })
   if (run.ok) return { routed: run.result, nodeId: run.nodeId, attempts: run.attempts }
   if (typeof run.error === 'object' && run.error !== null) failedAttempts.set(run.error, run.attempts)
   throw run.error

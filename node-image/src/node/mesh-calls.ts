@@ -29,6 +29,12 @@ export interface MeshCalls {
 /** Pruning the chooser at most this often: registry changes come with every gossip delta. */
 const RETAIN_EVERY_MS = 5_000
 
+/**
+ * Added to a relayed (limited) connection's round trip: the monitor pings with millisecond
+ * resolution, so a direct and a relayed path on a LAN both read 0, yet the relay adds a hop.
+ */
+export const RELAYED_EXTRA_MS = 1
+
 /** The lowest round trip of any open connection to the node, ms; this node is 0 away from itself. */
 export function connectionRtt (libp2p: Pick<Libp2p, 'getConnections'>, selfId: string): (nodeId: string) => number | undefined {
   return (nodeId) => {
@@ -41,7 +47,9 @@ export function connectionRtt (libp2p: Pick<Libp2p, 'getConnections'>, selfId: s
     }
     let best: number | undefined
     for (const conn of libp2p.getConnections(peer)) {
-      if (conn.rtt !== undefined && (best === undefined || conn.rtt < best)) best = conn.rtt
+      if (conn.rtt === undefined) continue
+      const ms = conn.rtt + (conn.limits === undefined ? 0 : RELAYED_EXTRA_MS)
+      if (best === undefined || ms < best) best = ms
     }
     return best
   }

@@ -34,11 +34,8 @@ export interface FailoverOptions {
   now?: () => number
   /** A replica to try first unless it is cooling down (a caller session's agent session lives there). */
   prefer?: string
-  /**
-   * Whether a successful call's duration counts as a node's round trip (default true). Pass
-   * false, or false for the nodes pings have measured: a call's time includes the tool's.
-   */
-  observeCallRtt?: boolean | ((nodeId: string) => boolean)
+  /** Whether a successful call's duration counts as a round trip (default true; off when pings measure it, since a call's time includes the tool's). */
+  observeCallRtt?: boolean
 }
 
 export const DEFAULT_MAX_ATTEMPTS = 3
@@ -69,8 +66,7 @@ export async function runWithFailover<T> (chooser: ReplicaChooser, replicas: rea
     const started = now()
     try {
       const result = await attempt(pick.nodeId, signal)
-      const observe = typeof opts.observeCallRtt === 'function' ? opts.observeCallRtt(pick.nodeId) : opts.observeCallRtt !== false
-      if (observe) chooser.observeRtt(pick.nodeId, Math.max(0, now() - started))
+      if (opts.observeCallRtt !== false) chooser.observeRtt(pick.nodeId, Math.max(0, now() - started))
       chooser.succeeded(pick.nodeId)
       attempts.push({ ...pick, outcome: 'ok' })
       return { ok: true, result, nodeId: pick.nodeId, attempts }
