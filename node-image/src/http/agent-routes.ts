@@ -53,7 +53,6 @@ export function registerAgentRoutes (app: FastifyInstance, components: AgentRout
   const typed = app.withTypeProvider<TypeBoxTypeProvider>()
   const view = components.mesh?.view ?? (() => DEFAULT_LISTING_VIEW)
   const chooser = components.mesh?.chooser ?? new ReplicaChooser()
-  const rtt = components.mesh?.rtt
   // The page size of /mcp, so both share one listing per registry snapshot.
   const current = (): Listing => listingOf(components.agents(), MESH_PAGE_SIZE, view())
 
@@ -104,19 +103,17 @@ export function registerAgentRoutes (app: FastifyInstance, components: AgentRout
     const signal = bare ? AbortSignal.timeout(budgetMs ?? init.timeoutMs) : new AbortController().signal
     const started = performance.now()
     try {
-      const done = await callReplicas({ chooser, ...(rtt === undefined ? {} : { rtt }) }, plan, async (t, s, lastResort) => await components.caller.call(
+      const done = await callReplicas({ ...components.mesh, chooser }, plan, async (t, s, lastResort) => await components.caller.call(
         t,
         'tools/call',
         { name: plan.name, arguments: req.body.arguments ?? {} },
         { ...(deadline === undefined ? {} : { deadline }), ...(bare ? { signal: s } : {}), ...(lastResort ? {} : { noFlood: true }), caller }
       ), signal)
-      if (done.attempts !== undefined) components.mesh?.onAttempts?.(done.attempts)
       const { result, route } = done.routed
       const chosen = done.attempts === undefined ? {} : { replica: done.nodeId, attempts: done.attempts }
       return { route, durationMs: Math.round((performance.now() - started) * 100) / 100, result, ...chosen }
     } catch (err) {
       const attempts = attemptsOf(err)
-      if (attempts !== undefined) components.mesh?.onAttempts?.(attempts)
       if (!(err instanceof ToolCallError)) throw err
       const statusCode = STATUS[err.code]
       return await reply.status(statusCode).send({ statusCode, error: err.name, message: err.message, code: err.code, ...(attempts === undefined ? {} : { attempts }) })

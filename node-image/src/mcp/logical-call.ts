@@ -47,6 +47,8 @@ export interface CallReplicasComponents {
   chooser: ReplicaChooser
   /** A measured round trip to a node, ms; without it the chooser learns from call durations. */
   rtt?: (nodeId: string) => number | undefined
+  /** Every logical call's attempts, however it ended (metrics). */
+  onAttempts?: (attempts: readonly FailoverAttempt[]) => void
 }
 
 export interface ReplicaCall<T> {
@@ -87,6 +89,7 @@ export async function callReplicas<T> (components: CallReplicasComponents, plan:
   const tries = Math.min(DEFAULT_MAX_ATTEMPTS, replicas.filter((r) => r.tools.some((t) => t.name === plan.name)).length)
   let tried = 0
   const run = await runWithFailover(chooser, replicas, plan.name, async (nodeId, s) => await attempt(target(nodeId), s, ++tried >= tries), { signal, observeCallRtt: rtt === undefined, ...(prefer === undefined ? {} : { prefer }) })
+  components.onAttempts?.(run.attempts)
   if (run.ok) return { routed: run.result, nodeId: run.nodeId, attempts: run.attempts }
   if (typeof run.error === 'object' && run.error !== null) failedAttempts.set(run.error, run.attempts)
   throw run.error

@@ -253,9 +253,8 @@ export function createMeshRequests (components: MeshMcpServerComponents, init: M
       }
     }
     return await context.with(parent, async () => await inSpan(`mcp ${op}`, 'internal', attributes, async (span) => {
-      const first = await callReplicas({ chooser, ...(components.rtt === undefined ? {} : { rtt: components.rtt }) }, plan, async (target, signal, lastResort) =>
+      const first = await callReplicas({ ...components, chooser }, plan, async (target, signal, lastResort) =>
         await caller.call(target, op, params, optsFor(target, signal, lastResort)), extra.signal, extra.session?.linkedTo?.(plan.agentId))
-      if (first.attempts !== undefined) components.onAttempts?.(first.attempts)
       const target = { nodeId: first.nodeId, agentId: plan.agentId }
       span.setAttribute('dawn.node_id', target.nodeId)
       // Checked after failover: whatever the agent answered, it ran.

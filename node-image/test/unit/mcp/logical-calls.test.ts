@@ -4,6 +4,7 @@ import { describe, it, expect, beforeAll } from 'vitest'
 import { createMeshRequests, type RequestExtra } from '../../../src/mcp/mesh-requests.ts'
 import type { ListingView } from '../../../src/mcp/mesh-listing.ts'
 import { ReplicaChooser } from '../../../src/routing/replica-choice.ts'
+import type { FailoverAttempt } from '../../../src/routing/run-with-failover.ts'
 import { NodeUnreachableError, OutcomeUnknownError } from '../../../src/routing/errors.ts'
 import type { AgentRecord } from '../../../src/registry/agent-record.ts'
 import { newNodeId, record, RecordingCaller, TestCatalog } from './fixtures.ts'
@@ -32,7 +33,7 @@ beforeAll(async () => {
   ]
 })
 
-function mesh (caller: RecordingCaller, opts: { selfId?: string, view?: ListingView } = {}): ReturnType<typeof createMeshRequests> {
+function mesh (caller: RecordingCaller, opts: { selfId?: string, view?: ListingView, onAttempts?: (attempts: readonly FailoverAttempt[]) => void } = {}): ReturnType<typeof createMeshRequests> {
   return createMeshRequests({
     catalog: new TestCatalog(records),
     caller,
@@ -41,7 +42,8 @@ function mesh (caller: RecordingCaller, opts: { selfId?: string, view?: ListingV
     // b is nearer, so it is chosen first unless it fails.
     rtt: (nodeId) => nodeId === b ? 1 : 5,
     ...(opts.selfId === undefined ? {} : { selfId: opts.selfId }),
-    ...(opts.view === undefined ? {} : { view: () => opts.view! })
+    ...(opts.view === undefined ? {} : { view: () => opts.view! }),
+    ...(opts.onAttempts === undefined ? {} : { onAttempts: opts.onAttempts })
   }, { timeoutMs: 5000 })
 }
 
@@ -89,6 +91,14 @@ describe('calls by logical name', () => {
     // a failed, so it cools down and the next call goes to b first despite the session.
     await m.callTool({ name: 'kv.say', arguments: {} }, session)
     expect(caller.calls.map((c) => c.target.nodeId)).toEqual([a, a, b, b])
+  })
+
+  it('reports the attempts of every logical call to the metrics, failed ones too', async () => {
+    const caller = new RecordingCaller()
+    caller.handler = async () => { throw new OutcomeUnknownError('stream reset after the write') }
+    const seen: FailoverAttempt[][] = []
+    await mesh(caller, { onAttempts: (attempts) => { seen.push([...attempts]) } }).callTool({ name: 'kv.say', arguments: {} }, extra)
+    expect(seen).toMatchObject([[{ nodeId: b, outcome: 'outcome-unknown' }]])
   })
 
   it('sends a built-in agent\'s logical name to this node\'s own replica', async () => {
