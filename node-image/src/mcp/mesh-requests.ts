@@ -294,7 +294,7 @@ export function createMeshRequests (components: MeshMcpServerComponents, init: M
   }
 
   /** The plan behind a tool or prompt name this endpoint lists (or accepts), or why there is none. */
-  const lookup = (meshName: string, kind: 'tools' | 'prompts'): { plan: CallPlan } | { reason: string } => {
+  const lookup = (meshName: string, kind: 'tools' | 'prompts'): { plan: CallPlan } | { reason: string, target?: AgentTarget } => {
     const listing = current()
     const resolved = (kind === 'tools' ? listing.toolNames : listing.promptNames).resolve(meshName)
     const agent = resolved === undefined ? undefined : listing.agents.get(resolved.agentId)
@@ -330,7 +330,6 @@ export function createMeshRequests (components: MeshMcpServerComponents, init: M
   /** The tools list with the catalog tools, when the endpoint has them. */
   const toolList = (l: Listing): ReturnType<typeof catalogListOf> | undefined => l.view.catalog === undefined ? undefined : catalogListOf(l, l.view.catalog)
 
-  /** The agent and original URI (or template) behind a mesh one the agent lists, or why there is none. */
   /**
    * On one agent's endpoint, a resource URI is the agent's own: any replica listing it (as a
    * resource or template) may serve it; one listing neither (a templated read) may go to any replica.
@@ -343,7 +342,8 @@ export function createMeshRequests (components: MeshMcpServerComponents, init: M
     return { agentId, name: '', nodeIds: hosts, replicas: hosts.map((nodeId) => ({ nodeId, tools: [{ name: '' }] })), logical: true }
   }
 
-  const lookupResource = (meshUri: string): { plan: CallPlan, uri: string } | { target: AgentTarget, uri: string } | { reason: string, target?: AgentTarget } => {
+  /** The plan and the agent's own URI (or template) behind one a client names, or why there is none. */
+  const lookupResource = (meshUri: string): { plan: CallPlan, uri: string } | { reason: string, target?: AgentTarget } => {
     const listing = current()
     const own = listing.view.agentId
     if (own !== undefined) {
@@ -357,7 +357,7 @@ export function createMeshRequests (components: MeshMcpServerComponents, init: M
     if (record === undefined) return { reason: `no agent ${parsed.agentId} on node ${parsed.nodeId}`, target }
     const isListed = (record.resourceTemplates ?? []).some((t) => t.uriTemplate === parsed.uri) || (record.resources ?? []).some((r) => r.uri === parsed.uri)
     if (!isListed) return { reason: `agent ${parsed.agentId} on node ${parsed.nodeId} lists no such resource or template`, target }
-    return { target, uri: parsed.uri }
+    return { plan: resourcePlan(target), uri: parsed.uri }
   }
 
   return {
@@ -447,9 +447,9 @@ export function createMeshRequests (components: MeshMcpServerComponents, init: M
       const meshName = (isPrompt ? ref.name : ref.uri) ?? ''
       if (!isPrompt && ref.type !== 'ref/resource') throw unknown('completion/complete', kind, meshName, `unknown reference type ${JSON.stringify(ref.type.slice(0, 32))}`)
       const found = isPrompt ? lookup(meshName, 'prompts') : lookupResource(meshName)
-      if ('reason' in found) throw unknown('completion/complete', kind, meshName, found.reason, 'target' in found ? found.target as AgentTarget | undefined : undefined)
+      if ('reason' in found) throw unknown('completion/complete', kind, meshName, found.reason, found.target)
       const agentRef = 'uri' in found ? { type: ref.type, uri: found.uri } : { type: ref.type, name: found.plan.name }
-      const plan = 'plan' in found ? found.plan : resourcePlan(found.target)
+      const { plan } = found
       const forwarded = { ref: agentRef, argument: params.argument, ...(params.context === undefined ? {} : { context: params.context }), ...forwardedMeta(params._meta) }
       try {
         return withRoute(await route('completion/complete', { completion: meshName }, plan, forwarded, params._meta, extra)) as CompleteResult
