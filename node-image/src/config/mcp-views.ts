@@ -11,14 +11,15 @@ import { byCodeUnit } from '../registry/canonical-json.ts'
 export { MAX_DESCRIPTION, MAX_TOOL_NAME, TOOL_NAME_PATTERN, ToolName } from '../registry/agent-record.ts'
 
 export const NAMING_MODES = ['logical', 'always-prefixed', 'conditional'] as const
-export const NamingMode = Type.Union(NAMING_MODES.map((m) => Type.Literal(m)), {
+// Literals spelled out: a Union over a mapped array would type the config field as never.
+export const NamingMode = Type.Union([Type.Literal('logical'), Type.Literal('always-prefixed'), Type.Literal('conditional')], {
   default: 'logical',
   description: 'logical: <agentId>.<tool>, one per agent; always-prefixed: <nodeTag>.<agentId>.<tool>, one per node; conditional: the bare tool name unless two agents share it'
 })
 export type NamingMode = typeof NAMING_MODES[number]
 
 export const CATALOG_MODES = ['full', 'search'] as const
-export const CatalogMode = Type.Union(CATALOG_MODES.map((m) => Type.Literal(m)), {
+export const CatalogMode = Type.Union([Type.Literal('full'), Type.Literal('search')], {
   default: 'full',
   description: 'full: /mcp lists every tool plus find_tools and call_tool; search: only those two (every tool stays callable)'
 })

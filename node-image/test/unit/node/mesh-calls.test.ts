@@ -2,8 +2,10 @@
 // and a relayed connection a hop farther than a direct one that pings the same.
 import { describe, it, expect } from 'vitest'
 import type { Connection, Libp2p } from '@libp2p/interface'
-import { connectionRtt, RELAYED_EXTRA_MS } from '../../../src/node/mesh-calls.ts'
+import { connectionRtt, createMeshCalls, RELAYED_EXTRA_MS } from '../../../src/node/mesh-calls.ts'
+import { createNodeMetrics } from '../../../src/metrics/node-metrics.ts'
 import { newNodeId } from '../mcp/fixtures.ts'
+import { metricValue } from '../p2p/members.ts'
 
 function libp2pWith (byPeer: Map<string, Array<Pick<Connection, 'rtt' | 'limits'>>>): Pick<Libp2p, 'getConnections'> {
   return { getConnections: ((peer?: { toString: () => string }) => byPeer.get(peer?.toString() ?? '') ?? []) as unknown as Libp2p['getConnections'] }
@@ -24,5 +26,25 @@ describe('connectionRtt', () => {
     expect(rtt(both!)).toBe(2)
     expect(rtt(unmeasured!)).toBeUndefined()
     expect(rtt('not a peer id')).toBeUndefined()
+  })
+})
+
+describe('createMeshCalls', () => {
+  it('counts each logical call\'s choice by reason and every attempt by outcome and what its failure meant', async () => {
+    const metrics = createNodeMetrics()
+    const calls = createMeshCalls({
+      libp2p: libp2pWith(new Map()),
+      metrics,
+      registry: { entries: () => [], addEventListener: () => {} }
+    }, { selfId: 'self', view: { naming: 'logical', toolFilters: {}, catalog: 'full' } })
+    calls.components.onAttempts([
+      { nodeId: 'a', inFlight: 0, reason: 'lowest-rtt', outcome: 'node-unreachable', failover: 'next-replica' },
+      { nodeId: 'b', inFlight: 0, reason: 'tie-break', outcome: 'ok' }
+    ])
+    expect(await metricValue(metrics.replicaChoices, { reason: 'lowest-rtt' })).toBe(1)
+    expect(await metricValue(metrics.replicaChoices)).toBe(1)
+    expect(await metricValue(metrics.failoverAttempts, { outcome: 'node-unreachable', failover: 'next-replica' })).toBe(1)
+    expect(await metricValue(metrics.failoverAttempts, { outcome: 'ok', failover: 'none' })).toBe(1)
+    expect((await metrics.registry.metrics())).toContain('dawn_failover_attempts_total{outcome="ok",failover="none"} 1')
   })
 })
