@@ -1,27 +1,84 @@
-import { readFileSync } from 'node:fs'
-import type { FastifyInstance } from 'fastify'
+import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { extname, join, relative, sep } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { FastifyInstance, FastifyReply } from 'fastify'
 
-const UI_DIR = new URL('../ui/', import.meta.url)
-const ASSETS: Record<string, string> = {
-  'index.html': 'text/html; charset=utf-8',
-  'app.js': 'text/javascript; charset=utf-8',
-  'style.css': 'text/css; charset=utf-8'
+const UI_DIR = fileURLToPath(new URL('../ui/', import.meta.url))
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml'
 }
-// Same-origin only: the UI needs nothing from anywhere else.
-const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+// Bundler inputs and the build module are sources, not assets.
+const NOT_SERVED = new Set(['vendor-entries', 'vendor-build.ts'])
 
-/** Serves the web UI: three static files, read once at start. */
-export function registerUiRoutes (app: FastifyInstance): void {
-  const files = new Map(Object.entries(ASSETS).map(([name, type]) => [name, { type, body: readFileSync(new URL(name, UI_DIR)) }]))
-  const send = (name: string) => (_req: unknown, reply: { header: (k: string, v: string) => unknown, send: (b: Buffer) => unknown }) => {
-    const file = files.get(name)
-    if (file === undefined) throw new Error(`missing UI asset ${name}`)
-    reply.header('content-type', file.type)
-    reply.header('content-security-policy', CSP)
-    reply.header('x-content-type-options', 'nosniff')
-    reply.header('cache-control', 'no-cache')
-    return reply.send(file.body)
+/**
+ * Same origin only, no inline script or style, and every HTML sink behind the one
+ * Trusted Types policy (render/markdown.js's DOMPurify): text from the registry, tool
+ * results and chat messages cannot become markup the browser runs. `blob:` serves
+ * images, audio and previews the page made from bytes it fetched itself.
+ */
+export const PAGE_CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "connect-src 'self'",
+  "img-src 'self' data: blob:",
+  "media-src 'self' data: blob:",
+  "frame-src 'self'",
+  "object-src 'none'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "require-trusted-types-for 'script'",
+  // DOMPurify parses through its own pass-through policy before it sanitizes.
+  'trusted-types dawn-markdown dompurify'
+].join('; ')
+
+interface Asset { type: string, body: Buffer, etag: string }
+
+function walk (dir: string): string[] {
+  return readdirSync(dir).flatMap(name => {
+    if (NOT_SERVED.has(name)) return []
+    const path = join(dir, name)
+    if (statSync(path).isDirectory()) return walk(path)
+    return TYPES[extname(name)] === undefined ? [] : [path]
+  })
+}
+
+/** Reads every UI file once at start: a fixed allow-list, so no request names a path on disk. */
+function loadAssets (): Map<string, Asset> {
+  const assets = new Map<string, Asset>()
+  for (const path of walk(UI_DIR)) {
+    const body = readFileSync(path)
+    const name = relative(UI_DIR, path).split(sep).join('/')
+    assets.set(name, { type: TYPES[extname(path)]!, body, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"` })
   }
-  app.get('/', send('index.html'))
-  for (const name of Object.keys(ASSETS)) app.get(`/ui/${name}`, send(name))
+  return assets
+}
+
+function send (reply: FastifyReply, asset: Asset, ifNoneMatch: string | undefined): FastifyReply {
+  void reply.header('content-security-policy', PAGE_CSP)
+    .header('x-content-type-options', 'nosniff')
+    .header('referrer-policy', 'no-referrer')
+    .header('cache-control', 'no-cache')
+    .header('etag', asset.etag)
+  if (ifNoneMatch === asset.etag) return reply.status(304).send()
+  return reply.header('content-type', asset.type).send(asset.body)
+}
+
+/** Serves the chat UI: `/` is the page, `/ui/<path>` its modules, styles and vendor bundles. */
+export function registerUiRoutes (app: FastifyInstance): void {
+  const assets = loadAssets()
+  const index = assets.get('index.html')
+  if (index === undefined) throw new Error(`missing UI asset index.html in ${UI_DIR}`)
+  app.get('/', (req, reply) => send(reply, index, req.headers['if-none-match']))
+  app.get('/ui/*', (req, reply) => {
+    const name = (req.params as { '*': string })['*']
+    const asset = assets.get(name)
+    if (asset === undefined) return reply.status(404).send({ statusCode: 404, error: 'Not Found', message: `no UI file ${name}` })
+    return send(reply, asset, req.headers['if-none-match'])
+  })
 }

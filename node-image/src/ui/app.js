@@ -1,76 +1,59 @@
-// The node's web UI: polls the read-only API. Text only goes in through textContent.
-const $ = (id) => document.getElementById(id)
+// The chat page: boots the theme, the snapshots and the event stream, and lays out the
+// header, the agent list, the conversation and the selected agent's tools.
+import { html, render, useState, useEffect } from './lib/ui.js'
+import { useSelect } from './state/store.js'
+import { store, refresh, startLive } from './state/app-state.js'
+import { onAuthRequired } from './net/api.js'
+import { applyTheme } from './state/theme.js'
+import { Header } from './views/header.js'
+import { AgentList } from './views/agent-list.js'
+import { Conversation } from './views/conversation.js'
+import { Composer } from './views/composer.js'
+import { SidePanel } from './views/side-panel.js'
+import { TokenDialog } from './views/token-dialog.js'
 
-function el (tag, text, className) {
-  const e = document.createElement(tag)
-  if (text !== undefined) e.textContent = text
-  if (className !== undefined) e.className = className
-  return e
+const VIEWS = [['agents', 'Agents'], ['chat', 'Chat'], ['side', 'Tools']]
+
+function MobileNav ({ view, setView }) {
+  return html`<nav class="mobile-nav" aria-label="Panels">
+    ${VIEWS.map(([id, label]) => html`<button type="button" aria-pressed=${view === id} onClick=${() => setView(id)}>${label}</button>`)}
+  </nav>`
 }
 
-function row (cells) {
-  const tr = document.createElement('tr')
-  for (const c of cells) {
-    const td = document.createElement('td')
-    if (c instanceof Node) td.append(c)
-    else td.textContent = c
-    tr.append(td)
+function App () {
+  const selected = useSelect(store, s => s.selected)
+  const agents = useSelect(store, s => s.agents)
+  const tokenNeeded = useSelect(store, s => s.tokenNeeded)
+  const error = useSelect(store, s => s.error)
+  const [view, setView] = useState('agents')
+  useEffect(() => onAuthRequired(() => store.set({ tokenNeeded: true })), [])
+  const agent = selected?.kind === 'agent' ? agents.find(a => a.agentId === selected.agentId) : undefined
+  const pick = agentId => {
+    store.set({ selected: { kind: 'agent', agentId } })
+    setView('chat')
   }
-  return tr
+  return html`
+    <a class="skip-link" href="#main">Skip to conversation</a>
+    <${Header} />
+    <${MobileNav} view=${view} setView=${setView} />
+    <div class="layout" data-view=${view}>
+      <div class="col-left"><${AgentList} onPick=${pick} /></div>
+      <main id="main" class="col-main" tabindex="-1">
+        ${error ? html`<p class="error-text" role="alert">${error}</p>` : null}
+        ${agent === undefined
+          ? html`<section class="welcome"><h2>Welcome</h2><p>Pick an agent on the left to see its tools and talk to it. Every agent in the mesh is here, wherever it runs.</p></section>`
+          : html`<${Conversation} key=${agent.agentId} agent=${agent} /><${Composer} key=${`c-${agent.agentId}`} agent=${agent} />`}
+      </main>
+      <aside class="col-right" aria-label="Agent details">
+        ${agent === undefined ? html`<p class="muted">No agent selected.</p>` : html`<${SidePanel} key=${agent.agentId} agent=${agent} />`}
+      </aside>
+    </div>
+    ${tokenNeeded ? html`<${TokenDialog} onDone=${() => { store.set({ tokenNeeded: false }); void refresh() }} />` : null}`
 }
 
-async function get (path) {
-  const res = await fetch(path, { headers: { accept: 'application/json' } })
-  if (!res.ok) throw new Error(`${path}: HTTP ${res.status}`)
-  return await res.json()
-}
-
-function renderNode (node) {
-  $('network').textContent = `network ${node.network}`
-  const status = $('status')
-  status.dataset.ready = String(node.ready)
-  status.textContent = node.ready ? 'ready' : 'not ready'
-  const dl = $('node')
-  dl.replaceChildren()
-  for (const [k, v] of [['Peer id', node.peerId], ['Version', node.version], ['Listening', node.addrs.join('\n')], ['Relay server', node.relayServer ? 'yes' : 'no'], ['Started', new Date(node.startedAt).toLocaleString()]]) {
-    dl.append(el('dt', k), el('dd', v, k === 'Peer id' ? 'id' : undefined))
-  }
-}
-
-function renderPeers (peers) {
-  $('peer-count').textContent = `(${peers.filter(p => p.verified).length} verified)`
-  $('peers').tBodies[0].replaceChildren(...peers.map(p => row([
-    el('span', p.peerId, 'id'),
-    el('span', p.verified ? 'verified' : 'unverified', p.verified ? 'ok' : 'bad'),
-    p.connections.map(c => c.remoteAddr).join(', '),
-    p.connections.map(c => c.direction + (c.limited ? ' (relayed)' : '')).join(', ')
-  ])))
-}
-
-function renderRegistry (reg) {
-  $('registry-count').textContent = `(${reg.size} agents)`
-  $('digest').textContent = reg.digest
-  $('registry').tBodies[0].replaceChildren(...reg.entries.map(e => row([
-    el('span', `${e.nodeId}:${e.agentId}`, 'id'),
-    e.name,
-    e.kind,
-    e.tools.map(t => t.name).join(', '),
-    e.description
-  ])))
-}
-
-async function refresh () {
-  try {
-    const [node, peers, reg] = await Promise.all([get('/api/v1/node'), get('/api/v1/peers'), get('/api/v1/registry')])
-    renderNode(node)
-    renderPeers(peers)
-    renderRegistry(reg)
-    $('error').hidden = true
-  } catch (err) {
-    $('error').hidden = false
-    $('error').textContent = `Cannot reach the node: ${err.message}`
-  }
-}
-
-await refresh()
-setInterval(refresh, 2000)
+store.set({ theme: applyTheme() })
+const root = document.getElementById('app')
+root.textContent = ''
+render(html`<${App} />`, root)
+void refresh()
+startLive(new AbortController().signal)
