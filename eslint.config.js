@@ -1,13 +1,20 @@
 import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
+// What the chat page's modules use from the browser.
+const BROWSER_GLOBALS = ['window', 'document', 'location', 'navigator', 'fetch', 'Headers', 'Request', 'Response', 'URL', 'URLSearchParams',
+  'Blob', 'File', 'FormData', 'XMLHttpRequest', 'TextDecoderStream', 'TextEncoder', 'TextDecoder', 'AbortController', 'localStorage',
+  'sessionStorage', 'matchMedia', 'IDBKeyRange', 'queueMicrotask', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval',
+  'requestAnimationFrame', 'cancelAnimationFrame', 'performance', 'PerformanceObserver', 'console', 'crypto', 'Node', 'HTMLElement',
+  'DataTransfer', 'structuredClone', 'getComputedStyle', 'MessageChannel', 'Event', 'CustomEvent']
+
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', '**/dist/**', 'coverage/**'] },
+  { ignores: ['**/node_modules/**', '**/dist/**', 'coverage/**', 'node-image/src/ui/vendor/**'] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ['*.js', 'node-image/src/ui/*.js'] }, tsconfigRootDir: import.meta.dirname }
+      parserOptions: { projectService: { allowDefaultProject: ['*.js'] }, tsconfigRootDir: import.meta.dirname }
     },
     rules: {
       // Numbers and booleans in template strings read fine in log and error messages.
@@ -45,7 +52,8 @@ export default tseslint.config(
     files: ['**/src/ui/**/*.js'],
     ...tseslint.configs.disableTypeChecked,
     languageOptions: {
-      globals: { document: 'readonly', window: 'readonly', fetch: 'readonly', Node: 'readonly', setInterval: 'readonly' }
+      parserOptions: { projectService: false, project: null },
+      globals: Object.fromEntries(BROWSER_GLOBALS.map(g => [g, 'readonly']))
     }
   }
 )

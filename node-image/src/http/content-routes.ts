@@ -10,6 +10,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import type { ContentFacade } from '../storage/content-api.ts'
 import { CONTENT_HTTP_STATUS, ContentError, UploadTooLargeError } from '../storage/errors.ts'
+import { attachmentDisposition } from './content-disposition.ts'
 
 export const MAX_REPLICATION = 64
 const OCTET_STREAM = 'application/octet-stream'
@@ -22,7 +23,8 @@ export const AddQuery = Type.Object({
   replication: Type.Optional(Replication)
 }, { additionalProperties: false })
 export const GetQuery = Type.Object({
-  timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 600_000 }))
+  timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 600_000 })),
+  filename: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: 'download as an attachment under this name' }))
 }, { additionalProperties: false })
 export const PinBody = Type.Object({ replication: Type.Optional(Replication) }, { additionalProperties: false })
 
@@ -109,7 +111,7 @@ export function registerContentRoutes (app: FastifyInstance, components: Content
     // The body failed before its first byte. Fastify already copied the
     // octet-stream headers onto the raw response; they would mislabel the error.
     errorHandler: (err, _req, reply) => {
-      for (const name of ['content-type', 'content-length', 'x-content-cid']) {
+      for (const name of ['content-type', 'content-length', 'x-content-cid', 'content-disposition']) {
         reply.raw.removeHeader(name)
         reply.removeHeader(name)
       }
@@ -124,12 +126,14 @@ export function registerContentRoutes (app: FastifyInstance, components: Content
         signal,
         ...(req.query.timeoutMs === undefined ? {} : { timeoutMs: req.query.timeoutMs })
       })
-      return await reply
+      // Always octet-stream and nosniff: an uploaded page must never render on the node's origin.
+      void reply
         .header('content-type', OCTET_STREAM)
         .header('content-length', reader.size)
         .header('x-content-cid', cid)
         .header('x-content-type-options', 'nosniff')
-        .send(Readable.from(reader.content, { objectMode: false }))
+      if (req.query.filename !== undefined) void reply.header('content-disposition', attachmentDisposition(req.query.filename))
+      return await reply.send(Readable.from(reader.content, { objectMode: false }))
     } catch (err) {
       if (signal.aborted) return gone(reply)
       if (!(err instanceof ContentError)) throw err

@@ -12,6 +12,8 @@ import type { MeshCallComponents, MeshCatalog } from '../mcp/mesh-requests.ts'
 import type { MeshCaller } from '../routing/types.ts'
 import type { ContentFacade } from '../storage/content-api.ts'
 import { registerContentRoutes } from './content-routes.ts'
+import { registerEventRoutes, type EventRoutesComponents } from './event-routes.ts'
+import { refuseForeignOrigins } from './origin.ts'
 
 
 export interface HttpServerComponents {
@@ -24,6 +26,8 @@ export interface HttpServerComponents {
   content?: ContentFacade
   /** Replica choice, round trips, metrics and the naming view for calls by logical name. */
   mesh?: MeshCallComponents
+  /** The live event stream and presence; without it there is no `/api/v1/events`. */
+  events?: EventRoutesComponents
 }
 
 export interface HttpServerInit {
@@ -38,7 +42,8 @@ export interface HttpServerInit {
 /**
  * The node's HTTP API: probes, metrics, the `/api/v1` surface and the mesh-wide `/mcp`.
  * With `mcp.token` set, every state-changing request needs it (see bearer-auth.ts);
- * reads stay open.
+ * reads stay open except private ones (private-read.ts). Foreign Origins may neither
+ * change state nor read private routes (origin.ts).
  */
 export async function createHttpServer (components: HttpServerComponents, init: HttpServerInit): Promise<FastifyInstance> {
   // maxParamLength: a CID in the path can be longer than Fastify's default 100 characters.
@@ -59,7 +64,11 @@ export async function createHttpServer (components: HttpServerComponents, init: 
     void reply.status(404).send({ statusCode: 404, error: 'Not Found', message: `no route ${req.method} ${req.url.split('?')[0] ?? ''}` })
   })
 
-  // Registered before any route, so every route and the not-found handler run it.
+  // Registered before any route, so every route and the not-found handler run them.
+  // Origin first: a foreign page learns nothing, not even whether a token is needed.
+  app.addHook('onRequest', refuseForeignOrigins(init.mcp.allowedOrigins, isMcpRequest, (origin, req) => {
+    log('warn', 'http request refused', { reason: 'origin', origin, method: req.method, ip: req.ip })
+  }))
   app.addHook('onRequest', requireTokenToWrite(init.mcp.token, isMcpRequest))
 
   const errors = { 400: ErrorReply, 401: ErrorReply, 404: ErrorReply }
@@ -108,6 +117,7 @@ export async function createHttpServer (components: HttpServerComponents, init: 
     ...(components.mesh === undefined ? {} : { mesh: components.mesh })
   }, { maxRequestBytes: init.mcp.maxRequestBytes, timeoutMs: init.mcp.timeoutMs })
   if (components.content !== undefined) registerContentRoutes(app, { content: components.content })
+  if (components.events !== undefined) registerEventRoutes(app, components.events)
   if (init.mcp.enabled) await registerMcpEndpoint(app, { ...components.mesh, catalog: components.catalog, caller: components.caller, log, selfId: components.selfId }, init.mcp)
   registerUiRoutes(app)
   return app

@@ -44,7 +44,7 @@ function walk (dir: string): string[] {
     if (NOT_SERVED.has(name)) return []
     const path = join(dir, name)
     if (statSync(path).isDirectory()) return walk(path)
-    return TYPES[extname(name)] === undefined ? [] : [path]
+    return extname(name) in TYPES ? [path] : []
   })
 }
 
@@ -54,7 +54,7 @@ function loadAssets (): Map<string, Asset> {
   for (const path of walk(UI_DIR)) {
     const body = readFileSync(path)
     const name = relative(UI_DIR, path).split(sep).join('/')
-    assets.set(name, { type: TYPES[extname(path)]!, body, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"` })
+    assets.set(name, { type: TYPES[extname(path)] ?? 'application/octet-stream', body, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"` })
   }
   return assets
 }

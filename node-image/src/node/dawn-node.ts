@@ -39,6 +39,8 @@ import type { MeshCatalog } from '../mcp/mesh-requests.ts'
 import { createMeshCalls, type MeshCalls } from './mesh-calls.ts'
 import { ContentService } from '../storage/content-service.ts'
 import type { ContentFacade } from '../storage/content-api.ts'
+import { EventHub } from '../events/event-hub.ts'
+import { NodeEvents, nodeEventSources } from '../events/node-events.ts'
 
 export interface DawnNodeInit {
   config: NodeConfig
@@ -72,6 +74,8 @@ export class DawnNode {
   private bootstrapper?: Bootstrapper
   private readonly cipher: E2ECipher
   readonly agents: AgentHost
+  /** Live events for the page's stream; other parts publish here (`publish(type, data)`). */
+  readonly events: EventHub
   private router?: ToolRouter
   private contentService?: ContentService
   private startedAt = new Date(0)
@@ -100,6 +104,7 @@ export class DawnNode {
     this.agents = new AgentHost({ log: this.log, mesh: this.meshFacade(), content: this.contentFacade() }, { dataDir: init.config.node.dataDir })
     this.lifecycle = new Lifecycle(this.log)
     this.registry = new AgentRegistry({ peerId: creds.peerId, dataDir: init.config.node.dataDir })
+    this.events = new EventHub({ onDrop: reason => { this.log('info', 'event stream dropped', { reason }) } })
   }
 
   /** Loads credentials (generating the node key on first run) and builds the node. */
@@ -141,6 +146,7 @@ export class DawnNode {
     const { config, lifecycle } = this
     const protocols = networkProtocols(config.network.name)
     const components = { metrics: this.metrics, log: this.log, messenger: this.messenger }
+    await lifecycle.run('event hub', () => { this.events.start() }, () => { this.events.stop() })
     await lifecycle.run('registry', async () => { await this.registry.start() }, async () => { await this.registry.stop() })
     const { libp2p: host, protector, inbound } = await lifecycle.run('libp2p', async () => await createHost({
       privateKey: this.creds.privateKey,
@@ -231,9 +237,26 @@ export class DawnNode {
     await lifecycle.run('bootstrapper', () => { bootstrapper.start() }, () => { bootstrapper.stop() })
 
     const meshCalls = createMeshCalls({ libp2p: host, metrics: this.metrics, registry: this.registry }, { selfId: this.peerId, view: config.mcp })
+    const nodeEvents = new NodeEvents({
+      hub: this.events,
+      ...nodeEventSources({ guard, libp2p: host, registry: this.registry }),
+      readiness: () => this.readiness(),
+      coolingDown: nodeId => meshCalls.components.chooser.coolingDown(nodeId),
+      log: this.log
+    }, { selfId: this.peerId })
+    await lifecycle.run('node events', () => { nodeEvents.start() }, () => { nodeEvents.stop() })
     if (this.init.http !== false) {
       const token = config.mcp.tokenFile === undefined ? undefined : (await readFile(config.mcp.tokenFile, 'utf8')).trim()
-      const http = await createHttpServer({ view: this.view(), log: this.log, caller: this.caller, catalog: this.catalog(meshCalls), selfId: this.peerId, content, mesh: meshCalls.components }, {
+      const events = {
+        hub: this.events,
+        presence: () => nodeEvents.presence(),
+        hello: () => {
+          const { ready, reason } = this.readiness()
+          const { naming } = meshCalls.components.view()
+          return { nodeId: this.peerId, network: config.network.name, version: VERSION, tokenRequired: token !== undefined, encryption: config.toolCalls.encryption, naming, ready, reason }
+        }
+      }
+      const http = await createHttpServer({ view: this.view(), log: this.log, caller: this.caller, catalog: this.catalog(meshCalls), selfId: this.peerId, content, mesh: meshCalls.components, events }, {
         host: config.http.host,
         port: config.http.port,
         mcp: { ...config.mcp, ...(token === undefined ? {} : { token }), timeoutMs: config.toolCalls.timeoutMs }

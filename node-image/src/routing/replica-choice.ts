@@ -164,6 +164,12 @@ export class ReplicaChooser {
     if (state !== undefined) delete state.coolUntil
   }
 
+  /** True while the node is in its cool-down (presence shows it as degraded). */
+  coolingDown (nodeId: string): boolean {
+    const until = this.states.get(nodeId)?.coolUntil
+    return until !== undefined && until > this.now()
+  }
+
   /** Forgets every node not in `nodeIds` (call with the registry's current nodes when it changes). */
   retain (nodeIds: Iterable<string>): void {
     const keep = new Set(nodeIds)

@@ -56,7 +56,9 @@ export async function buildVendorFiles (): Promise<Map<string, string>> {
       write: false,
       logLevel: 'error'
     })
-    out.set(name, result.outputFiles[0]!.text)
+    const [file] = result.outputFiles
+    if (file === undefined) throw new Error(`esbuild wrote nothing for ${name}`)
+    out.set(name, file.text)
   }
   return out
 }

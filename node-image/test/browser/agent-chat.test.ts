@@ -18,8 +18,8 @@ describe('the chat page talks to an agent on another node', () => {
     await pickAgent(page, 'everything')
   })
   afterAll(async () => {
-    await browser?.close()
-    await ui?.stop()
+    await browser.close()
+    await ui.stop()
   })
 
   const conversation = (): ReturnType<Page['getByRole']> => page.getByRole('list', { name: 'Conversation with everything' })
@@ -47,7 +47,7 @@ describe('the chat page talks to an agent on another node', () => {
     await page.getByRole('form', { name: 'Arguments of get-tiny-image' }).getByRole('button', { name: 'Call get-tiny-image' }).click()
     const img = conversation().getByRole('img')
     await expect.poll(async () => await img.count(), { timeout: 15_000 }).toBeGreaterThan(0)
-    expect(await img.first().evaluate(el => (el as HTMLImageElement).naturalWidth)).toBeGreaterThan(0)
+    expect(await img.first().evaluate(el => (el as unknown as { naturalWidth: number }).naturalWidth)).toBeGreaterThan(0)
     await expectClean(watch)
   })
 

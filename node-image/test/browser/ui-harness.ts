@@ -70,9 +70,10 @@ export async function openPage (browser: Browser, url: string, opts: { theme?: '
   page.on('pageerror', err => seen.push(`pageerror: ${err.message}`))
   // Runs before the page's own scripts and outside its CSP.
   await page.addInitScript(() => {
-    const w = window as unknown as { __violations: string[] }
+    interface Violation { violatedDirective: string, blockedURI: string }
+    const w = globalThis as unknown as { __violations: string[], document: { addEventListener: (type: string, fn: (e: Violation) => void) => void } }
     w.__violations = []
-    document.addEventListener('securitypolicyviolation', e => { w.__violations.push(`${e.violatedDirective}: ${e.blockedURI}`) })
+    w.document.addEventListener('securitypolicyviolation', e => { w.__violations.push(`${e.violatedDirective}: ${e.blockedURI}`) })
   })
   await page.goto(url)
   return {
@@ -80,7 +81,7 @@ export async function openPage (browser: Browser, url: string, opts: { theme?: '
     context,
     problems: async () => {
       const inPage = await page.evaluate(() => {
-        const w = window as unknown as { __violations: string[], __pwned?: unknown }
+        const w = globalThis as unknown as { __violations: string[], __pwned?: unknown }
         return [...w.__violations.map(v => `csp: ${v}`), ...(w.__pwned === undefined ? [] : ['injected script ran'])]
       })
       return [...seen, ...inPage]
@@ -94,7 +95,7 @@ export async function expectClean (watch: PageWatch): Promise<void> {
 
 /** Picks an agent in the list, as a person would. */
 export async function pickAgent (page: Page, agentId: string): Promise<void> {
-  await page.getByRole('navigation', { name: 'Agents' }).getByRole('button', { name: new RegExp(`${agentId}`) }).first().click()
+  await page.getByRole('navigation', { name: 'Agents' }).getByRole('button', { name: new RegExp(agentId) }).first().click()
   await page.getByRole('heading', { level: 2, name: new RegExp(agentId) }).waitFor()
 }
 

@@ -1,61 +1,72 @@
+// The chat page's frame in a real Chromium: readiness, verified peers and every agent of
+// the mesh, kept current by the node's event stream (nothing polls), untrusted registry
+// text kept as text, and the page's security headers.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest'
-import { existsSync } from 'node:fs'
-import { chromium, type Browser } from 'playwright-core'
+import type { Browser } from 'playwright-core'
 import { startMesh, type Mesh } from '../mesh/harness.ts'
+import { launchChromium, openPage, expectClean } from './ui-harness.ts'
+import { PAGE_CSP } from '../../src/http/ui-routes.ts'
 
-const CHROMIUM = process.env.DAWN_CHROMIUM ?? '/usr/bin/chromium'
-
-describe('the web UI in a real Chromium', () => {
+describe('the chat page in a real Chromium', () => {
   let mesh: Mesh
   let browser: Browser
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}. Install it with: sh scripts/install-debian-packages.sh (Debian package "chromium"), or set DAWN_CHROMIUM.`)
     mesh = await startMesh({ nodes: 3, agents: i => [{ id: `agent-${i + 1}`, kind: 'static', description: `agent of node ${i + 1}`, tools: [{ name: 'hello' }] }] })
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
-    })
+    browser = await launchChromium()
   })
   afterAll(async () => {
     await browser.close()
     await mesh.stop()
   })
 
-  it('shows the node, its verified peers and the whole registry, and follows live changes', async () => {
-    const page = await browser.newPage()
-    const consoleErrors: string[] = []
-    page.on('console', msg => { if (msg.type() === 'error') consoleErrors.push(msg.text()) })
-    await page.goto(mesh.net.nodes[0]!.httpUrl + '/')
+  it('shows readiness, the verified peers and every agent, and follows changes live', async () => {
+    const watch = await openPage(browser, mesh.net.nodes[0]!.httpUrl + '/')
+    const { page } = watch
     await expect.poll(async () => await page.locator('#status').textContent(), { timeout: 15_000 }).toBe('ready')
-    await expect.poll(async () => await page.locator('#peers tbody tr .ok').count(), { timeout: 15_000 }).toBe(2)
-    await expect.poll(async () => await page.locator('#registry tbody tr').count(), { timeout: 15_000 }).toBe(3)
-    expect(await page.locator('#node .id').textContent()).toBe(mesh.net.nodes[0]!.peerId)
-    const registryText = await page.locator('#registry').textContent()
-    for (const n of mesh.net.nodes) expect(registryText).toContain(n.peerId)
+    await expect.poll(async () => await page.locator('#peer-count').textContent(), { timeout: 15_000 }).toBe('2')
+    await expect.poll(async () => await page.getByRole('status').filter({ hasText: /^live$/ }).count(), { timeout: 15_000 }).toBe(1)
+    const agents = page.getByRole('navigation', { name: 'Agents' })
+    await expect.poll(async () => await agents.getByRole('button').count(), { timeout: 15_000 }).toBe(3)
+    for (const i of [1, 2, 3]) expect(await agents.getByRole('button', { name: new RegExp(`^agent-${i}\\s*, online`) }).count()).toBe(1)
 
+    // The page learns of the change from the event stream: count the requests to prove nothing polls.
+    const requests: string[] = []
+    page.on('request', r => requests.push(new URL(r.url()).pathname))
     await mesh.editConfig(2, c => { c.agents = [{ id: 'late-arrival', description: 'added while the page was open', tools: [{ name: 'wave' }] }] })
-    await expect.poll(async () => await page.locator('#registry').textContent(), { timeout: 15_000 }).toContain('late-arrival')
-    await expect.poll(async () => await page.locator('#registry').textContent(), { timeout: 15_000 }).not.toContain('agent-3')
+    await expect.poll(async () => await agents.getByRole('button', { name: /late-arrival/ }).count(), { timeout: 15_000 }).toBe(1)
+    await expect.poll(async () => await agents.getByRole('button', { name: /agent-3/ }).count(), { timeout: 15_000 }).toBe(0)
+    expect(requests.filter(p => p === '/api/v1/agents').length).toBeGreaterThan(0)
+    expect(requests.filter(p => p === '/api/v1/node' || p === '/api/v1/registry')).toEqual([])
 
-    // What a person sees, found by accessible role and name: the new agent's row is on
-    // screen, the registry heading counts what the table shows, no error alert is up.
-    const lateRow = page.getByRole('row', { name: new RegExp(`${mesh.net.nodes[2]!.peerId}:late-arrival`) })
-    await expect.poll(async () => await lateRow.isVisible(), { timeout: 15_000 }).toBe(true)
-    expect(await lateRow.getByRole('cell').allTextContents()).toEqual([`${mesh.net.nodes[2]!.peerId}:late-arrival`, 'late-arrival', 'static', 'wave', 'added while the page was open'])
-    expect(await page.getByRole('heading', { level: 2, name: /^Agent registry/ }).textContent()).toBe('Agent registry (3 agents)')
-    expect(await page.getByRole('row').filter({ hasText: ':agent-' }).count()).toBe(2)
+    // Search narrows the list by id, name, description or tool.
+    await agents.getByLabel('Search agents').fill('wave')
+    expect(await agents.getByRole('button').allTextContents()).toEqual([expect.stringContaining('late-arrival')])
     expect(await page.getByRole('alert').count()).toBe(0)
-    expect(consoleErrors).toEqual([])
+    await expectClean(watch)
   })
 
-  it('keeps untrusted text out of the DOM as markup', async () => {
-    await mesh.editConfig(1, c => { c.agents = [{ id: 'xss', description: '<img src=x onerror="window.__pwned=1">', tools: [] }] })
-    const page = await browser.newPage()
-    await page.goto(mesh.net.nodes[0]!.httpUrl + '/')
-    await expect.poll(async () => await page.locator('#registry').textContent(), { timeout: 15_000 }).toContain('<img src=x')
-    expect(await page.locator('#registry img').count()).toBe(0)
-    expect(await page.evaluate(() => (globalThis as unknown as { __pwned?: number }).__pwned)).toBeUndefined()
+  it('keeps untrusted registry text out of the DOM as markup', async () => {
+    await mesh.editConfig(1, c => { c.agents = [{ id: 'xss', name: '<b>bold</b>', description: '<img src=x onerror="window.__pwned=1">', tools: [{ name: 'x' }] }] })
+    const watch = await openPage(browser, mesh.net.nodes[0]!.httpUrl + '/')
+    const { page } = watch
+    const item = page.getByRole('navigation', { name: 'Agents' }).getByRole('button', { name: /<b>bold<\/b>/ })
+    await expect.poll(async () => await item.count(), { timeout: 15_000 }).toBe(1)
+    await item.click()
+    await expect.poll(async () => await page.getByText('<img src=x onerror="window.__pwned=1">').count(), { timeout: 15_000 }).toBe(1)
+    expect(await page.locator('main img, nav b').count()).toBe(0)
+    await expectClean(watch)
+  })
+
+  it('serves the page with a CSP that forbids inline script and foreign origins', async () => {
     const res = await fetch(mesh.net.nodes[0]!.httpUrl + '/')
-    expect(res.headers.get('content-security-policy')).toContain("script-src 'self'")
+    expect(res.headers.get('content-security-policy')).toBe(PAGE_CSP)
+    expect(PAGE_CSP).toContain("script-src 'self'")
+    expect(PAGE_CSP).toContain("require-trusted-types-for 'script'")
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff')
+    const html = await res.text()
+    expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/)
+    expect(html).not.toMatch(/\son[a-z]+=/i)
+    expect((await fetch(mesh.net.nodes[0]!.httpUrl + '/ui/vendor-entries/mcp.js')).status).toBe(404)
+    expect((await fetch(mesh.net.nodes[0]!.httpUrl + '/ui/../package.json')).status).toBe(404)
   })
 })

@@ -46,8 +46,12 @@ function kindOf (s, root) {
 }
 
 /** One field: its path, kind, label, constraints, and its children for objects and arrays. */
-export function fieldOf (schema, root = schema, path = [], required = false, depth = 0) {
-  const s = nonNull(deref(schema ?? {}, root))
+export function fieldOf (schema, root = schema, path = [], required = false, depth = 0, refs = new Set()) {
+  const ref = schema?.$ref
+  // A schema that refers back to itself ends as free JSON at its second appearance.
+  const cyclic = typeof ref === 'string' && refs.has(ref)
+  if (typeof ref === 'string') refs = new Set([...refs, ref])
+  const s = cyclic ? { type: 'json' } : nonNull(deref(schema ?? {}, root))
   const name = path.length === 0 ? '' : String(path[path.length - 1])
   const kind = depth >= MAX_DEPTH ? 'json' : kindOf(s, root)
   const field = {
@@ -63,9 +67,10 @@ export function fieldOf (schema, root = schema, path = [], required = false, dep
   }
   if (kind === 'object') {
     const req = new Set(Array.isArray(s.required) ? s.required : [])
-    field.children = Object.entries(s.properties ?? {}).map(([key, sub]) => fieldOf(sub, root, [...path, key], req.has(key), depth + 1))
+    field.children = Object.entries(s.properties ?? {}).map(([key, sub]) => fieldOf(sub, root, [...path, key], req.has(key), depth + 1, refs))
   }
-  if (kind === 'array') field.item = fieldOf(s.items, root, [...path, 0], true, depth + 1)
+  field.refs = refs
+  if (kind === 'array') field.item = fieldOf(s.items, root, [...path, 0], true, depth + 1, refs)
   if (kind === 'enum') field.options = optionsOf(s)
   if (kind === 'multi') field.options = optionsOf(nonNull(deref(s.items, root)))
   return field
@@ -82,7 +87,7 @@ function optionsOf (s) {
 
 /** The field of an array's item `i`, with its own path, for the form to render. */
 export function itemField (array, i) {
-  const item = fieldOf(array.schema.items, array.root, [...array.path, i], true, array.depth + 1)
+  const item = fieldOf(array.schema.items, array.root, [...array.path, i], true, array.depth + 1, array.refs)
   return { ...item, label: `${array.label} ${i + 1}` }
 }
 

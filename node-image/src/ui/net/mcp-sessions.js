@@ -4,7 +4,11 @@
 // prompts are then the protocol's own.
 import { authHeaders, reportAuthRequired } from './api.js'
 
-/** Browsers open at most 6 HTTP/1.1 connections per host; the event stream and running calls need them. */
+/**
+ * Browsers open at most 6 HTTP/1.1 connections per host. Each open session holds one for
+ * its standalone GET stream (the node asks an agent's questions there: they reach it on the
+ * agent's session, not on the call), and the event stream holds one; the rest serve calls.
+ */
 const MAX_OPEN = 2
 const CALL_TIMEOUT_MS = 10 * 60_000
 
@@ -15,13 +19,8 @@ export function loadSdk () {
   return sdkPromise
 }
 
-/**
- * The SDK opens a standalone GET stream per session. Answering it 405 here (the SDK accepts
- * that quietly) keeps a connection free: call-scoped requests and progress ride the call's
- * own POST stream, and list changes come from the node's event stream.
- */
+/** Adds the token to every request the SDK makes, and asks for it on a 401. */
 async function pageFetch (input, init = {}) {
-  if ((init.method ?? 'GET').toUpperCase() === 'GET') return new Response(null, { status: 405 })
   const headers = new Headers(init.headers)
   for (const [k, v] of Object.entries(authHeaders())) headers.set(k, v)
   const res = await fetch(input, { ...init, headers })

@@ -60,8 +60,8 @@ async function loadPeers () {
 
 async function loadPresence () {
   try {
-    const list = await api('/api/v1/presence')
-    store.set({ presence: Object.fromEntries(list.map(p => [`${p.nodeId}:${p.agentId}`, p.state])) })
+    const { entries } = await api('/api/v1/presence')
+    store.set({ presence: Object.fromEntries(entries.map(p => [`${p.nodeId}:${p.agentId}`, p.state])) })
   } catch (err) {
     if (!(err instanceof ApiError && err.status === 404)) throw err
   }

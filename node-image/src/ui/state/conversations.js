@@ -32,7 +32,7 @@ function entry (agentId, id) {
 /** How the server's questions reach the person: an entry the conversation renders as a form. */
 function ask ({ kind, agentId, params }) {
   const id = addEntry(agentId, { role: 'question', kind, params, status: 'open' })
-  return new Promise(resolve => waiting.set(id, { resolve, agentId }))
+  return new Promise((resolve, reject) => waiting.set(id, { resolve, reject, agentId }))
 }
 
 export function answer (agentId, id, result, status) {
@@ -41,6 +41,15 @@ export function answer (agentId, id, result, status) {
   waiting.delete(id)
   updateEntry(agentId, id, { status, answer: result })
   w.resolve(result)
+}
+
+/** The person would not answer: the agent gets an error rather than a made-up reply. */
+export function refuse (agentId, id, message) {
+  const w = waiting.get(id)
+  if (w === undefined) return
+  waiting.delete(id)
+  updateEntry(agentId, id, { status: 'declined' })
+  w.reject(new Error(message))
 }
 
 export async function session (agentId) {

@@ -2,7 +2,7 @@
 // shown as text) or a sampling request the person answers in the model's place.
 import { html, useState } from '../lib/ui.js'
 import { SchemaForm } from './schema-form.js'
-import { answer } from '../state/conversations.js'
+import { answer, refuse } from '../state/conversations.js'
 import { Markdown } from './result-view.js'
 
 function Elicitation ({ agentId, entry }) {
@@ -40,7 +40,7 @@ function Sampling ({ agentId, entry }) {
     if (text.trim() === '') return
     answer(agentId, entry.id, { role: 'assistant', content: { type: 'text', text }, model: 'human', stopReason: 'endTurn' }, 'answered')
   }
-  const decline = () => answer(agentId, entry.id, { role: 'assistant', content: { type: 'text', text: '' }, model: 'human', stopReason: 'declined', isError: true }, 'declined')
+  const decline = () => refuse(agentId, entry.id, 'the person declined to answer in the model\'s place')
   return html`<div class="question" role="group" aria-label="The agent asks you to answer as its model">
     <p class="question-title">The agent asks for a model reply. You answer in its place.</p>
     ${p.systemPrompt ? html`<p class="muted">System: ${p.systemPrompt}</p>` : null}

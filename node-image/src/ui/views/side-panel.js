@@ -42,7 +42,7 @@ function PromptItem ({ agentId, prompt, open, onToggle }) {
   const id = `prompt-${agentId}-${prompt.name}`
   return html`<li class="item">
     <button type="button" class="item-button" aria-expanded=${open} aria-controls=${`${id}-form`} onClick=${onToggle}>
-      <span class="item-name">${prompt.title ?? prompt.name}</span>
+      <span class="item-name">${prompt.title ?? prompt.name}</span>${prompt.title ? html`<span class="muted"> ${prompt.name}</span>` : null}
     </button>
     ${open
       ? html`<div id=${`${id}-form`} class="item-form">
