@@ -46,13 +46,14 @@ async function main (): Promise<void> {
     await shutdown(1)
   })
 
-  process.stdout.write(`\nDawn local mesh: ${net.nodes.length} nodes, network "${net.network}"\n\n`)
-  for (const n of net.nodes) process.stdout.write(`  ${n.name.padEnd(8)} ${n.httpUrl.padEnd(24)} ${n.peerId}\n`)
   const first = net.nodes[0]
   const last = net.nodes.at(-1)
+  process.stdout.write(`\nDawn local mesh: ${net.nodes.length} nodes, network "${net.network}"\n\n`)
+  process.stdout.write(`  Chat: open ${first?.httpUrl ?? ''}/ in a browser (each node's page shows every agent in the mesh)\n\n`)
+  for (const n of net.nodes) process.stdout.write(`  ${n.name.padEnd(8)} ${n.httpUrl.padEnd(24)} ${n.peerId}\n`)
   process.stdout.write([
     '',
-    `Open ${first?.httpUrl ?? ''}/ in a browser, or try:`,
+    'Or try:',
     `  curl ${first?.httpUrl ?? ''}/api/v1/agents`,
     `  npm run node -- call echo echo --args '{"text":"hi"}' --url ${first?.httpUrl ?? ''}     (any node's echo)`,
     `  npm run node -- call ${last?.peerId ?? ''}:echo echo --args '{"text":"hi"}' --url ${first?.httpUrl ?? ''}`,

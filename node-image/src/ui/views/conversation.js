@@ -59,7 +59,7 @@ export function Conversation ({ agent }) {
     stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < 40
   }
   return html`<section class="conversation" aria-labelledby="conv-title">
-    <h2 id="conv-title" class="conv-title">${agent.name || agent.agentId}<span class="muted"> ${agent.agentId}</span></h2>
+    <h2 id="conv-title" class="conv-title">${agent.name || agent.agentId}${agent.name && agent.name !== agent.agentId ? html`<span class="muted"> ${agent.agentId}</span>` : null}</h2>
     ${agent.description ? html`<p class="muted conv-desc">${agent.description}</p>` : null}
     <ol class="messages" ref=${listRef} onScroll=${onScroll} tabindex="0" aria-label=${`Conversation with ${agent.agentId}`}>
       ${entries.length === 0 ? html`<li class="empty muted">Pick a tool on the right, or type <code>/tool {"arg": "value"}</code> below.</li>` : null}
