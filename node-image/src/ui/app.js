@@ -11,6 +11,7 @@ import { Conversation } from './views/conversation.js'
 import { Composer } from './views/composer.js'
 import { SidePanel } from './views/side-panel.js'
 import { TokenDialog } from './views/token-dialog.js'
+import { HistorySearch } from './views/history-search.js'
 
 const VIEWS = [['agents', 'Agents'], ['chat', 'Chat'], ['side', 'Tools']]
 
@@ -37,10 +38,13 @@ function App () {
     <${Header} />
     <${MobileNav} view=${view} setView=${setView} />
     <div class="layout" data-view=${view}>
-      <div class="col-left"><${AgentList} onPick=${pick} /></div>
+      <div class="col-left">
+        <${AgentList} onPick=${pick} />
+        <button type="button" class="secondary wide" aria-pressed=${selected?.kind === 'search'} onClick=${() => { store.set({ selected: { kind: 'search' } }); setView('chat') }}>Search history</button>
+      </div>
       <main id="main" class="col-main" tabindex="-1">
         ${error ? html`<p class="error-text" role="alert">${error}</p>` : null}
-        ${agent === undefined
+        ${selected?.kind === 'search' ? html`<${HistorySearch} />` : agent === undefined
           ? html`<section class="welcome"><h2>Welcome</h2><p>Pick an agent on the left to see its tools and talk to it. Every agent in the mesh is here, wherever it runs.</p></section>`
           : html`<${Conversation} key=${agent.agentId} agent=${agent} /><${Composer} key=${`c-${agent.agentId}`} agent=${agent} />`}
       </main>

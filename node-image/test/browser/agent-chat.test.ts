@@ -101,7 +101,35 @@ describe('the chat page talks to an agent on another node', () => {
     const form = page.getByRole('form', { name: 'Arguments of prompt args-prompt' })
     await form.getByLabel(/city/i).fill('Lisbon')
     await form.getByRole('button', { name: 'Use prompt args-prompt' }).click()
-    await expect.poll(async () => await conversation().getByText(/Lisbon/).count(), { timeout: 15_000 }).toBeGreaterThan(1)
+    await expect.poll(async () => await conversation().getByText('What\'s weather in Lisbon?').count(), { timeout: 15_000 }).toBe(1)
+    await expectClean(watch)
+  })
+
+  it('keeps the conversation in this browser: back after a reload, searchable and filterable', async () => {
+    // An error to filter on: the composer sends what the agent's schema refuses.
+    await page.getByLabel('Message to everything').fill('/echo {}')
+    await page.getByLabel('Message to everything').press('Enter')
+    await expect.poll(async () => await conversation().locator('.bubble.error').count(), { timeout: 15_000 }).toBeGreaterThan(0)
+    await page.reload()
+    await pickAgent(page, 'everything')
+    await expect.poll(async () => await conversation().getByText('Echo: hello from node 1').count(), { timeout: 15_000 }).toBe(1)
+
+    await page.getByRole('button', { name: 'Search history' }).click()
+    const search = page.getByRole('search', { name: 'Search this browser\'s history' })
+    const results = page.getByRole('list', { name: 'Search results' }).getByRole('button')
+    await search.getByLabel('Words').fill('hello from no')
+    await expect.poll(async () => await results.allTextContents(), { timeout: 15_000 }).toEqual([expect.stringContaining('everything · echo')])
+    await search.getByLabel('Words').fill('')
+    await search.getByLabel('Errors only').check()
+    // Polled as a whole: the list updates after the filter, so each state is waited for, not raced.
+    await expect.poll(async () => {
+      const texts = await results.allTextContents()
+      return texts.length > 0 && texts.every(t => t.includes('· error'))
+    }).toBe(true)
+    await search.getByLabel('Tool').fill('get-tiny-image')
+    await expect.poll(async () => await results.count()).toBe(0)
+    await search.getByLabel('Errors only').uncheck()
+    await expect.poll(async () => await results.count()).toBe(1)
     await expectClean(watch)
   })
 })

@@ -3,7 +3,7 @@
 // cancellation, elicitation and sampling are the protocol's.
 import { store } from './app-state.js'
 import { sessionFor, dropSession } from '../net/mcp-sessions.js'
-import { remember } from '../store/history-db.js'
+import { remember, history } from '../store/history-db.js'
 
 let nextId = 1
 const running = new Map() // entry id → AbortController
@@ -50,6 +50,17 @@ export function refuse (agentId, id, message) {
   waiting.delete(id)
   updateEntry(agentId, id, { status: 'declined' })
   w.reject(new Error(message))
+}
+
+const restored = new Set()
+/** Brings back what this browser kept of a conversation, once per agent per page load. */
+export async function restoreHistory (agentId) {
+  if (restored.has(agentId)) return
+  restored.add(agentId)
+  const kept = await history(agentId)
+  if (kept.length === 0) return
+  const old = kept.map(e => ({ ...e, id: `h${e.key}`, restored: true }))
+  store.set(s => ({ conversations: { ...s.conversations, [agentId]: [...old, ...(s.conversations[agentId] ?? [])] } }))
 }
 
 export async function session (agentId) {

@@ -4,7 +4,7 @@
 import { html, useEffect, useRef } from '../lib/ui.js'
 import { useSelect } from '../state/store.js'
 import { store } from '../state/app-state.js'
-import { cancel } from '../state/conversations.js'
+import { cancel, restoreHistory } from '../state/conversations.js'
 import { ResultView, Markdown } from './result-view.js'
 import { QuestionCard } from './question-card.js'
 
@@ -50,6 +50,7 @@ export function Conversation ({ agent }) {
   const entries = useSelect(store, s => s.conversations[agent.agentId]) ?? []
   const listRef = useRef()
   const stick = useRef(true)
+  useEffect(() => { void restoreHistory(agent.agentId) }, [agent.agentId])
   useEffect(() => {
     const el = listRef.current
     if (el !== undefined && stick.current) el.scrollTop = el.scrollHeight
