@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto'
 import { extname, join, relative, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { FastifyInstance, FastifyReply } from 'fastify'
+import { registerAppSandboxRoutes } from './app-sandbox-routes.ts'
 
 const UI_DIR = fileURLToPath(new URL('../ui/', import.meta.url))
 const TYPES: Record<string, string> = {
@@ -11,8 +12,8 @@ const TYPES: Record<string, string> = {
   '.css': 'text/css; charset=utf-8',
   '.svg': 'image/svg+xml'
 }
-// Bundler inputs and the build module are sources, not assets.
-const NOT_SERVED = new Set(['vendor-entries', 'vendor-build.ts'])
+// Bundler inputs and the build module are sources, not assets; apps/ has its own routes and policy.
+const NOT_SERVED = new Set(['vendor-entries', 'vendor-build.ts', 'apps'])
 
 /**
  * Same origin only, no inline script or style, and every HTML sink behind the one
@@ -81,4 +82,5 @@ export function registerUiRoutes (app: FastifyInstance): void {
     if (asset === undefined) return reply.status(404).send({ statusCode: 404, error: 'Not Found', message: `no UI file ${name}` })
     return send(reply, asset, req.headers['if-none-match'])
   })
+  registerAppSandboxRoutes(app)
 }

@@ -7,6 +7,7 @@ import { store } from '../state/app-state.js'
 import { cancel, restoreHistory } from '../state/conversations.js'
 import { ResultView, Markdown } from './result-view.js'
 import { QuestionCard } from './question-card.js'
+import { AppFrame, AppMessageEntry } from './app-frame.js'
 
 const time = at => new Date(at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })
 
@@ -23,6 +24,7 @@ function CallEntry ({ agentId, entry }) {
       ${entry.status === 'cancelled' ? html`<p class="muted">Cancelled.</p>` : null}
       ${entry.error ? html`<p class="error-text"><strong>Error</strong>${entry.error.code ? html` <code>${entry.error.code}</code>` : null}: ${entry.error.message}</p>` : null}
       ${entry.result ? html`<${ResultView} agentId=${agentId} result=${entry.result} />` : null}
+      ${entry.status === 'done' ? html`<${AppFrame} agentId=${agentId} entry=${entry} />` : null}
     </li>`}`
 }
 
@@ -68,7 +70,9 @@ export function Conversation ({ agent }) {
         ? html`<${CallEntry} key=${e.id} agentId=${agent.agentId} entry=${e} />`
         : e.role === 'prompt'
           ? html`<${PromptEntry} key=${e.id} entry=${e} />`
-          : html`<li key=${e.id} class="bubble theirs question-entry"><${QuestionCard} agentId=${agent.agentId} entry=${e} /></li>`)}
+          : e.role === 'app-message'
+            ? html`<${AppMessageEntry} key=${e.id} agentId=${agent.agentId} entry=${e} />`
+            : html`<li key=${e.id} class="bubble theirs question-entry"><${QuestionCard} agentId=${agent.agentId} entry=${e} /></li>`)}
     </ol>
     <${Typing} agentId=${agent.agentId} entries=${entries} />
   </section>`
