@@ -134,6 +134,17 @@ export const NodeConfigSchema = Type.Object({
     manifestIntervalSeconds: Type.Integer({ minimum: 1, maximum: 3600, default: 30, description: 'how often the node re-gossips its pins and holdings' }),
     repairIntervalSeconds: Type.Integer({ minimum: 1, maximum: 3600, default: 10, description: 'how often replication is checked and repaired' })
   }, { additionalProperties: false, default: {} }),
+  rooms: Type.Object({
+    enabled: Type.Boolean({ default: true, description: 'rooms and direct messages between the people on the nodes of the network' }),
+    retention: Type.Object({
+      maxMessages: Type.Integer({ minimum: 100, maximum: 1_000_000, default: 50_000, description: 'messages kept per room; the oldest go first' }),
+      maxAgeDays: Type.Integer({ minimum: 1, maximum: 3650, default: 90, description: 'messages older than this are dropped' })
+    }, { additionalProperties: false, default: {} }),
+    pageRate: Type.Object({
+      perSecond: Type.Number({ minimum: 0.1, maximum: 100_000, default: 5, description: 'messages per second this node\'s page may post' }),
+      burst: Type.Integer({ minimum: 1, maximum: 100_000, default: 20 })
+    }, { additionalProperties: false, default: {} })
+  }, { additionalProperties: false, default: {} }),
   log: Type.Object({
     level: Type.Union([Type.Literal('debug'), Type.Literal('info'), Type.Literal('warn'), Type.Literal('error')], { default: 'info' })
   }, { additionalProperties: false, default: {} }),

@@ -14,6 +14,7 @@ import type { ContentFacade } from '../storage/content-api.ts'
 import { registerContentRoutes } from './content-routes.ts'
 import { registerEventRoutes, type EventRoutesComponents } from './event-routes.ts'
 import { refuseForeignOrigins } from './origin.ts'
+import { registerRoomRoutes, type RoomRoutesComponents } from './room-routes.ts'
 
 
 export interface HttpServerComponents {
@@ -28,6 +29,8 @@ export interface HttpServerComponents {
   mesh?: MeshCallComponents
   /** The live event stream and presence; without it there is no `/api/v1/events`. */
   events?: EventRoutesComponents
+  /** Rooms and direct messages; without it there is no `/api/v1/rooms`. */
+  rooms?: RoomRoutesComponents
 }
 
 export interface HttpServerInit {
@@ -118,6 +121,7 @@ export async function createHttpServer (components: HttpServerComponents, init: 
   }, { maxRequestBytes: init.mcp.maxRequestBytes, timeoutMs: init.mcp.timeoutMs })
   if (components.content !== undefined) registerContentRoutes(app, { content: components.content })
   if (components.events !== undefined) registerEventRoutes(app, components.events)
+  if (components.rooms !== undefined) registerRoomRoutes(app, components.rooms)
   if (init.mcp.enabled) await registerMcpEndpoint(app, { ...components.mesh, catalog: components.catalog, caller: components.caller, log, selfId: components.selfId }, init.mcp)
   registerUiRoutes(app)
   return app

@@ -41,6 +41,7 @@ import { ContentService } from '../storage/content-service.ts'
 import type { ContentFacade } from '../storage/content-api.ts'
 import { EventHub } from '../events/event-hub.ts'
 import { NodeEvents, nodeEventSources } from '../events/node-events.ts'
+import { rooms, type RoomsService } from '../rooms/rooms-service.ts'
 
 export interface DawnNodeInit {
   config: NodeConfig
@@ -78,6 +79,7 @@ export class DawnNode {
   readonly events: EventHub
   private router?: ToolRouter
   private contentService?: ContentService
+  private roomsService?: RoomsService
   private startedAt = new Date(0)
   private started = false
 
@@ -227,6 +229,22 @@ export class DawnNode {
     this.contentService = content
     guard.addEventListener('peer:verified', () => { content.announceSoon(1000) })
 
+    if (config.rooms.enabled) {
+      const roomsService = rooms({
+        network: config.network.name,
+        selfId: this.peerId,
+        seed: this.creds.seed,
+        cert: this.creds.certificate,
+        caPublicKey: this.creds.caPublicKey,
+        dataDir: config.node.dataDir,
+        retention: config.rooms.retention,
+        pageRate: config.rooms.pageRate,
+        protocols
+      })({ ...components, libp2p: host, pubsub: host.services.pubsub, guard, admission, events: this.events })
+      await lifecycle.run('rooms', async () => { await roomsService.start() }, async () => { await roomsService.stop() })
+      this.roomsService = roomsService
+    }
+
     await lifecycle.run('agents', async () => { await this.agents.start() }, async () => { await this.agents.stop() })
     this.agents.addEventListener('change', () => { this.publishLocalAgents() })
     await this.setLocalAgents(config.agents)
@@ -256,7 +274,7 @@ export class DawnNode {
           return { nodeId: this.peerId, network: config.network.name, version: VERSION, tokenRequired: token !== undefined, encryption: config.toolCalls.encryption, naming, ready, reason }
         }
       }
-      const http = await createHttpServer({ view: this.view(), log: this.log, caller: this.caller, catalog: this.catalog(meshCalls), selfId: this.peerId, content, mesh: meshCalls.components, events }, {
+      const http = await createHttpServer({ view: this.view(), log: this.log, caller: this.caller, catalog: this.catalog(meshCalls), selfId: this.peerId, content, mesh: meshCalls.components, events, ...(this.roomsService === undefined ? {} : { rooms: { rooms: this.roomsService, selfId: this.peerId, networkRoom: this.roomsService.networkRoom } }) }, {
         host: config.http.host,
         port: config.http.port,
         mcp: { ...config.mcp, ...(token === undefined ? {} : { token }), timeoutMs: config.toolCalls.timeoutMs }
@@ -308,6 +326,11 @@ export class DawnNode {
     })
     const delta = this.registry.setLocalAgents(records)
     if (delta !== undefined) void this.sync?.publishDelta(delta)
+  }
+
+  /** Rooms and direct messages; undefined when `rooms.enabled` is off or before start. */
+  get rooms (): RoomsService | undefined {
+    return this.roomsService
   }
 
   get content (): ContentService {

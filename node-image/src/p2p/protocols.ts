@@ -10,6 +10,13 @@ export interface NetworkProtocols {
   contentBlocks: string
   /** Calls carried hop by hop through members to a node no direct or relayed path reaches. */
   flood: string
+  /** Room messages, receipts and typing notices (gossip) and room anti-entropy. */
+  roomsTopic: string
+  roomReceiptsTopic: string
+  roomTypingTopic: string
+  roomSync: string
+  /** A direct message pushed to its other end (never gossiped). */
+  dmPush: string
 }
 
 /**
@@ -27,10 +34,15 @@ export function networkProtocols (network: string): NetworkProtocols {
     toolCall: `/dawn/${network}/toolcall/2.0.0`,
     contentTopic: `/dawn/${network}/content/1.0.0`,
     contentBlocks: `/dawn/${network}/content-blocks/1.0.0`,
-    flood: `/dawn/${network}/flood/2.0.0`
+    flood: `/dawn/${network}/flood/2.0.0`,
+    roomsTopic: `/dawn/${network}/rooms/1.0.0`,
+    roomReceiptsTopic: `/dawn/${network}/room-receipts/1.0.0`,
+    roomTypingTopic: `/dawn/${network}/room-typing/1.0.0`,
+    roomSync: `/dawn/${network}/room-sync/1.0.0`,
+    dmPush: `/dawn/${network}/dm/1.0.0`
   }
 }
 
 /** Envelope `type` values; also the label values of the message metrics. */
-export const MESSAGE_TYPES = ['membership.hello', 'registry.delta', 'registry.sync', 'peer.announce', 'toolcall.request', 'toolcall.response', 'toolcall.event', 'content.manifest', 'content.block.request', 'content.block.response', 'flood.request', 'flood.pong'] as const
+export const MESSAGE_TYPES = ['membership.hello', 'registry.delta', 'registry.sync', 'peer.announce', 'toolcall.request', 'toolcall.response', 'toolcall.event', 'content.manifest', 'content.block.request', 'content.block.response', 'flood.request', 'flood.pong', 'room.message', 'room.receipt', 'room.typing', 'room.sync', 'room.dm'] as const
 export type MessageType = typeof MESSAGE_TYPES[number]
