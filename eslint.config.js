@@ -6,7 +6,7 @@ const BROWSER_GLOBALS = ['window', 'document', 'location', 'navigator', 'fetch',
   'Blob', 'File', 'FormData', 'XMLHttpRequest', 'TextDecoderStream', 'TextEncoder', 'TextDecoder', 'AbortController', 'localStorage',
   'sessionStorage', 'matchMedia', 'IDBKeyRange', 'queueMicrotask', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval',
   'requestAnimationFrame', 'cancelAnimationFrame', 'performance', 'PerformanceObserver', 'console', 'crypto', 'Node', 'HTMLElement',
-  'DataTransfer', 'structuredClone', 'getComputedStyle', 'MessageChannel', 'Event', 'CustomEvent']
+  'DataTransfer', 'structuredClone', 'btoa', 'atob', 'CSS', 'getComputedStyle', 'MessageChannel', 'Event', 'CustomEvent']
 
 export default tseslint.config(
   { ignores: ['**/node_modules/**', '**/dist/**', 'coverage/**', 'node-image/src/ui/vendor/**'] },

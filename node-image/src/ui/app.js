@@ -12,6 +12,9 @@ import { Composer } from './views/composer.js'
 import { SidePanel } from './views/side-panel.js'
 import { TokenDialog } from './views/token-dialog.js'
 import { HistorySearch } from './views/history-search.js'
+import { RoomList } from './views/room-list.js'
+import { RoomView } from './views/room-view.js'
+import './state/rooms.js'
 
 const VIEWS = [['agents', 'Agents'], ['chat', 'Chat'], ['side', 'Tools']]
 
@@ -40,16 +43,17 @@ function App () {
     <div class="layout" data-view=${view}>
       <div class="col-left">
         <${AgentList} onPick=${pick} />
+        <${RoomList} onPick=${room => { store.set({ selected: { kind: 'room', room } }); setView('chat') }} />
         <button type="button" class="secondary wide" aria-pressed=${selected?.kind === 'search'} onClick=${() => { store.set({ selected: { kind: 'search' } }); setView('chat') }}>Search history</button>
       </div>
       <main id="main" class="col-main" tabindex="-1">
         ${error ? html`<p class="error-text" role="alert">${error}</p>` : null}
-        ${selected?.kind === 'search' ? html`<${HistorySearch} />` : agent === undefined
+        ${selected?.kind === 'search' ? html`<${HistorySearch} />` : selected?.kind === 'room' ? html`<${RoomView} key=${selected.room} room=${selected.room} />` : agent === undefined
           ? html`<section class="welcome"><h2>Welcome</h2><p>Pick an agent on the left to see its tools and talk to it. Every agent in the mesh is here, wherever it runs.</p></section>`
           : html`<${Conversation} key=${agent.agentId} agent=${agent} /><${Composer} key=${`c-${agent.agentId}`} agent=${agent} />`}
       </main>
       <aside class="col-right" aria-label="Agent details">
-        ${agent === undefined ? html`<p class="muted">No agent selected.</p>` : html`<${SidePanel} key=${agent.agentId} agent=${agent} />`}
+        ${agent === undefined ? html`<p class="muted">${selected?.kind === 'room' ? 'Drop files on the conversation, or attach them, to share them through your node.' : 'No agent selected.'}</p>` : html`<${SidePanel} key=${agent.agentId} agent=${agent} />`}
       </aside>
     </div>
     ${tokenNeeded ? html`<${TokenDialog} onDone=${() => { store.set({ tokenNeeded: false }); void refresh() }} />` : null}`

@@ -67,4 +67,23 @@ describe('untrusted text on the chat page', () => {
     expect(dom).toEqual({ img: 0, script: 0, iframe: 0, svg: 0, jsLinks: 0, handlers: 0 })
     await expectClean(watch)
   })
+
+  it('shows markup in chat messages and nicknames as text', async () => {
+    const { networkRoom } = await mesh.get<{ networkRoom: string }>(1, '/api/v1/rooms')
+    const res = await fetch(`${mesh.net.nodes[1]!.httpUrl}/api/v1/rooms/${encodeURIComponent(networkRoom)}/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ nonce: 'injection-test-nonce-1', nick: PAYLOADS[0], text: PAYLOADS.join('\n') })
+    })
+    expect(res.status).toBe(201)
+    const watch = await openPage(browser, mesh.net.nodes[0]!.httpUrl + '/')
+    const { page } = watch
+    await page.getByRole('navigation', { name: 'Rooms' }).getByRole('button', { name: /^Everyone/ }).click({ timeout: 15_000 })
+    const message = page.getByRole('list', { name: 'Messages in Everyone' }).locator('[data-msg-id]')
+    await message.first().waitFor({ timeout: 15_000 })
+    expect(await message.locator('.author').textContent()).toBe(PAYLOADS[0])
+    expect(await message.locator('.room-text').textContent()).toBe(PAYLOADS.join('\n'))
+    expect(await page.locator('main img, main script, main iframe, main svg, main [onerror], main [href^="javascript:"]').count()).toBe(0)
+    await expectClean(watch)
+  })
 })

@@ -67,10 +67,16 @@ async function loadPresence () {
   }
 }
 
+const refreshers = []
+/** Other modules (rooms) reload their own snapshots with the page's. */
+export function onRefresh (fn) {
+  refreshers.push(fn)
+}
+
 /** Loads every snapshot; after a `reset` or a node restart too. */
 export async function refresh () {
   try {
-    const [node] = await Promise.all([api('/api/v1/node'), loadPeers(), loadAgents(), loadPresence()])
+    const [node] = await Promise.all([api('/api/v1/node'), loadPeers(), loadAgents(), loadPresence(), ...refreshers.map(fn => fn())])
     store.set({ node, error: undefined })
   } catch (err) {
     store.set({ error: err.message })

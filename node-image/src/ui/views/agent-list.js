@@ -24,7 +24,13 @@ function moveFocus (e) {
 }
 
 export function AgentList ({ onPick }) {
-  const state = useSelect(store, s => s)
+  // Only what the list shows: a room message must not redraw 200 agents.
+  const agents = useSelect(store, s => s.agents)
+  const presence = useSelect(store, s => s.presence)
+  const peers = useSelect(store, s => s.peers)
+  const node = useSelect(store, s => s.node)
+  const selectedNow = useSelect(store, s => s.selected)
+  const state = { agents, presence, peers, node, selected: selectedNow }
   const [q, setQ] = useState('')
   const shown = state.agents.filter(a => matches(a, q))
   const selected = state.selected?.kind === 'agent' ? state.selected.agentId : undefined

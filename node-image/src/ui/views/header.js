@@ -32,7 +32,15 @@ function RouteBadge ({ state, agent }) {
 }
 
 export function Header () {
-  const state = useSelect(store, s => s)
+  const node0 = useSelect(store, s => s.node)
+  const peers = useSelect(store, s => s.peers)
+  const presence = useSelect(store, s => s.presence)
+  const agents = useSelect(store, s => s.agents)
+  const selected = useSelect(store, s => s.selected)
+  const routes = useSelect(store, s => s.routes)
+  const hello = useSelect(store, s => s.hello)
+  const connNow = useSelect(store, s => s.conn)
+  const state = { node: node0, peers, presence, agents, selected, routes, hello, conn: connNow }
   const theme = useSelect(store, s => s.theme) ?? currentTheme()
   const node = state.node
   const verified = state.peers.filter(p => p.verified)
