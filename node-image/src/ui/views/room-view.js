@@ -1,7 +1,7 @@
 // A room between people: the network's room or a direct message. Messages in the room's
 // order, signed by their node; late arrivals from a healed partition are marked and never
 // move the scroll; the page's own messages show sent, delivered and seen.
-import { html, useEffect, useRef, useState, useLayoutEffect } from '../lib/ui.js'
+import { html, useEffect, useRef, useState, useLayoutEffect, useMemo } from '../lib/ui.js'
 import { useSelect } from '../state/store.js'
 import { store } from '../state/app-state.js'
 import { loadMessages, loadOlder, send, typing, markSeen, deliveryOf, setNick } from '../state/rooms.js'
@@ -105,6 +105,9 @@ export function RoomView ({ room }) {
       setBusy(undefined)
     }
   }
+  // The same vnodes while only the composer changes: Preact then skips the whole list, so
+  // typing does not re-render a thousand messages.
+  const items = useMemo(() => messages.map(m => html`<${Message} key=${m.id} rs=${rs} m=${m} />`), [messages, rs.receipts, rs.self])
   const title = rs.networkRoom === undefined ? room : (room === rs.networkRoom ? 'Everyone' : roomTitle(rs, room))
   return html`<section class="conversation room" aria-labelledby="room-title"
       onDragOver=${e => e.preventDefault()} onDrop=${e => { e.preventDefault(); if (e.dataTransfer.files.length > 0) void onFiles([...e.dataTransfer.files]) }}>
@@ -112,7 +115,7 @@ export function RoomView ({ room }) {
     <p class="muted conv-desc">${room === rs.networkRoom ? 'Everyone on the network. Each message is signed by its node; every node keeps the history.' : 'Only your two nodes hold this conversation, end-to-end encrypted.'}</p>
     ${conn === 'live' ? null : html`<p class="warn-text" role="alert">Your node is unreachable. Messages wait here and go out when it is back.</p>`}
     <ol class="messages" ref=${listRef} onScroll=${onScroll} tabindex="0" aria-label=${`Messages in ${title}`}>
-      ${messages.map(m => html`<${Message} key=${m.id} rs=${rs} m=${m} />`)}
+      ${items}
       ${pending.map(p => html`<li key=${p.nonce} class="bubble mine pending" data-nonce=${p.nonce}>
         ${p.text ? html`<p class="room-text">${p.text}</p>` : null}${p.files ? html`<${FileChips} files=${p.files} />` : null}
         <span class="meta">${p.error ? html`<span class="error-text">not sent: ${p.error}</span>` : 'waiting to send…'}</span></li>`)}
