@@ -14,6 +14,7 @@ import { TokenDialog } from './views/token-dialog.js'
 import { HistorySearch } from './views/history-search.js'
 import { RoomList } from './views/room-list.js'
 import { RoomView } from './views/room-view.js'
+import { RoomSearch } from './views/room-search.js'
 import './state/rooms.js'
 
 const VIEWS = [['agents', 'Agents'], ['chat', 'Chat'], ['side', 'Tools']]
@@ -53,7 +54,9 @@ function App () {
           : html`<${Conversation} key=${agent.agentId} agent=${agent} /><${Composer} key=${`c-${agent.agentId}`} agent=${agent} />`}
       </main>
       <aside class="col-right" aria-label="Agent details">
-        ${agent === undefined ? html`<p class="muted">${selected?.kind === 'room' ? 'Drop files on the conversation, or attach them, to share them through your node.' : 'No agent selected.'}</p>` : html`<${SidePanel} key=${agent.agentId} agent=${agent} />`}
+        ${selected?.kind === 'room'
+          ? html`<${RoomSearch} key=${selected.room} room=${selected.room} /><p class="muted small">Drop files on the conversation, or attach them, to share them through your node.</p>`
+          : agent === undefined ? html`<p class="muted">No agent selected.</p>` : html`<${SidePanel} key=${agent.agentId} agent=${agent} />`}
       </aside>
     </div>
     ${tokenNeeded ? html`<${TokenDialog} onDone=${() => { store.set({ tokenNeeded: false }); void refresh() }} />` : null}`

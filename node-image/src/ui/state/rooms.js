@@ -140,6 +140,8 @@ export async function markSeen (room, upTo) {
 
 let lastTyping = 0
 export function typing (room) {
+  // The node relays typing in the network room only.
+  if (room !== roomState().networkRoom) return
   const now = Date.now()
   if (now - lastTyping < 3000) return
   lastTyping = now
