@@ -114,6 +114,20 @@ describe('rooms between people on different nodes', () => {
     await expectClean(watches[1]!)
   })
 
+  it('shows who is typing, and the name they chose, on the other pages', async () => {
+    await page(0).getByLabel('Your name in rooms').fill('Ada')
+    await page(0).getByLabel('Your name in rooms').press('Tab')
+    // The page sends at most one typing notice per 3 s: let the last one age out first.
+    await page(0).waitForTimeout(3100)
+    await page(0).getByLabel('Message to Everyone').fill('a thought in progress')
+    await expect.poll(async () => await page(1).getByRole('status').filter({ hasText: 'Ada is typing…' }).count(), { timeout: 15_000 }).toBe(1)
+    await page(0).getByLabel('Message to Everyone').press('Enter')
+    const seen = messages(page(1)).filter({ hasText: 'a thought in progress' })
+    await seen.waitFor({ timeout: 15_000 })
+    expect(await seen.locator('.author').textContent()).toBe('Ada')
+    await expectClean(watches[1]!)
+  })
+
   it('sends a direct message, sealed between two nodes, that a third node never holds', async () => {
     const nodeTwo = mesh.net.nodes[1]!.peerId
     await page(0).getByLabel('Message a node directly').selectOption(nodeTwo)
