@@ -13,7 +13,7 @@ import { splitDelta } from './delta-split.ts'
 import { answer } from './sync-server.ts'
 import { pullFrom, type SessionResult } from './sync-session.ts'
 import { SyncHealth, type RegistrySyncStatus } from './sync-health.ts'
-import { SyncScheduler } from './sync-scheduler.ts'
+import { PullTriggers, SyncScheduler } from './sync-scheduler.ts'
 import { bodyBudget, encodeBody, parseRequest, RegistrySyncError, type SyncRequest } from './sync-wire.ts'
 
 export interface RegistrySyncInit {
@@ -60,7 +60,7 @@ export class RegistrySync {
   private readonly init: Required<RegistrySyncInit>
   private readonly health = new SyncHealth()
   private readonly scheduler: SyncScheduler
-  private timer?: NodeJS.Timeout
+  private readonly triggers: PullTriggers
   /** largest sync message seen, for the gauge */
   private largest = 0
 
@@ -69,6 +69,7 @@ export class RegistrySync {
     const limit = components.messenger.maxMessageBytes
     this.init = { intervalMs: 30_000, requestTimeoutMs: 15_000, minGapMs: 1000, maxConcurrent: 1, sessionTimeoutMs: 60_000, ...init, maxMessageBytes: Math.min(limit, init.maxMessageBytes ?? limit) }
     this.scheduler = new SyncScheduler(async (peer, signal) => { await this.session(peer, signal) }, { minGapMs: this.init.minGapMs, maxConcurrent: this.init.maxConcurrent })
+    this.triggers = new PullTriggers(components.guard, this.init.intervalMs, peer => { void this.syncWith(peer) })
   }
 
   private get budget (): number {
@@ -76,7 +77,7 @@ export class RegistrySync {
   }
 
   async start (): Promise<void> {
-    const { libp2p, messenger, guard, admission, log, metrics } = this.components
+    const { libp2p, messenger, admission, log, metrics } = this.components
     await serve(libp2p, this.init.protocol, admission, async (body, connection) => {
       const from = connection.remotePeer.toString()
       this.countMessage('in', body.length)
@@ -92,19 +93,12 @@ export class RegistrySync {
         log('debug', 'serving a registry sync request failed', { peer: connection.remotePeer.toString(), error: err.message })
       }
     })
-    guard.addEventListener('peer:verified', this.onVerified)
-    this.timer = setInterval(() => {
-      const peers = guard.verifiedPeers()
-      const peer = peers[Math.floor(Math.random() * peers.length)]
-      if (peer !== undefined) void this.syncWith(peer)
-    }, this.init.intervalMs)
-    this.timer.unref()
+    this.triggers.start()
   }
 
   async stop (): Promise<void> {
-    clearInterval(this.timer)
+    this.triggers.stop()
     this.scheduler.stop()
-    this.components.guard.removeEventListener('peer:verified', this.onVerified)
     await this.components.libp2p.unhandle(this.init.protocol).catch(() => {})
   }
 
@@ -134,10 +128,6 @@ export class RegistrySync {
   /** False only when verified peers exist and sync has failed with each for several rounds. */
   healthy (): boolean {
     return this.health.healthy(this.components.guard.verifiedPeers())
-  }
-
-  private readonly onVerified = (evt: CustomEvent<string>): void => {
-    void this.syncWith(evt.detail)
   }
 
   private serveRequest (req: SyncRequest, from: string): Uint8Array {

@@ -138,3 +138,47 @@ export class SyncScheduler {
     this.active++
   }
 }
+
+/** What pull triggers need from the membership guard. */
+export interface VerifiedPeerSource {
+  verifiedPeers: () => string[]
+  addEventListener: (type: 'peer:verified', listener: (evt: CustomEvent<string>) => void) => void
+  removeEventListener: (type: 'peer:verified', listener: (evt: CustomEvent<string>) => void) => void
+}
+
+/**
+ * When anti-entropy pulls: from every peer as it proves membership (a reconnection
+ * after a partition included), and every `intervalMs` from one random verified peer.
+ * The registry and the rooms share it.
+ */
+export class PullTriggers {
+  private readonly guard: VerifiedPeerSource
+  private readonly intervalMs: number
+  private readonly pull: (peer: string) => void
+  private timer?: NodeJS.Timeout
+
+  constructor (guard: VerifiedPeerSource, intervalMs: number, pull: (peer: string) => void) {
+    this.guard = guard
+    this.intervalMs = intervalMs
+    this.pull = pull
+  }
+
+  start (): void {
+    this.guard.addEventListener('peer:verified', this.onVerified)
+    this.timer = setInterval(() => {
+      const peers = this.guard.verifiedPeers()
+      const peer = peers[Math.floor(Math.random() * peers.length)]
+      if (peer !== undefined) this.pull(peer)
+    }, this.intervalMs)
+    this.timer.unref()
+  }
+
+  stop (): void {
+    clearInterval(this.timer)
+    this.guard.removeEventListener('peer:verified', this.onVerified)
+  }
+
+  private readonly onVerified = (evt: CustomEvent<string>): void => {
+    this.pull(evt.detail)
+  }
+}

@@ -14,9 +14,8 @@
  * asked (sync-session.ts).
  */
 import Type, { type Static, type TSchema } from 'typebox'
-import { Compile } from 'typebox/compile'
 import { REPLICA_PATTERN } from './agent-record.ts'
-import { describeIssues } from '../validation/schema-error.ts'
+import { jsonWireParser } from '../validation/json-wire.ts'
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER
 /** Blocks are 64 counters; counters stay safe integers. */
@@ -144,27 +143,12 @@ export class RegistrySyncError extends Error {
 }
 
 const encoder = new TextEncoder()
-const decoder = new TextDecoder('utf-8', { fatal: true })
-
 export function encodeBody (value: unknown): Uint8Array {
   return encoder.encode(JSON.stringify(value))
 }
 
-function parser<T extends TSchema> (schema: T, what: string): (bytes: Uint8Array) => Static<T> {
-  const validator = Compile(schema)
-  return (bytes) => {
-    let value: unknown
-    try {
-      value = JSON.parse(decoder.decode(bytes))
-    } catch {
-      throw new RegistrySyncError('malformed', `${what} is not JSON`)
-    }
-    if (!validator.Check(value)) {
-      throw new RegistrySyncError('malformed', `${what} is invalid: ${describeIssues(validator.Errors(value)).slice(0, 3).join('; ')}`)
-    }
-    return value
-  }
-}
+const parser = <T extends TSchema>(schema: T, what: string): (bytes: Uint8Array) => Static<T> =>
+  jsonWireParser(schema, what, message => new RegistrySyncError('malformed', message), 3)
 
 export const parseRequest = parser(SyncRequest, 'sync request')
 export const parseReplicasReply = parser(ReplicasReply, 'replicas reply')

@@ -13,8 +13,7 @@
  * (room-message.ts), so one bad record never spoils the rest.
  */
 import Type, { type Static, type TSchema } from 'typebox'
-import { Compile } from 'typebox/compile'
-import { describeIssues } from '../validation/schema-error.ts'
+import { jsonWireParser } from '../validation/json-wire.ts'
 import { INC_PATTERN, MAX_SEQ, NODE_ID, ROOM_ID } from './room-message.ts'
 
 export const MAX_ROOMS_PER_REPLY = 1024
@@ -90,21 +89,8 @@ export class RoomSyncError extends Error {
   }
 }
 
-const decoder = new TextDecoder('utf-8', { fatal: true })
-
-function parser<T extends TSchema> (schema: T, what: string): (bytes: Uint8Array) => Static<T> {
-  const validator = Compile(schema)
-  return (bytes) => {
-    let value: unknown
-    try {
-      value = JSON.parse(decoder.decode(bytes))
-    } catch {
-      throw new RoomSyncError('malformed', `${what} is not JSON`)
-    }
-    if (!validator.Check(value)) throw new RoomSyncError('malformed', `${what} is invalid: ${describeIssues(validator.Errors(value)).slice(0, 2).join('; ').slice(0, 300)}`)
-    return value
-  }
-}
+const parser = <T extends TSchema>(schema: T, what: string): (bytes: Uint8Array) => Static<T> =>
+  jsonWireParser(schema, what, message => new RoomSyncError('malformed', message), 2)
 
 export const parseRoomSyncRequest = parser(RoomSyncRequest, 'room sync request')
 export const parseRoomsReply = parser(RoomsReply, 'rooms reply')

@@ -13,7 +13,7 @@ import type { Messenger } from '../p2p/messenger.ts'
 import type { MembershipGuard } from '../p2p/membership-guard.ts'
 import type { PeerAdmission } from '../p2p/peer-admission.ts'
 import { request, serve } from '../p2p/lp-rpc.ts'
-import { SyncScheduler } from '../registry/sync-scheduler.ts'
+import { PullTriggers, SyncScheduler } from '../registry/sync-scheduler.ts'
 import { SyncHealth, type RegistrySyncStatus } from '../registry/sync-health.ts'
 import { bodyBudget, encodeBody } from '../registry/sync-wire.ts'
 import type { Accepted, RoomBook } from './room-book.ts'
@@ -48,12 +48,13 @@ export class RoomSync {
   private readonly init: Required<RoomSyncInit>
   private readonly health = new SyncHealth()
   private readonly scheduler: SyncScheduler
-  private timer?: NodeJS.Timeout
+  private readonly triggers: PullTriggers
 
   constructor (components: RoomSyncComponents, init: RoomSyncInit) {
     this.components = components
     this.init = { intervalMs: 30_000, requestTimeoutMs: 15_000, minGapMs: 1000, sessionTimeoutMs: 60_000, ...init }
     this.scheduler = new SyncScheduler(async (peer, signal) => { await this.session(peer, signal) }, { minGapMs: this.init.minGapMs, maxConcurrent: 1 })
+    this.triggers = new PullTriggers(components.guard, this.init.intervalMs, peer => { void this.syncWith(peer) })
   }
 
   private get budget (): number {
@@ -61,7 +62,7 @@ export class RoomSync {
   }
 
   async start (): Promise<void> {
-    const { libp2p, messenger, guard, admission, log, metrics } = this.components
+    const { libp2p, messenger, admission, log, metrics } = this.components
     await serve(libp2p, this.init.protocol, admission, async (body, connection) => {
       const from = connection.remotePeer.toString()
       const env = messenger.open(body, { type: 'room.sync', from }, from)
@@ -76,19 +77,12 @@ export class RoomSync {
         log('debug', 'serving a room sync request failed', { peer: connection.remotePeer.toString(), error: err.message })
       }
     })
-    guard.addEventListener('peer:verified', this.onVerified)
-    this.timer = setInterval(() => {
-      const peers = guard.verifiedPeers()
-      const peer = peers[Math.floor(Math.random() * peers.length)]
-      if (peer !== undefined) void this.syncWith(peer)
-    }, this.init.intervalMs)
-    this.timer.unref()
+    this.triggers.start()
   }
 
   async stop (): Promise<void> {
-    clearInterval(this.timer)
+    this.triggers.stop()
     this.scheduler.stop()
-    this.components.guard.removeEventListener('peer:verified', this.onVerified)
     await this.components.libp2p.unhandle(this.init.protocol).catch(() => {})
   }
 
@@ -98,10 +92,6 @@ export class RoomSync {
 
   status (): RegistrySyncStatus {
     return this.health.status(this.components.guard.verifiedPeers())
-  }
-
-  private readonly onVerified = (evt: CustomEvent<string>): void => {
-    void this.syncWith(evt.detail)
   }
 
   private serveRequest (req: RoomSyncRequest, from: string): Uint8Array {

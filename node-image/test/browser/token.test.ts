@@ -16,7 +16,7 @@ describe('the chat page on a node with an API token', () => {
     const dir = await tempDir('dawn-token-')
     const tokenFile = join(dir, 'token')
     await writeFile(tokenFile, `${TOKEN}\n`, { mode: 0o600 })
-    mesh = await startMesh({ nodes: 2, agents: i => [{ id: `agent-${i + 1}`, kind: 'static', tools: [{ name: 'hello' }] }], patch: (_i, c) => { c.mcp = { ...(c.mcp as object | undefined), tokenFile } } })
+    mesh = await startMesh({ nodes: 2, agents: i => [{ id: `agent-${i + 1}`, kind: 'static', description: '', tools: [{ name: 'hello' }] }], patch: (_i, c) => { c.mcp = { ...(c.mcp as object | undefined), tokenFile } } })
     browser = await launchChromium()
   })
   afterAll(async () => {
