@@ -71,6 +71,18 @@ describe('accessibility of the chat page', () => {
           expect(await violations(page)).toEqual([])
         }
         await page.getByRole('form', { name: 'Answer the agent' }).getByRole('button', { name: 'Decline' }).click()
+
+        // A room with messages, delivery marks and the search panel.
+        if (mobile) await page.getByRole('navigation', { name: 'Panels' }).getByRole('button', { name: 'Agents' }).click()
+        await page.getByRole('navigation', { name: 'Rooms' }).getByRole('button', { name: /^Everyone/ }).click()
+        await page.getByLabel('Message to Everyone').fill(`checked in the ${theme} theme`)
+        await page.getByLabel('Message to Everyone').press('Enter')
+        await page.getByRole('list', { name: 'Messages in Everyone' }).locator('[data-msg-id]').filter({ hasText: `checked in the ${theme} theme` }).first().waitFor({ timeout: 15_000 })
+        expect(await violations(page)).toEqual([])
+        if (mobile) {
+          await page.getByRole('navigation', { name: 'Panels' }).getByRole('button', { name: 'Tools' }).click()
+          expect(await violations(page)).toEqual([])
+        }
         await expectClean(watch)
         await watch.context.close()
       })
