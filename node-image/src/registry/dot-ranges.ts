@@ -15,7 +15,7 @@
  */
 import { createHash } from 'node:crypto'
 import type { LiveDot, OrSet } from './or-set.ts'
-import { clipRanges, normalizeRanges, subtractRanges, type Range, type Ranges } from './ranges.ts'
+import { clipRanges, lowerBound, normalizeRanges, subtractRanges, type Range, type Ranges } from './ranges.ts'
 
 export const BLOCK_SIZE = 64
 
@@ -87,16 +87,6 @@ export function maskRanges (b: number, hex: string): Ranges {
   return normalizeRanges(maskBits(hex).map(i => [base + i, base + i]))
 }
 
-function lowerBound (sorted: readonly number[], value: number): number {
-  let lo = 0
-  let hi = sorted.length
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1
-    if ((sorted[mid] as number) < value) lo = mid + 1
-    else hi = mid
-  }
-  return lo
-}
 
 function buildReplica<V> (replica: string, vv: number, cloud: number[], live: Array<LiveDot<V>>): ReplicaView<V> {
   live.sort((a, b) => a.dot.counter - b.dot.counter)

@@ -105,3 +105,15 @@ export function countRanges (ranges: readonly Range[]): number {
   for (const [lo, hi] of ranges) n += hi - lo + 1
   return n
 }
+
+/** First index of `sorted` (ascending) whose value is >= `value`. */
+export function lowerBound<T extends number | string> (sorted: readonly T[], value: T): number {
+  let lo = 0
+  let hi = sorted.length
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1
+    if ((sorted[mid] as T) < value) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}

@@ -7,7 +7,7 @@
  * lower, so all converge on it.
  */
 import { createHash } from 'node:crypto'
-import { clipRanges, normalizeRanges, rangesContain, type Ranges } from '../registry/ranges.ts'
+import { clipRanges, lowerBound, normalizeRanges, rangesContain, type Ranges } from '../registry/ranges.ts'
 import { messageId, orderKey, replicaOf, RoomMessageRejectedError, type RoomMessage } from './room-message.ts'
 
 export interface LogEntry {
@@ -195,14 +195,3 @@ export class RoomLog {
   }
 }
 
-/** First index whose key is >= `key`. */
-function lowerBound (keys: readonly string[], key: string): number {
-  let lo = 0
-  let hi = keys.length
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1
-    if ((keys[mid] as string) < key) lo = mid + 1
-    else hi = mid
-  }
-  return lo
-}

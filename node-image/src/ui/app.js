@@ -15,7 +15,6 @@ import { HistorySearch } from './views/history-search.js'
 import { RoomList } from './views/room-list.js'
 import { RoomView } from './views/room-view.js'
 import { RoomSearch } from './views/room-search.js'
-import './state/rooms.js'
 
 const VIEWS = [['agents', 'Agents'], ['chat', 'Chat'], ['side', 'Tools']]
 

@@ -66,9 +66,8 @@ export async function followEvents ({ onEvent, onState, signal }) {
         if (done) break
         parse(value)
       }
-    } catch (err) {
+    } catch {
       if (signal.aborted) return
-      void err
     }
     failures++
     onState('down')

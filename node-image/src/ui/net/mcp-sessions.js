@@ -70,23 +70,29 @@ async function connect (agentId, ask) {
   const transport = new StreamableHTTPClientTransport(url, { fetch: pageFetch })
   await client.connect(transport)
   const caps = client.getServerCapabilities() ?? {}
-  const [tools, prompts, resources] = await Promise.all([
-    caps.tools ? client.listTools().then(r => r.tools) : [],
-    caps.prompts ? client.listPrompts().then(r => r.prompts) : [],
-    caps.resources ? client.listResources().then(r => r.resources) : []
-  ])
-  return {
+  const session = {
     agentId,
     client,
-    tools,
-    prompts,
-    resources,
+    tools: [],
+    prompts: [],
+    resources: [],
+    /** Lists what the agent offers into the session (again after a registry change). */
+    async relist () {
+      const [tools, prompts, resources] = await Promise.all([
+        caps.tools ? client.listTools().then(r => r.tools) : [],
+        caps.prompts ? client.listPrompts().then(r => r.prompts) : [],
+        caps.resources ? client.listResources().then(r => r.resources) : []
+      ])
+      Object.assign(session, { tools, prompts, resources })
+    },
     callTool: (name, args, { onprogress, signal }) => client.callTool({ name, arguments: args }, { onprogress, signal, timeout: CALL_TIMEOUT_MS, resetTimeoutOnProgress: true }),
     getPrompt: (name, args, { signal } = {}) => client.getPrompt({ name, arguments: args }, { signal }),
     readResource: (uri, { signal } = {}) => client.readResource({ uri }, { signal }),
     // DELETE ends the node's session too, rather than leaving it to the idle sweep.
     close: () => transport.terminateSession().catch(() => {}).then(() => client.close()).catch(() => {})
   }
+  await session.relist()
+  return session
 }
 
 /** The SDK's own JSON Schema check (the same one it runs on results), for a form's whole value. */

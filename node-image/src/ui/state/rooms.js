@@ -95,7 +95,7 @@ function updateOutbox (room, fn) {
 
 /** Queues a message and tries to send it; it stays in the outbox until the node accepts it. */
 export function send (room, { text, files }) {
-  const item = { nonce: newNonce(), text, files, at: performance.timeOrigin + performance.now() }
+  const item = { nonce: newNonce(), text, files }
   updateOutbox(room, box => [...box, item])
   void flush(room)
   return item.nonce
@@ -113,8 +113,7 @@ export async function flush (only) {
         const nick = roomState().nick
         try {
           const body = { nonce: item.nonce, ...(nick === '' ? {} : { nick }), ...(item.text === undefined ? {} : { text: item.text }), ...(item.files === undefined ? {} : { files: item.files }) }
-          const r = await api(`${roomPath(room)}/messages`, { method: 'POST', body })
-          sentAt.set(r.id, item.at)
+          await api(`${roomPath(room)}/messages`, { method: 'POST', body })
           updateOutbox(room, b => b.filter(x => x.nonce !== item.nonce))
         } catch (err) {
           // 4xx other than 429: the node refuses this message for good; show why and drop it from the queue.
@@ -130,9 +129,6 @@ export async function flush (only) {
     flushing = false
   }
 }
-
-/** When this page sent a message (ms since the epoch, from the page's clock): the latency the room test measures. */
-export const sentAt = new Map()
 
 export async function markSeen (room, upTo) {
   await api(`${roomPath(room)}/seen`, { method: 'POST', body: { upTo } }).catch(() => {})

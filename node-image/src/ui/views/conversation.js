@@ -2,6 +2,7 @@
 // agent's reply, prompts as their messages, questions as inline forms; the typing
 // indicator shows a running call's progress with a cancel button.
 import { html, useEffect, useRef } from '../lib/ui.js'
+import { clock } from '../lib/format.js'
 import { useSelect } from '../state/store.js'
 import { store } from '../state/app-state.js'
 import { cancel, restoreHistory } from '../state/conversations.js'
@@ -9,7 +10,6 @@ import { ResultView, Markdown } from './result-view.js'
 import { QuestionCard } from './question-card.js'
 import { AppFrame, AppMessageEntry } from './app-frame.js'
 
-const time = at => new Date(at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })
 
 function argsText (args) {
   const json = JSON.stringify(args ?? {})
@@ -18,7 +18,7 @@ function argsText (args) {
 
 function CallEntry ({ agentId, entry }) {
   return html`
-    <li class="bubble mine" data-entry=${entry.id}><span class="sr-only">You: </span><code>/${entry.tool}${argsText(entry.args)}</code><time class="meta">${time(entry.at)}</time></li>
+    <li class="bubble mine" data-entry=${entry.id}><span class="sr-only">You: </span><code>/${entry.tool}${argsText(entry.args)}</code><time class="meta">${clock(entry.at)}</time></li>
     ${entry.status === 'running' ? null : html`<li class=${`bubble theirs ${entry.status}`} data-entry-reply=${entry.id}>
       <span class="sr-only">${agentId}: </span>
       ${entry.status === 'cancelled' ? html`<p class="muted">Cancelled.</p>` : null}

@@ -6,8 +6,8 @@ import { useSelect } from '../state/store.js'
 import { store } from '../state/app-state.js'
 import { api } from '../net/api.js'
 import { loadOlder, roomState } from '../state/rooms.js'
+import { shortId as short } from '../lib/format.js'
 
-const short = id => id.length > 14 ? `${id.slice(0, 6)}…${id.slice(-6)}` : id
 const day = (value, end) => value === '' ? undefined : new Date(`${value}T${end ? '23:59:59.999' : '00:00:00'}`).getTime()
 
 async function reveal (room, hit) {

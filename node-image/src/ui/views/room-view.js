@@ -5,10 +5,9 @@ import { html, useEffect, useRef, useState, useLayoutEffect, useMemo } from '../
 import { useSelect } from '../state/store.js'
 import { store } from '../state/app-state.js'
 import { loadMessages, loadOlder, send, typing, markSeen, deliveryOf, setNick } from '../state/rooms.js'
+import { shortId as short, clock } from '../lib/format.js'
 import { FileChips, FilePicker, uploadFiles } from './file-chips.js'
 
-const short = id => id.length > 14 ? `${id.slice(0, 6)}…${id.slice(-6)}` : id
-const time = at => new Date(at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })
 
 export function roomTitle (rs, room) {
   if (room === rs.networkRoom) return 'Everyone'
@@ -38,7 +37,7 @@ function Message ({ rs, m }) {
     ${m.readable ? null : html`<p class="muted">This message could not be opened on this node.</p>`}
     ${m.text ? html`<p class="room-text">${m.text}</p>` : null}
     ${m.files.length > 0 ? html`<${FileChips} files=${m.files} />` : null}
-    <span class="meta"><time datetime=${new Date(m.sentAt).toISOString()}>${time(m.sentAt)}</time>${m.late ? ' · arrived late' : ''}${mine ? html` · <${Delivery} rs=${rs} message=${m} />` : null}</span>
+    <span class="meta"><time datetime=${new Date(m.sentAt).toISOString()}>${clock(m.sentAt)}</time>${m.late ? ' · arrived late' : ''}${mine ? html` · <${Delivery} rs=${rs} message=${m} />` : null}</span>
   </li>`
 }
 

@@ -78,13 +78,10 @@ export function SidePanel ({ agent }) {
     let live = true
     setS(old => old.agentId === agent.agentId ? old : { status: 'loading' })
     session(agent.agentId).then(async x => {
-      // A registry change for this agent: list again through the same session.
-      const [tools, prompts, resources] = await Promise.all([
-        x.client.getServerCapabilities()?.tools ? x.client.listTools().then(r => r.tools) : x.tools,
-        x.client.getServerCapabilities()?.prompts ? x.client.listPrompts().then(r => r.prompts) : x.prompts,
-        x.client.getServerCapabilities()?.resources ? x.client.listResources().then(r => r.resources) : x.resources
-      ])
-      if (live) setS({ status: 'ready', agentId: agent.agentId, tools, prompts, resources })
+      // The session listed on connect; a registry change for this agent since then lists again.
+      if (x.toolsKey !== undefined && x.toolsKey !== toolsKey) await x.relist()
+      x.toolsKey = toolsKey
+      if (live) setS({ status: 'ready', agentId: agent.agentId, tools: x.tools, prompts: x.prompts, resources: x.resources })
     }, err => { if (live) setS({ status: 'error', message: String(err.message ?? err) }) })
     return () => { live = false }
   }, [agent.agentId, toolsKey])
