@@ -4,14 +4,9 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest'
 import { createHash, randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
-import type { Browser, Page } from 'playwright-core'
+import type { Browser } from 'playwright-core'
 import { startMesh, type Mesh } from '../mesh/harness.ts'
-import { launchChromium, openPage, expectClean, type PageWatch } from './ui-harness.ts'
-
-async function openRoom (page: Page): Promise<void> {
-  await page.getByRole('navigation', { name: 'Rooms' }).getByRole('button', { name: /^Everyone/ }).click({ timeout: 15_000 })
-  await page.getByRole('heading', { level: 2, name: 'Everyone' }).waitFor()
-}
+import { launchChromium, openPage, expectClean, openRoom, type PageWatch } from './ui-harness.ts'
 
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
 
@@ -56,6 +51,18 @@ describe('files shared in a room', () => {
     expect(await three.locator('img[src="x"]').count()).toBe(0)
     const [download] = await Promise.all([three.waitForEvent('download'), link.click()])
     expect((await readFile(await download.path())).toString()).toBe('dropped bytes')
+    for (const w of watches) await expectClean(w)
+  })
+
+  it('previews a shared PNG on the other node\'s page, fetched through that node', async () => {
+    const [one, three] = [watches[0]!.page, watches[1]!.page]
+    // A 1×1 PNG.
+    const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64')
+    await one.locator('#file-input').setInputFiles({ name: 'dot.png', mimeType: 'image/png', buffer: png })
+    const preview = three.getByRole('img', { name: 'preview of dot.png' })
+    await preview.waitFor({ timeout: 30_000 })
+    await expect.poll(async () => await preview.evaluate(el => (el as unknown as { naturalWidth: number }).naturalWidth)).toBe(1)
+    expect(await preview.getAttribute('src')).toMatch(/^blob:/)
     for (const w of watches) await expectClean(w)
   })
 })

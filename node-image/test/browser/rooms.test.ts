@@ -6,14 +6,9 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
 import { startMesh, type Mesh } from '../mesh/harness.ts'
-import { launchChromium, openPage, expectClean, type PageWatch } from './ui-harness.ts'
+import { launchChromium, openPage, expectClean, openRoom, type PageWatch } from './ui-harness.ts'
 
 const now = async (page: Page): Promise<number> => await page.evaluate(() => performance.timeOrigin + performance.now())
-
-async function openRoom (page: Page): Promise<void> {
-  await page.getByRole('navigation', { name: 'Rooms' }).getByRole('button', { name: /^Everyone/ }).click({ timeout: 15_000 })
-  await page.getByRole('heading', { level: 2, name: 'Everyone' }).waitFor()
-}
 
 async function say (page: Page, text: string): Promise<void> {
   const input = page.getByLabel('Message to Everyone')

@@ -112,3 +112,9 @@ export async function openTool (page: Page, tool: string): Promise<void> {
   await page.getByRole('tab', { name: /Tools/ }).click()
   await page.getByRole('tabpanel').getByRole('button', { name: listedAs(tool) }).click()
 }
+
+/** Opens the network's room, as a person would. */
+export async function openRoom (page: Page): Promise<void> {
+  await page.getByRole('navigation', { name: 'Rooms' }).getByRole('button', { name: /^Everyone/ }).click({ timeout: 15_000 })
+  await page.getByRole('heading', { level: 2, name: 'Everyone' }).waitFor()
+}
