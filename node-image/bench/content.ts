@@ -12,6 +12,9 @@
  *             protocol, written to B's store) and on A (local read), same CID.
  *             With Kubo: the same bytes added on Kubo A, read on Kubo B (bitswap in a
  *             private swarm, via KuboStore.fetchBlock) and on Kubo A (local).
+ *   peer      Dawn against Kubo, each as two daemon processes: a cold read on B of fresh
+ *             bytes added on A, at several sizes, with the Dawn/Kubo throughput ratio
+ *             (content-peer.ts).
  */
 import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -32,6 +35,7 @@ import { createNetworkDir } from '../src/local-mesh/network-dir.ts'
 import { loadConfig } from '../src/config/load.ts'
 import { startKubo, kuboFetch, type KuboDaemon } from '../../test/support/kubo.ts'
 import { Deadline, fmtMs, formatTable, median, sleep, summarize, withTimeout } from './util.ts'
+import { peerSection } from './content-peer.ts'
 
 const MiB = 1024 * 1024
 /** Upload chunk size, about what an HTTP body arrives in. */
@@ -51,6 +55,8 @@ export async function run (args: string[]): Promise<void> {
       mib: { type: 'string', default: '16' },
       'mesh-mib': { type: 'string', default: '4' },
       rounds: { type: 'string', default: '5' },
+      sizes: { type: 'string', default: '1,16,64' },
+      sections: { type: 'string', default: 'store,fetch,peer' },
       'skip-kubo-fetch': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false }
     }
@@ -60,7 +66,9 @@ export async function run (args: string[]): Promise<void> {
       'options: --mib N        store add/get payload in MiB (16)',
       '         --mesh-mib N   fetch payload in MiB (4)',
       '         --rounds N     measured rounds per section (5), after one unmeasured 1 MiB warm-up round',
-      '         --skip-kubo-fetch  no second Kubo daemon, no Kubo-to-Kubo bitswap row',
+      '         --sizes A,B,C  peer section payloads in MiB (1,16,64)',
+      '         --sections S   which of store,fetch,peer to run (all)',
+      '         --skip-kubo-fetch  no second Kubo daemon, no Kubo-to-Kubo bitswap rows',
       'Kubo comes from scripts/fetch-kubo.sh (or $DAWN_KUBO_BIN); without it the Kubo rows are skipped.'
     ].join('\n') + '\n')
     return
@@ -69,6 +77,9 @@ export async function run (args: string[]): Promise<void> {
   const meshMib = positive(values['mesh-mib'], '--mesh-mib')
   const rounds = Math.ceil(positive(values.rounds, '--rounds'))
   const kuboFetchRow = !values['skip-kubo-fetch']
+  const sizes = values.sizes.split(',').map(s => positive(s, '--sizes'))
+  const sections = new Set(values.sections.split(','))
+  for (const s of sections) if (!['store', 'fetch', 'peer'].includes(s)) throw new Error(`--sections: unknown section ${s}`)
 
   const dir = await mkdtemp(join(tmpdir(), 'dawn-bench-content-'))
   const cleanup: Array<() => Promise<void>> = []
@@ -95,8 +106,9 @@ export async function run (args: string[]): Promise<void> {
     const kubo = kuboA === undefined ? undefined : new KuboStore({ apiUrl: kuboA.apiUrl })
     await kubo?.start()
 
-    await storeSection({ embedded, kubo, bytes: Math.round(mib * MiB), rounds })
-    await fetchSection({ dir, bytes: Math.round(meshMib * MiB), rounds, kuboA: kubo, kuboB, kuboAddr: kuboA?.swarmAddrs[0] })
+    if (sections.has('store')) await storeSection({ embedded, kubo, bytes: Math.round(mib * MiB), rounds })
+    if (sections.has('fetch')) await fetchSection({ dir, bytes: Math.round(meshMib * MiB), rounds, kuboA: kubo, kuboB, kuboAddr: kuboA?.swarmAddrs[0] })
+    if (sections.has('peer')) await peerSection({ dir, sizes, rounds, ...(kuboA === undefined ? {} : { kuboA }), ...(kuboB === undefined ? {} : { kuboB }) })
   } finally {
     for (const stop of cleanup.reverse()) await withTimeout(stop().catch(() => {}), 15_000)
     await rm(dir, { recursive: true, force: true })

@@ -100,7 +100,7 @@ export class DawnNode {
       maxMessageBytes: init.config.network.maxMessageBytes,
       replayWindowMs: init.config.network.replayWindowSeconds * 1000,
       // Base64 in the envelope, the E2E header and the certificate on top of the JSON.
-      large: { types: ['toolcall.request', 'toolcall.response', 'content.block.response'], maxBytes: Math.ceil(init.config.toolCalls.maxBytes * 4 / 3) + 64 * 1024 }
+      large: { types: ['toolcall.request', 'toolcall.response'], maxBytes: Math.ceil(init.config.toolCalls.maxBytes * 4 / 3) + 64 * 1024 }
     })
     this.cipher = new E2ECipher({ peerId: creds.peerId, seed: creds.seed, replayWindowMs: init.config.network.replayWindowSeconds * 1000 })
     this.agents = new AgentHost({ log: this.log, mesh: this.meshFacade(), content: this.contentFacade() }, { dataDir: init.config.node.dataDir })

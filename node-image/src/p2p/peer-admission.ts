@@ -35,6 +35,11 @@ export interface AdmittedStream {
   readFrame: (maxBytes: number, signal: AbortSignal) => Promise<Uint8Array>
   /** The byte stream after the frame, for writing the reply. */
   write: (data: Uint8Array, signal: AbortSignal) => Promise<void>
+  /**
+   * The stream, for a protocol that frames it itself (many small frames on one stream);
+   * the frame reader above is then unusable and its unread bytes go back to the stream.
+   */
+  unwrap: () => Stream
   release: () => void
 }
 
@@ -78,6 +83,7 @@ export class PeerAdmission {
     return {
       peer,
       release,
+      unwrap: () => bytes.unwrap(),
       write: async (data, signal) => {
         await bytes.write(encodeLength(data.byteLength), { signal })
         await bytes.write(data, { signal })

@@ -22,7 +22,8 @@ export interface NetworkProtocols {
 /**
  * The version in an id changes with its wire format, so nodes of different formats never
  * misread each other: they do not share that protocol at all (registry 2.0.0/sync 3.0.0 carry
- * listing decorations and templates; toolcall and flood 2.0.0 carry MCP context and event frames).
+ * listing decorations and templates; toolcall and flood 2.0.0 carry MCP context and event frames;
+ * content-blocks 2.0.0 pipelines binary block frames on one stream).
  */
 export function networkProtocols (network: string): NetworkProtocols {
   return {
@@ -33,7 +34,7 @@ export function networkProtocols (network: string): NetworkProtocols {
     announceTopic: `/dawn/${network}/announce/1.0.0`,
     toolCall: `/dawn/${network}/toolcall/2.0.0`,
     contentTopic: `/dawn/${network}/content/1.0.0`,
-    contentBlocks: `/dawn/${network}/content-blocks/1.0.0`,
+    contentBlocks: `/dawn/${network}/content-blocks/2.0.0`,
     flood: `/dawn/${network}/flood/2.0.0`,
     roomsTopic: `/dawn/${network}/rooms/1.0.0`,
     roomReceiptsTopic: `/dawn/${network}/room-receipts/1.0.0`,
@@ -44,5 +45,5 @@ export function networkProtocols (network: string): NetworkProtocols {
 }
 
 /** Envelope `type` values; also the label values of the message metrics. */
-export const MESSAGE_TYPES = ['membership.hello', 'registry.delta', 'registry.sync', 'peer.announce', 'toolcall.request', 'toolcall.response', 'toolcall.event', 'content.manifest', 'content.block.request', 'content.block.response', 'flood.request', 'flood.pong', 'room.message', 'room.receipt', 'room.typing', 'room.sync', 'room.dm'] as const
+export const MESSAGE_TYPES = ['membership.hello', 'registry.delta', 'registry.sync', 'peer.announce', 'toolcall.request', 'toolcall.response', 'toolcall.event', 'content.manifest', 'flood.request', 'flood.pong', 'room.message', 'room.receipt', 'room.typing', 'room.sync', 'room.dm'] as const
 export type MessageType = typeof MESSAGE_TYPES[number]

@@ -1,21 +1,23 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Libp2p } from 'libp2p'
 import type { CID } from 'multiformats/cid'
-import type { Messenger } from '../p2p/messenger.ts'
 import type { NodeMetrics } from '../metrics/node-metrics.ts'
 import type { LogFn } from '../logging/json-logger.ts'
-import { request, serve } from '../p2p/lp-rpc.ts'
 import type { PeerAdmission } from '../p2p/peer-admission.ts'
-import { decodeCid } from './cid-text.ts'
 import type { ContentStore } from './content-store.ts'
-import { MAX_BLOCK_BYTES } from './unixfs-layout.ts'
+import { BlockChannel } from './block-channel.ts'
+import { BlockServer } from './block-server.ts'
+import { BlockExchangeError, MAX_OUTSTANDING, PeerLacksBlockError } from './block-frames.ts'
+
+export { BlockExchangeError, BlockProtocolError, PeerLacksBlockError } from './block-frames.ts'
 
 export interface BlockExchangeComponents {
   libp2p: Pick<Libp2p, 'handle' | 'unhandle' | 'dialProtocol'>
   admission: PeerAdmission
-  messenger: Messenger
-  store: ContentStore
-  metrics: NodeMetrics
+  /** Members that proved membership and accepted ours: the only peers asked, and read from. */
+  verifiedPeers: () => string[]
+  store: Pick<ContentStore, 'localBlock'>
+  metrics: Pick<NodeMetrics, 'contentBlocksServed'>
   log: LogFn
 }
 
@@ -23,86 +25,103 @@ export interface BlockExchangeInit {
   protocol: string
   /** How long a peer may take to answer one block. */
   timeoutMs: number
+  /** Requests in flight per peer (default 16, at most MAX_OUTSTANDING); the holder serves as many at once. */
+  window?: number
+  /** A channel with nothing outstanding closes after this long (default 5 s); the holder waits 12× longer. */
+  idleMs?: number
 }
 
-/** Mesh peer answered the request but has no such block. */
-export class PeerLacksBlockError extends Error {
-  constructor (peer: string) {
-    super(`${peer} does not have the block`)
-    this.name = 'PeerLacksBlockError'
-  }
-}
-
-export class BlockExchangeError extends Error {
-  constructor (message: string, options?: { cause?: unknown }) {
-    super(message, options)
-    this.name = 'BlockExchangeError'
-  }
-}
-
-const FOUND = 0
-const MISSING = 1
+const DEFAULT_WINDOW = 16
+const DEFAULT_IDLE_MS = 5000
 
 /**
- * Block transfer between embedded stores: one signed request (a binary CID) and
- * one signed response (status byte + block) per stream. The receiver checks the
- * hash, not the sender, so a node never trusts what it is sent.
+ * Block transfer between embedded stores: one stream per peer, many pipelined
+ * requests on it (block-channel.ts, block-server.ts). The receiver checks each
+ * block's hash, not the sender, so a node never trusts what it is sent.
  */
 export class BlockExchange {
   private readonly components: BlockExchangeComponents
   private readonly init: BlockExchangeInit
-  private readonly maxBytes: number
+  private readonly server: BlockServer
+  /** At most one per verified peer; a channel removes itself when it closes. */
+  private readonly channels = new Map<string, { opening: Promise<BlockChannel>, channel?: BlockChannel }>()
+  private stopped = false
 
   constructor (components: BlockExchangeComponents, init: BlockExchangeInit) {
     this.components = components
     this.init = init
-    this.maxBytes = Math.min(components.messenger.maxBytesFor('content.block.response'), Math.ceil(MAX_BLOCK_BYTES * 4 / 3) + 64 * 1024)
+    this.server = new BlockServer(components, { protocol: init.protocol, window: this.window, idleMs: this.idleMs * 12, timeoutMs: init.timeoutMs })
+  }
+
+  private get window (): number {
+    return Math.min(this.init.window ?? DEFAULT_WINDOW, MAX_OUTSTANDING)
+  }
+
+  private get idleMs (): number {
+    return this.init.idleMs ?? DEFAULT_IDLE_MS
   }
 
   async start (): Promise<void> {
-    const { libp2p, messenger, metrics, log, admission } = this.components
-    await serve(libp2p, this.init.protocol, admission, async (body, connection) => {
-      const env = messenger.open(body, { type: 'content.block.request', from: connection.remotePeer.toString() }, connection.remotePeer.toString())
-      if (env === undefined) {
-        metrics.contentBlocksServed.inc({ result: 'rejected' })
-        throw new BlockExchangeError('request envelope refused')
-      }
-      const cid = decodeCid(env.body)
-      const block = await this.components.store.localBlock(cid, { signal: AbortSignal.timeout(this.init.timeoutMs) })
-      metrics.contentBlocksServed.inc({ result: block === undefined ? 'missing' : 'found' })
-      const reply = new Uint8Array(1 + (block?.byteLength ?? 0))
-      reply[0] = block === undefined ? MISSING : FOUND
-      if (block !== undefined) reply.set(block, 1)
-      return messenger.seal('content.block.response', reply)
-    }, {
-      // A request is a signed CID: far below the message limit.
-      maxBytes: messenger.maxMessageBytes,
-      timeoutMs: this.init.timeoutMs,
-      service: 'content-blocks',
-      onError: (err, connection) => { log('debug', 'block request failed', { peer: connection.remotePeer.toString(), error: err.message }) }
-    })
+    this.stopped = false
+    await this.server.start()
   }
 
   async stop (): Promise<void> {
-    await this.components.libp2p.unhandle(this.init.protocol)
+    this.stopped = true
+    await this.server.stop()
+    const open = [...this.channels.values()]
+    this.channels.clear()
+    for (const c of await Promise.allSettled(open.map(async e => await e.opening))) if (c.status === 'fulfilled') c.value.close()
   }
 
   /** The peer's bytes for `cid`, unverified: the caller checks the hash. */
   async request (peer: string, cid: CID, signal: AbortSignal): Promise<Uint8Array> {
-    const { libp2p, messenger } = this.components
-    const timeout = AbortSignal.any([signal, AbortSignal.timeout(this.init.timeoutMs)])
-    let reply: Uint8Array
+    const channel = await this.channel(peer, signal)
+    let block: Uint8Array | undefined
     try {
-      reply = await request(libp2p, peerIdFromString(peer), this.init.protocol, messenger.seal('content.block.request', cid.bytes), { maxBytes: this.maxBytes, signal: timeout })
+      block = await channel.request(cid, signal)
     } catch (err) {
-      if (signal.aborted) throw err
+      if (signal.aborted || err instanceof BlockExchangeError) throw err
       throw new BlockExchangeError(`block request to ${peer} failed: ${(err as Error).message}`, { cause: err })
     }
-    const opened = messenger.tryOpen(reply, { type: 'content.block.response', from: peer }, peer)
-    if ('reason' in opened) throw new BlockExchangeError(`response from ${peer} refused: ${opened.reason}`)
-    const body = opened.envelope.body
-    if (body[0] === MISSING && body.byteLength === 1) throw new PeerLacksBlockError(peer)
-    if (body[0] !== FOUND) throw new BlockExchangeError(`response from ${peer} has no valid status`)
-    return body.subarray(1)
+    if (block === undefined) throw new PeerLacksBlockError(peer)
+    return block
+  }
+
+  private async channel (peer: string, signal: AbortSignal): Promise<BlockChannel> {
+    const existing = this.channels.get(peer)
+    if (existing !== undefined && existing.channel?.closed !== true) return await existing.opening
+    if (this.stopped) throw new BlockExchangeError('block exchange stopped')
+    const isMember = (): boolean => this.components.verifiedPeers().includes(peer)
+    // Nothing is asked of, or read from, a peer that has not proved membership.
+    if (!isMember()) throw new BlockExchangeError(`${peer} is not a verified member`)
+    const entry: { opening: Promise<BlockChannel>, channel?: BlockChannel } = { opening: this.open(peer, isMember, signal) }
+    this.channels.set(peer, entry)
+    entry.opening.then(channel => {
+      entry.channel = channel
+      if (channel.closed && this.channels.get(peer) === entry) this.channels.delete(peer)
+    }, () => {
+      if (this.channels.get(peer) === entry) this.channels.delete(peer)
+    })
+    return await entry.opening
+  }
+
+  private async open (peer: string, isMember: () => boolean, signal: AbortSignal): Promise<BlockChannel> {
+    const deadline = AbortSignal.any([signal, AbortSignal.timeout(this.init.timeoutMs)])
+    let stream
+    try {
+      stream = await this.components.libp2p.dialProtocol(peerIdFromString(peer), this.init.protocol, { signal: deadline, runOnLimitedConnection: true })
+    } catch (err) {
+      throw new BlockExchangeError(`opening a block stream to ${peer} failed: ${(err as Error).message}`, { cause: err })
+    }
+    const channel: BlockChannel = new BlockChannel(stream, {
+      peer,
+      window: this.window,
+      timeoutMs: this.init.timeoutMs,
+      idleMs: this.idleMs,
+      isMember,
+      onClose: () => { if (this.channels.get(peer)?.channel === channel) this.channels.delete(peer) }
+    })
+    return channel
   }
 }

@@ -2,12 +2,12 @@ import type { CID } from 'multiformats/cid'
 import type { NodeMetrics } from '../metrics/node-metrics.ts'
 import type { LogFn } from '../logging/json-logger.ts'
 import type { ContentStore } from './content-store.ts'
-import { PeerLacksBlockError, type BlockExchange } from './block-exchange.ts'
+import { BlockProtocolError, PeerLacksBlockError, type BlockExchange } from './block-exchange.ts'
 import { verifyBlock } from './verify-block.ts'
 import { LruMap } from '../p2p/lru-map.ts'
+import { BlockVerificationError, ContentDeadlineError, ContentNotFoundError } from './errors.ts'
 
 const MAX_PENALISED = 4096
-import { BlockVerificationError, ContentDeadlineError, ContentNotFoundError } from './errors.ts'
 
 export interface BlockFetcherComponents {
   store: ContentStore
@@ -108,7 +108,7 @@ export class BlockFetcher {
   }
 
   private async fromPeers (cid: CID, peers: string[], signal: AbortSignal, onSuccess: (peer: string) => void): Promise<Uint8Array> {
-    const { exchange, store, metrics, log } = this.components
+    const { exchange, store, metrics } = this.components
     if (exchange === undefined) throw new ContentNotFoundError(`block ${cid.toString()} is not on this node`)
     const failures: string[] = []
     for (const peer of peers) {
@@ -118,6 +118,8 @@ export class BlockFetcher {
         bytes = await exchange.request(peer, cid, signal)
       } catch (err) {
         if (signal.aborted) break
+        // A peer that breaks the block protocol is skipped like one that sends bad bytes.
+        if (err instanceof BlockProtocolError) this.penalise(peer, cid, err.message)
         failures.push(err instanceof PeerLacksBlockError ? `${peer}: missing` : `${peer}: ${(err as Error).message}`)
         continue
       }
@@ -126,8 +128,7 @@ export class BlockFetcher {
       } catch (err) {
         if (!(err instanceof BlockVerificationError)) throw err
         metrics.contentVerificationFailures.inc({ source: 'mesh' })
-        this.penalised.set(peer, Date.now() + (this.init.penaltyMs ?? 10 * 60_000))
-        log('warn', 'peer sent a block that does not match its CID; skipping the peer', { peer, cid: cid.toString() })
+        this.penalise(peer, cid, 'sent a block that does not match its CID')
         failures.push(`${peer}: corrupt block`)
         continue
       }
@@ -140,6 +141,11 @@ export class BlockFetcher {
     throw new ContentNotFoundError(peers.length === 0
       ? `no node in the mesh holds ${cid.toString()}`
       : `no node had a valid copy of block ${cid.toString()} (${failures.join('; ')})`)
+  }
+
+  private penalise (peer: string, cid: CID, why: string): void {
+    this.penalised.set(peer, Date.now() + (this.init.penaltyMs ?? 10 * 60_000))
+    this.components.log('warn', `peer ${why}; skipping the peer`, { peer, cid: cid.toString() })
   }
 
   /** Penalised peers go last (not away: they may be the only copy left after their disk was fixed). */

@@ -207,7 +207,7 @@ export class ContentService implements ContentFacade {
     const source = this.source(cid)
     const entry = await this.mapErrors(cid, deadline, timeoutMs, async () => await exporter(cid, source, { signal }))
     if (entry.type !== 'file' && entry.type !== 'raw' && entry.type !== 'identity') throw new ContentError('not-a-file', `${cidKey(cid)} is a ${entry.type}, not a file`)
-    return { size: Number(entry.size), content: entry.content({ ...(opts.signal === undefined ? {} : { signal: opts.signal }), blockReadConcurrency: 8 }) }
+    return { size: Number(entry.size), content: entry.content({ ...(opts.signal === undefined ? {} : { signal: opts.signal }), blockReadConcurrency: 16 }) }
   }
 
   async pin (cidText: string, opts: { replication?: number, signal?: AbortSignal } = {}): Promise<ContentStatus> {

@@ -4,26 +4,39 @@ import type { BlockSource } from './block-fetcher.ts'
 
 /**
  * Visits every block of a DAG through `source` (which fetches and verifies what
- * is missing), a few blocks at a time. Returns the number of blocks and bytes.
+ * is missing), keeping up to `concurrency` fetches in flight: a sliding window,
+ * so one slow block does not hold back the rest. Returns the number of blocks and bytes.
  */
-export async function walkDag (root: CID, source: BlockSource, signal: AbortSignal, concurrency = 8): Promise<{ blocks: number, bytes: number }> {
-  const seen = new Set<string>()
-  let queue: CID[] = [root]
+export async function walkDag (root: CID, source: BlockSource, signal: AbortSignal, concurrency = 16): Promise<{ blocks: number, bytes: number }> {
+  const seen = new Set<string>([root.toString()])
+  const queue: CID[] = [root]
+  const running = new Set<Promise<void>>()
   let blocks = 0
   let bytes = 0
-  while (queue.length > 0) {
-    const next: CID[] = []
-    for (let i = 0; i < queue.length; i += concurrency) {
-      const batch = queue.slice(i, i + concurrency).filter(c => !seen.has(c.toString()))
-      for (const c of batch) seen.add(c.toString())
-      const fetched = await Promise.all(batch.map(async c => ({ cid: c, block: await source.block(c, signal) })))
-      for (const { cid, block } of fetched) {
-        blocks++
-        bytes += block.byteLength
-        if (cid.code === dagPb.code) for (const link of dagPb.decode(block).Links) next.push(link.Hash)
+  let failure: Error | undefined
+  const visit = async (cid: CID): Promise<void> => {
+    const block = await source.block(cid, signal)
+    blocks++
+    bytes += block.byteLength
+    if (cid.code !== dagPb.code) return
+    for (const link of dagPb.decode(block).Links) {
+      const key = link.Hash.toString()
+      if (!seen.has(key)) {
+        seen.add(key)
+        queue.push(link.Hash)
       }
     }
-    queue = next
+  }
+  while ((queue.length > 0 || running.size > 0) && failure === undefined) {
+    while (queue.length > 0 && running.size < concurrency) {
+      const job: Promise<void> = visit(queue.shift() as CID).catch((err: unknown) => { failure ??= err instanceof Error ? err : new Error(String(err)) }).finally(() => { running.delete(job) })
+      running.add(job)
+    }
+    await Promise.race(running)
+  }
+  if (failure !== undefined) {
+    await Promise.allSettled(running)
+    throw failure
   }
   return { blocks, bytes }
 }

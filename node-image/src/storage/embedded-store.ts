@@ -1,6 +1,7 @@
 import { join } from 'node:path'
-import { readdir, stat } from 'node:fs/promises'
+import { readdir, readFile, stat } from 'node:fs/promises'
 import { FsBlockstore } from 'blockstore-fs'
+import { NextToLast } from 'blockstore-fs/sharding'
 import { importer } from 'ipfs-unixfs-importer'
 import type { CID } from 'multiformats/cid'
 import type { AbortOptions, ContentStore } from './content-store.ts'
@@ -20,11 +21,13 @@ export class EmbeddedStore implements ContentStore {
   readonly backend = 'embedded' as const
   private readonly blocks: FsBlockstore
   private readonly blocksDir: string
+  /** blockstore-fs's own layout, so a block is read with one readFile (see localBlock). */
+  private readonly layout = new NextToLast()
   private stored = 0
 
   constructor (init: EmbeddedStoreInit) {
     this.blocksDir = join(init.dir, 'blocks')
-    this.blocks = new FsBlockstore(this.blocksDir)
+    this.blocks = new FsBlockstore(this.blocksDir, { shardingStrategy: this.layout })
   }
 
   async start (): Promise<void> {
@@ -45,17 +48,19 @@ export class EmbeddedStore implements ContentStore {
     return { cid: root, size: counted.bytes() }
   }
 
+  /**
+   * One readFile, not has() then a 64 KiB-chunked read stream: serving and reading
+   * blocks is the hot path of every fetch, and an absent block costs one failed open.
+   */
   async localBlock (cid: CID, opts: AbortOptions = {}): Promise<Uint8Array | undefined> {
-    if (!(await this.blocks.has(cid, opts))) return undefined
-    const parts: Uint8Array[] = []
+    const { dir, file } = this.layout.encode(cid)
     try {
-      for await (const part of this.blocks.get(cid, opts)) parts.push(part)
+      return await readFile(join(this.blocksDir, dir, file), opts.signal === undefined ? {} : { signal: opts.signal })
     } catch (err) {
-      // Deleted between has() and get(): same as absent.
-      if ((err as Error).name === 'NotFoundError') return undefined
+      // Absent, or deleted by a collection while we read: the same thing.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
       throw err
     }
-    return parts.length === 1 ? parts[0] : Buffer.concat(parts)
   }
 
   async putBlock (cid: CID, bytes: Uint8Array, opts: AbortOptions = {}): Promise<void> {

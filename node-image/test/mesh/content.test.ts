@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { request } from 'node:http'
@@ -11,7 +11,7 @@ import { sha256 } from 'multiformats/hashes/sha2'
 import type { ContentStatus, ContentSummary } from '../../src/storage/content-api.ts'
 
 // Four embedded-store nodes with fast gossip and repair, so replication settles in seconds.
-const STORAGE = { replication: 2, manifestIntervalSeconds: 1, repairIntervalSeconds: 1, fetchTimeoutMs: 8000, blockTimeoutMs: 3000, maxUploadBytes: 8 * 1024 * 1024 }
+const STORAGE = { replication: 2, manifestIntervalSeconds: 1, repairIntervalSeconds: 1, fetchTimeoutMs: 8000, blockTimeoutMs: 3000, maxUploadBytes: 24 * 1024 * 1024 }
 
 let mesh: Mesh
 const url = (i: number): string => mesh.net.nodes[i]?.httpUrl ?? ''
@@ -81,6 +81,25 @@ describe('content layer over the mesh (embedded stores)', () => {
     expect(size).toBe(bytes.length)
     expect(cid).toMatch(/^bafybei/)
     for (const i of [1, 2, 3]) expect((await read(i, cid)).equals(bytes)).toBe(true)
+  })
+
+  it('reads a 20 MiB file (81 blocks) from the one peer that has it, equal by SHA-256', async () => {
+    const bytes = randomBytes(20 * 1024 * 1024)
+    const { cid } = await add(0, bytes, '?pin=false')
+    const servedBefore = await mesh.metric(0, 'dawn_content_blocks_served_total', { result: 'found' })
+    const res = await fetch(`${url(2)}/api/v1/content/${cid}?timeoutMs=60000`, { signal: AbortSignal.timeout(120_000) })
+    expect(res.status).toBe(200)
+    const hash = createHash('sha256')
+    let size = 0
+    for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
+      hash.update(chunk)
+      size += chunk.byteLength
+    }
+    expect(size).toBe(bytes.length)
+    expect(hash.digest('hex')).toBe(createHash('sha256').update(bytes).digest('hex'))
+    // Unpinned and nowhere else: every block (80 leaves and the root) came from node 0.
+    expect(await mesh.metric(0, 'dawn_content_blocks_served_total', { result: 'found' }) - servedBefore).toBe(81)
+    expect(await mesh.metric(2, 'dawn_content_verification_failures_total', { source: 'mesh' })).toBe(0)
   })
 
   it('keeps R copies: a holder that stops is replaced and every byte stays readable', async () => {
