@@ -22,6 +22,7 @@ import { writeOciArchive, type LayerBlob } from './oci-archive.ts'
 import { resolveLayer } from './rootfs.ts'
 import { imageSpecs, type ImageSpec } from './spec.ts'
 import { writeTar } from './tar.ts'
+import { ensureNodeBundle, NODE_BUNDLE_PATH } from '../node-image/src/local-mesh/node-bundle.ts'
 
 export interface BuiltImage {
   /** e.g. 'docker.io/dawn/node:0.1.0' */
@@ -178,6 +179,8 @@ export async function buildImages (opts: BuildOptions = {}): Promise<BuiltImage[
   const log = opts.log ?? ((): void => {})
   const pins = readPins()
   const specs = selectSpecs(imageSpecs(pins), opts.names)
+  // The node image copies the node bundle, which is built, not committed: never a stale one.
+  if (specs.some(s => s.layers.some(l => l.contents.some(c => c.kind === 'repo' && c.paths.includes(NODE_BUNDLE_PATH))))) await ensureNodeBundle(log)
   const epoch = process.env.SOURCE_DATE_EPOCH
   const ctx: BuildContext = {
     root: REPO_ROOT,

@@ -1,4 +1,5 @@
-import { createRequire } from 'node:module'
+// A JSON import, not a file read: the bundle (local-mesh/node-bundle.ts) inlines it, so the
+// version does not depend on where the running file sits.
+import pkg from '../package.json' with { type: 'json' }
 
-const pkg = createRequire(import.meta.url)('../package.json') as { version: string }
 export const VERSION: string = pkg.version

@@ -9,11 +9,12 @@
  * a space cannot add a directive or a keyword.
  */
 import { readFileSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import Type from 'typebox'
 import type { FastifyInstance, FastifyReply } from 'fastify'
+import { UI_DIR } from './ui-dir.ts'
 
-const APPS_DIR = fileURLToPath(new URL('../ui/apps/', import.meta.url))
+const APPS_DIR = join(UI_DIR, 'apps/')
 
 /** A scheme, a host (optionally `*.`-wildcarded) and a port: nothing a CSP could read as more. */
 const ORIGIN_SOURCE = /^(https?|wss?):\/\/(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)*(:\d{1,5})?$/i

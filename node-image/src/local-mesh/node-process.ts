@@ -1,8 +1,32 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { once } from 'node:events'
+import { existsSync } from 'node:fs'
 
 const CLI = fileURLToPath(new URL('../cli/main.ts', import.meta.url))
+
+/**
+ * V8 flags every node runs with (here, in ./dawn mesh and in the node image). A small young
+ * generation: the default lets each idle node keep ~50 MiB more and peak higher at start
+ * (bench `footprint` measures the choice).
+ */
+export const NODE_V8_FLAGS: readonly string[] = ['--max-semi-space-size=4']
+
+const JEMALLOC_PATHS = ['/usr/lib/x86_64-linux-gnu/libjemalloc.so.2', '/usr/lib/aarch64-linux-gnu/libjemalloc.so.2', '/usr/lib64/libjemalloc.so.2', '/usr/lib/libjemalloc.so.2']
+
+/**
+ * The allocator environment of a node. glibc malloc keeps ~40 MiB per node of startup garbage
+ * (free, but mid-heap, so never returned); jemalloc returns it within a second. With
+ * jemalloc absent (Debian: libjemalloc2), glibc with two arenas. glibc's own fix, a small
+ * fixed mmap threshold, was measured +25 % CPU per 64 KiB call, so it is not used.
+ * DAWN_JEMALLOC=off keeps glibc; a path picks that library.
+ */
+export function nodeMallocEnv (env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const choice = env.DAWN_JEMALLOC
+  const lib = choice === 'off' ? undefined : choice !== undefined && choice !== '' ? choice : JEMALLOC_PATHS.find(p => existsSync(p))
+  if (lib === undefined) return { MALLOC_ARENA_MAX: '2' }
+  return { LD_PRELOAD: [lib, env.LD_PRELOAD].filter(Boolean).join(' '), MALLOC_CONF: 'narenas:2,dirty_decay_ms:1000,muzzy_decay_ms:0' }
+}
 
 export interface NodeProcessInit {
   configFile: string
@@ -12,6 +36,12 @@ export interface NodeProcessInit {
   args?: string[]
   /** A command the node runs under, e.g. `['ip', 'netns', 'exec', 'ns1']` (it must exec, not fork). */
   wrapper?: string[]
+  /** The script Node runs: default the TypeScript CLI; `./dawn mesh` passes the bundle (node-bundle.ts). */
+  entry?: string
+  /** Node/V8 flags before the script; default NODE_V8_FLAGS. */
+  nodeFlags?: readonly string[]
+  /** Allocator variables; default nodeMallocEnv(). `env` still wins over them. */
+  mallocEnv?: Record<string, string>
 }
 
 /** A dawn-node child process; keeps the tail of its log for failure reports. */
@@ -36,12 +66,13 @@ export class NodeProcess {
   start (): void {
     this.exitCode = null
     const [command = process.execPath, ...prefix] = [...(this.init.wrapper ?? []), ...(this.init.wrapper === undefined ? [] : [process.execPath])]
-    const child = spawn(command, [...prefix, '--disable-warning=ExperimentalWarning', CLI, 'run', '--config', this.init.configFile, ...(this.init.args ?? [])], {
-      env: { ...process.env, DAWN_EXIT_WITH_PARENT: '1', ...this.init.env },
+    const child = spawn(command, [...prefix, ...(this.init.nodeFlags ?? NODE_V8_FLAGS), '--disable-warning=ExperimentalWarning', this.init.entry ?? CLI, 'run', '--config', this.init.configFile, ...(this.init.args ?? [])], {
+      env: { ...process.env, ...(this.init.mallocEnv ?? nodeMallocEnv()), DAWN_EXIT_WITH_PARENT: '1', ...this.init.env },
       stdio: ['ignore', 'pipe', 'pipe']
     })
     const keep = (chunk: Buffer): void => {
-      this.logTail.push(...chunk.toString().split('\n').filter(Boolean))
+      // Lines are cut: a stack through the minified bundle quotes whole source lines.
+      this.logTail.push(...chunk.toString().split('\n').filter(Boolean).map(l => l.length > 2000 ? `${l.slice(0, 2000)}…` : l))
       if (this.logTail.length > 200) this.logTail.splice(0, this.logTail.length - 200)
     }
     child.stdout.on('data', keep)

@@ -11,7 +11,7 @@ import type { OpenedEnvelope } from '../p2p/envelope.ts'
 import type { AddOptions, AddResult, ContentFacade, ContentReader, ContentStatus, ContentSummary, GetOptions, StorageBackend } from './content-api.ts'
 import type { ContentStore } from './content-store.ts'
 import { EmbeddedStore } from './embedded-store.ts'
-import { KuboStore } from './kubo-store.ts'
+import { LazyKuboStore } from './lazy-kubo-store.ts'
 import { BlockExchange } from './block-exchange.ts'
 import type { PeerAdmission } from '../p2p/peer-admission.ts'
 import { BlockFetcher, type BlockSource } from './block-fetcher.ts'
@@ -102,7 +102,7 @@ export class ContentService implements ContentFacade {
     this.stateFile = join(dir, 'state.json')
     if (storage.backend === 'kubo') {
       if (storage.kuboApiUrl === undefined) throw new Error('storage.kuboApiUrl is required with storage.backend kubo')
-      this.store = new KuboStore({ apiUrl: storage.kuboApiUrl, timeoutMs: storage.blockTimeoutMs })
+      this.store = new LazyKuboStore({ apiUrl: storage.kuboApiUrl, timeoutMs: storage.blockTimeoutMs })
     } else {
       this.store = new EmbeddedStore({ dir })
       this.exchange = new BlockExchange({ ...components, store: this.store }, { protocol: init.blockProtocol, timeoutMs: storage.blockTimeoutMs })
