@@ -121,6 +121,7 @@ export const NodeConfigSchema = Type.Object({
     timeoutMs: Type.Integer({ minimum: 100, maximum: 600_000, default: 30_000, description: 'deadline of a routed call unless the caller sets a shorter one' }),
     maxBytes: Type.Integer({ minimum: 64 * 1024, maximum: 64 * 1024 * 1024, default: 16 * 1024 * 1024, description: 'largest routed request or result frame' }),
     maxConcurrent: Type.Integer({ minimum: 1, maximum: 10_000, default: 512, description: 'calls this node serves at once; more are refused as busy' }),
+    channel: Type.Boolean({ default: true, description: 'carry calls to a directly connected node on one warm, authenticated channel per node instead of a signed stream per call' }),
     floodMaxHops: Type.Integer({ minimum: 0, maximum: 16, default: 4, description: 'hops a call may travel through members when no direct or relayed path reaches its node (the flood route); 0 turns the flood route off' })
   }, { additionalProperties: false, default: {} }),
   storage: Type.Object({

@@ -28,11 +28,29 @@ export function webRequestOf (method: string, url: string, headers: IncomingHttp
 export async function sendWebResponse (res: ServerResponse, response: Response): Promise<void> {
   const headers: Record<string, string> = {}
   response.headers.forEach((value, name) => { headers[name] = value })
-  res.writeHead(response.status, headers)
   if (response.body === null) {
+    res.writeHead(response.status, headers)
     res.end()
     return
   }
+  // A plain (non-SSE) answer is complete once the SDK returns it: send it with its length in
+  // one write, rather than headers, chunks and a terminator one after another.
+  if (!(headers['content-type'] ?? '').startsWith('text/event-stream')) {
+    let body: Uint8Array
+    try {
+      body = new Uint8Array(await response.arrayBuffer())
+    } catch {
+      // The body failed before a byte was sent: the client gets a plain error, not a cut-off answer.
+      res.writeHead(500).end()
+      return
+    }
+    delete headers['transfer-encoding']
+    headers['content-length'] = String(body.byteLength)
+    res.writeHead(response.status, headers)
+    res.end(body)
+    return
+  }
+  res.writeHead(response.status, headers)
   // An SSE stream may stay silent for a while (the GET stream): the client must see its headers now.
   res.flushHeaders()
   const reader = (response.body as ReadableStream<Uint8Array>).getReader()

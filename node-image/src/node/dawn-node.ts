@@ -31,6 +31,7 @@ import { ToolRouter } from '../routing/tool-router.ts'
 import { InputRounds } from '../agents/input-rounds.ts'
 import { SessionChannels } from '../agents/session-channels.ts'
 import { LocalCalls } from '../agents/local-calls.ts'
+import { CallChannelService } from '../routing/call-channel-service.ts'
 import { ToolCallService } from '../routing/tool-call-service.ts'
 import { FloodRelay, type FloodObserver } from '../routing/flood-relay.ts'
 import { FloodRouter } from '../routing/flood-router.ts'
@@ -198,9 +199,13 @@ export class DawnNode {
     // Flood frames stay under the network's message limit: a request envelope plus the hop byte, a reply envelope plus two.
     const flood = config.toolCalls.floodMaxHops === 0 ? undefined : { protocol: protocols.flood, maxHops: config.toolCalls.floodMaxHops, maxFrameBytes: config.network.maxMessageBytes + 2 }
     const floodRouter = flood === undefined ? undefined : new FloodRouter({ libp2p: host, messenger: this.messenger, peers: () => guard.verifiedPeers() }, flood)
-    this.router = new ToolRouter({ ...callComponents, registry: this.registry, membership: guard, ...(floodRouter === undefined ? {} : { flood: floodRouter }) }, { ...callInit, timeoutMs: config.toolCalls.timeoutMs, maxStreams: config.toolCalls.maxConcurrent })
+    this.router = new ToolRouter({ ...callComponents, registry: this.registry, membership: guard, ...(floodRouter === undefined ? {} : { flood: floodRouter }) }, { ...callInit, timeoutMs: config.toolCalls.timeoutMs, maxStreams: config.toolCalls.maxConcurrent, ...(config.toolCalls.channel ? { channelProtocol: protocols.toolCallChannel } : {}) })
     const callService = new ToolCallService(callComponents, { ...callInit, maxConcurrent: config.toolCalls.maxConcurrent })
     await lifecycle.run('tool call service', async () => { await callService.start() }, async () => { await callService.stop() })
+    if (config.toolCalls.channel) {
+      const channelService = new CallChannelService({ ...callComponents, calls: callService }, { selfId: this.peerId, network: config.network.name, protocol: protocols.toolCallChannel, maxConcurrent: config.toolCalls.maxConcurrent })
+      await lifecycle.run('call channel service', async () => { await channelService.start() }, async () => { await channelService.stop() })
+    }
     if (flood !== undefined) {
       const relay = new FloodRelay({
         ...components,

@@ -28,11 +28,19 @@ export class StreamRefusedError extends Error {
 
 interface Budget { streams: number, bytes: number }
 
+/** Frames up to this size are written with their length prefix in one write. */
+const SMALL_FRAME = 64 * 1024
+
 /** A stream a verified member opened; `release()` returns its share of the peer's budget. */
 export interface AdmittedStream {
   readonly peer: string
   /** Reads one length-prefixed frame, reserving its declared length before reading it. */
   readFrame: (maxBytes: number, signal: AbortSignal) => Promise<Uint8Array>
+  /**
+   * As readFrame, for a stream that carries many frames: the frame's bytes stay reserved
+   * until `done()`, not until the stream ends (a warm call channel, routing/call-channel*.ts).
+   */
+  readHeldFrame: (maxBytes: number, signal: AbortSignal) => Promise<{ frame: Uint8Array, done: () => void }>
   /** The byte stream after the frame, for writing the reply. */
   write: (data: Uint8Array, signal: AbortSignal) => Promise<void>
   /**
@@ -80,30 +88,54 @@ export class PeerAdmission {
       budget.streams--
       if (budget.streams === 0) this.budgets.delete(peer)
     }
+    // `exact`: read no byte past the frame, for a stream whose next frame may already be buffered.
+    const readFrame = async (maxBytes: number, signal: AbortSignal, exact = false): Promise<Uint8Array> => {
+      const length = await readLength(bytes, signal)
+      if (length === undefined || length > maxBytes) throw this.refused('too-large', service, `frame of ${length ?? 'more than 2^35'} bytes, limit ${maxBytes}`)
+      if (budget.bytes + length > this.init.maxBytesPerPeer) {
+        throw this.refused('peer-bytes', service, `${peer} already has ${budget.bytes} bytes in flight, limit ${this.init.maxBytesPerPeer}`)
+      }
+      budget.bytes += length
+      reserved += length
+      const frame = new Uint8Array(length)
+      for (let at = 0; at < length;) {
+        const chunk = exact ? await bytes.read({ bytes: Math.min(length - at, SMALL_FRAME), signal }) : await bytes.read({ signal })
+        if (chunk === null) throw new Error(`stream ended after ${at} of ${length} bytes`)
+        if (chunk.byteLength > length - at) throw this.refused('too-large', service, 'more bytes than the frame declared')
+        for (const part of chunk) { frame.set(part, at); at += part.byteLength }
+      }
+      return frame
+    }
     return {
       peer,
       release,
       unwrap: () => bytes.unwrap(),
       write: async (data, signal) => {
-        await bytes.write(encodeLength(data.byteLength), { signal })
-        await bytes.write(data, { signal })
+        const prefix = encodeLength(data.byteLength)
+        if (data.byteLength > SMALL_FRAME) {
+          await bytes.write(prefix, { signal })
+          await bytes.write(data, { signal })
+          return
+        }
+        // One muxer frame for a small message instead of two; a large one is not copied.
+        const out = new Uint8Array(prefix.byteLength + data.byteLength)
+        out.set(prefix)
+        out.set(data, prefix.byteLength)
+        await bytes.write(out, { signal })
       },
-      readFrame: async (maxBytes, signal) => {
-        const length = await readLength(bytes, signal)
-        if (length === undefined || length > maxBytes) throw this.refused('too-large', service, `frame of ${length ?? 'more than 2^35'} bytes, limit ${maxBytes}`)
-        if (budget.bytes + length > this.init.maxBytesPerPeer) {
-          throw this.refused('peer-bytes', service, `${peer} already has ${budget.bytes} bytes in flight, limit ${this.init.maxBytesPerPeer}`)
+      readFrame: async (maxBytes, signal) => await readFrame(maxBytes, signal),
+      readHeldFrame: async (maxBytes, signal) => {
+        const frame = await readFrame(maxBytes, signal, true)
+        let done = false
+        return {
+          frame,
+          done: () => {
+            if (done || released) return
+            done = true
+            reserved -= frame.byteLength
+            budget.bytes -= frame.byteLength
+          }
         }
-        budget.bytes += length
-        reserved += length
-        const frame = new Uint8Array(length)
-        for (let at = 0; at < length;) {
-          const chunk = await bytes.read({ signal })
-          if (chunk === null) throw new Error(`stream ended after ${at} of ${length} bytes`)
-          if (chunk.byteLength > length - at) throw this.refused('too-large', service, 'more bytes than the frame declared')
-          for (const part of chunk) { frame.set(part, at); at += part.byteLength }
-        }
-        return frame
       }
     }
   }

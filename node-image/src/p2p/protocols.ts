@@ -6,6 +6,8 @@ export interface NetworkProtocols {
   registryTopic: string
   announceTopic: string
   toolCall: string
+  /** A warm call channel: one stream per caller→host peer carrying many calls (routing/call-channel*.ts). */
+  toolCallChannel: string
   contentTopic: string
   contentBlocks: string
   /** Calls carried hop by hop through members to a node no direct or relayed path reaches. */
@@ -33,6 +35,7 @@ export function networkProtocols (network: string): NetworkProtocols {
     registryTopic: `/dawn/${network}/registry/2.0.0`,
     announceTopic: `/dawn/${network}/announce/1.0.0`,
     toolCall: `/dawn/${network}/toolcall/2.0.0`,
+    toolCallChannel: `/dawn/${network}/toolcall-channel/1.0.0`,
     contentTopic: `/dawn/${network}/content/1.0.0`,
     contentBlocks: `/dawn/${network}/content-blocks/2.0.0`,
     flood: `/dawn/${network}/flood/2.0.0`,
@@ -45,5 +48,5 @@ export function networkProtocols (network: string): NetworkProtocols {
 }
 
 /** Envelope `type` values; also the label values of the message metrics. */
-export const MESSAGE_TYPES = ['membership.hello', 'registry.delta', 'registry.sync', 'peer.announce', 'toolcall.request', 'toolcall.response', 'toolcall.event', 'content.manifest', 'flood.request', 'flood.pong', 'room.message', 'room.receipt', 'room.typing', 'room.sync', 'room.dm'] as const
+export const MESSAGE_TYPES = ['membership.hello', 'registry.delta', 'registry.sync', 'peer.announce', 'toolcall.request', 'toolcall.response', 'toolcall.event', 'toolcall.channel', 'content.manifest', 'flood.request', 'flood.pong', 'room.message', 'room.receipt', 'room.typing', 'room.sync', 'room.dm'] as const
 export type MessageType = typeof MESSAGE_TYPES[number]

@@ -286,6 +286,11 @@ export class AgentRegistry extends TypedEventEmitter<AgentRegistryEvents> {
     return this.set.get(`${nodeId}:${agentId}`)
   }
 
+  /** Whether the entry exists, without copying it as get() does (the call path asks this per call). */
+  has (nodeId: string, agentId: string): boolean {
+    return this.set.has(`${nodeId}:${agentId}`)
+  }
+
   private mergeValidated (state: OrSetState<AgentRecord>, from: string): RegistryMergeResult {
     return this.mergeValidatedWith(() => this.set.mergeWithChanges(state), from)
   }

@@ -10,6 +10,7 @@ import { AgentFailedError, DeadlineExceededError, ToolCallError, type CallErrorC
 import { subjectOf, type EncryptionPolicy, type LocalAgents } from './tool-router.ts'
 import { callAad, encodeJson, FRAME_EVENT, FRAME_RESPONSE, MalformedCallError, MODE_E2E, MODE_PLAIN, parseRequest, splitMode, withKind, withMode, type WireRequest, type WireResponse } from './tool-call-wire.ts'
 import type { CallEvent } from './types.ts'
+import type { TraceCarrier } from '../tracing/trace-context.ts'
 
 export interface ToolCallServiceComponents {
   libp2p: Pick<Libp2p, 'handle' | 'unhandle'>
@@ -111,17 +112,27 @@ export class ToolCallService {
    * no `sendEvent`: the flood route carries the response only.
    */
   async answer (frame: Uint8Array, from: string, gone: AbortSignal, maxResultBytes = this.init.maxBytes, sendEvent?: (envelope: Uint8Array) => void): Promise<Uint8Array> {
-    const { messenger, metrics } = this.components
+    const { messenger } = this.components
+    const opened = messenger.tryOpen(frame, { type: 'toolcall.request', from }, from)
+    const body = 'reason' in opened
+      ? this.refusal(new Refusal(opened.reason, 'rejected', `request refused: ${opened.reason}`), from)
+      : await this.answerBody(opened.envelope.body, opened.envelope.ts, opened.envelope.trace, from, gone, maxResultBytes,
+        sendEvent === undefined ? undefined : (event) => { sendEvent(messenger.seal('toolcall.event', event)) })
+    return messenger.seal('toolcall.response', body)
+  }
+
+  /**
+   * The call inside an authenticated request from `from` (its envelope, or a frame of a warm
+   * channel): `body` is mode || payload, `ts` the caller's clock when it sent it. Returns the
+   * response body; events go out as bodies through `sendEvent`.
+   */
+  async answerBody (body: Uint8Array, ts: number, trace: TraceCarrier | undefined, from: string, gone: AbortSignal, maxResultBytes = this.init.maxBytes, sendEvent?: (event: Uint8Array) => void): Promise<Uint8Array> {
     let sealResponse: ((plaintext: Uint8Array) => Uint8Array) | undefined
     let request: WireRequest
-    let trace
     let budgetMs: number
     const received = performance.now()
     try {
-      const opened = messenger.tryOpen(frame, { type: 'toolcall.request', from }, from)
-      if ('reason' in opened) throw new Refusal(opened.reason, 'rejected', `request refused: ${opened.reason}`)
-      trace = opened.envelope.trace
-      const { mode, payload } = splitMode(opened.envelope.body)
+      const { mode, payload } = splitMode(body)
       let plaintext = payload
       if (mode === MODE_E2E) {
         const opening = this.components.cipher.openRequest(from, payload, this.aad)
@@ -132,14 +143,10 @@ export class ToolCallService {
       }
       request = parseRequest(plaintext)
       // The caller's budget on the caller's own clock, so a skewed clock on either side cannot shorten it.
-      budgetMs = request.deadline - opened.envelope.ts
+      budgetMs = request.deadline - ts
       if (request.to !== this.init.selfId) throw new Refusal('misdelivered', 'rejected', `request is for ${request.to}`)
     } catch (err) {
-      const refusal = asRefusal(err)
-      metrics.toolCallsRejected.inc({ reason: refusal.reason })
-      this.components.log('warn', 'tool call refused', { peer: from, reason: refusal.reason })
-      // Refusals are never encrypted: the request may not have decrypted, and they carry no data.
-      return messenger.seal('toolcall.response', withMode(MODE_PLAIN, encodeJson({ id: NO_ID, ok: false, code: refusal.code, message: refusal.message })))
+      return this.refusal(err, from)
     }
 
     const onEvent = request.events === true && sendEvent !== undefined ? this.eventSender(request.id, sealResponse, sendEvent) : undefined
@@ -149,13 +156,20 @@ export class ToolCallService {
     if (json.byteLength > limit) {
       json = encodeJson({ id: request.id, ok: false, code: 'too-large', message: `result is ${json.byteLength} bytes, limit ${limit}` })
     }
-    return messenger.seal('toolcall.response', sealResponse === undefined ? withMode(MODE_PLAIN, json) : withMode(MODE_E2E, sealResponse(json)))
+    return sealResponse === undefined ? withMode(MODE_PLAIN, json) : withMode(MODE_E2E, sealResponse(json))
+  }
+
+  /** Counts and logs a refused request; the answer is never encrypted: the request may not have decrypted, and it carries no data. */
+  private refusal (err: unknown, from: string): Uint8Array {
+    const refusal = asRefusal(err)
+    this.components.metrics.toolCallsRejected.inc({ reason: refusal.reason })
+    this.components.log('warn', 'tool call refused', { peer: from, reason: refusal.reason })
+    return withMode(MODE_PLAIN, encodeJson({ id: NO_ID, ok: false, code: refusal.code, message: refusal.message }))
   }
 
   /** Seals each agent notification as an event frame of this call; an oversized one is dropped. */
-  private eventSender (id: string, seal: ((plaintext: Uint8Array) => Uint8Array) | undefined, sendEvent: (envelope: Uint8Array) => void): (event: CallEvent) => void {
-    const { messenger } = this.components
-    const limit = messenger.maxBytesFor('toolcall.event') - 1024
+  private eventSender (id: string, seal: ((plaintext: Uint8Array) => Uint8Array) | undefined, sendEvent: (event: Uint8Array) => void): (event: CallEvent) => void {
+    const limit = this.components.messenger.maxBytesFor('toolcall.event') - 1024
     let seq = 0
     return (event) => {
       const json = encodeJson({ id, seq: seq + 1, ...event })
@@ -164,7 +178,7 @@ export class ToolCallService {
         return
       }
       seq++
-      sendEvent(messenger.seal('toolcall.event', seal === undefined ? withMode(MODE_PLAIN, json) : withMode(MODE_E2E, seal(json))))
+      sendEvent(seal === undefined ? withMode(MODE_PLAIN, json) : withMode(MODE_E2E, seal(json)))
     }
   }
 

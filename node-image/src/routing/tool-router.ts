@@ -2,16 +2,17 @@ import { randomBytes } from 'node:crypto'
 import { lpStream } from '@libp2p/utils'
 import type { Connection } from '@libp2p/interface'
 import type { Messenger } from '../p2p/messenger.ts'
-import type { OpenedEnvelope } from '../p2p/envelope.ts'
 import { LruMap } from '../p2p/lru-map.ts'
 import type { NodeMetrics } from '../metrics/node-metrics.ts'
-import type { AgentRecord } from '../registry/agent-record.ts'
 import type { LogFn } from '../logging/json-logger.ts'
 import { inSpan } from '../tracing/spans.ts'
 import type { E2ECipher } from './e2e-cipher.ts'
 import { callErrorFromCode, DeadlineExceededError, NodeUnreachableError, OutcomeUnknownError, ToolCallError, UnknownAgentError } from './errors.ts'
 import { PeerConnector, type ConnectorLibp2p, type Reached } from './peer-connector.ts'
 import type { FloodDelivery } from './flood-router.ts'
+import { CallChannels } from './call-channel.ts'
+import { encodeRequestPayload, traceText } from './call-channel-crypto.ts'
+import { currentTraceCarrier } from '../tracing/trace-context.ts'
 import { callAad, encodeJson, FRAME_EVENT, MalformedCallError, MODE_E2E, MODE_PLAIN, parseEvent, parseResponse, splitKind, splitMode, withMode, type WireRequest } from './tool-call-wire.ts'
 import { formatTarget, type AgentTarget, type CallContext, type CallEvent, type CallOptions, type CallResult, type MeshCaller, type Route, type WireOp } from './types.ts'
 
@@ -35,7 +36,7 @@ export interface ToolRouterComponents {
   libp2p: ConnectorLibp2p
   messenger: Messenger
   cipher: E2ECipher
-  registry: { get: (nodeId: string, agentId: string) => AgentRecord | undefined }
+  registry: { has: (nodeId: string, agentId: string) => boolean }
   local: LocalAgents
   /** Waits until the node has admitted us: the membership handshake is done both ways. */
   membership: { whenVerified: (peer: string, signal: AbortSignal) => Promise<void> }
@@ -76,6 +77,8 @@ export interface ToolRouterInit {
   maxBytes: number
   /** Concurrent calls to one node over one connection. */
   maxStreams: number
+  /** The warm call channel's protocol (call-channel.ts); without it every call opens its own stream. */
+  channelProtocol?: string
 }
 
 /**
@@ -92,12 +95,16 @@ export class ToolRouter implements MeshCaller {
   private readonly aad: Uint8Array
   /** Nodes the connector last failed to reach -> until when to flood them at once. */
   private readonly floodFirst = new LruMap<string, number>(FLOOD_MEMORY_NODES)
+  private readonly channels?: CallChannels
 
   constructor (components: ToolRouterComponents, init: ToolRouterInit) {
     this.components = components
     this.init = init
     this.connector = new PeerConnector({ libp2p: components.libp2p })
     this.aad = callAad(init.network)
+    if (init.channelProtocol !== undefined) {
+      this.channels = new CallChannels(components, { selfId: init.selfId, network: init.network, protocol: init.channelProtocol, maxCalls: init.maxStreams })
+    }
   }
 
   /** How a call to `nodeId` would travel now (the `mesh` agent's route tool). */
@@ -150,7 +157,7 @@ export class ToolRouter implements MeshCaller {
 
   private async remote (target: AgentTarget, op: WireOp, params: Record<string, unknown>, deadline: number, signal: AbortSignal, opts: CallOptions, onRoute: (r: Route, hops?: number) => void): Promise<Record<string, unknown>> {
     const { nodeId, agentId } = target
-    if (this.components.registry.get(nodeId, agentId) === undefined) throw new UnknownAgentError(`no agent ${formatTarget(target)} in the mesh registry`)
+    if (!this.components.registry.has(nodeId, agentId)) throw new UnknownAgentError(`no agent ${formatTarget(target)} in the mesh registry`)
     const id = randomBytes(16).toString('hex')
     const request: WireRequest = {
       id, to: nodeId, agentId, op, params, deadline,
@@ -161,17 +168,17 @@ export class ToolRouter implements MeshCaller {
     if (json.byteLength > this.init.maxBytes) throw new ToolCallError('too-large', `request is ${json.byteLength} bytes, limit ${this.init.maxBytes}`)
     // Only a direct or relayed stream carries events, so the request asks for them only there;
     // the flood route carries calls without a session (a session lives on its stream).
-    const seal = (events: boolean, flood = false): { envelope: Uint8Array, openResponse?: (frame: Uint8Array) => Uint8Array, openEvent?: (frame: Uint8Array) => Uint8Array } => {
+    const seal = (events: boolean, flood = false): { body: Uint8Array, openResponse?: (frame: Uint8Array) => Uint8Array, openEvent?: (frame: Uint8Array) => Uint8Array } => {
       const { session: _session, ...sessionless } = request
       const plain = events ? encodeJson({ ...request, events: true }) : flood && request.session !== undefined ? encodeJson(sessionless) : json
-      if (this.init.encryption === 'off') return { envelope: this.components.messenger.seal('toolcall.request', withMode(MODE_PLAIN, plain)) }
+      if (this.init.encryption === 'off') return { body: withMode(MODE_PLAIN, plain) }
       const sealed = this.components.cipher.sealRequest(nodeId, plain, this.aad)
-      return { envelope: this.components.messenger.seal('toolcall.request', withMode(MODE_E2E, sealed.frame)), openResponse: sealed.openResponse, openEvent: sealed.openEvent }
+      return { body: withMode(MODE_E2E, sealed.frame), openResponse: sealed.openResponse, openEvent: sealed.openEvent }
     }
     const { messenger } = this.components
 
     const path = await this.path(nodeId, signal, deadline, opts.noFlood === true)
-    let opened: OpenedEnvelope
+    let body: Uint8Array
     let openResponse: ((frame: Uint8Array) => Uint8Array) | undefined
     if ('connection' in path) {
       onRoute(path.route)
@@ -180,10 +187,17 @@ export class ToolRouter implements MeshCaller {
       // A new connection carries our call only once the node has admitted us; it would reset the stream unread before that.
       await this.components.membership.whenVerified(nodeId, signal)
       const events = opts.onEvent === undefined ? undefined : this.eventReader(id, nodeId, sealed.openEvent, opts.onEvent)
-      const reply = await this.exchange(path.connection, sealed.envelope, signal, nodeId, events)
-      const result = messenger.tryOpen(reply, { type: 'toolcall.response', from: nodeId }, nodeId)
-      if ('reason' in result) throw new ToolCallError('rejected', `response from ${nodeId} refused: ${result.reason}`)
-      opened = result.envelope
+      // A direct connection carries calls on a warm channel; a relayed one, and a session stream, on a signed stream of their own.
+      const channel = path.route === 'direct' && op !== 'session/open' ? await this.channels?.get(nodeId, path.connection, signal) : undefined
+      if (channel !== undefined) {
+        body = await channel.call(Buffer.from(id, 'hex'), encodeRequestPayload(Date.now(), traceText(currentTraceCarrier()), sealed.body), signal, events)
+      } else {
+        const eventEnvelopes = events === undefined ? undefined : (envelope: Uint8Array): void => { events(this.openEvent(envelope, nodeId)) }
+        const reply = await this.exchange(path.connection, messenger.seal('toolcall.request', sealed.body), signal, nodeId, eventEnvelopes)
+        const result = messenger.tryOpen(reply, { type: 'toolcall.response', from: nodeId }, nodeId)
+        if ('reason' in result) throw new ToolCallError('rejected', `response from ${nodeId} refused: ${result.reason}`)
+        body = result.envelope.body
+      }
     } else {
       onRoute('flood')
       if (op === 'session/open') throw new NodeUnreachableError(`node ${nodeId} is reached by the flood route only, which carries no session stream`)
@@ -191,14 +205,14 @@ export class ToolRouter implements MeshCaller {
       openResponse = sealed.openResponse
       let sent = false
       try {
-        const delivered = await this.floodRoute().call(nodeId, sealed.envelope, signal, deadline, () => { sent = true })
+        const delivered = await this.floodRoute().call(nodeId, messenger.seal('toolcall.request', sealed.body), signal, deadline, () => { sent = true })
         onRoute('flood', delivered.hops)
-        opened = delivered.reply
+        body = delivered.reply.body
       } catch (err) {
         throw this.floodFailed(nodeId, path.why, err, sent)
       }
     }
-    const { mode, payload } = splitMode(opened.body)
+    const { mode, payload } = splitMode(body)
     // A plaintext answer to an encrypted request can only be a refusal (the node
     // could not decrypt); it carries no result, so accept it as an error only.
     const response = parseResponse(mode === MODE_E2E && openResponse !== undefined ? openResponse(payload) : payload)
@@ -261,12 +275,10 @@ export class ToolRouter implements MeshCaller {
    * Opens, checks and delivers the event frames of one call. A bad event ends the call:
    * the host is a member that misbehaved, and its response can no longer be trusted.
    */
-  private eventReader (id: string, nodeId: string, openEvent: ((frame: Uint8Array) => Uint8Array) | undefined, onEvent: (event: CallEvent) => void): (envelope: Uint8Array) => void {
+  private eventReader (id: string, nodeId: string, openEvent: ((frame: Uint8Array) => Uint8Array) | undefined, onEvent: (event: CallEvent) => void): (body: Uint8Array) => void {
     let seq = 0
-    return (envelope) => {
-      const opened = this.components.messenger.tryOpen(envelope, { type: 'toolcall.event', from: nodeId }, nodeId)
-      if ('reason' in opened) throw new ToolCallError('rejected', `event from ${nodeId} refused: ${opened.reason}`)
-      const { mode, payload } = splitMode(opened.envelope.body)
+    return (body) => {
+      const { mode, payload } = splitMode(body)
       if ((mode === MODE_E2E) !== (openEvent !== undefined)) throw new ToolCallError('rejected', `event from ${nodeId} is not sealed like the call`)
       const event = parseEvent(openEvent === undefined ? payload : openEvent(payload))
       if (event.id !== id || event.seq !== seq + 1) throw new ToolCallError('rejected', `event from ${nodeId} is out of order or for another call`)
@@ -274,6 +286,13 @@ export class ToolRouter implements MeshCaller {
       const { id: _call, seq: _seq, ...delivered } = event
       onEvent(delivered)
     }
+  }
+
+  /** The body of a signed event envelope from `nodeId` (a per-call stream's). */
+  private openEvent (envelope: Uint8Array, nodeId: string): Uint8Array {
+    const opened = this.components.messenger.tryOpen(envelope, { type: 'toolcall.event', from: nodeId }, nodeId)
+    if ('reason' in opened) throw new ToolCallError('rejected', `event from ${nodeId} refused: ${opened.reason}`)
+    return opened.envelope.body
   }
 
   private async exchange (connection: Connection, envelope: Uint8Array, signal: AbortSignal, nodeId: string, onEvent?: (envelope: Uint8Array) => void): Promise<Uint8Array> {

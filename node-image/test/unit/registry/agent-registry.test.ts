@@ -67,6 +67,8 @@ describe('AgentRegistry.setLocalAgents', () => {
     expect(b.applyDelta(second, A).changed).toBe(true)
     expect(b.entries()).toEqual([agent(A, 'y', 'v2'), agent(A, 'z')])
     expect(b.digest()).toBe(a.digest())
+    // has() answers as get() does, for a removed entry too
+    expect([b.has(A, 'x'), b.has(A, 'y'), b.has(A, 'z'), b.has(B, 'y')]).toEqual([false, true, true, false])
 
     const third = a.setLocalAgents([])!
     expect(third.entries).toEqual({})

@@ -8,7 +8,6 @@ import { ToolRouter, type EncryptionPolicy, type LocalAgents } from '../../../sr
 import { FloodRelay, type FloodRelayInit, type RelayedFrame } from '../../../src/routing/flood-relay.ts'
 import { FloodRouter } from '../../../src/routing/flood-router.ts'
 import type { MembershipGuard } from '../../../src/p2p/membership-guard.ts'
-import type { AgentRecord } from '../../../src/registry/agent-record.ts'
 import { admissionFor, connect, newCa, protocols, NETWORK, startGuard, startMember, type Member } from '../p2p/members.ts'
 
 export const ca = newCa()
@@ -34,8 +33,6 @@ export interface FloodNodeOptions {
   timeoutMs?: number
 }
 
-const knownAgent = (nodeId: string, agentId: string): AgentRecord => ({ nodeId, agentId, name: agentId, kind: 'builtin', description: '', tools: [], updatedAt: 1 })
-
 export const echoReply: LocalAgents['call'] = async (_agentId, _op, params) => {
   const text = (params.arguments as { text?: string } | undefined)?.text ?? ''
   return await Promise.resolve({ content: [{ type: 'text', text: `reply to ${text}` }] })
@@ -57,7 +54,7 @@ export async function startFloodNode (opts: FloodNodeOptions = {}): Promise<Floo
   const floodRouter = new FloodRouter({ libp2p: member.host, messenger: member.messenger, peers }, flood)
   const router = new ToolRouter({
     ...callComponents,
-    registry: { get: knownAgent },
+    registry: { has: () => true },
     membership: guard,
     ...(maxHops === 0 ? {} : { flood: floodRouter })
   }, { ...callInit, timeoutMs: opts.timeoutMs ?? 10_000, maxStreams: 16 })
