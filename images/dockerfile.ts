@@ -4,6 +4,7 @@
 // stage copies node_modules and the sources. A unit test fails when a committed Dockerfile
 // differs from this output.
 import { APP_DIR, NPM_CI_ARGS, WORKSPACES, type ImageSpec, type Pins } from './spec.ts'
+import { BUNDLE_PATH } from '../operator/scripts/bundle.ts'
 
 export const GEN_DOCKERFILES_COMMAND = 'npm run gen:dockerfiles'
 
@@ -14,6 +15,7 @@ const execForm = (args: string[]): string => `[${args.map(a => JSON.stringify(a)
 export function renderDockerfile (spec: ImageSpec, pins: Pins): string | undefined {
   if (spec.dockerfile === undefined) return undefined
   const from = `node:${pins.node.replace(/\..*$/, '')}-bookworm-slim`
+  if (spec.layers.some(l => l.contents.some(c => c.kind === 'operator-bundle'))) return renderBundleDockerfile(spec, from)
   const deps = spec.layers.flatMap(l => l.contents).filter(c => c.kind === 'npm-deps')
   const dep = deps[0]
   const repo = spec.layers.flatMap(l => l.contents).filter(c => c.kind === 'repo')
@@ -45,6 +47,45 @@ export function renderDockerfile (spec: ImageSpec, pins: Pins): string | undefin
     ...(c.cmd === undefined ? [] : [`CMD ${execForm(c.cmd)}`])
   ]
   return lines.join('\n') + '\n'
+}
+
+/**
+ * An image that is one esbuild bundle (the operator): a build stage installs the workspaces with
+ * their devDependencies (esbuild) and runs operator/scripts/bundle.ts; the final stage holds
+ * Node and that one file.
+ */
+function renderBundleDockerfile (spec: ImageSpec, from: string): string {
+  const contents = spec.layers.flatMap(l => l.contents)
+  const bundle = contents.find(c => c.kind === 'operator-bundle')
+  if (bundle === undefined || contents.some(c => !['accounts', 'dir', 'busybox', 'node', 'operator-bundle'].includes(c.kind)) || bundle.dir !== APP_DIR || spec.dockerfile === undefined) {
+    throw new Error(`${spec.name}: the Dockerfile renderer supports a bundle image with only the bundle in ${APP_DIR}`)
+  }
+  const c = spec.config
+  const devArgs = NPM_CI_ARGS.filter(a => a !== '--omit=dev')
+  return [
+    `# GENERATED from images/spec.ts by \`${GEN_DOCKERFILES_COMMAND}\`: edit the spec, not this file.`,
+    `# Without Docker the same spec builds an OCI archive: npm run images -- build ${spec.name}`,
+    '#',
+    ...spec.dockerfile.notes.map(n => `# ${n}`.trimEnd()),
+    `FROM ${from} AS build`,
+    `WORKDIR ${APP_DIR}`,
+    'COPY package.json package-lock.json ./',
+    ...WORKSPACES.map(w => `COPY ${w}/package.json ${w}/`),
+    `RUN npm ci --workspace=operator --workspace=node-image --include=dev ${devArgs.join(' ')}`,
+    'COPY node-image/src node-image/src',
+    'COPY operator/src operator/src',
+    'COPY operator/scripts/bundle.ts operator/scripts/',
+    'RUN node operator/scripts/bundle.ts',
+    '',
+    `FROM ${from}`,
+    ...Object.entries(c.env).map(([k, v]) => `ENV ${k}=${quote(v)}`),
+    ...(c.workingDir === undefined ? [] : [`WORKDIR ${c.workingDir}`]),
+    `COPY --from=build ${APP_DIR}/${BUNDLE_PATH} ${dirOf(BUNDLE_PATH)}`,
+    `USER ${c.user}`,
+    ...(c.ports.length === 0 ? [] : [`EXPOSE ${c.ports.join(' ')}`]),
+    `ENTRYPOINT ${execForm(c.entrypoint)}`,
+    ...(c.cmd === undefined ? [] : [`CMD ${execForm(c.cmd)}`])
+  ].join('\n') + '\n'
 }
 
 /** `node-image/package.json` → `node-image/` (COPY into a directory keeps the file name). */

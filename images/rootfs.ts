@@ -10,6 +10,7 @@ import type { Account, Content, Layer } from './spec.ts'
 import { normalise, type Entry } from './tar.ts'
 import { compilePause, installNpmDeps, npmDepsKey, pauseKey, run, type PrepareContext } from './prepare.ts'
 import type { HostInputs } from './inputs.ts'
+import { BUNDLE_PATH, bundlePaths, ensureBundle } from '../operator/scripts/bundle.ts'
 
 export interface RootfsContext extends PrepareContext {
   inputs: HostInputs
@@ -148,6 +149,11 @@ async function resolveContent (c: Content, ctx: RootfsContext): Promise<Resolved
       // Read now: the key and the layer then hold the same bytes even if a file is edited mid-build.
       return await fixed(await Promise.all(entries.map(async (e): Promise<Entry> =>
         e.type === 'file' && 'source' in e ? { type: 'file', path: e.path, mode: e.mode, ...sized(await readFile(e.source)) } : e)))
+    }
+    case 'operator-bundle': {
+      // Never a stale bundle in an image: rebuilt here if its inputs changed.
+      await ensureBundle()
+      return await fixed([{ type: 'file', path: posix.join(c.dir, BUNDLE_PATH), mode: 0o644, ...sized(await readFile(bundlePaths.bundle)) }])
     }
     case 'npm-deps': return {
       key: await npmDepsKey(c.workspaces, ctx),

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { GEN_DOCKERFILES_COMMAND, renderDockerfiles } from '../dockerfile.ts'
 import { readPins, REPO_ROOT } from '../inputs.ts'
-import { imageSpecs } from '../spec.ts'
+import { OPERATOR_NODE_OPTIONS, imageSpecs } from '../spec.ts'
 
 describe('Dockerfiles', () => {
   const pins = readPins()
@@ -29,6 +29,6 @@ describe('Dockerfiles', () => {
     expect(node).toContain('COPY node-image/dist/dawn-node.mjs node-image/dist/\n')
     expect(node).toContain('CMD ["run", "--config", "/etc/dawn/config/config.json"]\n')
     expect(node).toMatch(/^FROM node:\d+-bookworm-slim AS deps$/m)
-    expect(rendered.get('Dockerfile')).toContain('ENV NODE_OPTIONS="--max-semi-space-size=4 --max-old-space-size=192"\n')
+    expect(rendered.get('Dockerfile')).toContain(`ENV NODE_OPTIONS="${OPERATOR_NODE_OPTIONS}"\n`)
   })
 })

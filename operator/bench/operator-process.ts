@@ -1,13 +1,59 @@
 // The operator under test, as a separate process (so its memory and CPU are its own), and a
 // sampler of its resident set size and CPU time from /proc.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { closeSync, openSync, readdirSync, readFileSync, readlinkSync } from 'node:fs'
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readlinkSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
+import { BUNDLE_PATH, bundlePaths } from '../scripts/bundle.ts'
 
 export const OPERATOR_BIN = fileURLToPath(new URL('../bin/dawn-operator', import.meta.url))
+const NODE_SH = fileURLToPath(new URL('../../scripts/node.sh', import.meta.url))
+const SOURCE_MAIN = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url))
+const BUNDLE = bundlePaths.bundle
+
+/** One way of running the operator, to compare side by side. */
+export interface OperatorVariant {
+  name: string
+  about: string
+  /** Run with `sh`. */
+  argv: string[]
+  /** NODE_OPTIONS ('' for none); undefined leaves the bin script's own. */
+  nodeOptions: string | undefined
+}
+
+/**
+ * `shipped`, `source`, or the directory of another checkout (its operator/bin/dawn-operator).
+ * `shipped:<flags>` and `source:<flags>` run the same code with those node/V8 flags on the
+ * command line instead of their own (e.g. `shipped:--max-semi-space-size=4 --lite-mode`).
+ */
+export function operatorVariant (spec: string): OperatorVariant {
+  const colon = spec.indexOf(':')
+  if (colon > 0) {
+    const base = spec.slice(0, colon)
+    const flags = spec.slice(colon + 1).split(' ').filter(f => f !== '')
+    if (base !== 'shipped' && base !== 'source') throw new Error(`--operators: flags are for shipped or source, not "${base}"`)
+    const script = base === 'shipped' ? [BUNDLE] : ['--disable-warning=ExperimentalWarning', SOURCE_MAIN]
+    return { name: spec, about: `${base === 'shipped' ? BUNDLE_PATH : 'operator/src/cli/main.ts'} with node ${flags.join(' ')}`, argv: [NODE_SH, ...flags, ...script], nodeOptions: '' }
+  }
+  if (spec === 'shipped') return { name: spec, about: 'operator/bin/dawn-operator (the bundle and V8 flags the image runs)', argv: [OPERATOR_BIN], nodeOptions: undefined }
+  if (spec === 'source') {
+    return {
+      name: spec,
+      about: 'operator/src/cli/main.ts through type stripping, --max-semi-space-size=4 --max-old-space-size=192 (shipped so before the bundle)',
+      argv: [NODE_SH, '--disable-warning=ExperimentalWarning', SOURCE_MAIN],
+      nodeOptions: '--max-semi-space-size=4 --max-old-space-size=192'
+    }
+  }
+  const bin = join(resolve(spec), 'operator', 'bin', 'dawn-operator')
+  if (!existsSync(bin)) throw new Error(`--operators: "${spec}" is neither shipped, source nor a checkout with ${join('operator', 'bin', 'dawn-operator')}`)
+  return { name: spec, about: `${bin} (another checkout, as it ships there)`, argv: [bin], nodeOptions: undefined }
+}
 
 export interface OperatorProcessInit {
+  variant: OperatorVariant
+  /** Watch only this namespace. */
+  namespace: string
   kubeconfigPath: string
   logPath: string
   logLevel?: string
@@ -42,24 +88,26 @@ export async function freePort (): Promise<number> {
 }
 
 /**
- * Spawns `operator/bin/dawn-operator --kubeconfig ... --leader-elect false --metrics-port <free>`:
- * the operator exactly as shipped, V8 flags included. The bin script and scripts/node.sh
- * both `exec`, so the pid is the operator's node process itself.
+ * Spawns the variant with `--kubeconfig ... --namespace ... --leader-elect false --metrics-port <free>`
+ * (`shipped` is the operator exactly as the image runs it, V8 flags included). The bin script
+ * and scripts/node.sh both end in `exec`, so the pid becomes the operator's node process itself.
  */
 export async function startOperator (init: OperatorProcessInit): Promise<OperatorProcess> {
   const metricsPort = await freePort()
   const extra = [...(init.nodeFlags ?? [])]
   if (init.cpuProfDir !== undefined) extra.push('--cpu-prof', `--cpu-prof-dir=${init.cpuProfDir}`)
-  const args = [OPERATOR_BIN,
+  const args = [...init.variant.argv,
     '--kubeconfig', init.kubeconfigPath,
+    '--namespace', init.namespace,
     '--leader-elect', 'false',
     '--metrics-port', String(metricsPort),
     '--log-level', init.logLevel ?? 'info']
-  // The bin script's heap flags apply unless NODE_OPTIONS is set; --operator-flags replace them.
-  const nodeOptions = extra.length === 0 ? {} : { NODE_OPTIONS: extra.join(' ') }
+  // The variant's flags (or the bin script's own) apply unless --operator-flags replace them.
+  const nodeOptions = extra.length > 0 ? extra.join(' ') : init.variant.nodeOptions
   const fd = openSync(init.logPath, 'a')
-  const env: NodeJS.ProcessEnv = { ...process.env, KUBECONFIG: init.kubeconfigPath, ...nodeOptions }
-  if (extra.length === 0) delete env.NODE_OPTIONS
+  const env: NodeJS.ProcessEnv = { ...process.env, KUBECONFIG: init.kubeconfigPath }
+  if (nodeOptions === undefined) delete env.NODE_OPTIONS
+  else env.NODE_OPTIONS = nodeOptions
   const child = spawn('sh', args, { stdio: ['ignore', fd, fd], env })
   closeSync(fd)
   const pid = child.pid

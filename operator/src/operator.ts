@@ -52,8 +52,12 @@ export function createOperator (init: OperatorInit = {}): Operator {
   const logger = init.logger ?? silentLogger
   const client = init.client ?? createKubeClient(init.kubeconfigPath === undefined ? {} : { kubeconfigPath: init.kubeconfigPath })
   const scope = init.namespace === undefined ? {} : { namespace: init.namespace }
-  const informer = <T extends KubernetesObject>(resource: ResourceRef, extra: { labelSelector?: string, transform?: (obj: T) => T } = {}): Informer<T> =>
-    createInformer<T>(client, resource, { ...scope, ...extra, logger })
+  // Cached objects drop metadata.managedFields: nothing reads them from the cache, and on
+  // server-side-applied objects they are a large share of each object's memory.
+  const informer = <T extends KubernetesObject>(resource: ResourceRef, extra: { labelSelector?: string, transform?: (obj: T) => T } = {}): Informer<T> => {
+    const user = extra.transform ?? ((obj: T) => obj)
+    return createInformer<T>(client, resource, { ...scope, ...extra, transform: obj => user(withoutManagedFields(obj)), logger })
+  }
   // An install path can drop the CRDs' nested defaults (server-side apply of the CRD
   // through some clients does): fill them in from our own schema on every read.
   const defaulted = <T>(v: ResourceValidator<T>) => ({ transform: (obj: T): T => v.withDefaults(obj) as T })
@@ -114,4 +118,10 @@ export function createOperator (init: OperatorInit = {}): Operator {
     start: async () => { await manager.start() },
     stop: async () => { await manager.stop() }
   }
+}
+
+function withoutManagedFields<T extends KubernetesObject> (obj: T): T {
+  if (obj.metadata?.managedFields === undefined) return obj
+  const { managedFields: _dropped, ...metadata } = obj.metadata
+  return { ...obj, metadata }
 }

@@ -6,7 +6,7 @@ import { Compile } from 'typebox/compile'
 import { AGENT_NOT_FOUND, LogicalAgentReply } from '@dawn/node-image/http-schemas'
 import { abortReason } from './errors.ts'
 import type { ProbeTarget } from './mesh-probe.ts'
-import { getNodeJson, NodeReplyError, withCause } from './node-http.ts'
+import { getNodeJson, httpGet, NodeReplyError, withCause, type NodeGet } from './node-http.ts'
 
 export interface AgentProbeInit {
   /** Per node; default 3 s. */
@@ -15,7 +15,8 @@ export interface AgentProbeInit {
   maxTries?: number
   /** Largest reply read, in bytes; default 4 MiB. */
   maxReplyBytes?: number
-  fetch?: typeof fetch
+  /** Default httpGet (node:http); tests pass a fetch-shaped fake. */
+  fetch?: NodeGet
 }
 
 export type AgentReport =
@@ -30,13 +31,13 @@ export class AgentProbe {
   private readonly timeoutMs: number
   private readonly maxTries: number
   private readonly maxReplyBytes: number
-  private readonly fetch: typeof fetch
+  private readonly fetch: NodeGet
 
   constructor (init: AgentProbeInit = {}) {
     this.timeoutMs = init.timeoutMs ?? 3000
     this.maxTries = Math.max(1, init.maxTries ?? 3)
     this.maxReplyBytes = init.maxReplyBytes ?? 4 * 1024 * 1024
-    this.fetch = init.fetch ?? globalThis.fetch
+    this.fetch = init.fetch ?? httpGet
   }
 
   /** What the first node to answer says, trying `targets` in order. Rejects only when `signal` aborts. */

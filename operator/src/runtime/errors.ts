@@ -1,6 +1,5 @@
 // Named errors of the controller runtime. Callers branch on `instanceof` (or the helpers at
 // the bottom), never on message text.
-import { ApiException } from '@kubernetes/client-node'
 
 /** The `Status` object the apiserver returns with every failed request (and in watch ERROR events). */
 export interface KubeStatus {
@@ -121,8 +120,8 @@ export class UnknownResourceError extends Error {
  * unchanged. Lets controllers that use typed clients share the helpers below.
  */
 export function toKubeApiError (e: unknown): unknown {
-  if (e instanceof KubeApiError || !(e instanceof ApiException)) return e
-  const err = e as ApiException<unknown>
+  if (e instanceof KubeApiError || !isApiException(e)) return e
+  const err = e
   let status: KubeStatus = {}
   const body: unknown = err.body
   if (typeof body === 'string') {
@@ -137,6 +136,11 @@ export function toKubeApiError (e: unknown): unknown {
     ...(status.details !== undefined ? { details: status.details } : {}),
     cause: e
   })
+}
+
+/** client-node's ApiException, recognised by shape: importing the class would load its whole client. */
+function isApiException (e: unknown): e is Error & { code: number, body: unknown } {
+  return e instanceof Error && e.constructor.name === 'ApiException' && typeof (e as { code?: unknown }).code === 'number' && 'body' in e
 }
 
 const statusOf = (e: unknown): number | undefined => {

@@ -2,8 +2,10 @@
 export {
   loadKubeConfig, createKubeClient, KubeClient, KubeConfigNotFoundError,
   resourcePath, objectKey, keyOf, splitKey, apiVersionOf, parseApiVersion,
-  type ResourceRef, type KubeRequest, type KubeClientInit, type LoadKubeConfigInit, type HttpTransport
+  type ResourceRef, type KubeRequest, type KubeClientInit, type LoadKubeConfigInit, type KubeAccess
 } from './kube-client.ts'
+export { KubeConfig, KubeConfigInvalidError } from './kubeconfig.ts'
+export { HttpsTransport, type HttpTransport, type HttpRequest, type HttpResponse, type TlsMaterial } from './https-transport.ts'
 export {
   KubeApiError, KubeTransportError, KubeTimeoutError, WatchStalledError, AbortError, NotStartedError, UnknownResourceError,
   toKubeApiError, isNotFound, isConflict, isAlreadyExists, isGone, isAbortError, isAborted, isRetryable, abortReason, errorMessage,

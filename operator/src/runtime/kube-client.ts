@@ -1,22 +1,23 @@
 // The operator's way into the apiserver: a KubeConfig (from --kubeconfig, KUBECONFIG, the
-// in-cluster service account, or ~/.kube/config), typed API clients from @kubernetes/client-node
-// for everything they do well, and a small generic JSON/stream client for what they do not:
-// any group/version/plural (our CRDs), `/status` server-side apply, watches with full control
-// over the stream, and per-request AbortSignal + deadline on every call.
+// in-cluster service account, or ~/.kube/config) and a small generic JSON/stream client: any
+// group/version/plural (our CRDs), `/status` server-side apply, watches with full control over
+// the stream, and per-request AbortSignal + deadline on every call.
 //
-// The generic client rides on client-node's own transport (its undici fetch with the pooled,
-// TLS-configured dispatcher and its auth providers, incl. exec and token-file refresh), so both
-// paths authenticate the same way.
+// No @kubernetes/client-node at run time (its import alone costs more than the operator's
+// memory goal): the kubeconfig is read by ./kubeconfig.ts and requests ride on node:https
+// (./https-transport.ts). client-node's own KubeConfig still fits where one is passed in (tests).
 import { existsSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
-import {
-  KubeConfig, RequestContext, IsomorphicFetchHttpLibrary, HttpMethod,
-  type ApiType, type ApiConstructor, type ResponseContext, type KubernetesObject
-} from '@kubernetes/client-node'
+import type { RequestOptions } from 'node:https'
+import type { KubernetesObject } from '@kubernetes/client-node'
 import {
   KubeApiError, KubeTransportError, KubeTimeoutError, UnknownResourceError, abortReason, isAborted, type KubeStatus
 } from './errors.ts'
+import { HttpsTransport, type HttpResponse, type HttpTransport, type TlsMaterial } from './https-transport.ts'
+import { KubeConfig } from './kubeconfig.ts'
+
+export type { HttpTransport, HttpRequest, HttpResponse } from './https-transport.ts'
 
 // ---------------------------------------------------------------------------------------
 // KubeConfig
@@ -30,10 +31,7 @@ export interface LoadKubeConfigInit {
   kubeconfigPath?: string
   /** Context to use instead of the file's current-context. */
   context?: string
-  /**
-   * Environment that decides which source is used (KUBECONFIG, KUBERNETES_SERVICE_HOST); default
-   * process.env. (The in-cluster config itself is read from process.env by client-node.)
-   */
+  /** Environment that decides which source is used (KUBECONFIG, KUBERNETES_SERVICE_HOST); default process.env. */
   env?: Record<string, string | undefined>
   /** Root of the service-account files (tests); default '' (i.e. /var/run/secrets/...). */
   inClusterPathPrefix?: string
@@ -58,13 +56,9 @@ export function loadKubeConfig (init: LoadKubeConfigInit = {}): KubeConfig {
     const [first, ...rest] = files
     if (first === undefined) throw new KubeConfigNotFoundError(`none of the files in KUBECONFIG exist (${envPath})`)
     kc.loadFromFile(first)
-    for (const f of rest) {
-      const more = new KubeConfig()
-      more.loadFromFile(f)
-      kc.mergeConfig(more, true)
-    }
+    for (const f of rest) kc.loadFromFile(f)
   } else if (env.KUBERNETES_SERVICE_HOST !== undefined && existsSync(`${init.inClusterPathPrefix ?? ''}${SA_TOKEN}`)) {
-    kc.loadFromCluster(init.inClusterPathPrefix)
+    kc.loadFromCluster(env, init.inClusterPathPrefix)
   } else if (existsSync(join(homedir(), '.kube', 'config'))) {
     kc.loadFromFile(join(homedir(), '.kube', 'config'))
   } else {
@@ -152,13 +146,20 @@ export interface KubeRequest {
   timeoutMs?: number
 }
 
-/** What carries a request; default is client-node's fetch library. Tests may substitute it. */
-export interface HttpTransport {
-  send: (ctx: RequestContext) => Promise<ResponseContext>
+/**
+ * What KubeClient needs of a kubeconfig: the names and shapes of client-node's KubeConfig, so
+ * either that or ours (./kubeconfig.ts) fits.
+ */
+export interface KubeAccess {
+  getCurrentCluster: () => { server: string } | null
+  getCurrentContext: () => string
+  getContextObject: (name: string) => { namespace?: string } | null
+  /** Sets TLS material and `headers.Authorization` for the next request. */
+  applyToHTTPSOptions: (opts: RequestOptions) => Promise<void>
 }
 
 export interface KubeClientInit {
-  kubeConfig: KubeConfig
+  kubeConfig: KubeAccess
   /** Default per-request deadline; default 30 s. */
   requestTimeoutMs?: number
   userAgent?: string
@@ -173,13 +174,12 @@ export interface WatchLineStream {
 interface ApiResourceList { resources?: Array<{ name: string, kind: string, namespaced: boolean }> }
 
 export class KubeClient {
-  readonly kubeConfig: KubeConfig
+  readonly kubeConfig: KubeAccess
   readonly server: string
   readonly requestTimeoutMs: number
   private readonly userAgent: string
   private readonly transport: HttpTransport
   private readonly discovery = new Map<string, Promise<ApiResourceList>>()
-  private dispatcher: ReturnType<RequestContext['getDispatcher']>
 
   constructor (init: KubeClientInit) {
     this.kubeConfig = init.kubeConfig
@@ -188,13 +188,12 @@ export class KubeClient {
     this.server = cluster.server.replace(/\/+$/, '')
     this.requestTimeoutMs = init.requestTimeoutMs ?? 30_000
     this.userAgent = init.userAgent ?? 'dawn-operator'
-    const lib = new IsomorphicFetchHttpLibrary()
-    this.transport = init.transport ?? { send: async ctx => await lib.send(ctx).toPromise() }
+    this.transport = init.transport ?? new HttpsTransport()
   }
 
-  /** A typed client from @kubernetes/client-node, e.g. `client.api(CoreV1Api)`. */
-  api<T extends ApiType> (ctor: ApiConstructor<T>): T {
-    return this.kubeConfig.makeApiClient(ctor)
+  /** Closes idle keep-alive connections (in-flight requests and watches are ended by their signals). */
+  close (): void {
+    this.transport.close?.()
   }
 
   /** Namespace of the current context (in-cluster: the pod's namespace), or 'default'. */
@@ -205,11 +204,13 @@ export class KubeClient {
 
   /** A JSON request; resolves with the parsed body (undefined for an empty body). */
   async request<T = unknown> (req: KubeRequest): Promise<T> {
-    const { res, done } = await this.send(req, true)
+    const { res, done, timedOut } = await this.send(req, true)
     try {
-      const text = await res.body.text()
+      const text = await readText(res)
       return (text === '' ? undefined : JSON.parse(text)) as T
     } catch (e) {
+      // The deadline cut the body off (node:http says only "aborted").
+      if (timedOut() && req.signal?.aborted !== true) throw new KubeTimeoutError(`${req.method} ${req.path}`, req.timeoutMs ?? this.requestTimeoutMs)
       throw this.wrapFailure(req, e)
     } finally {
       done()
@@ -224,12 +225,7 @@ export class KubeClient {
   async stream (req: KubeRequest): Promise<WatchLineStream> {
     const { res, done, release } = await this.send(req, false)
     done()
-    const body = res.body.stream()
-    if (body === null) {
-      release()
-      return { lines: (async function * () {})() }
-    }
-    return { lines: splitLines(body, req.signal, release) }
+    return { lines: splitLines(res.body, req.signal, release) }
   }
 
   /**
@@ -274,7 +270,7 @@ export class KubeClient {
    * Sends a request and returns a 2xx response (throws KubeApiError for any other). `done`
    * clears the deadline timer; with `wholeBody` the deadline also covers reading the body.
    */
-  private async send (req: KubeRequest, wholeBody: boolean): Promise<{ res: ResponseContext, done: () => void, release: () => void }> {
+  private async send (req: KubeRequest, wholeBody: boolean): Promise<{ res: HttpResponse, done: () => void, release: () => void, timedOut: () => boolean }> {
     const outer = req.signal
     if (outer?.aborted === true) throw abortReason(outer)
     const timeoutMs = req.timeoutMs ?? this.requestTimeoutMs
@@ -295,22 +291,22 @@ export class KubeClient {
       if (wholeBody) release()
     }
 
-    const ctx = new RequestContext(this.url(req), HttpMethod[req.method])
-    ctx.setHeaderParam('Accept', 'application/json')
-    ctx.setHeaderParam('User-Agent', this.userAgent)
+    const headers: Record<string, string> = { Accept: 'application/json', 'User-Agent': this.userAgent }
+    let body: string | undefined
     if (req.body !== undefined) {
-      ctx.setHeaderParam('Content-Type', req.contentType ?? 'application/json')
-      ctx.setBody(typeof req.body === 'string' ? req.body : JSON.stringify(req.body))
+      headers['Content-Type'] = req.contentType ?? 'application/json'
+      body = typeof req.body === 'string' ? req.body : JSON.stringify(req.body)
     }
-    ctx.setSignal(ac.signal)
 
-    let res: ResponseContext
+    let res: HttpResponse
     try {
-      await this.kubeConfig.applySecurityAuthentication(ctx)
-      this.reuseDispatcher(ctx)
+      const opts: RequestOptions = { headers }
+      await this.kubeConfig.applyToHTTPSOptions(opts)
       // Auth may have taken a while (exec plugins): do not send what is already cancelled.
       ac.signal.throwIfAborted()
-      res = await this.transport.send(ctx)
+      const tls: TlsMaterial = {}
+      for (const k of ['ca', 'cert', 'key', 'rejectUnauthorized', 'servername'] as const) if (opts[k] !== undefined) Object.assign(tls, { [k]: opts[k] })
+      res = await this.transport.send({ method: req.method, url: this.url(req), headers: { ...(opts.headers as Record<string, string>) }, ...(body === undefined ? {} : { body }), tls, signal: ac.signal })
     } catch (e) {
       clearTimeout(timer)
       outer?.removeEventListener('abort', onOuterAbort)
@@ -319,34 +315,18 @@ export class KubeClient {
       if (deadline.hit) throw new KubeTimeoutError(`${req.method} ${req.path}`, timeoutMs)
       throw new KubeTransportError(req.method, req.path, rootCause(e))
     }
-    if (res.httpStatusCode < 200 || res.httpStatusCode > 299) {
+    if (res.status < 200 || res.status > 299) {
       let text = ''
-      try { text = await res.body.text() } catch { /* keep the status line */ }
+      try { text = await readText(res) } catch { /* keep the status line */ }
       clearTimeout(timer)
       outer?.removeEventListener('abort', onOuterAbort)
-      throw decodeFailure(res.httpStatusCode, text, req.method, req.path)
+      throw decodeFailure(res.status, text, req.method, req.path)
     }
     if (deadline.hit) {
       outer?.removeEventListener('abort', onOuterAbort)
       throw new KubeTimeoutError(`${req.method} ${req.path}`, timeoutMs)
     }
-    return { res, done, release }
-  }
-
-  /**
-   * client-node builds a new TLS agent for every request and never closes it: every
-   * call paid a full handshake and left a socket open (hundreds under load). The TLS
-   * settings come from the kubeconfig and do not change, so the first agent serves all.
-   */
-  private reuseDispatcher (ctx: RequestContext): void {
-    const fresh = ctx.getDispatcher()
-    if (fresh === undefined) return
-    if (this.dispatcher === undefined) {
-      this.dispatcher = fresh
-      return
-    }
-    ctx.setDispatcher(this.dispatcher)
-    if (fresh !== this.dispatcher) void fresh.close().catch(() => {})
+    return { res, done, release, timedOut: () => deadline.hit }
   }
 
   private wrapFailure (req: KubeRequest, e: unknown): Error {
@@ -364,7 +344,7 @@ export function createKubeClient (init: Partial<KubeClientInit> & LoadKubeConfig
   return new KubeClient({ ...init, kubeConfig })
 }
 
-/** undici reports `TypeError: fetch failed` with the useful part (ECONNREFUSED, ...) in `cause`. */
+/** A fetch-style `TypeError: fetch failed` carries the useful part (ECONNREFUSED, ...) in `cause`. */
 function rootCause (e: unknown): unknown {
   let cur = e
   for (let i = 0; i < 4; i++) {
@@ -385,21 +365,28 @@ export function decodeFailure (httpStatus: number, text: string, method?: string
   return new KubeApiError({ status: httpStatus, message: text.slice(0, 500), ...where })
 }
 
+/** The whole body as UTF-8 text. */
+async function readText (res: HttpResponse): Promise<string> {
+  const chunks: Uint8Array[] = []
+  for await (const c of res.body) chunks.push(c)
+  return Buffer.concat(chunks).toString('utf8')
+}
+
 /** Splits a byte stream into lines (UTF-8 safe across chunk boundaries). */
-async function * splitLines (body: ReadableStream<Uint8Array>, signal: AbortSignal | undefined, release: () => void): AsyncGenerator<string> {
+async function * splitLines (body: AsyncIterable<Uint8Array>, signal: AbortSignal | undefined, release: () => void): AsyncGenerator<string> {
   const decoder = new TextDecoder()
-  const reader = body.getReader()
+  const it = body[Symbol.asyncIterator]()
   let buf = ''
   try {
     for (;;) {
-      let r: Awaited<ReturnType<typeof reader.read>>
+      let r: IteratorResult<Uint8Array>
       try {
-        r = await reader.read()
+        r = await it.next()
       } catch (e) {
         if (signal?.aborted === true) throw abortReason(signal)
         throw e
       }
-      if (r.done) break
+      if (r.done === true) break
       buf += decoder.decode(r.value, { stream: true })
       let nl: number
       while ((nl = buf.indexOf('\n')) >= 0) {
@@ -411,8 +398,8 @@ async function * splitLines (body: ReadableStream<Uint8Array>, signal: AbortSign
     buf += decoder.decode()
     if (buf.trim() !== '') yield buf.trim()
   } finally {
-    // Also runs when the consumer stops early (break/return): release the connection.
-    await reader.cancel().catch(() => {})
+    // Also runs when the consumer stops early (break/return): close the response.
+    await it.return?.().catch(() => {})
     release()
   }
 }

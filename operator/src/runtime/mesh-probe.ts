@@ -6,7 +6,7 @@ import { Compile } from 'typebox/compile'
 import Type from 'typebox'
 import { NodeInfo, PeerInfo } from '@dawn/node-image/http-schemas'
 import { abortReason } from './errors.ts'
-import { NodeReplyError, readCapped, withCause } from './node-http.ts'
+import { discard, httpGet, NodeReplyError, readCapped, withCause, type NodeGet } from './node-http.ts'
 
 export { NodeReplyError } from './node-http.ts'
 
@@ -17,7 +17,8 @@ export interface MeshProbeInit {
   concurrency?: number
   /** Largest reply read, in bytes; default 4 MiB. */
   maxReplyBytes?: number
-  fetch?: typeof fetch
+  /** Default httpGet (node:http); tests pass a fetch-shaped fake. */
+  fetch?: NodeGet
 }
 
 export interface ProbeTarget {
@@ -37,13 +38,13 @@ export class MeshProbe {
   private readonly timeoutMs: number
   private readonly concurrency: number
   private readonly maxReplyBytes: number
-  private readonly fetch: typeof fetch
+  private readonly fetch: NodeGet
 
   constructor (init: MeshProbeInit = {}) {
     this.timeoutMs = init.timeoutMs ?? 3000
     this.concurrency = Math.max(1, init.concurrency ?? 8)
     this.maxReplyBytes = init.maxReplyBytes ?? 4 * 1024 * 1024
-    this.fetch = init.fetch ?? globalThis.fetch
+    this.fetch = init.fetch ?? httpGet
   }
 
   /** One report per target, in order. Rejects only when `signal` aborts. */
@@ -87,7 +88,7 @@ export class MeshProbe {
 
   private async getJson (baseUrl: string, path: string, signal: AbortSignal): Promise<unknown> {
     const r = await this.fetch(`${baseUrl}${path}`, { signal, headers: { accept: 'application/json' } })
-    if (!r.ok) { await r.body?.cancel(); throw new NodeReplyError(`GET ${path}: HTTP ${r.status}`) }
+    if (!r.ok) { await discard(r); throw new NodeReplyError(`GET ${path}: HTTP ${r.status}`) }
     const text = await readCapped(r, this.maxReplyBytes, path)
     try { return JSON.parse(text) } catch { throw new NodeReplyError(`GET ${path}: the reply is not JSON`) }
   }

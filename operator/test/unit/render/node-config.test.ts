@@ -56,7 +56,7 @@ describe('renderNodeConfig', () => {
       http: { host: '0.0.0.0', port: 8080 },
       log: { level: 'info' },
       mcp: { enabled: true, allowedOrigins: [], maxRequestBytes: 4 * 1024 * 1024, maxSessions: 1024, sessionIdleSeconds: 900, naming: 'logical', catalog: 'full', toolFilters: {} },
-      toolCalls: { encryption: 'required', timeoutMs: 30_000, maxBytes: 16 * 1024 * 1024, maxConcurrent: 512, floodMaxHops: 4 },
+      toolCalls: { encryption: 'required', timeoutMs: 30_000, maxBytes: 16 * 1024 * 1024, maxConcurrent: 512, floodMaxHops: 4, channel: true },
       storage: { backend: 'kubo', kuboApiUrl: 'http://127.0.0.1:5001', replication: 2, maxUploadBytes: 1024 ** 3, fetchTimeoutMs: 30_000, blockTimeoutMs: 10_000, manifestIntervalSeconds: 30, repairIntervalSeconds: 10 },
       rooms: { enabled: true, retention: { maxMessages: 50_000, maxAgeDays: 90 }, pageRate: { perSecond: 5, burst: 20 } },
       agents: [

@@ -2,10 +2,11 @@ import { describe, it, expect } from 'vitest'
 import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { KubeConfig, ResponseContext, ApiException, type RequestContext } from '@kubernetes/client-node'
+import { ApiException } from '@kubernetes/client-node'
 import {
-  KubeClient, loadKubeConfig, KubeConfigNotFoundError, resourcePath, objectKey, splitKey, keyOf, parseApiVersion, apiVersionOf, decodeFailure, type HttpTransport
+  KubeClient, loadKubeConfig, KubeConfigNotFoundError, resourcePath, objectKey, splitKey, keyOf, parseApiVersion, apiVersionOf, decodeFailure, type HttpRequest, type HttpTransport
 } from '../../../src/runtime/kube-client.ts'
+import { KubeConfig } from '../../../src/runtime/kubeconfig.ts'
 import { createKubeListWatch, type WatchEvent } from '../../../src/runtime/list-watch.ts'
 import { KubeApiError, KubeTimeoutError, KubeTransportError, toKubeApiError, isNotFound, isGone, isRetryable, isConflict, isAlreadyExists } from '../../../src/runtime/errors.ts'
 
@@ -24,24 +25,18 @@ function fakeKubeConfig (): KubeConfig {
 }
 
 /** A transport that answers from a script and records requests. */
-function scripted (answer: (ctx: RequestContext) => { status: number, body?: string, chunks?: string[], hang?: boolean }): { transport: HttpTransport, seen: RequestContext[] } {
-  const seen: RequestContext[] = []
+function scripted (answer: (req: HttpRequest) => { status: number, body?: string, chunks?: string[], hang?: boolean }): { transport: HttpTransport, seen: HttpRequest[] } {
+  const seen: HttpRequest[] = []
   const transport: HttpTransport = {
-    send: async (ctx) => {
-      seen.push(ctx)
-      const a = answer(ctx)
+    send: async (req) => {
+      seen.push(req)
+      const a = answer(req)
       if (a.hang === true) {
-        await new Promise<void>((_resolve, reject) => { ctx.getSignal()?.addEventListener('abort', () => { reject(new Error('aborted')) }) })
+        await new Promise<void>((_resolve, reject) => { req.signal.addEventListener('abort', () => { reject(new Error('aborted')) }) })
       }
       const enc = new TextEncoder()
       const chunks = a.chunks ?? [a.body ?? '']
-      return new ResponseContext(a.status, {}, {
-        text: async () => chunks.join(''),
-        binary: async () => Buffer.from(chunks.join('')),
-        stream: () => new ReadableStream<Uint8Array>({
-          start (c) { for (const ch of chunks) c.enqueue(enc.encode(ch)); c.close() }
-        })
-      })
+      return { status: a.status, body: (async function * () { for (const ch of chunks) yield enc.encode(ch) })() }
     }
   }
   return { transport, seen }
@@ -113,10 +108,10 @@ describe('KubeClient (scripted transport)', () => {
     const r = await c.request<{ kind: string }>({ method: 'PATCH', path: '/api/v1/namespaces/a/configmaps/a', query: { fieldManager: 'm', force: true, skip: undefined }, body: { a: 1 }, contentType: 'application/apply-patch+yaml' })
     expect(r.kind).toBe('ConfigMap')
     const req = seen[0]!
-    expect(req.getUrl()).toBe('https://k8s.invalid:6443/api/v1/namespaces/a/configmaps/a?fieldManager=m&force=true')
-    expect(req.getHeaders().Authorization).toBe('Bearer secret-token')
-    expect(req.getHeaders()['Content-Type']).toBe('application/apply-patch+yaml')
-    expect(req.getBody()).toBe('{"a":1}')
+    expect(req.url).toBe('https://k8s.invalid:6443/api/v1/namespaces/a/configmaps/a?fieldManager=m&force=true')
+    expect(req.headers.Authorization).toBe('Bearer secret-token')
+    expect(req.headers['Content-Type']).toBe('application/apply-patch+yaml')
+    expect(req.body).toBe('{"a":1}')
     expect(c.defaultNamespace).toBe('team-a')
   })
 
@@ -155,20 +150,20 @@ describe('KubeClient (scripted transport)', () => {
     expect(await c.resourceFor('apps/v1', 'StatefulSet')).toEqual({ group: 'apps', version: 'v1', plural: 'statefulsets', kind: 'StatefulSet', namespaced: true })
     await c.resourceFor('apps/v1', 'StatefulSet')
     expect(seen).toHaveLength(1)
-    expect(seen[0]!.getUrl()).toBe('https://k8s.invalid:6443/apis/apps/v1')
+    expect(seen[0]!.url).toBe('https://k8s.invalid:6443/apis/apps/v1')
   })
 })
 
 describe('list/watch over the wire format (scripted transport)', () => {
   it('pages through a list and fills in kind/apiVersion', async () => {
-    const { transport, seen } = scripted(ctx => ctx.getUrl().includes('continue=t1')
+    const { transport, seen } = scripted(r => r.url.includes('continue=t1')
       ? { status: 200, body: JSON.stringify({ kind: 'ConfigMapList', metadata: { resourceVersion: '20' }, items: [{ metadata: { name: 'b', namespace: 'n' } }] }) }
       : { status: 200, body: JSON.stringify({ kind: 'ConfigMapList', metadata: { resourceVersion: '10', continue: 't1' }, items: [{ metadata: { name: 'a', namespace: 'n' } }] }) })
     const lw = createKubeListWatch(new KubeClient({ kubeConfig: fakeKubeConfig(), transport }), { group: '', version: 'v1', plural: 'configmaps' }, { namespace: 'n', labelSelector: 'app=x', pageSize: 1 })
     const r = await lw.list({ signal: new AbortController().signal })
     expect(r.items.map(i => [i.metadata?.name, i.kind, i.apiVersion])).toEqual([['a', 'ConfigMap', 'v1'], ['b', 'ConfigMap', 'v1']])
     expect(r.resourceVersion).toBe('20')
-    expect(seen[0]!.getUrl()).toContain('labelSelector=app%3Dx&limit=1')
+    expect(seen[0]!.url).toContain('labelSelector=app%3Dx&limit=1')
   })
 
   it('parses events split across chunks, bookmarks and ERROR statuses; asks for bookmarks', async () => {
@@ -188,7 +183,7 @@ describe('list/watch over the wire format (scripted transport)', () => {
     expect(events[1]).toEqual({ type: 'BOOKMARK', resourceVersion: '12' })
     const err = events[2]
     expect(err?.type === 'ERROR' && isGone(KubeApiError.fromStatus(err.status, 500))).toBe(true)
-    const url = seen[0]!.getUrl()
+    const url = seen[0]!.url
     expect(url).toContain('watch=true')
     expect(url).toContain('resourceVersion=10')
     expect(url).toContain('allowWatchBookmarks=true')
