@@ -6,6 +6,7 @@ import { createNetworkDir, readNetworkDir } from './network-dir.ts'
 import { NodeProcess, nodeMallocEnv } from './node-process.ts'
 import { demoAgents } from './demo-agents.ts'
 import { ensureNodeBundle } from './node-bundle.ts'
+import { bootstrapNodesFor, loopbackLimits } from './mesh-wiring.ts'
 
 const USAGE = 'usage: npm run mesh -- [--nodes N] [--dir DIR] [--network NAME] [--source]\n  --source  run the TypeScript sources instead of the node bundle (rebuilt when stale)'
 /** Each idle node takes ~150 MiB of private memory (bench `footprint`); past this, check yours. */
@@ -21,8 +22,11 @@ async function main (): Promise<void> {
   let net = await readNetworkDir(dir)
   if (net === undefined) {
     // node-1 also serves circuit relay v2, so a node behind NAT (or a namespace) can join through it.
-    const relayFirst = (i: number, config: Record<string, unknown>): void => { if (i === 0) (config.node as Record<string, unknown>).relayServer = true }
-    net = await createNetworkDir({ dir, nodes: count, network: values.network, agents: demoAgents, patch: relayFirst })
+    const relayFirst = (i: number, config: Record<string, unknown>): void => {
+      if (i === 0) (config.node as Record<string, unknown>).relayServer = true
+      loopbackLimits(count, config)
+    }
+    net = await createNetworkDir({ dir, nodes: count, network: values.network, agents: demoAgents, bootstrapNodes: bootstrapNodesFor(count), patch: relayFirst })
     process.stdout.write(`Created network "${net.network}" in ${dir}\n`)
   } else {
     process.stdout.write(`Reusing network "${net.network}" in ${dir} (${net.nodes.length} nodes; --nodes is ignored)\n`)
@@ -49,7 +53,7 @@ async function main (): Promise<void> {
 
   for (const p of procs) p.start()
   // The first node is ready alone; the rest once they reach it.
-  // Many nodes start at once on few cores: each gets longer.
+  // Start-up is CPU-bound: a hundred nodes on two cores take minutes, not seconds.
   await Promise.all(procs.map(async p => { await p.waitReady(60_000 + procs.length * 3_000) })).catch(async (err: unknown) => {
     process.stderr.write(`${(err as Error).message}\n`)
     await shutdown(1)

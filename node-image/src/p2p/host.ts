@@ -24,6 +24,13 @@ export interface InboundLimits {
   maxPendingHandshakes: number
   handshakeTimeoutMs: number
   upgradeTimeoutMs: number
+  /**
+   * libp2p's liveness ping opens a stream on every connection this often: in a full mesh
+   * of N nodes on one machine, N x (N-1) stream negotiations per interval, and a ping
+   * stalled by a busy event loop drops a healthy connection. A local mesh of many nodes
+   * sets it longer (local-mesh/mesh-wiring.ts); yamux's own keep-alive still runs.
+   */
+  pingIntervalMs: number
 }
 
 export interface HostInit {
@@ -74,6 +81,11 @@ export function inboundAdmission (limits: InboundLimits, psk: Uint8Array): { pro
   }
 }
 
+/** libp2p's defaults at the default interval; a longer interval also waits longer for a stalled ping. */
+function connectionMonitor (pingIntervalMs: number): NonNullable<Libp2pOptions['connectionMonitor']> {
+  return pingIntervalMs <= 10_000 ? { pingInterval: pingIntervalMs } : { pingInterval: pingIntervalMs, pingTimeout: { minTimeout: Math.min(20_000, pingIntervalMs / 3) } }
+}
+
 /** libp2p 3 wiring for a Dawn node. Everything network-specific comes in through `protocols`. */
 export async function createHost (init: HostInit): Promise<Host> {
   const { protector, inbound, connectionManager } = inboundAdmission(init.limits, init.psk)
@@ -116,6 +128,7 @@ export async function createHost (init: HostInit): Promise<Host> {
     connectionProtector: () => protector,
     connectionGater: { ...init.gater, denyInboundConnection: inbound.denyInboundConnection },
     connectionManager,
+    connectionMonitor: connectionMonitor(init.limits.pingIntervalMs),
     peerDiscovery: init.mdns ? [mdns()] : [],
     services
   })

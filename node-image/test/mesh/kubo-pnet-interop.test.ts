@@ -26,7 +26,7 @@ async function dawnHost (swarmKey: string): Promise<Host> {
     announce: [],
     mdns: false,
     relayServer: false,
-    limits: { maxConnections: 300, maxInboundPerAddress: 64, inboundRatePerAddress: 16, maxPendingHandshakes: 64, handshakeTimeoutMs: 5_000, upgradeTimeoutMs: 10_000 },
+    limits: { maxConnections: 300, maxInboundPerAddress: 64, inboundRatePerAddress: 16, maxPendingHandshakes: 64, handshakeTimeoutMs: 5_000, upgradeTimeoutMs: 10_000, pingIntervalMs: 10_000 },
     maxMessageBytes: 1024 * 1024,
     gater: {}
   })

@@ -50,6 +50,7 @@ describe('renderNodeConfig', () => {
         maxPendingHandshakes: 64,
         handshakeTimeoutMs: 5000,
         upgradeTimeoutMs: 10000,
+        pingIntervalMs: 10000,
         maxStreamsPerPeer: 256,
         maxBytesPerPeer: 64 * 1024 * 1024
       },

@@ -1,0 +1,14 @@
+import { describe, it, expect } from 'vitest'
+import { bootstrapNodesFor, loopbackLimits } from '../../../src/local-mesh/mesh-wiring.ts'
+
+describe('mesh wiring', () => {
+  it('adds bootstrap nodes as the mesh grows', () => {
+    expect([1, 5, 50, 51, 100, 200].map(bootstrapNodesFor)).toEqual([1, 2, 2, 3, 4, 8])
+  })
+
+  it('keeps a configured connection limit as the per-address limit', () => {
+    const config: Record<string, unknown> = { p2p: { maxConnections: 120 } }
+    loopbackLimits(100, config)
+    expect(config.p2p).toMatchObject({ maxConnections: 120, maxInboundPerAddress: 120, inboundRatePerAddress: 200, maxPendingHandshakes: 100 })
+  })
+})
