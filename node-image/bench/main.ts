@@ -20,6 +20,7 @@ const BENCHES: Record<string, BenchEntry> = {
   operator: { about: 'dawn-operator on a fresh control plane: single-change latency, 200-pool burst, peak RSS', load: async () => await import('../../operator/bench/operator-bench.ts') },
   toolcall: { about: 'MCP tool call: direct Streamable HTTP vs mesh 1 hop, 2 hops via relay, encryption on/off (p50/p99, calls/s, ratios)', load: async () => await import('./toolcall.ts') },
   content: { about: 'content layer: add/get MiB/s embedded store vs Kubo, mesh fetch vs local read, and a cold peer read Dawn vs Kubo bitswap (interleaved, ratios, CPU ms/MiB)', load: async () => await import('./content.ts') },
+  'psk-cipher': { about: 'private-network XSalsa20 cipher alone: MiB/s before (@noble/ciphers) vs after (WebAssembly SIMD) at 64 B–256 KiB writes, ratios', load: async () => await import('./psk-cipher.ts') },
   flood: { about: 'pre-handshake connection flood (nonce-only + silent sockets): PskProtector vs @libp2p/pnet, accept rate, RSS, survival', load: async () => await import('./flood.ts') },
   ui: { about: 'the chat page in Chromium with 200 agents and 1,000 room messages: frame times and long tasks while scrolling and typing, remote message → shown latency', load: async () => await import('./ui.ts') },
   convergence: { about: 'registry convergence with one process per node at 25/50/100/200 nodes (as ./dawn mesh): p50/p99, peers, equal digests, load', load: async () => await import('./convergence.ts') },

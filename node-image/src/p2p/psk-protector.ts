@@ -41,7 +41,7 @@ export class PskHandshakeError extends Error {
  * go-libp2p and `@libp2p/pnet`: each side sends a random 24-byte nonce, then every
  * byte is XORed with XSalsa20(psk, nonce of its sender). Replaces `@libp2p/pnet`,
  * whose WebAssembly cipher pool grows with every connection and never shrinks.
- * Per connection this holds two 104-byte keystreams, wiped on close.
+ * Per connection this holds two ~300-byte keystreams, wiped on close.
  */
 export class PskProtector implements ConnectionProtector {
   readonly stats: PskProtectorStats = { pending: 0, completed: 0, failed: 0, evicted: 0 }
@@ -136,8 +136,9 @@ class PskConnection extends AbstractMultiaddrConnection {
   }
 
   sendData (data: Uint8ArrayList): { sentBytes: number, canSendMore: boolean } {
-    let canSendMore = true
-    for (const buf of data) canSendMore = this.inner.send(this.outbound.update(buf))
+    if (data.byteLength === 0) return { sentBytes: 0, canSendMore: true }
+    // One keystream pass and one socket write per call, not per part: Noise hands over [length, ciphertext] pairs.
+    const canSendMore = this.inner.send(this.outbound.updateParts(data, data.byteLength))
     return { sentBytes: data.byteLength, canSendMore }
   }
 
