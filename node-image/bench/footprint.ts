@@ -8,17 +8,19 @@
  */
 import { readFile, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { createNetworkDir } from '../src/local-mesh/network-dir.ts'
 import { demoAgents } from '../src/local-mesh/demo-agents.ts'
 import { NODE_V8_FLAGS, NodeProcess, nodeMallocEnv } from '../src/local-mesh/node-process.ts'
 import { ensureNodeBundle, NODE_SOURCE_ENTRY } from '../src/local-mesh/node-bundle.ts'
 import { formatTable, median } from './util.ts'
+import { runFootprintCalls } from './footprint-calls.ts'
 
 interface Variant {
   about: string
-  bundle: boolean
+  /** true: the bundle of this tree; 'base': the bundle file given by --base. */
+  bundle: boolean | 'base'
   flags: readonly string[]
   /** Allocator variables; undefined: what NodeProcess sets by default (nodeMallocEnv). */
   malloc?: Record<string, string>
@@ -33,6 +35,7 @@ const launchMalloc = (): string => Object.entries(nodeMallocEnv()).map(([k, v]) 
 const VARIANTS: Record<string, Variant> = {
   before: { about: 'TypeScript sources, default V8 flags, glibc malloc (the launch before issue 17)', bundle: false, flags: [], malloc: GLIBC },
   after: { about: `bundle + ${NODE_V8_FLAGS.join(' ')} + ${launchMalloc()} (what ./dawn mesh runs now)`, bundle: true, flags: NODE_V8_FLAGS },
+  prev: { about: 'bundle + --max-semi-space-size=4 + the default allocator (the launch before --heap-growing-percent=50)', bundle: true, flags: ['--max-semi-space-size=4'] },
   source: { about: `TypeScript sources + ${NODE_V8_FLAGS.join(' ')}, glibc`, bundle: false, flags: NODE_V8_FLAGS, malloc: GLIBC },
   bundle: { about: 'bundle, default V8 flags, glibc', bundle: true, flags: [], malloc: GLIBC },
   semi4: { about: 'bundle + --max-semi-space-size=4, glibc', bundle: true, flags: ['--max-semi-space-size=4'], malloc: GLIBC },
@@ -40,12 +43,18 @@ const VARIANTS: Record<string, Variant> = {
   arena2: { about: `bundle + ${NODE_V8_FLAGS.join(' ')} + MALLOC_ARENA_MAX=2 (the launch without jemalloc)`, bundle: true, flags: NODE_V8_FLAGS, malloc: ARENA2 },
   jemalloc: { about: `bundle + ${NODE_V8_FLAGS.join(' ')} + jemalloc (2 arenas, 1 s decay)`, bundle: true, flags: NODE_V8_FLAGS, malloc: JEMALLOC },
   jemalloc1: { about: 'bundle + --max-semi-space-size=1 + jemalloc', bundle: true, flags: ['--max-semi-space-size=1'], malloc: JEMALLOC },
+  optsize: { about: `after + --optimize-for-size (V8: smaller heap growth, more compaction)`, bundle: true, flags: [...NODE_V8_FLAGS, '--optimize-for-size'] },
+  grow20: { about: 'bundle + --max-semi-space-size=4 --heap-growing-percent=20 (measured +20 % CPU per call)', bundle: true, flags: ['--max-semi-space-size=4', '--heap-growing-percent=20'] },
+  base: { about: `the bundle given by --base (e.g. one built before a change) + ${NODE_V8_FLAGS.join(' ')} + the default allocator`, bundle: 'base', flags: NODE_V8_FLAGS },
   mmap16k: { about: `bundle + ${NODE_V8_FLAGS.join(' ')} + glibc arena_max=2, mmap/trim threshold 16 KiB (+25 % CPU per 64 KiB call)`, bundle: true, flags: NODE_V8_FLAGS, malloc: { GLIBC_TUNABLES: 'glibc.malloc.arena_max=2:glibc.malloc.mmap_threshold=16384:glibc.malloc.trim_threshold=16384' } }
 }
 
 const USAGE = `npm run bench -- footprint [--nodes N] [--idle S] [--variants a,b,...]
   --nodes N      nodes in the one mesh (default 20), variants interleaved
   --idle S       seconds idle after the last node is ready, before reading (default 60)
+  --calls N      after the reading, N tool calls per variant per round (default 0: none) into a node
+                 of that variant, with the CPU per call of two of its nodes; --rounds R (default 5)
+  --base FILE    the bundle the variant 'base' runs (copy node-image/dist/dawn-node.mjs aside before a change)
   --variants     comma list, the first is the baseline of the ratios (default before,after):
 ${Object.entries(VARIANTS).map(([k, v]) => `                   ${k.padEnd(7)} ${v.about}`).join('\n')}`
 
@@ -80,7 +89,7 @@ const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length
 const fmt = (x: number): string => Number.isFinite(x) ? x.toFixed(1) : '-'
 
 export async function run (args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { nodes: { type: 'string', default: '20' }, idle: { type: 'string', default: '60' }, variants: { type: 'string', default: 'before,after' }, help: { type: 'boolean' } } })
+  const { values } = parseArgs({ args, options: { nodes: { type: 'string', default: '20' }, idle: { type: 'string', default: '60' }, variants: { type: 'string', default: 'before,after' }, base: { type: 'string' }, calls: { type: 'string', default: '0' }, rounds: { type: 'string', default: '5' }, help: { type: 'boolean' } } })
   if (values.help === true) { process.stdout.write(USAGE + '\n'); return }
   const count = Number(values.nodes)
   const idleS = Number(values.idle)
@@ -89,7 +98,9 @@ export async function run (args: string[]): Promise<void> {
   if (unknown.length > 0 || names.length === 0) throw new Error(`unknown variant(s) ${unknown.join(', ')}\n${USAGE}`)
   if (!Number.isInteger(count) || count < names.length) throw new Error(`--nodes must be an integer ≥ the number of variants\n${USAGE}`)
   const variants = names.map(n => VARIANTS[n] as Variant)
-  const bundle = variants.some(v => v.bundle) ? await ensureNodeBundle(m => { process.stdout.write(`${m}\n`) }) : undefined
+  if (names.includes('base') && values.base === undefined) throw new Error(`the variant base needs --base FILE\n${USAGE}`)
+  const bundle = variants.some(v => v.bundle === true) ? await ensureNodeBundle(m => { process.stdout.write(`${m}\n`) }) : undefined
+  const entryOf = (v: Variant): string | undefined => v.bundle === 'base' ? resolve(values.base ?? '') : v.bundle ? bundle : NODE_SOURCE_ENTRY
 
   process.stdout.write(`footprint: ${count} nodes in one mesh, variants interleaved (${names.join(', ')}), idle ${idleS} s after all ready\n`)
   for (const n of names) process.stdout.write(`  ${n.padEnd(7)} ${VARIANTS[n]?.about ?? ''}\n`)
@@ -101,7 +112,7 @@ export async function run (args: string[]): Promise<void> {
   const variantOf = (i: number): number => i % variants.length
   const procs = net.nodes.map((n, i) => {
     const v = variants[variantOf(i)] as Variant
-    return new NodeProcess({ configFile: n.configFile, httpUrl: n.httpUrl, entry: v.bundle ? bundle : NODE_SOURCE_ENTRY, nodeFlags: v.flags, ...(v.malloc === undefined ? {} : { mallocEnv: v.malloc }) })
+    return new NodeProcess({ configFile: n.configFile, httpUrl: n.httpUrl, entry: entryOf(v), nodeFlags: v.flags, ...(v.malloc === undefined ? {} : { mallocEnv: v.malloc }) })
   })
   try {
     const started = Date.now()
@@ -143,6 +154,17 @@ export async function run (args: string[]): Promise<void> {
     process.stdout.write(formatTable(['variant', 'n', 'RSS mean', 'med', 'max', 'PSS mean', 'med', 'max', 'RssAnon mean', 'med', 'max', 'HWM max', 'CPU s to ready', 'idle CPU ms/s'], rows) + '\n')
     const pssTotal = mem.reduce((a, m) => a + (m?.pss ?? 0), 0)
     process.stdout.write(`\nall ${count} nodes: PSS ${fmt(pssTotal)} MiB in total; machine memory in use (MemTotal − MemAvailable, other processes move it too): ${fmt(usedBefore)} MiB before the mesh, ${fmt(usedAfter)} MiB with it\n`)
+    const calls = Number(values.calls)
+    if (calls > 0) {
+      // Two live nodes of each variant: i and i + k are the same variant.
+      const pairs = variants.map((_, k) => {
+        const mine = procs.map((p, i) => ({ p, i })).filter(({ p, i }) => variantOf(i) === k && p.running && i !== 0)
+        const [a, b] = mine
+        if (a === undefined || b === undefined) return undefined
+        return { entryUrl: net.nodes[a.i]?.httpUrl ?? '', entryPid: a.p.pid as number, hostPid: b.p.pid as number }
+      })
+      process.stdout.write('\n' + await runFootprintCalls({ names, pairs, rounds: Number(values.rounds), calls, cpuSeconds: readProcCpuSeconds }) + '\n')
+    }
     process.stdout.write('goal (issue 17): < 120 MiB idle per node; RSS counts the shared Node binary (~55 MiB) in every process, PSS does not\n')
   } finally {
     await Promise.all(procs.map(async p => { await p.stop() }))

@@ -192,9 +192,18 @@ export class NodeEvents {
 export function nodeEventSources (parts: {
   guard: Pick<MembershipGuard, 'verifiedPeers' | 'addEventListener' | 'removeEventListener'>
   libp2p: Pick<Libp2p, 'getConnections' | 'addEventListener' | 'removeEventListener'>
-  registry: Pick<AgentRegistry, 'entries' | 'digest' | 'get' | 'addEventListener' | 'removeEventListener'>
+  registry: Pick<AgentRegistry, 'entries' | 'digest' | 'has' | 'addEventListener' | 'removeEventListener'>
 }): { peers: PeerSource, registry: RegistrySource } {
   const { guard, libp2p, registry } = parts
+  // Presence is recomputed every tick; registry.entries() clones every agent card (tool
+  // schemas included), which made ~1 MiB/s of garbage per idle node at 20 nodes and kept the
+  // heap from shrinking. The keys change only with the digest, so they are kept until it does.
+  let keys: { digest: string, list: AgentKey[] } | undefined
+  const entryKeys = (): AgentKey[] => {
+    const digest = registry.digest()
+    if (keys?.digest !== digest) keys = { digest, list: registry.entries().map(r => ({ nodeId: r.nodeId, agentId: r.agentId })) }
+    return keys.list
+  }
   const connectionsOf = (peerId: string): ConnectionLike[] => libp2p.getConnections().filter(c => c.remotePeer.toString() === peerId)
   return {
     peers: {
@@ -217,9 +226,9 @@ export function nodeEventSources (parts: {
       }
     },
     registry: {
-      entries: () => registry.entries(),
+      entries: entryKeys,
       digest: () => registry.digest(),
-      has: (nodeId, agentId) => registry.get(nodeId, agentId) !== undefined,
+      has: (nodeId, agentId) => registry.has(nodeId, agentId),
       onChange: (listener) => {
         const change = (evt: CustomEvent<{ keys: string[] }>): void => { listener(evt.detail.keys) }
         registry.addEventListener('change', change)

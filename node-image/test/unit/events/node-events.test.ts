@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { NodeEvents, MAX_REGISTRY_KEYS, type PeerSource, type RegistrySource } from '../../../src/events/node-events.ts'
+import { NodeEvents, MAX_REGISTRY_KEYS, nodeEventSources, type PeerSource, type RegistrySource } from '../../../src/events/node-events.ts'
 import { routeOf, type ConnectionLike } from '../../../src/events/presence.ts'
 import { ReplicaChooser } from '../../../src/routing/replica-choice.ts'
 
@@ -184,5 +184,28 @@ describe('NodeEvents', () => {
     vi.advanceTimersByTime(1000)
     vi.advanceTimersByTime(1000)
     expect(w.take()).toEqual([{ type: 'node', data: { ready: true, reason: 'joined the mesh' } }])
+  })
+})
+
+describe('nodeEventSources registry', () => {
+  it('lists the agent keys, cloning the registry only when its digest changes', () => {
+    const records = [{ nodeId: 'n1', agentId: 'echo', card: { tools: ['big'] } }]
+    let digest = 'd1'
+    const registry = {
+      entries: vi.fn(() => records.map(r => structuredClone(r))),
+      digest: () => digest,
+      get: () => undefined,
+      addEventListener: () => {},
+      removeEventListener: () => {}
+    }
+    const libp2p = { getConnections: () => [], addEventListener: () => {}, removeEventListener: () => {} }
+    const guard = { verifiedPeers: () => [], addEventListener: () => {}, removeEventListener: () => {} }
+    const sources = nodeEventSources({ guard, libp2p, registry } as unknown as Parameters<typeof nodeEventSources>[0])
+    for (let i = 0; i < 5; i++) expect(sources.registry.entries()).toEqual([{ nodeId: 'n1', agentId: 'echo' }])
+    expect(registry.entries).toHaveBeenCalledTimes(1)
+    records.push({ nodeId: 'n2', agentId: 'notes', card: { tools: [] } })
+    digest = 'd2'
+    expect(sources.registry.entries()).toEqual([{ nodeId: 'n1', agentId: 'echo' }, { nodeId: 'n2', agentId: 'notes' }])
+    expect(registry.entries).toHaveBeenCalledTimes(2)
   })
 })
