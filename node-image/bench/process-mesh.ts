@@ -7,6 +7,7 @@
 import { readFile, rename, writeFile } from 'node:fs/promises'
 import { createNetworkDir, type NetworkFiles } from '../src/local-mesh/network-dir.ts'
 import { NodeProcess } from '../src/local-mesh/node-process.ts'
+import { ensureNodeBundle } from '../src/local-mesh/node-bundle.ts'
 import { demoAgents } from '../src/local-mesh/demo-agents.ts'
 import { freePort } from '../src/local-mesh/free-port.ts'
 import { bootstrapNodesFor, loopbackLimits } from '../src/local-mesh/mesh-wiring.ts'
@@ -158,7 +159,9 @@ export class ProcessMesh {
     this.net = await createNetworkDir({ dir: this.init.dir, nodes, network: 'conv', agents: demoAgents, bootstrapNodes: this.bootstrapNodes, patch: relayFirst })
     for (let i = 0; i < nodes; i++) this.agents.set(i, demoAgents(i))
     const env = this.init.nodeOptions === undefined ? {} : { NODE_OPTIONS: this.init.nodeOptions }
-    this.procs = this.net.nodes.map(n => new NodeProcess({ configFile: n.configFile, httpUrl: n.httpUrl, env }))
+    // The bundle, as ./dawn mesh runs it (rebuilt first when a source changed).
+    const entry = await ensureNodeBundle()
+    this.procs = this.net.nodes.map(n => new NodeProcess({ configFile: n.configFile, httpUrl: n.httpUrl, env, entry }))
     this.watches = this.net.nodes.map(n => new RegistryWatch(n.httpUrl))
     const wave = this.init.wave > 0 ? this.init.wave : nodes
     for (let i = 0; i < nodes; i += wave) {
