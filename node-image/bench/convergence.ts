@@ -21,7 +21,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { ProcessMesh, memAvailable, type NodeInfoLite } from './process-mesh.ts'
-import { fmtMiB, fmtMs, formatTable, median, sleep, summarize, type Summary } from './util.ts'
+import { fmtMiB, fmtMs, formatTable, median, sleep, summarize, type Summary, numberOption } from './util.ts'
 
 const GOALS: Record<number, number> = { 100: 2000, 200: 3000 }
 /** Agents every node of a local mesh hosts from the start (demo-agents.ts). */
@@ -79,11 +79,7 @@ function parseOptions (args: string[]): Options | undefined {
     }
   })
   if (values.help) return undefined
-  const num = (name: string, raw: string, min: number): number => {
-    const n = Number(raw)
-    if (raw.trim() === '' || !Number.isFinite(n) || n < min) throw new Error(`--${name} must be a number >= ${min}, got "${raw}"\n${USAGE}`)
-    return n
-  }
+  const num = (name: string, raw: string, min: number): number => numberOption(name, raw, min, USAGE)
   const sizes = values.sizes.split(',').map(s => s.trim()).filter(s => s !== '').map(s => Math.floor(num('sizes', s, 2)))
   return {
     sizes,

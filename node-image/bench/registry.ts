@@ -20,7 +20,7 @@ import { ed25519 } from '@noble/curves/ed25519.js'
 import { EnvelopeOpener, EnvelopeSigner } from '../src/p2p/envelope.ts'
 import { createCa, decodePublicKeyPem, generateSeed, issueCertificate, peerIdFromSeed, privateKeyObject, publicKeyObject } from '../src/identity/index.ts'
 import type { MeshOptions, MeshResult } from './registry-mesh.ts'
-import { fmtMiB, fmtMs, fmtOps, formatTable, median, sleep, opsPerSecond } from './util.ts'
+import { fmtMiB, fmtMs, fmtOps, formatTable, median, sleep, opsPerSecond, numberOption } from './util.ts'
 
 const GOAL_NODES = 50
 const GOAL_P99_MS = 2000
@@ -83,11 +83,7 @@ function parseOptions (args: string[]): Options | undefined {
     }
   })
   if (values.help) return undefined
-  const num = (name: string, raw: string, min: number): number => {
-    const n = Number(raw)
-    if (raw.trim() === '' || !Number.isFinite(n) || n < min) throw new Error(`--${name} must be a number >= ${min}, got "${raw}"\n${USAGE}`)
-    return n
-  }
+  const num = (name: string, raw: string, min: number): number => numberOption(name, raw, min, USAGE)
   const sizes = values.sizes.split(',').map(s => s.trim()).filter(s => s !== '').map(s => num('sizes', s, 2))
   if (sizes.length === 0 || sizes.some(s => !Number.isInteger(s))) throw new Error(`--sizes must list whole numbers >= 2\n${USAGE}`)
   if (values.only !== undefined && values.only !== 'mesh' && values.only !== 'crypto') throw new Error(`--only must be mesh or crypto\n${USAGE}`)

@@ -143,3 +143,10 @@ export function opsPerSecond (op: () => void, ms: number, batch = 16): number {
   }
   return count / ((now - start) / 1000)
 }
+
+/** A numeric command-line option: a clear error naming the option, its floor and the usage. */
+export function numberOption (name: string, raw: string, min: number, usage: string): number {
+  const n = Number(raw)
+  if (raw.trim() === '' || !Number.isFinite(n) || n < min) throw new Error(`--${name} must be a number >= ${min}, got "${raw}"\n${usage}`)
+  return n
+}

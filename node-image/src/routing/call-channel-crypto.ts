@@ -59,7 +59,7 @@ export function newEphemeral (): Ephemeral {
 }
 
 export function encodeOpen (mine: Ephemeral, hostId: string): Uint8Array {
-  return concat([Uint8Array.of(OPEN), mine.nonce, mine.publicKey, encoder.encode(hostId)])
+  return Buffer.concat([Uint8Array.of(OPEN), mine.nonce, mine.publicKey, encoder.encode(hostId)])
 }
 
 export function decodeOpen (body: Uint8Array, selfId: string): { nonce: Uint8Array, publicKey: Uint8Array } {
@@ -75,7 +75,7 @@ export function decodeOpen (body: Uint8Array, selfId: string): { nonce: Uint8Arr
 }
 
 export function encodeAccept (mine: Ephemeral, callerNonce: Uint8Array): Uint8Array {
-  return concat([Uint8Array.of(ACCEPT), mine.nonce, mine.publicKey, callerNonce])
+  return Buffer.concat([Uint8Array.of(ACCEPT), mine.nonce, mine.publicKey, callerNonce])
 }
 
 export function decodeAccept (body: Uint8Array, callerNonce: Uint8Array): { nonce: Uint8Array, publicKey: Uint8Array } {
@@ -103,7 +103,7 @@ export function deriveKeys (mine: Ephemeral, theirPublic: Uint8Array, ids: { net
   // An all-zero secret means a low-order point: refuse it rather than derive a key anyone knows.
   if (secret.every(b => b === 0)) throw new ChannelFrameError('malformed', 'low-order X25519 key')
   const info = encoder.encode(`dawn/toolcall-channel/v1\n${ids.network}\n${ids.caller}\n${ids.host}`)
-  const okm = new Uint8Array(hkdfSync('sha256', secret, concat([ids.callerNonce, ids.hostNonce]), info, 2 * KEY))
+  const okm = new Uint8Array(hkdfSync('sha256', secret, Buffer.concat([ids.callerNonce, ids.hostNonce]), info, 2 * KEY))
   return { up: okm.slice(0, KEY), down: okm.slice(KEY) }
 }
 
@@ -160,13 +160,6 @@ export class FrameOpener {
 
 function mac (key: Uint8Array, data: Uint8Array): Uint8Array {
   return createHmac('sha256', key).update(data).digest().subarray(0, TAG)
-}
-
-function concat (parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0))
-  let at = 0
-  for (const p of parts) { out.set(p, at); at += p.byteLength }
-  return out
 }
 
 /** A request frame's payload: the caller's clock (for the deadline budget) and trace context before the call body. */
