@@ -57,6 +57,20 @@ describe('the chat page in a real Chromium', () => {
     await expectClean(watch)
   })
 
+  it('loads a snapshot again when it failed, with no event to prompt it', async () => {
+    const watch = await openPage(browser, 'about:blank')
+    const { page } = watch
+    let asked = 0
+    // The first load of the agent list dies on the wire; the mesh stays quiet, so only a retry fills the list.
+    await page.route('**/api/v1/agents', async route => { if (++asked === 1) await route.abort('connectionreset'); else await route.continue() })
+    await page.goto(mesh.net.nodes[0]!.httpUrl + '/')
+    const agents = page.getByRole('navigation', { name: 'Agents' })
+    const listed = async (): Promise<number> => (await mesh.get<{ logical: unknown[] }>(0, '/api/v1/agents')).logical.length
+    await expect.poll(async () => { const n = await agents.getByRole('button').count(); return n > 0 && n === await listed() }, { timeout: 15_000 }).toBe(true)
+    expect(asked).toBeGreaterThanOrEqual(2)
+    await expectClean(watch, [/ERR_CONNECTION_RESET/])
+  })
+
   it('serves the page with a CSP that forbids inline script and foreign origins', async () => {
     const res = await fetch(mesh.net.nodes[0]!.httpUrl + '/')
     expect(res.headers.get('content-security-policy')).toBe(PAGE_CSP)

@@ -33,7 +33,11 @@ export function authHeaders () {
   return token === undefined ? {} : { authorization: `Bearer ${token}` }
 }
 
+/** A read that hangs would leave its snapshot empty with no error to retry on. */
+const READ_TIMEOUT_MS = 20_000
+
 export async function api (path, { method = 'GET', body, signal, headers = {} } = {}) {
+  if (signal === undefined && method === 'GET') signal = AbortSignal.timeout(READ_TIMEOUT_MS)
   const init = { method, signal, headers: { accept: 'application/json', ...authHeaders(), ...headers } }
   if (body !== undefined) {
     if (body instanceof Blob || body instanceof ArrayBuffer) init.body = body

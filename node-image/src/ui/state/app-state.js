@@ -1,7 +1,7 @@
 // What the page knows about its node and the mesh: snapshots from /api/v1, kept current
 // by the node's event stream (net/events.js). Nothing polls.
 import { createStore } from './store.js'
-import { api, ApiError } from '../net/api.js'
+import { api, ApiError, AuthRequiredError } from '../net/api.js'
 import { followEvents } from '../net/events.js'
 
 export const store = createStore({
@@ -73,13 +73,26 @@ export function onRefresh (fn) {
   refreshers.push(fn)
 }
 
-/** Loads every snapshot; after a `reset` or a node restart too. */
+const RETRY_MAX_MS = 10_000
+let retryTimer
+let retryMs = 500
+
+/**
+ * Loads every snapshot; after a `reset` or a node restart too. A failed load is tried
+ * again with backoff: no event may come to repair it (a quiet mesh sends none).
+ */
 export async function refresh () {
+  clearTimeout(retryTimer)
   try {
     const [node] = await Promise.all([api('/api/v1/node'), loadPeers(), loadAgents(), loadPresence(), ...refreshers.map(fn => fn())])
     store.set({ node, error: undefined })
+    retryMs = 500
   } catch (err) {
     store.set({ error: err.message })
+    // Without the token, the dialog's answer refreshes.
+    if (err instanceof AuthRequiredError) return
+    retryTimer = setTimeout(() => { void refresh() }, retryMs)
+    retryMs = Math.min(RETRY_MAX_MS, retryMs * 2)
   }
 }
 

@@ -42,7 +42,7 @@ async function node (localBlock: LocalBlock = async () => await Promise.resolve(
   const exchange = new BlockExchange({
     libp2p: member.host,
     admission: admissionFor(member, guard),
-    verifiedPeers: () => guard.verifiedPeers(),
+    isVerified: (peer: string) => guard.isVerified(peer),
     store: { localBlock },
     metrics: member.metrics,
     log: init.log ?? member.log
