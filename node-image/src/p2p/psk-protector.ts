@@ -146,11 +146,17 @@ class PskConnection extends AbstractMultiaddrConnection {
     this.inner.abort(err)
   }
 
+  // The socket can close before this wrapper hears of it; pausing or resuming a closed
+  // socket throws, and from a muxer's drain handler that would be an uncaught error.
   sendPause (): void {
-    this.inner.pause()
+    if (this.innerReadable()) this.inner.pause()
   }
 
   sendResume (): void {
-    this.inner.resume()
+    if (this.innerReadable()) this.inner.resume()
+  }
+
+  private innerReadable (): boolean {
+    return this.inner.readStatus !== 'closing' && this.inner.readStatus !== 'closed'
   }
 }

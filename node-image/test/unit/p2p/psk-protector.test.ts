@@ -11,7 +11,7 @@ import { ping, type Ping } from '@libp2p/ping'
 import { preSharedKey } from '@libp2p/pnet'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { ConnectionProtector } from '@libp2p/interface'
-import { byteStream } from '@libp2p/utils'
+import { byteStream, multiaddrConnectionPair } from '@libp2p/utils'
 import { XSalsa20Stream } from '../../../src/p2p/xsalsa20-stream.ts'
 import { PskProtector } from '../../../src/p2p/psk-protector.ts'
 import { generateSwarmKey, parseSwarmKey, swarmKeyBytes } from '../../../src/identity/swarm-key.ts'
@@ -159,6 +159,18 @@ describe('PskProtector handshake', () => {
     } finally {
       await node.stop()
     }
+  })
+
+  it('pausing or resuming after the socket\'s read side ended is a no-op, not an uncaught error', async () => {
+    const [outbound, inbound] = multiaddrConnectionPair()
+    const psk = new Uint8Array(32)
+    const [a] = await Promise.all([new PskProtector({ psk }).protect(outbound), new PskProtector({ psk }).protect(inbound)])
+    a.pause()
+    // The socket saw the remote's FIN and drained it; its close event has not reached the wrapper yet.
+    ;(outbound as unknown as { readStatus: string }).readStatus = 'closed'
+    expect(() => { a.resume() }).not.toThrow()
+    expect(() => { a.pause() }).not.toThrow()
+    expect(a.readStatus).toBe('paused')
   })
 
   it('rejects a key of the wrong size', () => {
