@@ -149,14 +149,18 @@ class PskConnection extends AbstractMultiaddrConnection {
   // The socket can close before this wrapper hears of it; pausing or resuming a closed
   // socket throws, and from a muxer's drain handler that would be an uncaught error.
   sendPause (): void {
-    if (this.innerReadable()) this.inner.pause()
+    ignoreClosed(() => { this.inner.pause() })
   }
 
   sendResume (): void {
-    if (this.innerReadable()) this.inner.resume()
+    ignoreClosed(() => { this.inner.resume() })
   }
+}
 
-  private innerReadable (): boolean {
-    return this.inner.readStatus !== 'closing' && this.inner.readStatus !== 'closed'
+function ignoreClosed (fn: () => void): void {
+  try {
+    fn()
+  } catch (err) {
+    if ((err as Error).name !== 'StreamStateError') throw err
   }
 }
