@@ -3,7 +3,7 @@ import tseslint from 'typescript-eslint'
 
 // What the chat page's modules use from the browser.
 const BROWSER_GLOBALS = ['window', 'document', 'location', 'navigator', 'fetch', 'Headers', 'Request', 'Response', 'URL', 'URLSearchParams',
-  'Blob', 'File', 'FormData', 'XMLHttpRequest', 'TextDecoderStream', 'TextEncoder', 'TextDecoder', 'AbortController', 'localStorage',
+  'Blob', 'File', 'FormData', 'XMLHttpRequest', 'TextDecoderStream', 'TextEncoder', 'TextDecoder', 'AbortController', 'AbortSignal', 'localStorage',
   'sessionStorage', 'matchMedia', 'IDBKeyRange', 'queueMicrotask', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval',
   'requestAnimationFrame', 'cancelAnimationFrame', 'performance', 'PerformanceObserver', 'console', 'crypto', 'Node', 'HTMLElement',
   'DataTransfer', 'structuredClone', 'btoa', 'atob', 'CSS', 'getComputedStyle', 'MessageChannel', 'Event', 'CustomEvent']

@@ -13,6 +13,7 @@ import type { ConnectionGater, PrivateKey } from '@libp2p/interface'
 import type { NetworkProtocols } from './protocols.ts'
 import { PskProtector } from './psk-protector.ts'
 import { InboundLimiter } from './inbound-limiter.ts'
+import { libp2pLoggerOption } from './libp2p-logger.ts'
 
 const BACKSTOP = 4
 
@@ -120,6 +121,7 @@ export async function createHost (init: HostInit): Promise<Host> {
     ...(init.relayServer ? { relay: circuitRelayServer({ reservations: { maxReservations: 1024, applyDefaultLimit: false } }) } : {})
   }
   const libp2p = await createLibp2p({
+    ...libp2pLoggerOption(),
     privateKey: init.privateKey,
     addresses: { listen: init.listen, announce: init.announce },
     transports: [tcp(), circuitRelayTransport()],
