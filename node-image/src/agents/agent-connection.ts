@@ -25,7 +25,7 @@ import type { AgentCallOptions } from './input-rounds.ts'
 import { BuiltinConfigError, createBuiltinSpec } from './builtin/index.ts'
 import type { MeshFacade } from './builtin/mesh.ts'
 import type { ContentFacade } from '../storage/content-api.ts'
-import type { ServerSpec } from './define-server.ts'
+import { callSpecTool, type ServerSpec } from './define-server.ts'
 import { endRemoteSession, openTransport, transportPid, versionNegotiation } from './agent-transports.ts'
 import type { BuiltinAgentConfig, RuntimeAgentConfig } from './agent-transports.ts'
 import { errorMessage } from './error-message.ts'
@@ -193,6 +193,12 @@ export class AgentConnection extends TypedEventEmitter<AgentConnectionEvents> {
   async request (op: AgentOp, params: Record<string, unknown>, signal: AbortSignal, opts: AgentCallOptions = {}): Promise<Record<string, unknown>> {
     const session = this.session
     if (session === undefined) throw new AgentNotConnectedError(this.id, this.status())
+    // A built-in's tool runs in this process: the in-memory MCP client and server in between
+    // cost more than the tool, and its handler takes only the signal (see callSpecTool).
+    if (op === 'tools/call' && opts.dedicated === undefined && this.builtinSpec !== undefined && typeof params.name === 'string') {
+      signal.throwIfAborted()
+      return await callSpecTool(this.builtinSpec, params.name, params.arguments, signal)
+    }
     try {
       return await runAgentRequest(this.calls, op, params, signal, opts)
     } catch (err) {

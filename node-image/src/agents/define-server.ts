@@ -150,6 +150,34 @@ export function watchableResources (spec: ServerSpec): ResourceSpec[] {
   return (spec.resources ?? []).filter((r) => r.watch !== undefined)
 }
 
+async function runTool (tools: Map<string, CompiledTool>, name: string, args: unknown, signal: AbortSignal): Promise<CallToolResult> {
+  const tool = tools.get(name)
+  if (tool === undefined) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `unknown tool "${name}"`)
+  // Defaults apply to a copy so the caller's object is never changed under it.
+  const checked = tool.validator.Default(structuredClone(args ?? {}))
+  if (!tool.validator.Check(checked)) {
+    // 2025-11-25: invalid input is a tool execution error the model can read and fix.
+    const issues = describeIssues(tool.validator.Errors(checked), 'arguments')
+    return textResult(`invalid arguments for tool "${name}": ${issues.join('; ')}`, true)
+  }
+  try {
+    return await tool.spec.handler(checked, { signal })
+  } catch (err) {
+    if (err instanceof ProtocolError || signal.aborted) throw err
+    return textResult(`tool "${name}" failed: ${errorMessage(err)}`, true)
+  }
+}
+
+/**
+ * One tools/call on the spec without a Server: what a server built from it answers
+ * (unknown tool: ProtocolError -32602; bad arguments or a failing handler: an isError
+ * result), for callers in the same process. Handlers see only the signal, so nothing a
+ * session would carry (progress, logs, questions) is lost.
+ */
+export async function callSpecTool (spec: ServerSpec, name: string, args: unknown, signal: AbortSignal): Promise<CallToolResult> {
+  return await runTool(compileSpec(spec).tools, name, args, signal)
+}
+
 /** Builds a fresh Server from the spec; call it once per connection. */
 export function defineServer (spec: ServerSpec): LowLevelServer {
   const { tools, resources, prompts, capabilities, watchable } = compileSpec(spec)
@@ -162,22 +190,7 @@ export function defineServer (spec: ServerSpec): LowLevelServer {
   server.setRequestHandler('tools/list', () => ({ tools: [...tools.values()].map((t) => t.listed) }))
 
   server.setRequestHandler('tools/call', async (request, ctx): Promise<CallToolResult> => {
-    const { name } = request.params
-    const tool = tools.get(name)
-    if (tool === undefined) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `unknown tool "${name}"`)
-    // Defaults apply to a copy so the request object is never changed under the SDK.
-    const args = tool.validator.Default(structuredClone(request.params.arguments ?? {}))
-    if (!tool.validator.Check(args)) {
-      // 2025-11-25: invalid input is a tool execution error the model can read and fix.
-      const issues = describeIssues(tool.validator.Errors(args), 'arguments')
-      return textResult(`invalid arguments for tool "${name}": ${issues.join('; ')}`, true)
-    }
-    try {
-      return await tool.spec.handler(args, { signal: ctx.mcpReq.signal })
-    } catch (err) {
-      if (err instanceof ProtocolError || ctx.mcpReq.signal.aborted) throw err
-      return textResult(`tool "${name}" failed: ${errorMessage(err)}`, true)
-    }
+    return await runTool(tools, request.params.name, request.params.arguments, ctx.mcpReq.signal)
   })
 
   if (spec.resources !== undefined) {
