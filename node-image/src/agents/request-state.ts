@@ -9,7 +9,7 @@
  * replayed against another tool. The key is random per process: parked calls live in
  * memory and die with it, and so should their states.
  */
-import { createHmac, randomBytes } from 'node:crypto'
+import { createHmac, createSecretKey, randomBytes } from 'node:crypto'
 import { secretsEqual } from '../identity/constant-time.ts'
 import { NODE_ID_PATTERN } from '../registry/agent-record.ts'
 
@@ -39,7 +39,8 @@ function parseState (state: string): (StateClaims & { mac: string, signed: strin
 }
 
 export class RequestStateCodec {
-  readonly #key = randomBytes(32)
+  // A KeyObject: raw bytes make Node probe for a CryptoKey by throwing a TypeError each time.
+  readonly #key = createSecretKey(randomBytes(32))
   readonly #nodeId: string
   readonly #now: () => number
 

@@ -26,6 +26,7 @@ const SESSION_HEADER = 'mcp-session-id'
 /** JSON-RPC code the SDK uses for "Session not found". */
 const SESSION_NOT_FOUND = -32001
 const SERVER_ERROR = -32000
+const CLIENT_GONE = new DOMException('the HTTP exchange ended', 'AbortError')
 
 /** A 2025-11-25 server: one per session, connected to that session's transport. */
 export interface LegacyMcpServer {
@@ -131,7 +132,9 @@ export async function registerMcpHttpEndpoint (app: FastifyInstance, components:
   /** Takes the reply over and builds the web Request a leg is handed; its signal aborts when the client goes away. */
   const exchange = (req: FastifyRequest, reply: FastifyReply, body: string | undefined): Request => {
     const gone = new AbortController()
-    reply.raw.once('close', () => { gone.abort() })
+    // The response closes after every request, not only when a client vanishes: one shared
+    // reason spares a DOMException (and its stack capture) per request.
+    reply.raw.once('close', () => { gone.abort(CLIENT_GONE) })
     const web = toWebRequest(req.method, req.url, req.headers, body, gone.signal)
     reply.hijack()
     return web

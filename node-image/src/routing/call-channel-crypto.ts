@@ -12,7 +12,7 @@
  * accept = 2 || host nonce (32) || host X25519 (32) || caller nonce (32).
  * Frame = seq (u64 BE) || kind (1) || call id (16) || payload || tag (16).
  */
-import { createHmac, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, randomBytes, type KeyObject } from 'node:crypto'
+import { createHmac, createPublicKey, createSecretKey, diffieHellman, generateKeyPairSync, hkdfSync, randomBytes, type KeyObject } from 'node:crypto'
 import { secretsEqual } from '../identity/constant-time.ts'
 import type { TraceCarrier } from '../tracing/trace-context.ts'
 
@@ -116,11 +116,11 @@ export interface ChannelFrame {
 
 /** One direction of a channel: numbers and tags what it sends, or checks what it receives. */
 export class FrameSealer {
-  private readonly key: Uint8Array
+  private readonly key: KeyObject
   private seq = 0n
 
   constructor (key: Uint8Array) {
-    this.key = key
+    this.key = createSecretKey(key)
   }
 
   seal (kind: number, callId: Uint8Array, payload: Uint8Array): Uint8Array {
@@ -137,11 +137,11 @@ export class FrameSealer {
 }
 
 export class FrameOpener {
-  private readonly key: Uint8Array
+  private readonly key: KeyObject
   private seq = 0n
 
   constructor (key: Uint8Array) {
-    this.key = key
+    this.key = createSecretKey(key)
   }
 
   /** Throws ChannelFrameError for anything but the next authentic frame. */
@@ -158,7 +158,9 @@ export class FrameOpener {
   }
 }
 
-function mac (key: Uint8Array, data: Uint8Array): Uint8Array {
+// A KeyObject, not bytes: Node 24 tests raw key bytes for a CryptoKey by throwing and
+// catching a TypeError, a stack capture per frame.
+function mac (key: KeyObject, data: Uint8Array): Uint8Array {
   return createHmac('sha256', key).update(data).digest().subarray(0, TAG)
 }
 
