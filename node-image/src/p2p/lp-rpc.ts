@@ -1,4 +1,4 @@
-import { lpStream } from '@libp2p/utils'
+import { lengthPrefixed } from './length-prefix.ts'
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import type { Libp2p } from 'libp2p'
 import type { PeerAdmission } from './peer-admission.ts'
@@ -12,7 +12,7 @@ export interface RpcOptions {
 export async function request (libp2p: Pick<Libp2p, 'dialProtocol'>, peer: PeerId, protocol: string, body: Uint8Array, opts: RpcOptions): Promise<Uint8Array> {
   const stream = await libp2p.dialProtocol(peer, protocol, { signal: opts.signal, runOnLimitedConnection: true })
   try {
-    const lp = lpStream(stream, { maxDataLength: opts.maxBytes })
+    const lp = lengthPrefixed(stream, opts.maxBytes)
     await lp.write(body, { signal: opts.signal })
     const reply = await lp.read({ signal: opts.signal })
     // The reply is complete; the caller need not wait for the close handshake
@@ -68,7 +68,7 @@ export async function serveHandshake (libp2p: Pick<Libp2p, 'handle'>, protocol: 
   await libp2p.handle(protocol, async (stream: Stream, connection: Connection) => {
     const signal = AbortSignal.timeout(opts.timeoutMs)
     try {
-      const lp = lpStream(stream, { maxDataLength: opts.maxBytes })
+      const lp = lengthPrefixed(stream, opts.maxBytes)
       const body = await lp.read({ signal })
       const reply = await handler(body.subarray(), connection)
       await lp.write(reply, { signal })

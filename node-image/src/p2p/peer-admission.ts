@@ -1,4 +1,5 @@
 import { byteStream } from '@libp2p/utils'
+import { encodeLength } from './length-prefix.ts'
 import type { Connection, Stream } from '@libp2p/interface'
 
 export interface PeerAdmissionInit {
@@ -165,16 +166,4 @@ async function readLength (bytes: ReturnType<typeof byteStream>, signal: AbortSi
     if ((b & 0x80) === 0) return value
   }
   return undefined
-}
-
-/** The length prefix of a frame (unsigned LEB128). */
-export function encodeLength (length: number): Uint8Array {
-  const out: number[] = []
-  let rest = length
-  do {
-    const low = rest % 128
-    rest = Math.floor(rest / 128)
-    out.push(rest > 0 ? low | 0x80 : low)
-  } while (rest > 0)
-  return new Uint8Array(out)
 }

@@ -1,4 +1,5 @@
-import { lpStream, type LengthPrefixedStream } from '@libp2p/utils'
+import type { LengthPrefixedStream } from '@libp2p/utils'
+import { lengthPrefixed } from '../p2p/length-prefix.ts'
 import type { Connection, Stream } from '@libp2p/interface'
 import type { Messenger } from '../p2p/messenger.ts'
 import { LruMap } from '../p2p/lru-map.ts'
@@ -78,7 +79,7 @@ export class CallChannels {
     const signal = AbortSignal.timeout(this.init.openTimeoutMs ?? 10_000)
     const stream = await connection.newStream(this.init.protocol, { signal })
     try {
-      const lp = lpStream(stream, { maxDataLength: messenger.maxBytesFor('toolcall.response') + FRAME_OVERHEAD })
+      const lp = lengthPrefixed(stream, messenger.maxBytesFor('toolcall.response') + FRAME_OVERHEAD)
       const mine = newEphemeral()
       await lp.write(messenger.seal('toolcall.channel', encodeOpen(mine, nodeId)), { signal })
       const opened = messenger.tryOpen((await lp.read({ signal })).subarray(), { type: 'toolcall.channel', from: nodeId }, nodeId)

@@ -1,4 +1,4 @@
-import { lpStream } from '@libp2p/utils'
+import { lengthPrefixed } from '../p2p/length-prefix.ts'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Libp2p } from 'libp2p'
 import type { Messenger } from '../p2p/messenger.ts'
@@ -89,7 +89,7 @@ async function ask<T> (libp2p: FanOutLibp2p, init: FanOutInit, peer: string, req
   if (connection === undefined) throw new Error(`not connected to ${peer}`)
   const stream = await connection.newStream(init.protocol, { signal, runOnLimitedConnection: true, negotiateFully: false })
   try {
-    const lp = lpStream(stream, { maxDataLength: init.maxReplyBytes })
+    const lp = lengthPrefixed(stream, init.maxReplyBytes)
     req.onSend?.(peer, req.frame)
     await lp.write(req.frame, { signal })
     const reply = await lp.read({ signal })

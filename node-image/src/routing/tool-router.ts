@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { lpStream } from '@libp2p/utils'
+import { lengthPrefixed } from '../p2p/length-prefix.ts'
 import type { Connection } from '@libp2p/interface'
 import type { Messenger } from '../p2p/messenger.ts'
 import { LruMap } from '../p2p/lru-map.ts'
@@ -301,7 +301,7 @@ export class ToolRouter implements MeshCaller {
     // Set before the write: a write that fails may still have delivered the request.
     let sent = false
     try {
-      const lp = lpStream(stream, { maxDataLength: this.components.messenger.maxBytesFor('toolcall.response') + 1 })
+      const lp = lengthPrefixed(stream, this.components.messenger.maxBytesFor('toolcall.response') + 1)
       sent = true
       await lp.write(envelope, { signal })
       for (;;) {

@@ -12,7 +12,7 @@
  */
 import { Uint8ArrayList } from 'uint8arraylist'
 import type { byteStream } from '@libp2p/utils'
-import { encodeLength } from '../p2p/peer-admission.ts'
+import { encodeLength } from '../p2p/length-prefix.ts'
 import { MAX_BLOCK_BYTES } from './unixfs-layout.ts'
 
 export const WANT = 1

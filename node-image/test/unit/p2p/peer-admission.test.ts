@@ -3,7 +3,8 @@ import { streamPair } from '@libp2p/utils'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
-import { encodeLength, PeerAdmission, StreamRefusedError, type AdmittedStream, type PeerAdmissionComponents, type StreamRefusal } from '../../../src/p2p/peer-admission.ts'
+import { encodeLength } from '../../../src/p2p/length-prefix.ts'
+import { PeerAdmission, StreamRefusedError, type AdmittedStream, type PeerAdmissionComponents, type StreamRefusal } from '../../../src/p2p/peer-admission.ts'
 
 // Real in-memory libp2p streams (streamPair from @libp2p/utils: two mock muxers over a
 // multiaddr-connection pair). `outbound` is the remote peer's end, `inbound` the one

@@ -9,7 +9,7 @@ import { admissionFor, connect, metricValue, newCa, protocols, startGuard, start
 import type { MembershipGuard } from '../../../src/p2p/membership-guard.ts'
 import { BlockExchange, BlockExchangeError, BlockProtocolError } from '../../../src/storage/block-exchange.ts'
 import { BlockFetcher } from '../../../src/storage/block-fetcher.ts'
-import { encodeLength } from '../../../src/p2p/peer-admission.ts'
+import { encodeLength } from '../../../src/p2p/length-prefix.ts'
 import { encodeFrame, MAX_ANSWER_FRAME_BYTES, WANT } from '../../../src/storage/block-frames.ts'
 import type { ContentStore } from '../../../src/storage/content-store.ts'
 import type { LogFn } from '../../../src/logging/json-logger.ts'
