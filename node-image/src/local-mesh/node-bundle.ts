@@ -10,6 +10,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { relative, resolve } from 'node:path'
 import { createRequire } from 'node:module'
+import { patchPlugin } from './bundle-patches.ts'
 
 const NODE_IMAGE = fileURLToPath(new URL('../../', import.meta.url))
 export const NODE_SOURCE_ENTRY = fileURLToPath(new URL('../cli/main.ts', import.meta.url))
@@ -26,9 +27,10 @@ export interface BundleLayout {
 }
 
 export const NODE_BUNDLE_LAYOUT: BundleLayout = { root: resolve(NODE_IMAGE, '..'), entry: NODE_SOURCE_ENTRY, out: NODE_BUNDLE }
+const PATCHES_FILE = fileURLToPath(new URL('./bundle-patches.ts', import.meta.url))
 const stampOf = (layout: BundleLayout): string => `${layout.out}.inputs.json`
 /** Bumped when the options below change, so an old stamp never vouches for a new build. */
-const BUILD_FORMAT = 1
+const BUILD_FORMAT = 2
 
 /**
  * Some dependencies are CommonJS and call `require`; in an ESM bundle that name does not
@@ -80,6 +82,7 @@ export async function bundleStaleReason (layout: BundleLayout = NODE_BUNDLE_LAYO
 export async function buildNodeBundle (layout: BundleLayout = NODE_BUNDLE_LAYOUT): Promise<{ bytes: number, inputs: number, ms: number }> {
   const started = Date.now()
   const esbuild = await import('esbuild')
+  const patches = patchPlugin()
   const result = await esbuild.build({
     entryPoints: [layout.entry],
     bundle: true,
@@ -92,12 +95,15 @@ export async function buildNodeBundle (layout: BundleLayout = NODE_BUNDLE_LAYOUT
     metafile: true,
     write: false,
     logLevel: 'error',
-    absWorkingDir: layout.root
+    absWorkingDir: layout.root,
+    plugins: [patches.plugin]
   })
+  if (layout === NODE_BUNDLE_LAYOUT) patches.check()
   const [file] = result.outputFiles
   if (file === undefined) throw new Error('esbuild wrote no bundle')
   const inputs: Record<string, string> = {}
-  for (const path of Object.keys(result.metafile.inputs).sort()) inputs[path] = sha256(await readFile(resolve(layout.root, path)))
+  // The patch list shapes the output too.
+  for (const path of [...Object.keys(result.metafile.inputs), relative(layout.root, PATCHES_FILE)].sort()) inputs[path] = sha256(await readFile(resolve(layout.root, path)))
   const stamp: Stamp = { format: BUILD_FORMAT, esbuild: esbuild.version, inputs }
   const stampFile = stampOf(layout)
   // Own temporary names: two launchers may build at once, and each rename is whole.
