@@ -19,6 +19,7 @@ interface BenchEntry {
 const BENCHES: Record<string, BenchEntry> = {
   operator: { about: 'dawn-operator on a fresh control plane: single-change latency, 200-pool burst, peak RSS', load: async () => await import('../../operator/bench/operator-bench.ts') },
   toolcall: { about: 'MCP tool call: direct Streamable HTTP vs mesh 1 hop, 2 hops via relay, encryption on/off (p50/p99, calls/s, ratios)', load: async () => await import('./toolcall.ts') },
+  'toolcall-revisions': { about: 'the mesh tool call through this tree and another revision (or bundle), alternating rounds: p50/p90, entry and host CPU per call, ratios', load: async () => await import('./toolcall-revisions.ts') },
   content: { about: 'content layer: add/get MiB/s embedded store vs Kubo, mesh fetch vs local read, and a cold peer read Dawn vs Kubo bitswap (interleaved, ratios, CPU ms/MiB)', load: async () => await import('./content.ts') },
   'psk-cipher': { about: 'private-network XSalsa20 cipher alone: MiB/s before (@noble/ciphers) vs after (WebAssembly SIMD) at 64 B–256 KiB writes, ratios', load: async () => await import('./psk-cipher.ts') },
   flood: { about: 'pre-handshake connection flood (nonce-only + silent sockets): PskProtector vs @libp2p/pnet, accept rate, RSS, survival', load: async () => await import('./flood.ts') },

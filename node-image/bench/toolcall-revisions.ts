@@ -1,0 +1,142 @@
+/**
+ * `npm run bench -- toolcall-revisions --against REV`: the same tool call through two
+ * builds of the node, side by side. Each build gets its own pair of node processes (an
+ * entry node and a node hosting the built-in echo), and the rounds alternate between
+ * them, so the machine's noise falls on both alike. Prints p50/p90 and the CPU the entry
+ * and the host spend per call, each with the ratio this tree ÷ REV.
+ *
+ * REV is a git revision (built in a temporary worktree, with this checkout's
+ * node_modules) or a path to a bundle file. Only loopback is used.
+ */
+import { execFileSync } from 'node:child_process'
+import { mkdtemp, rm, stat, symlink } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import { Client } from '@modelcontextprotocol/sdk/client/index.js'
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
+import { createNetworkDir } from '../src/local-mesh/network-dir.ts'
+import { NodeProcess } from '../src/local-mesh/node-process.ts'
+import { NODE_BUNDLE_LAYOUT, NODE_BUNDLE_PATH, ensureNodeBundle } from '../src/local-mesh/node-bundle.ts'
+import { eventually } from '../../test/support/eventually.ts'
+import { processCpuSeconds } from './process-mesh.ts'
+import { fmtMs, formatTable, numberOption, summarize } from './util.ts'
+
+const USAGE = `usage: npm run bench -- toolcall-revisions --against REV [--rounds N] [--calls N] [--payload BYTES]
+
+  --against REV     a git revision, or a path to a node bundle (.mjs)
+  --rounds N        alternating rounds per build (default 10)
+  --calls N         sequential calls per round (default 200)
+  --payload BYTES   the echoed text (default 256)`
+
+interface Side {
+  label: string
+  client: Client
+  tool: string
+  procs: NodeProcess[]
+  samples: number[]
+  /** CPU seconds of the entry and the host over the timed calls. */
+  cpu: [number, number]
+  dir: string
+}
+
+export async function run (args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { against: { type: 'string' }, rounds: { type: 'string', default: '10' }, calls: { type: 'string', default: '200' }, payload: { type: 'string', default: '256' }, help: { type: 'boolean', default: false } } })
+  if (values.help) { process.stdout.write(`${USAGE}\n`); return }
+  if (values.against === undefined) throw new Error(`--against is required\n${USAGE}`)
+  const rounds = numberOption('rounds', values.rounds, 1, USAGE)
+  const calls = numberOption('calls', values.calls, 10, USAGE)
+  const text = 'x'.repeat(numberOption('payload', values.payload, 1, USAGE))
+
+  const mine = await ensureNodeBundle()
+  const baseline = await bundleOf(values.against)
+  const sides: Side[] = []
+  try {
+    sides.push(await startPair(baseline.bundle, values.against), await startPair(mine, 'this tree'))
+    const call = async (s: Side): Promise<void> => { await s.client.callTool({ name: s.tool, arguments: { text } }) }
+    for (const s of sides) for (let i = 0; i < 300; i++) await call(s)
+    for (let r = 0; r < rounds; r++) {
+      for (const s of r % 2 === 0 ? sides : [...sides].reverse()) {
+        const before = await Promise.all(s.procs.map(async p => await processCpuSeconds(p.pid ?? 0)))
+        for (let i = 0; i < calls; i++) {
+          const t0 = performance.now()
+          await call(s)
+          s.samples.push(performance.now() - t0)
+        }
+        const after = await Promise.all(s.procs.map(async p => await processCpuSeconds(p.pid ?? 0)))
+        s.cpu = [s.cpu[0] + (after[0] ?? 0) - (before[0] ?? 0), s.cpu[1] + (after[1] ?? 0) - (before[1] ?? 0)]
+      }
+    }
+    const [old, now] = sides as [Side, Side]
+    const row = (s: Side): string[] => {
+      const q = summarize(s.samples)
+      return [s.label, fmtMs(q.p50), fmtMs(q.p90), String(Math.round(s.cpu[0] / s.samples.length * 1e6)), String(Math.round(s.cpu[1] / s.samples.length * 1e6))]
+    }
+    process.stdout.write(`\nmesh 1 hop to the built-in echo, ${rounds} alternating rounds × ${calls} calls per build, ${text.length}-byte text\n\n`)
+    process.stdout.write(formatTable(['build', 'p50', 'p90', 'entry CPU µs/call', 'host CPU µs/call'], [row(old), row(now)]) + '\n\n')
+    const ratio = (a: number, b: number): string => (a / b).toFixed(2)
+    process.stdout.write(`this tree ÷ ${values.against}: p50 ${ratio(summarize(now.samples).p50, summarize(old.samples).p50)}, entry CPU ${ratio(now.cpu[0], old.cpu[0])}, host CPU ${ratio(now.cpu[1], old.cpu[1])}\n`)
+  } finally {
+    for (const s of sides) {
+      await s.client.close().catch(() => {})
+      await Promise.all(s.procs.map(async p => { await p.stop() }))
+      await rm(s.dir, { recursive: true, force: true })
+    }
+    await baseline.cleanup()
+  }
+}
+
+/** The bundle of a revision, built in a throwaway worktree; or a bundle file as given. */
+async function bundleOf (against: string): Promise<{ bundle: string, cleanup: () => Promise<void> }> {
+  const asPath = resolve(against)
+  if (await stat(asPath).then(s => s.isFile(), () => false)) return { bundle: asPath, cleanup: async () => {} }
+  const repo = NODE_BUNDLE_LAYOUT.root
+  const dir = await mkdtemp(join(tmpdir(), 'dawn-rev-'))
+  const tree = join(dir, 'tree')
+  const cleanup = async (): Promise<void> => {
+    try {
+      execFileSync('git', ['-C', repo, 'worktree', 'remove', '--force', tree], { stdio: 'ignore' })
+    } catch {
+      // Never created, or already gone: the directory goes below either way.
+    }
+    await rm(dir, { recursive: true, force: true })
+  }
+  try {
+    execFileSync('git', ['-C', repo, 'worktree', 'add', '--detach', tree, against], { stdio: 'ignore' })
+    await symlink(join(repo, 'node_modules'), join(tree, 'node_modules'))
+    process.stdout.write(`building the node bundle of ${against}...\n`)
+    execFileSync(process.execPath, ['--disable-warning=ExperimentalWarning', join(tree, 'scripts', 'bundle-node.ts')], { cwd: tree, stdio: 'ignore' })
+    return { bundle: join(tree, NODE_BUNDLE_PATH), cleanup }
+  } catch (err) {
+    await cleanup()
+    throw new Error(`could not build the node bundle of ${against}: ${(err as Error).message}`, { cause: err })
+  }
+}
+
+async function startPair (bundle: string, label: string): Promise<Side> {
+  const dir = await mkdtemp(join(tmpdir(), 'dawn-bench-rev-'))
+  const net = await createNetworkDir({
+    dir,
+    nodes: 2,
+    bootstrapNodes: 1,
+    agents: i => i === 1 ? [{ id: 'echo', kind: 'builtin', builtin: 'echo', description: '' }] : [],
+    patch: (_i, config) => { (config as { log: unknown }).log = { level: 'warn' } }
+  })
+  const procs = net.nodes.map(n => new NodeProcess({ configFile: n.configFile, httpUrl: n.httpUrl, entry: bundle }))
+  const side: Side = { label, client: new Client({ name: 'bench', version: '1' }), tool: '', procs, samples: [], cpu: [0, 0], dir }
+  for (const p of procs) p.start()
+  await Promise.all(procs.map(async p => { await p.waitReady(60_000) }))
+  const entry = net.nodes[0]
+  if (entry === undefined) throw new Error('no entry node')
+  await eventually(async () => {
+    const reg = await (await fetch(`${entry.httpUrl}/api/v1/registry`)).json() as { entries: Array<{ agentId: string, tools: unknown[] }> }
+    return reg.entries.some(e => e.agentId === 'echo' && e.tools.length > 0) ? true : undefined
+  }, { what: 'the echo agent in the entry node\'s registry', timeoutMs: 60_000 })
+  await side.client.connect(new StreamableHTTPClientTransport(new URL(`${entry.httpUrl}/mcp`)))
+  // The mesh names it by agent and tool (echo.echo) in the default naming mode.
+  const tools = (await side.client.listTools()).tools.map(t => t.name)
+  const tool = tools.find(t => t === 'echo.echo') ?? tools.find(t => t.endsWith('echo'))
+  if (tool === undefined) throw new Error(`${label}: no echo tool through the entry node (saw ${tools.slice(0, 5).join(', ')})`)
+  side.tool = tool
+  return side
+}
