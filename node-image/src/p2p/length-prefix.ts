@@ -5,7 +5,7 @@
  * decoder answers "not yet" by throwing a new RangeError, whose stack capture cost more than
  * the rest of reading a frame (every frame over 127 bytes). This one throws one shared error.
  */
-import { lpStream, type LengthPrefixedStream } from '@libp2p/utils'
+import { lpStream, type byteStream, type LengthPrefixedStream } from '@libp2p/utils'
 import type { Stream } from '@libp2p/interface'
 import type { Uint8ArrayList } from 'uint8arraylist'
 
@@ -25,6 +25,17 @@ export function decodeLength (buf: Uint8ArrayList | Uint8Array): number {
   // Not a RangeError, which lpStream would take as "read another byte" forever.
   if (buf.byteLength >= MAX_BYTES) throw new Error(`length prefix longer than ${MAX_BYTES} bytes`)
   throw INCOMPLETE
+}
+
+/** The prefix read a byte at a time from a byte stream; undefined past MAX_BYTES (frames stay far below 4 GiB). */
+export async function readLength (bytes: ReturnType<typeof byteStream>, signal: AbortSignal): Promise<number | undefined> {
+  let value = 0
+  for (let i = 0; i < MAX_BYTES; i++) {
+    const b = (await bytes.read({ bytes: 1, signal })).subarray()[0] ?? 0
+    value += (b & 0x7f) * 2 ** (7 * i)
+    if ((b & 0x80) === 0) return value
+  }
+  return undefined
 }
 
 /** The length prefix of a frame. */

@@ -1,5 +1,5 @@
 import { byteStream } from '@libp2p/utils'
-import { encodeLength } from './length-prefix.ts'
+import { encodeLength, readLength } from './length-prefix.ts'
 import type { Connection, Stream } from '@libp2p/interface'
 
 export interface PeerAdmissionInit {
@@ -155,15 +155,4 @@ export class PeerAdmission {
     this.components.onRefused(reason, service)
     return new StreamRefusedError(reason, message)
   }
-}
-
-/** An unsigned LEB128 varint of at most 5 bytes, as it-length-prefixed writes it; undefined when longer (frames stay far below 4 GiB). */
-async function readLength (bytes: ReturnType<typeof byteStream>, signal: AbortSignal): Promise<number | undefined> {
-  let value = 0
-  for (let i = 0; i < 5; i++) {
-    const b = (await bytes.read({ bytes: 1, signal })).subarray()[0] ?? 0
-    value += (b & 0x7f) * 2 ** (7 * i)
-    if ((b & 0x80) === 0) return value
-  }
-  return undefined
 }
