@@ -223,7 +223,7 @@ export class DawnNode {
       return timer
     }, timer => { clearInterval(timer) })
 
-    const content = new ContentService({ ...components, libp2p: host, admission, pubsub: host.services.pubsub, verifiedPeers: () => guard.verifiedPeers(), isVerified: peer => guard.isVerified(peer) }, {
+    const content = new ContentService({ ...components, libp2p: host, admission, pubsub: host.services.pubsub, verifiedPeers: () => guard.verifiedPeers(), isVerifiedBothWays: peer => guard.isVerifiedBothWays(peer) }, {
       selfId: this.peerId,
       dataDir: config.node.dataDir,
       topic: protocols.contentTopic,

@@ -62,6 +62,11 @@ export class MembershipGuard extends TypedEventEmitter<MembershipGuardEvents> {
     return this.accepted.has(peer)
   }
 
+  /** True once the peer proved membership and accepted ours: a stream opened to it is served. */
+  isVerifiedBothWays (peer: string): boolean {
+    return this.verified.has(peer)
+  }
+
   /** Peers that proved membership and have accepted ours, so our streams to them are served. */
   verifiedPeers (): string[] {
     return [...this.verified]

@@ -15,7 +15,7 @@ export interface BlockExchangeComponents {
   libp2p: Pick<Libp2p, 'handle' | 'unhandle' | 'dialProtocol'>
   admission: PeerAdmission
   /** Whether `peer` proved membership and accepted ours: the only peers asked, and read from. */
-  isVerified: (peer: string) => boolean
+  isVerifiedBothWays: (peer: string) => boolean
   store: Pick<ContentStore, 'localBlock'>
   metrics: Pick<NodeMetrics, 'contentBlocksServed'>
   log: LogFn
@@ -92,7 +92,7 @@ export class BlockExchange {
     const existing = this.channels.get(peer)
     if (existing !== undefined && existing.channel?.closed !== true) return await existing.opening
     if (this.stopped) throw new BlockExchangeError('block exchange stopped')
-    const isMember = (): boolean => this.components.isVerified(peer)
+    const isMember = (): boolean => this.components.isVerifiedBothWays(peer)
     // Nothing is asked of, or read from, a peer that has not proved membership.
     if (!isMember()) throw new BlockExchangeError(`${peer} is not a verified member`)
     const entry: { opening: Promise<BlockChannel>, channel?: BlockChannel } = { opening: this.open(peer, isMember, signal) }

@@ -45,7 +45,7 @@ export interface ContentServiceComponents {
   log: LogFn
   /** Verified members connected now. */
   verifiedPeers: () => string[]
-  isVerified: (peer: string) => boolean
+  isVerifiedBothWays: (peer: string) => boolean
   admission: PeerAdmission
 }
 

@@ -42,7 +42,7 @@ async function node (localBlock: LocalBlock = async () => await Promise.resolve(
   const exchange = new BlockExchange({
     libp2p: member.host,
     admission: admissionFor(member, guard),
-    isVerified: (peer: string) => guard.isVerified(peer),
+    isVerifiedBothWays: (peer: string) => guard.isVerifiedBothWays(peer),
     store: { localBlock },
     metrics: member.metrics,
     log: init.log ?? member.log
