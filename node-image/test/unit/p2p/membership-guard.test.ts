@@ -16,7 +16,9 @@ describe('MembershipGuard', () => {
     guardA.addEventListener('peer:verified', evt => { verifiedAtA.push(evt.detail) })
 
     await connect(b, a)
-    await expect.poll(() => guardA.isVerified(b.peerId) && guardB.isVerified(a.peerId), poll).toBe(true)
+    // Accepted (their proof read) comes before verified both ways (ours accepted too): wait for the latter.
+    await expect.poll(() => guardA.isVerifiedBothWays(b.peerId) && guardB.isVerifiedBothWays(a.peerId), poll).toBe(true)
+    expect(guardA.isVerified(b.peerId) && guardB.isVerified(a.peerId)).toBe(true)
     expect(guardA.verifiedPeers()).toEqual([b.peerId])
     expect(guardB.verifiedPeers()).toEqual([a.peerId])
     expect(verifiedAtA).toEqual([b.peerId])
