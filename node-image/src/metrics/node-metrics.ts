@@ -52,9 +52,14 @@ export interface InboundSource {
   denied: { refused: number, size: number }
 }
 
+/** How often the event-loop delay histogram takes a sample. */
+export const EVENT_LOOP_SAMPLE_MS = 100
+
 export function createNodeMetrics (opts: { processMetrics?: boolean } = {}): NodeMetrics {
   const registry = new Registry()
-  if (opts.processMetrics === true) collectDefaultMetrics({ register: registry, prefix: 'dawn_' })
+  // prom-client samples event-loop delay every 10 ms by default: 100 wake-ups a second,
+  // about 6 ms of CPU per second of an idle node. Every 100 ms still sees any stall.
+  if (opts.processMetrics === true) collectDefaultMetrics({ register: registry, prefix: 'dawn_', eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS })
   const registers = [registry]
   let inbound: InboundSource | undefined
   new Gauge({
