@@ -9,6 +9,12 @@ export interface BootstrapperInit {
   /** First retry delay; doubles per failure up to maxBackoffMs. */
   minBackoffMs?: number
   maxBackoffMs?: number
+  /**
+   * How long one dial may take. Aborting a handshake that is nearly done wastes all of
+   * it, and on a busy machine every retry is slower than the last, so this should be the
+   * far side's upgrade timeout, not a guess at a quick one (default 10 s).
+   */
+  dialTimeoutMs?: number
 }
 
 interface Target { addr: Multiaddr, peer: string, nextAttempt: number, failures: number }
@@ -23,6 +29,7 @@ export class Bootstrapper {
   private readonly targets: Target[]
   private readonly minBackoff: number
   private readonly maxBackoff: number
+  private readonly dialTimeout: number
   private timer?: NodeJS.Timeout
   private readonly abort = new AbortController()
 
@@ -30,6 +37,7 @@ export class Bootstrapper {
     this.components = components
     this.minBackoff = init.minBackoffMs ?? 500
     this.maxBackoff = init.maxBackoffMs ?? 15_000
+    this.dialTimeout = init.dialTimeoutMs ?? 10_000
     this.targets = init.addrs.map(a => multiaddr(a))
       .map(addr => ({ addr, peer: addr.getComponents().findLast(c => c.name === 'p2p')?.value ?? '', nextAttempt: 0, failures: 0 }))
       .filter(t => t.peer !== '' && t.peer !== init.selfId)
@@ -62,7 +70,7 @@ export class Bootstrapper {
       if (connected.has(t.peer)) { t.failures = 0; return }
       if (t.nextAttempt > now) return
       try {
-        await libp2p.dial(t.addr, { signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(5000)]) })
+        await libp2p.dial(t.addr, { signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.dialTimeout)]) })
         t.failures = 0
       } catch (err) {
         t.failures++
