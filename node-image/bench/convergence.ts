@@ -21,6 +21,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { ProcessMesh, memAvailable, type NodeInfoLite } from './process-mesh.ts'
+import { FULL_MESH_MAX_NODES } from '../src/local-mesh/mesh-wiring.ts'
 import { fmtMiB, fmtMs, formatTable, median, sleep, summarize, type Summary, numberOption } from './util.ts'
 
 const GOALS: Record<number, number> = { 100: 2000, 200: 3000 }
@@ -35,8 +36,8 @@ const USAGE = `usage: npm run bench -- convergence [options]
   --trials N           changes timed per size (default 20)
   --trial-timeout S    a change not seen everywhere after S seconds counts as missing (default 15)
   --start-timeout S    longest wait for ready nodes and equal digests (default 600)
-  --wave N             spawn N nodes at a time, the next batch once they are ready; 0 = all at once,
-                       as ./dawn mesh does (default 0)
+  --wave N             spawn N nodes at a time, the next batch once they are ready; 0 = as ./dawn mesh
+                       does (all at once up to 32 nodes, then 10 at a time) (default 0)
   --settle S           idle seconds after equal digests, to measure idle CPU (default 10)
   --node-mib M         private memory (RssAnon) budget per node for the fit check (default 200; the
                        measured mean of a larger earlier size replaces it); a size that started anyway
@@ -151,7 +152,7 @@ async function runSize (size: number, opts: Options, out: (line?: string) => voi
   out(`\n[${size} nodes] ${mesh.bootstrapNodes} bootstrap nodes; ${fmtMiB(available)} available; load ${loadavg().map(l => l.toFixed(2)).join(' ')}`)
   const t0 = performance.now()
   try {
-    await mesh.start(n => { if (opts.wave > 0) out(`  ${((performance.now() - t0) / 1000).toFixed(0)} s: ${n} spawned`) })
+    await mesh.start(n => { if (opts.wave > 0 || size > FULL_MESH_MAX_NODES) out(`  ${((performance.now() - t0) / 1000).toFixed(0)} s: ${n} spawned`) })
     // Start-up: poll every node until all are ready and every digest is equal.
     let lastReport = performance.now()
     for (;;) {

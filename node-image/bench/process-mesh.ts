@@ -10,7 +10,8 @@ import { NodeProcess } from '../src/local-mesh/node-process.ts'
 import { ensureNodeBundle } from '../src/local-mesh/node-bundle.ts'
 import { demoAgents } from '../src/local-mesh/demo-agents.ts'
 import { freePort } from '../src/local-mesh/free-port.ts'
-import { bootstrapNodesFor, loopbackLimits } from '../src/local-mesh/mesh-wiring.ts'
+import { bootstrapNodesFor, loopbackLimits, loopbackStartWave } from '../src/local-mesh/mesh-wiring.ts'
+import { startInWaves } from '../src/local-mesh/start-waves.ts'
 import type { NodeConfig } from '../src/config/schema.ts'
 
 /** One `registry` event as a watcher saw it, stamped with this process's clock. */
@@ -163,13 +164,7 @@ export class ProcessMesh {
     const entry = await ensureNodeBundle()
     this.procs = this.net.nodes.map(n => new NodeProcess({ configFile: n.configFile, httpUrl: n.httpUrl, env, entry }))
     this.watches = this.net.nodes.map(n => new RegistryWatch(n.httpUrl))
-    const wave = this.init.wave > 0 ? this.init.wave : nodes
-    for (let i = 0; i < nodes; i += wave) {
-      const batch = this.procs.slice(i, i + wave)
-      for (const p of batch) p.start()
-      if (i + wave < nodes) await Promise.all(batch.map(async p => { await p.waitReady(300_000).catch(() => {}) }))
-      onWave?.(Math.min(nodes, i + wave))
-    }
+    await startInWaves(this.procs, { wave: this.init.wave > 0 ? this.init.wave : loopbackStartWave(nodes), waveTimeoutMs: 300_000, ...(onWave === undefined ? {} : { onWave }) })
     for (const w of this.watches) w.start()
   }
 

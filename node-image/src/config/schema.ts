@@ -84,6 +84,7 @@ export const NodeConfigSchema = Type.Object({
     bootstrap: Type.Array(Multiaddr, { maxItems: 256, default: [] }),
     mdns: Type.Boolean({ default: false }),
     maxConnections: Type.Integer({ minimum: 8, maximum: 10_000, default: 300 }),
+    targetPeers: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, description: 'members announced on gossip are dialled while this node has fewer connections; default maxConnections / 2 (a full mesh for fleets of up to that many nodes)' })),
     /** Inbound limits, checked when a socket is accepted, before any byte is read. */
     maxInboundPerAddress: Type.Integer({ minimum: 1, maximum: 10_000, default: 64, description: 'connections open at once from one remote IP' }),
     inboundRatePerAddress: Type.Integer({ minimum: 1, maximum: 10_000, default: 16, description: 'new inbound connections per second from one remote IP' }),

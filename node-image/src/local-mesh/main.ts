@@ -6,7 +6,8 @@ import { createNetworkDir, readNetworkDir } from './network-dir.ts'
 import { NodeProcess, nodeMallocEnv } from './node-process.ts'
 import { demoAgents } from './demo-agents.ts'
 import { ensureNodeBundle } from './node-bundle.ts'
-import { bootstrapNodesFor, loopbackLimits } from './mesh-wiring.ts'
+import { bootstrapNodesFor, loopbackLimits, loopbackStartWave } from './mesh-wiring.ts'
+import { startInWaves } from './start-waves.ts'
 
 const USAGE = 'usage: npm run mesh -- [--nodes N] [--dir DIR] [--network NAME] [--source]\n  --source  run the TypeScript sources instead of the node bundle (rebuilt when stale)'
 /** Each idle node takes ~150 MiB of private memory (bench `footprint`); past this, check yours. */
@@ -51,9 +52,11 @@ async function main (): Promise<void> {
   process.on('SIGINT', () => { void shutdown(0) })
   process.on('SIGTERM', () => { void shutdown(0) })
 
-  for (const p of procs) p.start()
   // The first node is ready alone; the rest once they reach it.
   // Start-up is CPU-bound: a hundred nodes on two cores take minutes, not seconds.
+  const wave = loopbackStartWave(procs.length)
+  if (wave < procs.length) process.stdout.write(`Starting ${procs.length} nodes ${wave} at a time...\n`)
+  await startInWaves(procs, { wave, waveTimeoutMs: 120_000, onWave: n => { if (wave < procs.length) process.stdout.write(`  ${n} started\n`) } })
   await Promise.all(procs.map(async p => { await p.waitReady(60_000 + procs.length * 3_000) })).catch(async (err: unknown) => {
     process.stderr.write(`${(err as Error).message}\n`)
     await shutdown(1)

@@ -28,7 +28,29 @@ export function loopbackLimits (count: number, config: Record<string, unknown>):
   p2p.handshakeTimeoutMs = 20_000
   p2p.upgradeTimeoutMs = 40_000
   p2p.pingIntervalMs = loopbackPingIntervalMs(count)
+  const target = loopbackTargetPeers(count)
+  if (target !== undefined && p2p.targetPeers === undefined) p2p.targetPeers = target
   config.p2p = p2p
+}
+
+/** Up to this many nodes a local mesh is a full mesh. */
+export const FULL_MESH_MAX_NODES = 32
+/** Above it, nodes are spawned this many at a time (local-mesh/start-waves.ts). */
+export const START_WAVE_NODES = 10
+/** Above it, the connections each node dials announced members up to. */
+export const PARTIAL_MESH_PEERS = 12
+
+/**
+ * A full mesh of N nodes is N(N-1)/2 Noise and membership handshakes, and as many
+ * connections pinged and gossiped over; at 100 nodes on two cores starting one kept
+ * the load at 60-97 for ten minutes. Above FULL_MESH_MAX_NODES a local mesh is a
+ * partial one: each node dials announced members until it has PARTIAL_MESH_PEERS
+ * connections, and keeps its bootstrap nodes (so those connect to everyone). Gossip and
+ * anti-entropy need only a connected graph; a call to a node without a connection
+ * dials it (its address is known from its announcements, else a DHT walk).
+ */
+export function loopbackTargetPeers (count: number): number | undefined {
+  return count > FULL_MESH_MAX_NODES ? PARTIAL_MESH_PEERS : undefined
 }
 
 /**
@@ -40,4 +62,9 @@ export function loopbackLimits (count: number, config: Record<string, unknown>):
  */
 export function loopbackPingIntervalMs (count: number): number {
   return Math.min(600_000, Math.max(10_000, count * 1000))
+}
+
+/** Nodes spawned at a time: all of a full mesh, START_WAVE_NODES of a larger one. */
+export function loopbackStartWave (count: number): number {
+  return count > FULL_MESH_MAX_NODES ? START_WAVE_NODES : count
 }

@@ -43,6 +43,7 @@ import type { ContentFacade } from '../storage/content-api.ts'
 import { EventHub } from '../events/event-hub.ts'
 import { NodeEvents, nodeEventSources } from '../events/node-events.ts'
 import { rooms, type RoomsService } from '../rooms/rooms-service.ts'
+import { broadcastsOnJoin } from '../timing/mesh-period.ts'
 
 export interface DawnNodeInit {
   config: NodeConfig
@@ -177,7 +178,7 @@ export class DawnNode {
     const channelComponents = { ...components, pubsub: host.services.pubsub, selfId: this.peerId }
     const sync = new RegistrySync({ ...components, libp2p: host, guard, admission, registry: this.registry, channel: () => registryChannel }, { protocol: protocols.registrySync })
     const registryChannel = new GossipChannel(channelComponents, { topic: protocols.registryTopic, type: 'registry.delta', onMessage: env => { sync.handleDelta(env) } })
-    const announcer = new PeerAnnouncer({ libp2p: host, channel: () => announceChannel }, { targetPeers: Math.floor(config.p2p.maxConnections / 2) })
+    const announcer = new PeerAnnouncer({ libp2p: host, channel: () => announceChannel }, { targetPeers: config.p2p.targetPeers ?? Math.floor(config.p2p.maxConnections / 2), dialTimeoutMs: config.p2p.upgradeTimeoutMs })
     const announceChannel = new GossipChannel(channelComponents, { topic: protocols.announceTopic, type: 'peer.announce', onMessage: env => { announcer.handle(env) } })
     this.sync = sync
     await lifecycle.run('registry gossip', () => { registryChannel.start() }, () => { registryChannel.stop() })
@@ -223,7 +224,7 @@ export class DawnNode {
       return timer
     }, timer => { clearInterval(timer) })
 
-    const content = new ContentService({ ...components, libp2p: host, admission, pubsub: host.services.pubsub, verifiedPeers: () => guard.verifiedPeers(), isVerifiedBothWays: peer => guard.isVerifiedBothWays(peer) }, {
+    const content = new ContentService({ ...components, libp2p: host, admission, pubsub: host.services.pubsub, verifiedPeers: () => guard.verifiedPeers(), isVerifiedBothWays: peer => guard.isVerifiedBothWays(peer), meshSize: () => announcer.meshSize() }, {
       selfId: this.peerId,
       dataDir: config.node.dataDir,
       topic: protocols.contentTopic,
@@ -232,7 +233,7 @@ export class DawnNode {
     })
     await lifecycle.run('content', async () => { await content.start() }, async () => { await content.stop() })
     this.contentService = content
-    guard.addEventListener('peer:verified', () => { content.announceSoon(1000) })
+    guard.addEventListener('peer:verified', () => { if (broadcastsOnJoin(announcer.meshSize())) content.announceSoon(1000) })
 
     if (config.rooms.enabled) {
       const roomsService = rooms({
@@ -245,7 +246,7 @@ export class DawnNode {
         retention: config.rooms.retention,
         pageRate: config.rooms.pageRate,
         protocols
-      })({ ...components, libp2p: host, pubsub: host.services.pubsub, guard, admission, events: this.events })
+      })({ ...components, libp2p: host, pubsub: host.services.pubsub, guard, admission, events: this.events, meshSize: () => announcer.meshSize() })
       await lifecycle.run('rooms', async () => { await roomsService.start() }, async () => { await roomsService.stop() })
       this.roomsService = roomsService
     }
@@ -255,7 +256,7 @@ export class DawnNode {
     await this.setLocalAgents(config.agents)
     this.metrics.registryEntries.set(this.registry.size)
 
-    const bootstrapper = new Bootstrapper({ libp2p: host, log: this.log }, { addrs: config.p2p.bootstrap, selfId: this.peerId })
+    const bootstrapper = new Bootstrapper({ libp2p: host, log: this.log }, { addrs: config.p2p.bootstrap, selfId: this.peerId, dialTimeoutMs: config.p2p.upgradeTimeoutMs })
     this.bootstrapper = bootstrapper
     await lifecycle.run('bootstrapper', () => { bootstrapper.start() }, () => { bootstrapper.stop() })
 

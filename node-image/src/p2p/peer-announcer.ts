@@ -5,6 +5,11 @@ import type { Libp2p } from 'libp2p'
 import type { GossipChannel } from './gossip-channel.ts'
 import type { OpenedEnvelope } from './envelope.ts'
 import { compileParser } from '../validation/schema-error.ts'
+import { meshPeriodMs } from '../timing/mesh-period.ts'
+import { LruMap } from './lru-map.ts'
+
+/** The mesh size estimate counts at most this many members. */
+const MAX_MEMBERS_HEARD = 10_000
 
 export const PeerAnnouncement = Type.Object({
   addrs: Type.Array(Type.String({ minLength: 3, maxLength: 1024, pattern: '^/' }), { maxItems: 32 })
@@ -18,7 +23,7 @@ export interface PeerAnnouncerInit {
   /** Shortest time between two announcements of this node (a join's second one aside). */
   intervalMs?: number
   /**
-   * The periodic announcement waits this long per connected peer (at least intervalMs),
+   * The periodic announcement waits this long per member (at least intervalMs),
    * so a mesh of N nodes sends about one announcement per perPeerMs in all, not N per intervalMs.
    */
   perPeerMs?: number
@@ -26,6 +31,8 @@ export interface PeerAnnouncerInit {
   joinRepeatMs?: number
   /** Coalescing delay of announceSoon(). */
   coalesceMs?: number
+  /** How long one dial may take (see BootstrapperInit.dialTimeoutMs). */
+  dialTimeoutMs?: number
 }
 
 /**
@@ -40,7 +47,7 @@ export interface PeerAnnouncerInit {
  * after intervalMs has passed, and its period grows with its peer count.
  */
 export class PeerAnnouncer {
-  private readonly components: { libp2p: Pick<Libp2p, 'dial' | 'getConnections' | 'getMultiaddrs'>, channel: () => GossipChannel }
+  private readonly components: { libp2p: Pick<Libp2p, 'dial' | 'getConnections' | 'getMultiaddrs' | 'peerStore'>, channel: () => GossipChannel }
   private readonly init: Required<PeerAnnouncerInit>
   private timer?: NodeJS.Timeout
   private pending?: NodeJS.Timeout
@@ -48,10 +55,12 @@ export class PeerAnnouncer {
   /** Announcements sent, and when the last one was. */
   sent = 0
   private lastAt = -Infinity
+  /** Members whose announcements arrived (only signed, certified ones reach handle()); bounded. */
+  private readonly heardFrom = new LruMap<string, true>(MAX_MEMBERS_HEARD)
 
   constructor (components: PeerAnnouncer['components'], init: PeerAnnouncerInit) {
     this.components = components
-    this.init = { intervalMs: 15_000, perPeerMs: 1000, joinRepeatMs: 3000, coalesceMs: 200, ...init }
+    this.init = { intervalMs: 15_000, perPeerMs: 1000, joinRepeatMs: 3000, coalesceMs: 200, dialTimeoutMs: 10_000, ...init }
   }
 
   start (): void {
@@ -79,10 +88,17 @@ export class PeerAnnouncer {
     this.pending.unref()
   }
 
-  /** The wait before the next periodic announcement: the period for this many peers, jittered by +-25 %. */
+  /**
+   * Members this node knows of: every member announces, so those heard from (plus
+   * this node), or its connections if more. In a partial mesh connections undercount.
+   */
+  meshSize (): number {
+    return Math.max(this.components.libp2p.getConnections().length, this.heardFrom.size + 1)
+  }
+
+  /** The wait before the next periodic announcement: the period for a mesh of this size, jittered by +-25 %. */
   periodMs (): number {
-    const base = Math.max(this.init.intervalMs, this.components.libp2p.getConnections().length * this.init.perPeerMs)
-    return base * (0.75 + Math.random() * 0.5)
+    return meshPeriodMs(this.meshSize(), { minMs: this.init.intervalMs, perNodeMs: this.init.perPeerMs })
   }
 
   private schedule (ms: number): void {
@@ -106,13 +122,18 @@ export class PeerAnnouncer {
   /** Validates an announcement; dialing happens in the background. */
   handle (env: OpenedEnvelope): void {
     const { addrs } = parseAnnouncement(JSON.parse(new TextDecoder().decode(env.body)))
+    this.heardFrom.set(env.from, true)
     const { libp2p } = this.components
     const peerId = peerIdFromString(env.from)
     if (libp2p.getConnections(peerId).length > 0) return
-    if (libp2p.getConnections().length >= this.init.targetPeers) return
     // Only addresses that name the announcing peer itself: a member cannot point us at a third party.
     const mine = addrs.map(a => multiaddr(a)).filter(a => a.getComponents().findLast(c => c.name === 'p2p')?.value === env.from)
     if (mine.length === 0) return
-    void libp2p.dial(mine, { signal: AbortSignal.timeout(5000) }).catch(() => {})
+    if (libp2p.getConnections().length >= this.init.targetPeers) {
+      // Not dialled now (a partial mesh), but a call to it later dials these without a DHT walk.
+      void libp2p.peerStore.merge(peerId, { multiaddrs: mine }).catch(() => {})
+      return
+    }
+    void libp2p.dial(mine, { signal: AbortSignal.timeout(this.init.dialTimeoutMs) }).catch(() => {})
   }
 }

@@ -15,6 +15,7 @@ import type { RegistrySyncStatus } from '../registry/sync-health.ts'
 import { RoomBook, type Accepted } from './room-book.ts'
 import { RateLimiter, ROOM_LIMITS, type RateInit } from './room-limits.ts'
 import { RoomLive } from './room-live.ts'
+import { broadcastsOnJoin } from '../timing/mesh-period.ts'
 import { createRoomMetrics, type RoomMetrics } from './room-metrics.ts'
 import { dmParties, dmRoom, FILE_TYPE_PATTERN, RoomMessageRejectedError, type RoomFile } from './room-message.ts'
 import { RoomReceipts, type Receipt } from './room-receipts.ts'
@@ -53,6 +54,8 @@ export interface RoomsComponents extends MessengerComponents {
   guard: Pick<MembershipGuard, 'verifiedPeers' | 'addEventListener' | 'removeEventListener'>
   admission: PeerAdmission
   events?: EventSink
+  /** Members in the mesh; a large mesh sends no receipts on a join (timing/mesh-period.ts). */
+  meshSize?: () => number
 }
 
 export interface RoomSummary {
@@ -330,7 +333,7 @@ export class RoomsService implements RoomsApi {
 
   private readonly onVerified = (): void => {
     // A newly verified peer learns how far this node has got.
-    this.live.receiptSoon(this.book.networkRoom)
+    if (broadcastsOnJoin(this.components.meshSize?.() ?? 1)) this.live.receiptSoon(this.book.networkRoom)
   }
 
   private accepted (a: Accepted): void {

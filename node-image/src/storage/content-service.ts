@@ -25,6 +25,7 @@ import { dagCids, walkDag } from './dag-walk.ts'
 import { ContentDeadlineError, ContentError, ContentNotFoundError, UploadTooLargeError } from './errors.ts'
 import { KuboPeering } from './kubo-peering.ts'
 import { StoreAvailability } from './store-availability.ts'
+import { meshPeriodMs, SMALL_MESH_NODES } from '../timing/mesh-period.ts'
 
 export interface StorageSettings {
   backend: StorageBackend
@@ -47,6 +48,8 @@ export interface ContentServiceComponents {
   verifiedPeers: () => string[]
   isVerifiedBothWays: (peer: string) => boolean
   admission: PeerAdmission
+  /** Members in the mesh (connected or not); the manifest's period grows with it. Default: connected ones + 1. */
+  meshSize?: () => number
 }
 
 export interface ContentServiceInit {
@@ -136,9 +139,8 @@ export class ContentService implements ContentFacade {
     await this.exchange?.start()
     this.channel.start()
     this.running = true
-    this.manifestTimer = setInterval(() => { void this.publishManifest() }, this.init.storage.manifestIntervalSeconds * 1000)
+    this.scheduleManifest()
     this.repairTimer = setInterval(() => { this.tick() }, this.init.storage.repairIntervalSeconds * 1000)
-    this.manifestTimer.unref()
     this.repairTimer.unref()
     this.availability.start()
     void this.availability.whenAvailable().then(async (available) => {
@@ -151,7 +153,7 @@ export class ContentService implements ContentFacade {
   async stop (): Promise<void> {
     this.running = false
     await this.availability.stop()
-    clearInterval(this.manifestTimer)
+    clearTimeout(this.manifestTimer)
     clearInterval(this.repairTimer)
     clearTimeout(this.announceTimer)
     for (const job of this.jobs.values()) job.abort()
@@ -159,6 +161,22 @@ export class ContentService implements ContentFacade {
     await this.exchange?.stop()
     await this.saving
     await this.store.stop()
+  }
+
+  /**
+   * Every member re-gossips its manifest: manifestIntervalSeconds up to SMALL_MESH_NODES
+   * members, in proportion beyond (100 s at 100 nodes by default: about one manifest a
+   * second mesh-wide).
+   */
+  private scheduleManifest (): void {
+    const size = this.components.meshSize?.() ?? this.components.verifiedPeers().length + 1
+    const interval = this.init.storage.manifestIntervalSeconds * 1000
+    this.manifestTimer = setTimeout(() => {
+      if (!this.running) return
+      void this.publishManifest()
+      this.scheduleManifest()
+    }, meshPeriodMs(size, { minMs: interval, perNodeMs: interval / SMALL_MESH_NODES }))
+    this.manifestTimer.unref()
   }
 
   /** A peer joined: tell it what we hold soon, once gossipsub has grafted it. */

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest'
-import { bootstrapNodesFor, loopbackLimits, loopbackPingIntervalMs } from '../../../src/local-mesh/mesh-wiring.ts'
+import { bootstrapNodesFor, loopbackLimits, loopbackPingIntervalMs, loopbackTargetPeers } from '../../../src/local-mesh/mesh-wiring.ts'
 
 describe('mesh wiring', () => {
   it('adds bootstrap nodes as the mesh grows', () => {
@@ -10,6 +10,19 @@ describe('mesh wiring', () => {
     const config: Record<string, unknown> = { p2p: { maxConnections: 120 } }
     loopbackLimits(100, config)
     expect(config.p2p).toMatchObject({ maxConnections: 120, maxInboundPerAddress: 120, inboundRatePerAddress: 200, maxPendingHandshakes: 100, pingIntervalMs: 100_000 })
+  })
+
+  it('is a full mesh up to 32 nodes, and above that each node dials up to 12 peers (a configured target stays)', () => {
+    expect([1, 20, 32, 33, 100, 200].map(loopbackTargetPeers)).toEqual([undefined, undefined, undefined, 12, 12, 12])
+    const small: Record<string, unknown> = {}
+    loopbackLimits(20, small)
+    expect(small.p2p).not.toHaveProperty('targetPeers')
+    const large: Record<string, unknown> = {}
+    loopbackLimits(100, large)
+    expect(large.p2p).toMatchObject({ targetPeers: 12 })
+    const set: Record<string, unknown> = { p2p: { targetPeers: 40 } }
+    loopbackLimits(100, set)
+    expect(set.p2p).toMatchObject({ targetPeers: 40 })
   })
 
   it('pings less often as the mesh grows, so each node sends about two pings a second', () => {

@@ -75,6 +75,54 @@ describe('PeerAnnouncer', () => {
     announcer.stop()
   })
 
+  it('dials an announcing member while below its target, and only stores its addresses at the target', async () => {
+    const OTHER = '12D3KooWEsjspHeApNaY1vmzhsHrs3Aroy66HDZmxCb64MEkaHmU'
+    const THIRD = '12D3KooWAoxGbCVZvZPNioBeZ1rWU5dGZ8tUscaDquQTdAbM6bf8'
+    const dialled: string[][] = []
+    const stored: string[][] = []
+    const connections = { n: 11 }
+    const libp2p = {
+      dial: async (addrs: Array<{ toString: () => string }>) => { dialled.push(addrs.map(String)) },
+      // None to the announcer itself; `n` in all.
+      getConnections: (peer?: unknown) => peer === undefined ? Array.from({ length: connections.n }) : [],
+      getMultiaddrs: () => [],
+      peerStore: { merge: async (_peer: unknown, data: { multiaddrs: unknown[] }) => { stored.push(data.multiaddrs.map(String)) } }
+    } as never
+    const announcer = new PeerAnnouncer({ libp2p, channel: () => ({}) as GossipChannel }, { targetPeers: 12 })
+    const own = `/ip4/127.0.0.1/tcp/4002/p2p/${OTHER}`
+    const env = (addrs: string[]): never => ({ type: 'peer.announce', from: OTHER, ts: 0, nonce: 'n', body: new TextEncoder().encode(JSON.stringify({ addrs })) }) as never
+    // A third party's address in the announcement is never dialled nor stored.
+    announcer.handle(env([own, `/ip4/10.0.0.9/tcp/4001/p2p/${THIRD}`]))
+    await vi.advanceTimersByTimeAsync(0)
+    expect(dialled).toEqual([[own]])
+    expect(stored).toEqual([])
+    connections.n = 12
+    announcer.handle(env([own]))
+    await vi.advanceTimersByTimeAsync(0)
+    expect(dialled).toHaveLength(1)
+    expect(stored).toEqual([[own]])
+  })
+
+  it('counts the members it has heard announce as the mesh size, when that is more than its connections', () => {
+    const ids = ['12D3KooWEsjspHeApNaY1vmzhsHrs3Aroy66HDZmxCb64MEkaHmU', '12D3KooWAoxGbCVZvZPNioBeZ1rWU5dGZ8tUscaDquQTdAbM6bf8']
+    const connections = { n: 1 }
+    const libp2p = {
+      dial: async () => {},
+      getConnections: (peer?: unknown) => peer === undefined ? Array.from({ length: connections.n }) : [],
+      getMultiaddrs: () => [],
+      peerStore: { merge: async () => {} }
+    } as never
+    const announcer = new PeerAnnouncer({ libp2p, channel: () => ({}) as GossipChannel }, { targetPeers: 1 })
+    expect(announcer.meshSize()).toBe(1)
+    for (const from of [...ids, ids[0]]) {
+      announcer.handle({ type: 'peer.announce', from, ts: 0, nonce: 'n', body: new TextEncoder().encode(JSON.stringify({ addrs: [] })) } as never)
+    }
+    // Two members heard (one twice) and this node.
+    expect(announcer.meshSize()).toBe(3)
+    connections.n = 7
+    expect(announcer.meshSize()).toBe(7)
+  })
+
   it('sends nothing while it has no connection, nor after stop', async () => {
     const connections = { n: 0 }
     const { announcer, published } = setup(connections)
