@@ -88,7 +88,7 @@ describe('PeerAnnouncer', () => {
       getMultiaddrs: () => [],
       peerStore: { merge: async (_peer: unknown, data: { multiaddrs: unknown[] }) => { stored.push(data.multiaddrs.map(String)) } }
     } as never
-    const announcer = new PeerAnnouncer({ libp2p, channel: () => ({}) as GossipChannel }, { targetPeers: 12 })
+    const announcer = new PeerAnnouncer({ libp2p, channel: () => ({}) as unknown as GossipChannel }, { targetPeers: 12 })
     const own = `/ip4/127.0.0.1/tcp/4002/p2p/${OTHER}`
     const env = (addrs: string[]): never => ({ type: 'peer.announce', from: OTHER, ts: 0, nonce: 'n', body: new TextEncoder().encode(JSON.stringify({ addrs })) }) as never
     // A third party's address in the announcement is never dialled nor stored.
@@ -112,7 +112,7 @@ describe('PeerAnnouncer', () => {
       getMultiaddrs: () => [],
       peerStore: { merge: async () => {} }
     } as never
-    const announcer = new PeerAnnouncer({ libp2p, channel: () => ({}) as GossipChannel }, { targetPeers: 1 })
+    const announcer = new PeerAnnouncer({ libp2p, channel: () => ({}) as unknown as GossipChannel }, { targetPeers: 1 })
     expect(announcer.meshSize()).toBe(1)
     for (const from of [...ids, ids[0]]) {
       announcer.handle({ type: 'peer.announce', from, ts: 0, nonce: 'n', body: new TextEncoder().encode(JSON.stringify({ addrs: [] })) } as never)
