@@ -37,7 +37,7 @@ const USAGE = `usage: npm run bench -- convergence [options]
   --trial-timeout S    a change not seen everywhere after S seconds counts as missing (default 15)
   --start-timeout S    longest wait for ready nodes and equal digests (default 600)
   --wave N             spawn N nodes at a time, the next batch once they are ready; 0 = as ./dawn mesh
-                       does (all at once up to 32 nodes, then 10 at a time) (default 0)
+                       does (all at once up to 50 nodes, then 10 at a time) (default 0)
   --settle S           idle seconds after equal digests, to measure idle CPU (default 10)
   --node-mib M         private memory (RssAnon) budget per node for the fit check (default 200; the
                        measured mean of a larger earlier size replaces it); a size that started anyway

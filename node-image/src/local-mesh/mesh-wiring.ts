@@ -34,7 +34,7 @@ export function loopbackLimits (count: number, config: Record<string, unknown>):
 }
 
 /** Up to this many nodes a local mesh is a full mesh. */
-export const FULL_MESH_MAX_NODES = 32
+export const FULL_MESH_MAX_NODES = 50
 /** Above it, nodes are spawned this many at a time (local-mesh/start-waves.ts). */
 export const START_WAVE_NODES = 10
 /** Above it, the connections each node dials announced members up to. */
@@ -47,7 +47,9 @@ export const PARTIAL_MESH_PEERS = 12
  * partial one: each node dials announced members until it has PARTIAL_MESH_PEERS
  * connections, and keeps its bootstrap nodes (so those connect to everyone). Gossip and
  * anti-entropy need only a connected graph; a call to a node without a connection
- * dials it (its address is known from its announcements, else a DHT walk).
+ * dials it (its address is known from its announcements, else a DHT walk). At 50
+ * nodes on two cores the full mesh still does better: a partial one took 428 s to equal
+ * digests and a change's p99 was 3.4 s (the full mesh: 247 ms).
  */
 export function loopbackTargetPeers (count: number): number | undefined {
   return count > FULL_MESH_MAX_NODES ? PARTIAL_MESH_PEERS : undefined

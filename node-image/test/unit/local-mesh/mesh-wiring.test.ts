@@ -12,8 +12,8 @@ describe('mesh wiring', () => {
     expect(config.p2p).toMatchObject({ maxConnections: 120, maxInboundPerAddress: 120, inboundRatePerAddress: 200, maxPendingHandshakes: 100, pingIntervalMs: 100_000 })
   })
 
-  it('is a full mesh up to 32 nodes, and above that each node dials up to 12 peers (a configured target stays)', () => {
-    expect([1, 20, 32, 33, 100, 200].map(loopbackTargetPeers)).toEqual([undefined, undefined, undefined, 12, 12, 12])
+  it('is a full mesh up to 50 nodes, and above that each node dials up to 12 peers (a configured target stays)', () => {
+    expect([1, 20, 50, 51, 100, 200].map(loopbackTargetPeers)).toEqual([undefined, undefined, undefined, 12, 12, 12])
     const small: Record<string, unknown> = {}
     loopbackLimits(20, small)
     expect(small.p2p).not.toHaveProperty('targetPeers')
