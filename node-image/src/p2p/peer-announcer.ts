@@ -44,7 +44,7 @@ export interface PeerAnnouncerInit {
  * Every announcement reaches every member, so the cost is announcements x members.
  * A member therefore does not re-announce for every peer that joins (that made a
  * mesh's start cubic in its size: 100 joins x 100 announcers x 100 receivers), only
- * after intervalMs has passed, and its period grows with its peer count.
+ * after intervalMs has passed, and its period grows with the mesh (timing/mesh-period.ts).
  */
 export class PeerAnnouncer {
   private readonly components: { libp2p: Pick<Libp2p, 'dial' | 'getConnections' | 'getMultiaddrs' | 'peerStore'>, channel: () => GossipChannel }
