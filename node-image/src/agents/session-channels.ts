@@ -11,6 +11,7 @@ import type { InputMethod } from './input-rounds.ts'
 import { AgentFailedError, ToolCallError } from '../routing/errors.ts'
 import { LOG_LEVELS, type CallContext, type CallEvent, type SessionOp } from '../routing/types.ts'
 import { isRecord } from '../validation/is-record.ts'
+import { sleep } from '../timing/backoff.ts'
 
 export interface SessionChannelsComponents {
   agents: {
@@ -25,6 +26,12 @@ export interface SessionChannelsInit {
   idleMs?: number
   /** How long the agent waits for the caller's answer to a question. */
   answerTimeoutMs?: number
+  /**
+   * How long a question waits for the caller's `session/open` stream. The entry node
+   * opens that stream and sends the session's first call at once, on different streams,
+   * so the call (and an agent's first question) can arrive before the stream does.
+   */
+  attachGraceMs?: number
 }
 
 interface Question { resolve: (answer: Record<string, unknown>) => void, reject: (err: Error) => void }
@@ -35,6 +42,9 @@ interface Channel {
   agentId: string
   opening: Promise<DedicatedSession>
   sink?: (event: CallEvent) => void
+  /** Resolves when a session/open stream attaches (markAttached). */
+  attached: Promise<void>
+  markAttached: () => void
   questions: Map<string, Question>
   nextQuestion: number
   idle?: NodeJS.Timeout
@@ -50,7 +60,7 @@ export class SessionChannels {
 
   constructor (components: SessionChannelsComponents, init: SessionChannelsInit = {}) {
     this.agents = components.agents
-    this.init = { maxPerPeer: 256, maxTotal: 4096, idleMs: 10 * 60_000, answerTimeoutMs: 10 * 60_000, ...init }
+    this.init = { maxPerPeer: 256, maxTotal: 4096, idleMs: 10 * 60_000, answerTimeoutMs: 10 * 60_000, attachGraceMs: 10_000, ...init }
   }
 
   get size (): number {
@@ -63,6 +73,7 @@ export class SessionChannels {
     const channel = this.channel(peer, id, agentId, context)
     await channel.opening
     channel.sink = onEvent
+    channel.markAttached()
     clearTimeout(channel.idle)
     await new Promise<void>((resolve) => {
       if (signal.aborted || channel.closed.signal.aborted) { resolve(); return }
@@ -121,7 +132,9 @@ export class SessionChannels {
       throw new ToolCallError('busy', `too many caller sessions (${mine} from this node, ${this.channels.size} in all)`)
     }
     const closed = new AbortController()
-    const channel: Channel = { key, peer, agentId, opening: undefined as unknown as Promise<DedicatedSession>, questions: new Map(), nextQuestion: 1, closed }
+    let markAttached = (): void => {}
+    const attached = new Promise<void>((resolve) => { markAttached = resolve })
+    const channel: Channel = { key, peer, agentId, opening: undefined as unknown as Promise<DedicatedSession>, attached, markAttached, questions: new Map(), nextQuestion: 1, closed }
     channel.opening = this.agents.openSession(agentId, context?.capabilities ?? {}, closed.signal, () => { this.close(channel) })
       .then(async (session) => {
         const level = context?.logLevel
@@ -145,7 +158,7 @@ export class SessionChannels {
   }
 
   private async ask (channel: Channel, method: InputMethod, params: Record<string, unknown> | undefined, signal: AbortSignal): Promise<Record<string, unknown>> {
-    const sink = channel.sink
+    const sink = channel.sink ?? await this.streamOf(channel, signal)
     if (sink === undefined) throw new AgentFailedError('the caller has no open session stream to answer on')
     if (channel.questions.size >= MAX_QUESTIONS) throw new AgentFailedError(`${MAX_QUESTIONS} questions are already waiting for the caller`)
     const id = `q${channel.nextQuestion++}`
@@ -161,6 +174,17 @@ export class SessionChannels {
       channel.questions.set(id, { resolve: (answer) => { done(); resolve(answer) }, reject: (err) => { done(); reject(err) } })
       sink({ method: 'dawn/question', params: { id, method, ...(params === undefined ? {} : { params }) } })
     })
+  }
+
+  /** The caller's stream once it attaches, or undefined after attachGraceMs (or when the question or the channel ends first). */
+  private async streamOf (channel: Channel, signal: AbortSignal): Promise<((event: CallEvent) => void) | undefined> {
+    const stop = new AbortController()
+    try {
+      await Promise.race([channel.attached, sleep(this.init.attachGraceMs, AbortSignal.any([signal, channel.closed.signal, stop.signal]))])
+    } finally {
+      stop.abort()
+    }
+    return channel.sink
   }
 
   private answer (channel: Channel, params: Record<string, unknown>): Record<string, unknown> {

@@ -8,7 +8,7 @@ import type { CallEvent } from '../../../src/routing/types.ts'
 
 const ID = (n: number): string => n.toString(16).padStart(32, '0')
 
-function channels (init: { maxPerPeer?: number, idleMs?: number } = {}): { channels: SessionChannels, opened: Array<{ agentId: string, caps: Record<string, unknown>, handlers: () => LeaseHandlers, closed: () => boolean }> } {
+function channels (init: { maxPerPeer?: number, idleMs?: number, attachGraceMs?: number } = {}): { channels: SessionChannels, opened: Array<{ agentId: string, caps: Record<string, unknown>, handlers: () => LeaseHandlers, closed: () => boolean }> } {
   const opened: Array<{ agentId: string, caps: Record<string, unknown>, handlers: () => LeaseHandlers, closed: () => boolean }> = []
   const agents = {
     openSession: async (agentId: string, caps: Record<string, unknown>): Promise<DedicatedSession> => {
@@ -60,6 +60,26 @@ describe('SessionChannels', () => {
     expect(await open).toEqual({})
     expect(opened[0]!.closed()).toBe(true)
     expect(c.size).toBe(1) // peer-b's stray channel from the refused answer, closed when idle
+  })
+
+  it('holds a question that comes before the session stream until the stream attaches, and fails it when none does', async () => {
+    const { channels: c, opened } = channels({ attachGraceMs: 200 })
+    // The session's first call arrives before its session/open (they travel on different streams).
+    await c.sessionFor('peer-a', ID(4), 'everything', { capabilities: { elicitation: {} } })
+    await expect.poll(() => opened[0]?.handlers().onRequest !== undefined).toBe(true)
+    const early = opened[0]!.handlers().onRequest!({ method: 'elicitation/create', params: { message: 'name?' } }, new AbortController().signal)
+    const events: CallEvent[] = []
+    const stream = new AbortController()
+    const open = c.open('peer-a', ID(4), 'everything', undefined, (e) => { events.push(e) }, stream.signal)
+    await expect.poll(() => events.length).toBe(1)
+    await c.request('peer-a', ID(4), 'everything', 'session/answer', { id: 'q1', result: { action: 'decline' } }, AbortSignal.timeout(1000), undefined)
+    expect(await early).toEqual({ action: 'decline' })
+    stream.abort()
+    await open
+    // No stream ever: the question fails once the grace is over.
+    await c.sessionFor('peer-a', ID(5), 'everything', undefined)
+    await expect.poll(() => opened[1]?.handlers().onRequest !== undefined).toBe(true)
+    await expect(opened[1]!.handlers().onRequest!({ method: 'elicitation/create', params: {} }, new AbortController().signal)).rejects.toThrow(/no open session stream/)
   })
 
   it('refuses more sessions than the per-peer limit and closes idle ones', async () => {
