@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest'
-import { bootstrapNodesFor, loopbackLimits, loopbackPingIntervalMs, loopbackTargetPeers } from '../../../src/local-mesh/mesh-wiring.ts'
+import { bootstrapNodesFor, loopbackLimits, loopbackPingIntervalMs, loopbackStartWave, loopbackTargetPeers } from '../../../src/local-mesh/mesh-wiring.ts'
 
 describe('mesh wiring', () => {
   it('adds bootstrap nodes as the mesh grows', () => {
@@ -23,6 +23,10 @@ describe('mesh wiring', () => {
     const set: Record<string, unknown> = { p2p: { targetPeers: 40 } }
     loopbackLimits(100, set)
     expect(set.p2p).toMatchObject({ targetPeers: 40 })
+  })
+
+  it('starts a full mesh all at once and a larger one 10 nodes at a time', () => {
+    expect([1, 20, 50, 51, 100, 200].map(loopbackStartWave)).toEqual([1, 20, 50, 10, 10, 10])
   })
 
   it('pings less often as the mesh grows, so each node sends about two pings a second', () => {
