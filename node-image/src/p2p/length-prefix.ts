@@ -50,7 +50,17 @@ export function encodeLength (length: number): Uint8Array {
   return new Uint8Array(out)
 }
 
-/** lpStream with this decoder: frames of at most `maxDataLength` bytes. */
+/** byteStream's own default: what an lpStream buffers unless told otherwise. */
+const DEFAULT_BUFFER_BYTES = 4 * 1024 * 1024
+/** Bytes of the next frame that may arrive before the reader has taken the last one. */
+const NEXT_FRAME_MARGIN = 1024 * 1024
+
+/**
+ * lpStream with this decoder: frames of at most `maxDataLength` bytes. Its byte buffer
+ * aborts the stream past 4 MiB by default, which made any larger frame unreadable (a
+ * 16 MiB tool result failed with "Read buffer overflow"); it now holds one largest frame.
+ */
 export function lengthPrefixed<S extends Stream> (stream: S, maxDataLength: number): LengthPrefixedStream<S> {
-  return lpStream(stream, { maxDataLength, lengthDecoder: decodeLength })
+  const maxBufferSize = Math.max(DEFAULT_BUFFER_BYTES, maxDataLength + MAX_BYTES + NEXT_FRAME_MARGIN)
+  return lpStream(stream, { maxDataLength, maxBufferSize, lengthDecoder: decodeLength })
 }

@@ -1,7 +1,8 @@
 import { describe, it, expect } from 'vitest'
 import fc from 'fast-check'
 import { Uint8ArrayList } from 'uint8arraylist'
-import { decodeLength, encodeLength } from '../../../src/p2p/length-prefix.ts'
+import { streamPair } from '@libp2p/utils'
+import { decodeLength, encodeLength, lengthPrefixed } from '../../../src/p2p/length-prefix.ts'
 
 describe('length prefix', () => {
   it('decodes what it encodes (unsigned LEB128), from bytes or from a list of chunks', () => {
@@ -23,5 +24,19 @@ describe('length prefix', () => {
     expect(second).toBe(first)
     expect(() => decodeLength(new Uint8Array(5).fill(0x80))).toThrow(/longer than 5 bytes/)
     expect(() => decodeLength(new Uint8Array(5).fill(0x80))).not.toThrow(RangeError)
+  })
+
+  it('reads a frame up to its limit even past byteStream\'s 4 MiB default, and refuses one over it', async () => {
+    const [a, b] = await streamPair()
+    const writer = lengthPrefixed(a, 6 * 1024 * 1024)
+    const reader = lengthPrefixed(b, 6 * 1024 * 1024)
+    const frame = new Uint8Array(6 * 1024 * 1024).map((_, i) => i % 251)
+    const [, got] = await Promise.all([writer.write(frame), reader.read()])
+    expect(got.byteLength).toBe(frame.byteLength)
+    expect(Buffer.from(got.subarray()).equals(Buffer.from(frame))).toBe(true)
+    await writer.write(new Uint8Array(6 * 1024 * 1024 + 1)).catch(() => {})
+    await expect(reader.read()).rejects.toThrow(/larger than|too long|exceeds|max/i)
+    await a.close().catch(() => {})
+    b.abort(new Error('done'))
   })
 })
