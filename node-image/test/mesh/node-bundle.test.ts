@@ -7,6 +7,7 @@ import { createNetworkDir, type NetworkFiles } from '../../src/local-mesh/networ
 import { demoAgents } from '../../src/local-mesh/demo-agents.ts'
 import { NODE_V8_FLAGS, NodeProcess, nodeMallocEnv } from '../../src/local-mesh/node-process.ts'
 import { bundleStaleReason, ensureNodeBundle, NODE_BUNDLE_PATH } from '../../src/local-mesh/node-bundle.ts'
+import { generateText } from '../../src/agents/builtin/echo.ts'
 import pkg from '../../package.json' with { type: 'json' }
 
 const NODE_IMAGE = fileURLToPath(new URL('../../', import.meta.url))
@@ -73,5 +74,19 @@ describe('the node bundle in a mesh', () => {
       return res.status === 200 ? await res.text() : undefined
     }, { what: `a call to ${target}`, timeoutMs: 30_000 })
     expect(answer).toContain('from the bundle')
+  })
+
+  it('brings an 8 MiB result across the mesh intact, through the bundle\'s patched yamux flow control', async () => {
+    const bytes = 8 * 1024 * 1024
+    const res = await fetch(`${net.nodes[0]!.httpUrl}/api/v1/calls`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ target: `${net.nodes[1]!.peerId}:echo`, tool: 'generate', arguments: { bytes, seed: 'bundle' } }),
+      signal: AbortSignal.timeout(60_000)
+    })
+    const text = await res.text()
+    expect(res.status, text.slice(0, 500)).toBe(200)
+    expect(text.length).toBeGreaterThan(bytes)
+    expect(text).toContain(generateText(bytes, 'bundle'))
   })
 })

@@ -1,9 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
+import { existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import * as esbuild from 'esbuild'
+import { Uint8ArrayList } from 'uint8arraylist'
 import { BUNDLE_PATCHES, BundlePatchError, patchPlugin, type BundlePatch } from '../../../src/local-mesh/bundle-patches.ts'
 
 async function bundle (root: string, patches: BundlePatch[]): Promise<{ text: string, check: () => void }> {
@@ -39,5 +41,43 @@ describe('bundle patches', () => {
     const file = join(dirname(createRequire(import.meta.url).resolve('@libp2p/utils')), 'length-prefixed-decoder.js')
     expect(patch.file.test(file)).toBe(true)
     expect((await readFile(file, 'utf8')).split(patch.find).length - 1).toBe(1)
+  })
+
+  it('the yamux patch grants credit once half the window is used, and the sender never overruns it', async () => {
+    const patch = BUNDLE_PATCHES.find(p => p.name === 'yamux-window-update-at-half')
+    if (patch === undefined) throw new Error('patch not shipped')
+    root = await mkdtemp(join(tmpdir(), 'dawn-patch-'))
+    const windowUpdatesFor = async (patches: BundlePatch[]): Promise<number[]> => {
+      const entry = join(root, `yamux-${patches.length}.mjs`)
+      const { plugin, check } = patchPlugin(patches)
+      // The package exports neither the file nor its package.json.
+      const dir = (createRequire(import.meta.url).resolve.paths('@chainsafe/libp2p-yamux') ?? []).map(d => join(d, '@chainsafe', 'libp2p-yamux')).find(d => existsSync(d))
+      if (dir === undefined) throw new Error('@chainsafe/libp2p-yamux is not installed: npm ci')
+      const streamJs = join(dir, 'dist', 'src', 'stream.js')
+      await esbuild.build({ stdin: { contents: `export { YamuxStream } from ${JSON.stringify(streamJs)}`, resolveDir: root }, bundle: true, platform: 'node', format: 'esm', outfile: entry, logLevel: 'silent', plugins: [plugin] })
+      check()
+      const { YamuxStream } = await import(entry) as { YamuxStream: new (init: Record<string, unknown>) => { handleData: (f: unknown) => void, abort: (e: Error) => void } }
+      const updates: number[] = []
+      const log = Object.assign(() => {}, { trace: () => {}, error: () => {}, enabled: false, newScope: () => log })
+      // Type 1 is a window update (flag 0: no RST or FIN), 0 data; state 3 is Established;
+      // no RTT, so the window stays 256 KiB.
+      const stream = new YamuxStream({ id: '1', streamId: 1, state: 3, direction: 'inbound', log, getRTT: () => -1, sendFrame: (f: { type: number, flag: number, length: number }) => { if (f.type === 1 && f.flag === 0) updates.push(f.length); return true } })
+      const frame = new Uint8ArrayList(new Uint8Array(1024))
+      // 1 KiB frames up to 3 windows: a sender holds at most the credit it was granted.
+      let sent = 0
+      for (let i = 0; i < 768; i++) {
+        const credit = 256 * 1024 + updates.reduce((a, b) => a + b, 0) - sent
+        if (credit < 1024) throw new Error(`sender out of credit after ${i} frames`)
+        stream.handleData({ header: { type: 0, flag: 0, streamID: 1, length: 1024 }, data: frame })
+        sent += 1024
+      }
+      stream.abort(new Error('done'))
+      return updates
+    }
+    const patched = await windowUpdatesFor([patch])
+    expect(patched.length).toBe(6)
+    for (const u of patched) expect(u).toBe(128 * 1024)
+    // Unpatched, every frame is answered.
+    expect((await windowUpdatesFor([])).length).toBe(768)
   })
 })
