@@ -120,7 +120,14 @@ export async function createHost (init: HostInit): Promise<Host> {
       // The IP-colocation penalty graylists peers once ~15 share an address (loopback,
       // NAT, one node per host port), silencing gossip. Membership certificates are
       // our Sybil defence, so the penalty only hurts.
-      scoreParams: { IPColocationFactorWeight: 0 }
+      scoreParams: { IPColocationFactorWeight: 0 },
+      // Each IHAVE and IDONTWANT is an encrypted frame and a socket write of its own, which
+      // for messages of a few KiB (all of Dawn's periodic gossip) cost more than the
+      // duplicate they might save: flood publishing and anti-entropy already cover a
+      // missed message. IHAVE goes to 3 outside peers (default 6), IDONTWANT only for
+      // messages of 16 KiB and more (default 512 bytes).
+      Dlazy: 3,
+      idontwantMinDataSize: 16 * 1024
     }),
     // Only certified members reach the relay (PSK + membership), so relayed calls
     // are not capped at the public-relay defaults of 2 minutes / 128 KiB.
