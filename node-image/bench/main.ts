@@ -25,6 +25,7 @@ const BENCHES: Record<string, BenchEntry> = {
   flood: { about: 'pre-handshake connection flood (nonce-only + silent sockets): PskProtector vs @libp2p/pnet, accept rate, RSS, survival', load: async () => await import('./flood.ts') },
   ui: { about: 'the chat page in Chromium with 200 agents and 1,000 room messages: frame times and long tasks while scrolling and typing, remote message → shown latency', load: async () => await import('./ui.ts') },
   convergence: { about: 'registry convergence with one process per node at 25/50/100/200 nodes (as ./dawn mesh): p50/p99, peers, equal digests, load', load: async () => await import('./convergence.ts') },
+  'idle-revisions': { about: 'an idle local mesh per build, this tree and another revision (or bundle), alternating: CPU and write calls per node per second, ratios', load: async () => await import('./idle-revisions.ts') },
   footprint: { about: 'idle node memory in one local mesh: RSS, PSS, RssAnon per node, launch variants interleaved (before/after, ratios)', load: async () => await import('./footprint.ts') },
   registry: { about: 'registry convergence at 10/25/50 in-process nodes; envelope and Ed25519 sign/verify throughput', load: async () => await import('./registry.ts') },
   sim: { about: 'scale model, no sockets, deterministic: gossip, DHT lookups and post-partition anti-entropy at 100/1,000/10,000 nodes; prediction for the registry bench', load: async () => await import('./sim/sim-bench.ts') }

@@ -102,6 +102,8 @@ export interface ProcessMeshInit {
   nodeOptions?: string
   /** Spawn this many at once, the next batch once they answer /readyz (0 = all at once, as `./dawn mesh`). */
   wave: number
+  /** The node bundle to run; default this tree's (rebuilt first when a source changed). */
+  entry?: string
 }
 
 /** Memory of one process from /proc (kB fields converted to bytes). */
@@ -161,7 +163,7 @@ export class ProcessMesh {
     for (let i = 0; i < nodes; i++) this.agents.set(i, demoAgents(i))
     const env = this.init.nodeOptions === undefined ? {} : { NODE_OPTIONS: this.init.nodeOptions }
     // The bundle, as ./dawn mesh runs it (rebuilt first when a source changed).
-    const entry = await ensureNodeBundle()
+    const entry = this.init.entry ?? await ensureNodeBundle()
     this.procs = this.net.nodes.map(n => new NodeProcess({ configFile: n.configFile, httpUrl: n.httpUrl, env, entry }))
     this.watches = this.net.nodes.map(n => new RegistryWatch(n.httpUrl))
     await startInWaves(this.procs, { wave: this.init.wave > 0 ? this.init.wave : loopbackStartWave(nodes), waveTimeoutMs: 300_000, ...(onWave === undefined ? {} : { onWave }) })

@@ -8,18 +8,18 @@
  * REV is a git revision (built in a temporary worktree, with this checkout's
  * node_modules) or a path to a bundle file. Only loopback is used.
  */
-import { execFileSync } from 'node:child_process'
-import { mkdtemp, rm, stat, symlink } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import { createNetworkDir } from '../src/local-mesh/network-dir.ts'
 import { NodeProcess } from '../src/local-mesh/node-process.ts'
-import { NODE_BUNDLE_LAYOUT, NODE_BUNDLE_PATH, ensureNodeBundle } from '../src/local-mesh/node-bundle.ts'
+import { ensureNodeBundle } from '../src/local-mesh/node-bundle.ts'
 import { eventually } from '../../test/support/eventually.ts'
 import { processCpuSeconds } from './process-mesh.ts'
+import { bundleOf } from './revision-bundle.ts'
 import { fmtMs, formatTable, numberOption, summarize } from './util.ts'
 
 const USAGE = `usage: npm run bench -- toolcall-revisions --against REV [--rounds N] [--calls N] [--payload BYTES]
@@ -83,33 +83,6 @@ export async function run (args: string[]): Promise<void> {
       await rm(s.dir, { recursive: true, force: true })
     }
     await baseline.cleanup()
-  }
-}
-
-/** The bundle of a revision, built in a throwaway worktree; or a bundle file as given. */
-async function bundleOf (against: string): Promise<{ bundle: string, cleanup: () => Promise<void> }> {
-  const asPath = resolve(against)
-  if (await stat(asPath).then(s => s.isFile(), () => false)) return { bundle: asPath, cleanup: async () => {} }
-  const repo = NODE_BUNDLE_LAYOUT.root
-  const dir = await mkdtemp(join(tmpdir(), 'dawn-rev-'))
-  const tree = join(dir, 'tree')
-  const cleanup = async (): Promise<void> => {
-    try {
-      execFileSync('git', ['-C', repo, 'worktree', 'remove', '--force', tree], { stdio: 'ignore' })
-    } catch {
-      // Never created, or already gone: the directory goes below either way.
-    }
-    await rm(dir, { recursive: true, force: true })
-  }
-  try {
-    execFileSync('git', ['-C', repo, 'worktree', 'add', '--detach', tree, against], { stdio: 'ignore' })
-    await symlink(join(repo, 'node_modules'), join(tree, 'node_modules'))
-    process.stdout.write(`building the node bundle of ${against}...\n`)
-    execFileSync(process.execPath, ['--disable-warning=ExperimentalWarning', join(tree, 'scripts', 'bundle-node.ts')], { cwd: tree, stdio: 'ignore' })
-    return { bundle: join(tree, NODE_BUNDLE_PATH), cleanup }
-  } catch (err) {
-    await cleanup()
-    throw new Error(`could not build the node bundle of ${against}: ${(err as Error).message}`, { cause: err })
   }
 }
 
