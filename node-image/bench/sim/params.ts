@@ -5,6 +5,7 @@
  * a copy: a dependency upgrade or a config change shows up in the model.
  */
 import { NodeConfigSchema } from '../../src/config/schema.ts'
+import { GOSSIP_TUNING } from '../../src/p2p/gossip-tuning.ts'
 
 export interface GossipParams {
   D: number
@@ -92,18 +93,18 @@ export async function loadRealParams (): Promise<RealParams> {
         D: c.GossipsubD,
         Dlo: c.GossipsubDlo,
         Dhi: c.GossipsubDhi,
-        Dlazy: c.GossipsubDlazy,
+        Dlazy: GOSSIP_TUNING.Dlazy,
         gossipFactor: c.GossipsubGossipFactor,
         heartbeatMs: c.GossipsubHeartbeatInterval,
         historyGossip: c.GossipsubHistoryGossip,
         // gossipsub's constructor default (gossipsub.js `floodPublish: true`); host.ts does not set it.
         floodPublish: true,
-        idontwantMinDataSize: c.GossipsubIdontwantMinDataSize
+        idontwantMinDataSize: GOSSIP_TUNING.idontwantMinDataSize
       },
       dht: { k: kad.K, alpha: kad.ALPHA },
       mesh: { maxConnections, targetPeers: Math.floor(maxConnections / 2), maxMessageBytes: schemaDefault('network', 'maxMessageBytes') },
       sources: [
-        `gossipsub defaults: ${g.url.replace(/^.*node_modules\//, '')}`,
+        `gossipsub defaults: ${g.url.replace(/^.*node_modules\//, '')}, with Dlazy and idontwantMinDataSize from node-image/src/p2p/gossip-tuning.ts`,
         `kad-dht defaults: ${k.url.replace(/^.*node_modules\//, '')} (K, ALPHA; host.ts sets clientMode: false)`,
         'p2p.maxConnections, network.maxMessageBytes: node-image/src/config/schema.ts defaults; targetPeers = maxConnections / 2 as in node/dawn-node.ts'
       ]

@@ -14,6 +14,7 @@ import type { NetworkProtocols } from './protocols.ts'
 import { PskProtector } from './psk-protector.ts'
 import { InboundLimiter } from './inbound-limiter.ts'
 import { libp2pLoggerOption } from './libp2p-logger.ts'
+import { GOSSIP_TUNING } from './gossip-tuning.ts'
 
 const BACKSTOP = 4
 
@@ -121,13 +122,7 @@ export async function createHost (init: HostInit): Promise<Host> {
       // NAT, one node per host port), silencing gossip. Membership certificates are
       // our Sybil defence, so the penalty only hurts.
       scoreParams: { IPColocationFactorWeight: 0 },
-      // Each IHAVE and IDONTWANT is an encrypted frame and a socket write of its own, which
-      // for messages of a few KiB (all of Dawn's periodic gossip) cost more than the
-      // duplicate they might save: flood publishing and anti-entropy already cover a
-      // missed message. IHAVE goes to 3 outside peers (default 6), IDONTWANT only for
-      // messages of 16 KiB and more (default 512 bytes).
-      Dlazy: 3,
-      idontwantMinDataSize: 16 * 1024
+      ...GOSSIP_TUNING
     }),
     // Only certified members reach the relay (PSK + membership), so relayed calls
     // are not capped at the public-relay defaults of 2 minutes / 128 KiB.
