@@ -1,12 +1,11 @@
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
-import { createHost, type Host } from '../../src/p2p/host.ts'
-import { networkProtocols } from '../../src/p2p/protocols.ts'
-import { generateSwarmKey, parseSwarmKey } from '../../src/identity/swarm-key.ts'
+import type { Host } from '../../src/p2p/host.ts'
+import { loopbackHost } from '../support/loopback-host.ts'
+import { generateSwarmKey } from '../../src/identity/swarm-key.ts'
 import { kuboFetch, rpc, startKubo, type KuboDaemon } from '../../../test/support/kubo.ts'
 import { tempDir } from './harness.ts'
 
@@ -15,22 +14,6 @@ import { tempDir } from './harness.ts'
 // prepared like the pod's sidecar (the operator's init script, LIBP2P_FORCE_PNET)
 // completing a connection with the same key proves the PSK stage is wire-compatible:
 // with a wrong keystream or nonce handling, Noise's first message is garbage.
-
-/** A Dawn host on loopback with the node's default inbound limits. */
-async function dawnHost (swarmKey: string): Promise<Host> {
-  return await createHost({
-    privateKey: await generateKeyPair('Ed25519'),
-    psk: parseSwarmKey(swarmKey),
-    protocols: networkProtocols('interop'),
-    listen: ['/ip4/127.0.0.1/tcp/0'],
-    announce: [],
-    mdns: false,
-    relayServer: false,
-    limits: { maxConnections: 300, maxInboundPerAddress: 64, inboundRatePerAddress: 16, maxPendingHandshakes: 64, handshakeTimeoutMs: 5_000, upgradeTimeoutMs: 10_000, pingIntervalMs: 10_000 },
-    maxMessageBytes: 1024 * 1024,
-    gater: {}
-  })
-}
 
 const tcpAddr = (addrs: string[]): Multiaddr => {
   const addr = addrs.find(a => /^\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\//.test(a))
@@ -65,7 +48,7 @@ describe('the private network (PSK) against Kubo\'s go-libp2p pnet', () => {
   })
 
   it('a Dawn host dials Kubo: PSK, Noise and yamux complete and a ping round-trips', async () => {
-    const host = await dawnHost(swarmKey)
+    const host = await loopbackHost(swarmKey)
     hosts.push(host)
     const addr = tcpAddr(kubo.swarmAddrs)
     const conn = await host.libp2p.dial(addr, { signal: AbortSignal.timeout(15_000) })
@@ -79,7 +62,7 @@ describe('the private network (PSK) against Kubo\'s go-libp2p pnet', () => {
   })
 
   it('Kubo dials a Dawn host (swarm connect) and pings it', async () => {
-    const host = await dawnHost(swarmKey)
+    const host = await loopbackHost(swarmKey)
     hosts.push(host)
     const peerId = host.libp2p.peerId.toString()
     const addr = host.libp2p.getMultiaddrs()[0]?.toString() ?? ''
@@ -93,7 +76,7 @@ describe('the private network (PSK) against Kubo\'s go-libp2p pnet', () => {
   })
 
   it('with another key neither side connects, and no connection is left', async () => {
-    const stranger = await dawnHost(generateSwarmKey())
+    const stranger = await loopbackHost(generateSwarmKey())
     hosts.push(stranger)
     const strangerId = stranger.libp2p.peerId.toString()
     // Dawn -> Kubo: the nonces cross (each side's protector completes), then every byte
