@@ -7,13 +7,13 @@
  * Only loopback is used.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { ensureNodeBundle } from '../src/local-mesh/node-bundle.ts'
 import { ProcessMesh, processCpuSeconds } from './process-mesh.ts'
 import { bundleOf } from './revision-bundle.ts'
-import { formatTable, numberOption } from './util.ts'
+import { formatTable, numberOption, sleep } from './util.ts'
 
 const USAGE = `usage: npm run bench -- idle-revisions --against REV [--nodes N] [--rounds R] [--settle S] [--window S]
 
@@ -37,15 +37,15 @@ async function idleRound (entry: string, nodes: number, settleS: number, windowS
   try {
     await mesh.start()
     await Promise.all(mesh.procs.map(async p => { await p.waitReady(300_000) }))
-    await new Promise(resolve => setTimeout(resolve, settleS * 1000))
+    await sleep(settleS * 1000)
     const pids = mesh.procs.map(p => p.pid ?? 0)
     const read = async (): Promise<Array<[number, number]>> => await Promise.all(pids.map(async pid => [await processCpuSeconds(pid), await writeCalls(pid)] as [number, number]))
     const before = await read()
-    await new Promise(resolve => setTimeout(resolve, windowS * 1000))
+    await sleep(windowS * 1000)
     const after = await read()
     if (mesh.procs.some(p => !p.running)) throw new Error('a node exited during the window')
     const sum = (k: 0 | 1): number => after.reduce((a, r, i) => a + r[k] - (before[i]?.[k] ?? 0), 0)
-    const load = Number((await readFile('/proc/loadavg', 'utf8')).split(' ')[0])
+    const load = loadavg()[0] ?? Number.NaN
     return { cpuMsPerS: sum(0) * 1000 / windowS / nodes, writesPerS: sum(1) / windowS / nodes, load }
   } finally {
     await mesh.stop()
