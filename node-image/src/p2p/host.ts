@@ -11,6 +11,7 @@ import { mdns } from '@libp2p/mdns'
 import { sha256 } from '@noble/hashes/sha2.js'
 import type { ConnectionGater, PrivateKey } from '@libp2p/interface'
 import type { NetworkProtocols } from './protocols.ts'
+import { noiseCrypto } from './noise-crypto.ts'
 import { PskProtector } from './psk-protector.ts'
 import { InboundLimiter } from './inbound-limiter.ts'
 import { libp2pLoggerOption } from './libp2p-logger.ts'
@@ -133,7 +134,7 @@ export async function createHost (init: HostInit): Promise<Host> {
     privateKey: init.privateKey,
     addresses: { listen: init.listen, announce: init.announce },
     transports: [tcp(), circuitRelayTransport()],
-    connectionEncrypters: [noise()],
+    connectionEncrypters: [noise({ crypto: noiseCrypto })],
     streamMuxers: [yamux()],
     connectionProtector: () => protector,
     connectionGater: { ...init.gater, denyInboundConnection: inbound.denyInboundConnection },

@@ -114,9 +114,10 @@ class PskConnection extends AbstractMultiaddrConnection {
     this.outbound = outbound
     inner.addEventListener('message', (evt) => {
       try {
+        // The transport's read buffers are this wrapper's alone: decrypted where they lie.
         const data = evt.data
-        if (data instanceof Uint8Array) this.onData(this.inbound.update(data))
-        else for (const buf of data) this.onData(this.inbound.update(buf))
+        if (data instanceof Uint8Array) this.onData(this.inbound.updateInPlace(data))
+        else for (const buf of data) this.onData(this.inbound.updateInPlace(buf))
       } catch (err) {
         this.abort(err as Error)
       }

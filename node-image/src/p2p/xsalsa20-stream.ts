@@ -52,6 +52,19 @@ export class XSalsa20Stream {
     return this.xor(data, NO_PARTS, data.byteLength)
   }
 
+  /**
+   * update() that writes over `data` instead of allocating: for bytes nobody else holds,
+   * such as a socket's read buffer (at 40 MiB/s of content, each array less is one
+   * full-heap mark less every couple of seconds, see docs/scale-model.md).
+   */
+  updateInPlace (data: Uint8Array): Uint8Array {
+    try {
+      return this.xorFrom(this.input.reset(data, NO_PARTS), data.byteLength, data)
+    } finally {
+      this.input.reset(EMPTY, NO_PARTS)
+    }
+  }
+
   /** update() of the parts' concatenation, without concatenating them first. */
   updateParts (parts: Iterable<Uint8Array>, byteLength: number): Uint8Array {
     return this.xor(EMPTY, parts[Symbol.iterator](), byteLength)
@@ -65,8 +78,8 @@ export class XSalsa20Stream {
     }
   }
 
-  private xorFrom (input: PartsReader, n: number): Uint8Array {
-    const out = new Uint8Array(n)
+  /** Reads each byte of `input` before writing its place in `out`, so `out` may be the input itself. */
+  private xorFrom (input: PartsReader, n: number, out: Uint8Array = new Uint8Array(n)): Uint8Array {
     const fromReserve = Math.min(n, this.reserveEnd - this.reserveAt)
     input.read(out, 0, fromReserve)
     for (let k = 0; k < fromReserve; k++) out[k] = (out[k] as number) ^ (this.reserve[this.reserveAt++] as number)

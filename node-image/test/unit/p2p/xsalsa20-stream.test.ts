@@ -120,6 +120,27 @@ describe('XSalsa20Stream against @noble/ciphers', () => {
     ), { numRuns: 60 })
   })
 
+  it('updateInPlace writes update()\'s output over its input, calls of any size interleaved with update', () => {
+    fc.assert(fc.property(
+      fc.array(fc.tuple(fc.boolean(), fc.oneof(fc.integer({ min: 0, max: 300 }), fc.integer({ min: 0, max: 3 * CHUNK_BYTES }))), { maxLength: 8 }),
+      (calls) => {
+        const key = new Uint8Array(32).fill(13)
+        const nonce = new Uint8Array(24).fill(14)
+        const data = new Uint8Array(randomBytes(calls.reduce((a, [, n]) => a + n, 0)))
+        const stream = new XSalsa20Stream(key, nonce)
+        const outs: Uint8Array[] = []
+        let at = 0
+        for (const [inPlace, n] of calls) {
+          const input = data.slice(at, (at += n))
+          const out = inPlace ? stream.updateInPlace(input) : stream.update(input)
+          if (inPlace) expect(out).toBe(input)
+          outs.push(out)
+        }
+        expect(hex(Buffer.concat(outs))).toBe(hex(xsalsa20(key, nonce, data)))
+      }
+    ), { numRuns: 60 })
+  })
+
   it('updateParts refuses parts shorter than the stated length', () => {
     const stream = new XSalsa20Stream(new Uint8Array(32), new Uint8Array(24))
     expect(() => stream.updateParts([new Uint8Array(10), new Uint8Array(5)], 16)).toThrow(RangeError)
