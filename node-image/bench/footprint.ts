@@ -43,6 +43,8 @@ const VARIANTS: Record<string, Variant> = {
   arena2: { about: `bundle + ${NODE_V8_FLAGS.join(' ')} + MALLOC_ARENA_MAX=2 (the launch without jemalloc)`, bundle: true, flags: NODE_V8_FLAGS, malloc: ARENA2 },
   jemalloc: { about: `bundle + ${NODE_V8_FLAGS.join(' ')} + jemalloc (2 arenas, 1 s decay)`, bundle: true, flags: NODE_V8_FLAGS, malloc: JEMALLOC },
   jemalloc1: { about: 'bundle + --max-semi-space-size=1 + jemalloc', bundle: true, flags: ['--max-semi-space-size=1'], malloc: JEMALLOC },
+  oldext: { about: 'after without --external-memory-accounted-in-global-limit (external bytes counted as old space)', bundle: true, flags: NODE_V8_FLAGS.filter(f => f !== '--external-memory-accounted-in-global-limit') },
+  semi4h: { about: 'after with --max-semi-space-size=4 (the launch before semi-space 2)', bundle: true, flags: ['--max-semi-space-size=4', ...NODE_V8_FLAGS.filter(f => !f.startsWith('--max-semi-space-size'))] },
   optsize: { about: `after + --optimize-for-size (V8: smaller heap growth, more compaction)`, bundle: true, flags: [...NODE_V8_FLAGS, '--optimize-for-size'] },
   grow20: { about: 'bundle + --max-semi-space-size=4 --heap-growing-percent=20 (measured +20 % CPU per call)', bundle: true, flags: ['--max-semi-space-size=4', '--heap-growing-percent=20'] },
   base: { about: `the bundle given by --base (e.g. one built before a change) + ${NODE_V8_FLAGS.join(' ')} + the default allocator`, bundle: 'base', flags: NODE_V8_FLAGS },

@@ -8,12 +8,21 @@ const CLI = fileURLToPath(new URL('../cli/main.ts', import.meta.url))
 /**
  * V8 flags every node runs with (here, in ./dawn mesh and in the node image). A small young
  * generation: the default lets each idle node keep ~50 MiB more and peak higher at start.
+ * 2 MiB rather than 4: a block holder's buffers (file read, sealed frames) die young, and a
+ * scavenge frees them before their external bytes start a full-heap mark; serving a 64 MiB
+ * read took half the CPU, with calls and idle memory unchanged (`footprint --variants
+ * semi4h,after --calls 200`: p50 0.91x, RSS 0.99x).
  * A fixed old-space growth of 1.5×: V8's own (up to 4×) left ~10 MiB of free old space per
  * idle node in a 20-node mesh, whose gossip is never quiet enough for the memory reducer.
+ * External bytes (Buffers, sealed frames) counted in V8's global limit, not as old space:
+ * otherwise every half-heap of buffers allocated since the last full GC starts another
+ * (growth 1.5x leaves ~26 MiB of slack), and a node reading content at 40 MiB/s marked its
+ * whole heap five times a second; with it, 0.80x the reader's CPU per MiB (bench `content`),
+ * calls and idle memory unchanged (`footprint --variants oldext,after --calls 200`).
  * --optimize-for-size saves ~30 MiB but pins the young generation at 1 MiB (+10 % p50 per
  * call). Bench `footprint --variants prev,after,optsize --calls 200` measures the choice.
  */
-export const NODE_V8_FLAGS: readonly string[] = ['--max-semi-space-size=4', '--heap-growing-percent=50']
+export const NODE_V8_FLAGS: readonly string[] = ['--max-semi-space-size=2', '--heap-growing-percent=50', '--external-memory-accounted-in-global-limit']
 
 const JEMALLOC_PATHS = ['/usr/lib/x86_64-linux-gnu/libjemalloc.so.2', '/usr/lib/aarch64-linux-gnu/libjemalloc.so.2', '/usr/lib64/libjemalloc.so.2', '/usr/lib/libjemalloc.so.2']
 
