@@ -1,6 +1,6 @@
 /**
  * Noise's ChaCha20-Poly1305 for bulk frames, as the library's own Node choice (OpenSSL
- * above 1,200 bytes, its WebAssembly cipher below) with two allocations less per frame:
+ * from 1,200 bytes, its WebAssembly cipher below) with less work per frame:
  *
  *   - the key is made a KeyObject once per session, not parsed from raw bytes for each
  *     frame (22-26 us per cipher on a 2-core VM, against 5-6 us);
