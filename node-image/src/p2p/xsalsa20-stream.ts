@@ -54,15 +54,11 @@ export class XSalsa20Stream {
 
   /**
    * update() that writes over `data` instead of allocating: for bytes nobody else holds,
-   * such as a socket's read buffer (at 40 MiB/s of content, each array less is one
-   * full-heap mark less every couple of seconds, see docs/scale-model.md).
+   * such as a socket's read buffer (each array less per received byte is external memory
+   * V8 need not collect; see NODE_V8_FLAGS in local-mesh/node-process.ts).
    */
   updateInPlace (data: Uint8Array): Uint8Array {
-    try {
-      return this.xorFrom(this.input.reset(data, NO_PARTS), data.byteLength, data)
-    } finally {
-      this.input.reset(EMPTY, NO_PARTS)
-    }
+    return this.xor(data, NO_PARTS, data.byteLength, data)
   }
 
   /** update() of the parts' concatenation, without concatenating them first. */
@@ -70,9 +66,9 @@ export class XSalsa20Stream {
     return this.xor(EMPTY, parts[Symbol.iterator](), byteLength)
   }
 
-  private xor (first: Uint8Array, rest: Iterator<Uint8Array>, n: number): Uint8Array {
+  private xor (first: Uint8Array, rest: Iterator<Uint8Array>, n: number, out?: Uint8Array): Uint8Array {
     try {
-      return this.xorFrom(this.input.reset(first, rest), n)
+      return this.xorFrom(this.input.reset(first, rest), n, out)
     } finally {
       this.input.reset(EMPTY, NO_PARTS)
     }
