@@ -17,13 +17,13 @@
  * hosting node and the echo server around each path's sequential calls ("client" is this process,
  * which also hosts the 2026-07-28 echo server).
  * Then the E2E cipher alone (seal + open round trips, no network).
- * Every node is its own process. The 2-hop path needs root (ip netns).
+ * Every node is its own process. The 2-hop path needs root (ip netns). Nodes and the echo server
+ * run the bundle that `./dawn mesh` and the image run; `--source` runs the TypeScript instead.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { rm } from 'node:fs/promises'
-import { fileURLToPath } from 'node:url'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import { Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from '@modelcontextprotocol/client'
@@ -31,6 +31,7 @@ import { startModernEcho } from './modern-echo.ts'
 import { createNetworkDir, type NodeFiles } from '../src/local-mesh/network-dir.ts'
 import { NodeProcess } from '../src/local-mesh/node-process.ts'
 import { freePort } from '../src/local-mesh/free-port.ts'
+import { ensureNodeBundle, NODE_SOURCE_ENTRY } from '../src/local-mesh/node-bundle.ts'
 import { createNetNs, type NetNs } from '../../test/support/netns.ts'
 import { nodeBehindRelay } from '../test/mesh/behind-relay.ts'
 import { eventually } from '../../test/support/eventually.ts'
@@ -39,8 +40,6 @@ import { runE2EBench } from './e2e-bench.ts'
 import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-
-const CLI = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url))
 
 /** What a path needs of a client, whichever SDK it is. */
 interface Caller {
@@ -64,9 +63,9 @@ interface Path {
 const CPU_COLUMNS = ['client', 'entry', 'host', 'echo srv'] as const
 
 export async function run (args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { rounds: { type: 'string', default: '10' }, calls: { type: 'string', default: '50' }, payload: { type: 'string', default: '256' }, concurrency: { type: 'string', default: '16' }, help: { type: 'boolean', default: false } } })
+  const { values } = parseArgs({ args, options: { rounds: { type: 'string', default: '10' }, calls: { type: 'string', default: '50' }, payload: { type: 'string', default: '256' }, concurrency: { type: 'string', default: '16' }, source: { type: 'boolean', default: false }, help: { type: 'boolean', default: false } } })
   if (values.help) {
-    process.stdout.write('options: --rounds N (10) --calls N per round per path (50) --payload BYTES (256) --concurrency N (16)\n')
+    process.stdout.write('options: --rounds N (10) --calls N per round per path (50) --payload BYTES (256) --concurrency N (16) --source (run the TypeScript, not the bundle)\n')
     return
   }
   const rounds = Number(values.rounds)
@@ -74,7 +73,9 @@ export async function run (args: string[]): Promise<void> {
   const text = 'x'.repeat(Number(values.payload))
   const concurrency = Number(values.concurrency)
 
-  const stack = await startStack()
+  const entry = values.source ? NODE_SOURCE_ENTRY : await ensureNodeBundle(m => { process.stdout.write(`${m}\n`) })
+  process.stdout.write(`nodes and the echo server run ${values.source ? 'the TypeScript sources' : 'the bundle'} (${entry})\n`)
+  const stack = await startStack(entry)
   try {
     const { pids } = stack
     const path = (label: string, client: Caller, tool: string, entry?: number, host?: number): Path => ({ label, client, tool, samples: [], entry, host, cpu: CPU_COLUMNS.map(() => 0) })
@@ -217,7 +218,7 @@ interface Stack {
 }
 
 /** R relay, A caller, P caller with encryption off, B host, T behind R in a namespace, C caller without the call channel, S the echo server. */
-async function startStack (): Promise<Stack> {
+async function startStack (entry: string): Promise<Stack> {
   const dir = await mkdtemp(join(tmpdir(), 'dawn-bench-toolcall-'))
   let ns: NetNs | undefined
   try {
@@ -228,7 +229,7 @@ async function startStack (): Promise<Stack> {
   const serverPort = await freePort()
   const serverUrl = `http://127.0.0.1:${serverPort}/mcp`
   const modern = await startModernEcho()
-  const server: ChildProcess = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', CLI, 'agent', 'serve', 'echo', '--http', String(serverPort), '--host', '127.0.0.1', '--data-dir', dir], { stdio: 'ignore' })
+  const server: ChildProcess = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', entry, 'agent', 'serve', 'echo', '--http', String(serverPort), '--host', '127.0.0.1', '--data-dir', dir], { stdio: 'ignore' })
   const relayNsPort = await freePort()
   const net = await createNetworkDir({
     dir,
@@ -255,9 +256,9 @@ async function startStack (): Promise<Stack> {
     return n
   }
   const [relay, a, plain, b, t, perCall] = [0, 1, 2, 3, 4, 5].map(node) as [NodeFiles, NodeFiles, NodeFiles, NodeFiles, NodeFiles, NodeFiles]
-  const procs = [relay, a, plain, b, perCall].map(n => new NodeProcess({ configFile: n.configFile, httpUrl: n.httpUrl }))
+  const procs = [relay, a, plain, b, perCall].map(n => new NodeProcess({ configFile: n.configFile, httpUrl: n.httpUrl, entry }))
   if (ns !== undefined) {
-    procs.push(await nodeBehindRelay(t, ns, `/ip4/${ns.hostAddr}/tcp/${relayNsPort}/p2p/${relay.peerId}`))
+    procs.push(await nodeBehindRelay(t, ns, `/ip4/${ns.hostAddr}/tcp/${relayNsPort}/p2p/${relay.peerId}`, entry))
   }
   const stop = async (): Promise<void> => {
     await Promise.all(procs.map(async p => { await p.stop() }))
