@@ -48,8 +48,6 @@ type GossipConstants = {
   GossipsubD: number
   GossipsubDlo: number
   GossipsubDhi: number
-  GossipsubDlazy: number
-  GossipsubGossipFactor: number
   GossipsubHeartbeatInterval: number
   GossipsubHistoryGossip: number
   GossipsubIdontwantMinDataSize: number
@@ -85,7 +83,7 @@ export async function loadRealParams (): Promise<RealParams> {
   cached ??= (async () => {
     const g = await beside('@libp2p/gossipsub', './constants.js')
     const k = await beside('@libp2p/kad-dht', './constants.js')
-    const c = numbers<GossipConstants>(g.module, ['GossipsubD', 'GossipsubDlo', 'GossipsubDhi', 'GossipsubDlazy', 'GossipsubGossipFactor', 'GossipsubHeartbeatInterval', 'GossipsubHistoryGossip', 'GossipsubIdontwantMinDataSize'])
+    const c = numbers<GossipConstants>(g.module, ['GossipsubD', 'GossipsubDlo', 'GossipsubDhi', 'GossipsubHeartbeatInterval', 'GossipsubHistoryGossip', 'GossipsubIdontwantMinDataSize'])
     const kad = numbers<KadConstants>(k.module, ['K', 'ALPHA'])
     const maxConnections = schemaDefault('p2p', 'maxConnections')
     return {
@@ -94,7 +92,7 @@ export async function loadRealParams (): Promise<RealParams> {
         Dlo: c.GossipsubDlo,
         Dhi: c.GossipsubDhi,
         Dlazy: GOSSIP_TUNING.Dlazy,
-        gossipFactor: c.GossipsubGossipFactor,
+        gossipFactor: GOSSIP_TUNING.gossipFactor,
         heartbeatMs: c.GossipsubHeartbeatInterval,
         historyGossip: c.GossipsubHistoryGossip,
         // gossipsub's constructor default (gossipsub.js `floodPublish: true`); host.ts does not set it.
@@ -104,7 +102,7 @@ export async function loadRealParams (): Promise<RealParams> {
       dht: { k: kad.K, alpha: kad.ALPHA },
       mesh: { maxConnections, targetPeers: Math.floor(maxConnections / 2), maxMessageBytes: schemaDefault('network', 'maxMessageBytes') },
       sources: [
-        `gossipsub defaults: ${g.url.replace(/^.*node_modules\//, '')}, with Dlazy and idontwantMinDataSize from node-image/src/p2p/gossip-tuning.ts`,
+        `gossipsub defaults: ${g.url.replace(/^.*node_modules\//, '')}, with Dlazy, gossipFactor and idontwantMinDataSize from node-image/src/p2p/gossip-tuning.ts`,
         `kad-dht defaults: ${k.url.replace(/^.*node_modules\//, '')} (K, ALPHA; host.ts sets clientMode: false)`,
         'p2p.maxConnections, network.maxMessageBytes: node-image/src/config/schema.ts defaults; targetPeers = maxConnections / 2 as in node/dawn-node.ts'
       ]

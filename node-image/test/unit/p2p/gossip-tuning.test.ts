@@ -4,12 +4,13 @@ import { generateSwarmKey } from '../../../src/identity/swarm-key.ts'
 import { loopbackHost } from '../../support/loopback-host.ts'
 
 describe('gossip tuning', () => {
-  it('a node\'s gossipsub sends IHAVE to 3 outside peers and IDONTWANT only from 16 KiB, not the library defaults (6, 512 B)', async () => {
+  it('a node\'s gossipsub sends IHAVE to max(1, a tenth of the outside peers) and IDONTWANT only from 16 KiB, not the library defaults (6, a quarter, 512 B)', async () => {
     const { libp2p } = await loopbackHost(generateSwarmKey(), 'tuning')
     try {
-      const opts = (libp2p.services.pubsub as unknown as { opts: { Dlazy: number, idontwantMinDataSize: number } }).opts
-      expect({ Dlazy: opts.Dlazy, idontwantMinDataSize: opts.idontwantMinDataSize }).toEqual({ Dlazy: 3, idontwantMinDataSize: 16 * 1024 })
-      expect(GOSSIP_TUNING).toEqual({ Dlazy: 3, idontwantMinDataSize: 16 * 1024 })
+      const opts = (libp2p.services.pubsub as unknown as { opts: { Dlazy: number, gossipFactor: number, idontwantMinDataSize: number } }).opts
+      const expected = { Dlazy: 1, gossipFactor: 0.1, idontwantMinDataSize: 16 * 1024 }
+      expect({ Dlazy: opts.Dlazy, gossipFactor: opts.gossipFactor, idontwantMinDataSize: opts.idontwantMinDataSize }).toEqual(expected)
+      expect(GOSSIP_TUNING).toEqual(expected)
     } finally {
       await libp2p.stop()
     }
