@@ -1,5 +1,5 @@
 import { watch, type FSWatcher } from 'node:fs'
-import { readFile } from 'node:fs/promises'
+import { readFile, stat } from 'node:fs/promises'
 import { basename, dirname } from 'node:path'
 import { createHash } from 'node:crypto'
 import type { NodeConfig } from './schema.ts'
@@ -11,6 +11,9 @@ export type McpLiveView = Pick<NodeConfig['mcp'], 'naming' | 'toolFilters' | 'ca
 function liveView (mcp: NodeConfig['mcp']): McpLiveView {
   return { naming: mcp.naming, toolFilters: mcp.toolFilters, catalog: mcp.catalog }
 }
+
+/** A poll whose file looks unchanged still reads it every this many polls: some filesystems keep coarse timestamps. */
+const READ_EVERY_POLLS = 30
 
 export interface ConfigWatcherInit {
   file: string
@@ -35,6 +38,8 @@ export class ConfigWatcher {
   private poll?: NodeJS.Timeout
   private debounce?: NodeJS.Timeout
   private lastHash = ''
+  private lastStamp = ''
+  private unreadPolls = 0
   private current: NodeConfig
   private running = Promise.resolve()
 
@@ -44,6 +49,7 @@ export class ConfigWatcher {
   }
 
   async start (): Promise<void> {
+    this.lastStamp = await this.stampFile()
     this.lastHash = await this.hashFile()
     const name = basename(this.init.file)
     this.watcher = watch(dirname(this.init.file), (_event, changed) => {
@@ -66,6 +72,16 @@ export class ConfigWatcher {
     this.debounce = setTimeout(() => { this.running = this.running.then(async () => { await this.check() }) }, 100)
   }
 
+  /** Inode, size and times: one stat instead of the open, read and close (each a thread-pool hop) of hashing. */
+  private async stampFile (): Promise<string> {
+    try {
+      const s = await stat(this.init.file)
+      return `${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`
+    } catch {
+      return ''
+    }
+  }
+
   private async hashFile (): Promise<string> {
     try {
       return createHash('sha256').update(await readFile(this.init.file)).digest('hex')
@@ -75,6 +91,10 @@ export class ConfigWatcher {
   }
 
   private async check (): Promise<void> {
+    const stamp = await this.stampFile()
+    if (stamp !== '' && stamp === this.lastStamp && ++this.unreadPolls < READ_EVERY_POLLS) return
+    this.lastStamp = stamp
+    this.unreadPolls = 0
     const hash = await this.hashFile()
     if (hash === this.lastHash || hash === '') return
     this.lastHash = hash
