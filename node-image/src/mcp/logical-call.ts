@@ -47,6 +47,8 @@ export interface CallReplicasComponents {
   chooser: ReplicaChooser
   /** A measured round trip to a node, ms; without it the chooser learns from call durations. */
   rtt?: (nodeId: string) => number | undefined
+  /** How this node reaches a node now (direct or relayed); undefined without a connection. */
+  route?: (nodeId: string) => 'direct' | 'relayed' | undefined
   /** Every logical call's attempts, however it ended (metrics). */
   onAttempts?: (attempts: readonly FailoverAttempt[]) => void
 }
@@ -73,7 +75,7 @@ export type ReplicaTry<T> = (target: AgentTarget, signal: AbortSignal, lastResor
 
 /** Runs the first request of a call on the plan's replicas; throws what failover ended with. */
 export async function callReplicas<T> (components: CallReplicasComponents, plan: CallPlan, attempt: ReplicaTry<T>, signal: AbortSignal, prefer?: string): Promise<ReplicaCall<T>> {
-  const { chooser, rtt } = components
+  const { chooser, rtt, route } = components
   const target = (nodeId: string): AgentTarget => ({ nodeId, agentId: plan.agentId })
   const only = plan.nodeIds.length === 1 ? plan.nodeIds[0] : undefined
   if (!plan.logical && only !== undefined) return { routed: await attempt(target(only), signal, true), nodeId: only }
@@ -84,6 +86,12 @@ export async function callReplicas<T> (components: CallReplicasComponents, plan:
     for (const { nodeId } of replicas) {
       const ms = rtt(nodeId)
       if (ms !== undefined) chooser.observeRtt(nodeId, ms)
+    }
+  }
+  if (route !== undefined) {
+    for (const { nodeId } of replicas) {
+      const how = route(nodeId)
+      if (how !== undefined) chooser.observeRoute(nodeId, how === 'relayed')
     }
   }
   const tries = Math.min(DEFAULT_MAX_ATTEMPTS, replicas.filter((r) => r.tools.some((t) => t.name === plan.name)).length)

@@ -50,6 +50,8 @@ export interface MeshMcpServerComponents {
   selfId?: string
   /** A measured round trip to a node in ms (libp2p's connection monitor); without it, call durations stand in. */
   rtt?: (nodeId: string) => number | undefined
+  /** How this node reaches a node now; ranks replicas whose RTT is not measured yet. */
+  route?: (nodeId: string) => 'direct' | 'relayed' | undefined
   /** Counts each logical call's attempts, for metrics. */
   onAttempts?: (attempts: readonly FailoverAttempt[]) => void
   /** Naming mode and tool filters, read per request so a config reload applies at once (default: logical, no filters). */
@@ -57,7 +59,7 @@ export interface MeshMcpServerComponents {
 }
 
 /** What the node adds to an endpoint's calls by logical name; each is optional in tests. */
-export type MeshCallComponents = Pick<MeshMcpServerComponents, 'chooser' | 'selfId' | 'rtt' | 'onAttempts' | 'view'>
+export type MeshCallComponents = Pick<MeshMcpServerComponents, 'chooser' | 'selfId' | 'rtt' | 'route' | 'onAttempts' | 'view'>
 
 export interface MeshRequestsInit {
   /** Longest a routed call may take; a client may ask for less with `_meta['dawn/timeoutMs']`. */

@@ -1,6 +1,7 @@
 /**
  * What the node gives its MCP endpoint for calls by logical name: one replica chooser for
- * the node, round trips from libp2p's connection monitor (no traffic of its own), the
+ * the node, round trips from libp2p's connection monitor (no traffic of its own) and each
+ * node's route (direct or relayed), the
  * choice and failover metrics, and the naming view that a config reload replaces.
  */
 import type { Libp2p } from '@libp2p/interface'
@@ -55,6 +56,22 @@ export function connectionRtt (libp2p: Pick<Libp2p, 'getConnections'>, selfId: s
   }
 }
 
+/** Whether this node reaches `nodeId` only through a relay (every open connection limited); undefined without a connection. */
+export function connectionRoute (libp2p: Pick<Libp2p, 'getConnections'>, selfId: string): (nodeId: string) => 'direct' | 'relayed' | undefined {
+  return (nodeId) => {
+    if (nodeId === selfId) return 'direct'
+    let peer
+    try {
+      peer = peerIdFromString(nodeId)
+    } catch {
+      return undefined
+    }
+    const conns = libp2p.getConnections(peer)
+    if (conns.length === 0) return undefined
+    return conns.some(c => c.limits === undefined) ? 'direct' : 'relayed'
+  }
+}
+
 export function createMeshCalls (components: MeshCallsComponents, init: { selfId: string, view: McpLiveView }): MeshCalls {
   const { metrics, registry } = components
   const chooser = new ReplicaChooser()
@@ -72,6 +89,7 @@ export function createMeshCalls (components: MeshCallsComponents, init: { selfId
     components: {
       chooser,
       rtt: connectionRtt(components.libp2p, init.selfId),
+      route: connectionRoute(components.libp2p, init.selfId),
       onAttempts: (attempts) => {
         const first = attempts[0]
         if (first !== undefined) metrics.replicaChoices.inc({ reason: first.reason })

@@ -10,7 +10,9 @@
  *    all replicas failed recently.
  * 3. Among the rest, the "least loaded" band is every replica with at most
  *    `min(inFlight) + loadTolerance` calls in flight. Within it the lowest smoothed RTT
- *    goes first; a replica with no RTT yet ranks after every measured one.
+ *    goes first; a replica with no RTT yet ranks after every measured one, and among
+ *    those one this node reaches directly goes before one it reaches only through a relay
+ *    (libp2p measures a connection's RTT at its first ping, which may be minutes away).
  *    Why a tolerance: in-flight counts are this node's own calls, so the call that just
  *    started on the nearest replica would, with strict least-loaded, send the next
  *    concurrent call to a farther one; with two concurrent callers the choice would then
@@ -38,6 +40,8 @@ export type ChoiceReason =
   | 'least-loaded'
   /** Same standing as the next one on load, lower (or known against unknown) RTT. */
   | 'lowest-rtt'
+  /** Same load standing as the next one, no RTT for either, and a direct connection where the next has only a relayed one. */
+  | 'direct-route'
   /** Same load standing and RTT as the next one: the smaller nodeId. */
   | 'tie-break'
   /** Outside the least-loaded band (fewer in flight than the next, or the last of them). */
@@ -77,6 +81,8 @@ interface ReplicaState {
   inFlight: number
   rttMs?: number
   coolUntil?: number
+  /** Reached only through a relay (as last observed); ranks unmeasured replicas. */
+  relayed?: boolean
 }
 
 type Group = 'band' | 'loaded' | 'cooling'
@@ -153,6 +159,11 @@ export class ReplicaChooser {
     state.rttMs = state.rttMs === undefined ? ms : state.rttMs + this.weight * (ms - state.rttMs)
   }
 
+  /** How this node reaches `nodeId` now: only through a relay, or directly. */
+  observeRoute (nodeId: string, relayed: boolean): void {
+    this.stateOf(nodeId).relayed = relayed
+  }
+
   /** The node could not be reached (or was busy): it goes last for the cool-down. */
   failed (nodeId: string): void {
     this.stateOf(nodeId).coolUntil = this.now() + this.coolDownMs
@@ -206,6 +217,12 @@ function compareRtt (a: ReplicaState | undefined, b: ReplicaState | undefined): 
   return ra === rb ? 0 : ra < rb ? -1 : 1
 }
 
+/** Between two replicas with no RTT: a direct connection before a relayed one. */
+function compareRoute (a: ReplicaState | undefined, b: ReplicaState | undefined): number {
+  if (a?.rttMs !== undefined || b?.rttMs !== undefined) return 0
+  return (a?.relayed === true ? 1 : 0) - (b?.relayed === true ? 1 : 0)
+}
+
 function compareRanked (a: Ranked, b: Ranked): number {
   const group = GROUP_RANK[a.group] - GROUP_RANK[b.group]
   if (group !== 0) return group
@@ -219,6 +236,8 @@ function compareRanked (a: Ranked, b: Ranked): number {
   if (a.group !== 'cooling') {
     const rtt = compareRtt(a.state, b.state)
     if (rtt !== 0) return rtt
+    const route = compareRoute(a.state, b.state)
+    if (route !== 0) return route
   }
   return a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0
 }
@@ -228,5 +247,6 @@ function reasonFor (r: Ranked, next: Ranked | undefined, count: number): ChoiceR
   if (r.group === 'cooling') return 'cooling-down'
   if (next === undefined || next.group !== r.group) return r.group === 'band' ? 'least-loaded' : 'more-loaded'
   if (r.group === 'loaded' && inFlightOf(r.state) !== inFlightOf(next.state)) return 'more-loaded'
-  return compareRtt(r.state, next.state) < 0 ? 'lowest-rtt' : 'tie-break'
+  if (compareRtt(r.state, next.state) < 0) return 'lowest-rtt'
+  return compareRoute(r.state, next.state) < 0 ? 'direct-route' : 'tie-break'
 }

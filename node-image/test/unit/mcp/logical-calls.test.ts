@@ -56,6 +56,21 @@ describe('calls by logical name', () => {
     expect(result._meta).toMatchObject({ 'dawn/replica': b, 'dawn/attempts': [{ nodeId: b, reason: 'lowest-rtt', outcome: 'ok', rttMs: 1 }] })
   })
 
+  it('before any round trip is measured, goes to a replica reached directly rather than the smaller id reached through a relay', async () => {
+    const caller = new RecordingCaller()
+    const requests = createMeshRequests({
+      catalog: new TestCatalog(records),
+      caller,
+      log,
+      chooser: new ReplicaChooser(),
+      rtt: () => undefined,
+      route: (nodeId) => nodeId === a ? 'relayed' : 'direct'
+    }, { timeoutMs: 5000 })
+    const result = await requests.callTool({ name: 'kv.say', arguments: {} }, extra)
+    expect(caller.calls.map((c) => c.target.nodeId)).toEqual([b])
+    expect(result._meta).toMatchObject({ 'dawn/replica': b, 'dawn/attempts': [{ nodeId: b, reason: 'direct-route', outcome: 'ok' }] })
+  })
+
   it('fails over to the next replica when the chosen one is unreachable', async () => {
     const caller = new RecordingCaller()
     const inner = caller.handler

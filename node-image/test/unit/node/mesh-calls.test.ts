@@ -2,7 +2,7 @@
 // and a relayed connection a hop farther than a direct one that pings the same.
 import { describe, it, expect } from 'vitest'
 import type { Connection, Libp2p } from '@libp2p/interface'
-import { connectionRtt, createMeshCalls, RELAYED_EXTRA_MS } from '../../../src/node/mesh-calls.ts'
+import { connectionRoute, connectionRtt, createMeshCalls, RELAYED_EXTRA_MS } from '../../../src/node/mesh-calls.ts'
 import { createNodeMetrics } from '../../../src/metrics/node-metrics.ts'
 import { newNodeId } from '../mcp/fixtures.ts'
 import { metricValue } from '../p2p/members.ts'
@@ -26,6 +26,19 @@ describe('connectionRtt', () => {
     expect(rtt(both!)).toBe(2)
     expect(rtt(unmeasured!)).toBeUndefined()
     expect(rtt('not a peer id')).toBeUndefined()
+  })
+})
+
+describe('connectionRoute', () => {
+  it('is direct with any unlimited connection, relayed with only limited ones, and unknown without one', async () => {
+    const [self, direct, relayed, both, none] = await Promise.all(Array.from({ length: 5 }, newNodeId))
+    const route = connectionRoute(libp2pWith(new Map([
+      [direct!, [{}]],
+      [relayed!, [{ limits: { bytes: 1n } }]],
+      [both!, [{ limits: {} }, {}]]
+    ])), self!)
+    expect([route(self!), route(direct!), route(relayed!), route(both!), route(none!), route('not a peer id')])
+      .toEqual(['direct', 'direct', 'relayed', 'direct', undefined, undefined])
   })
 })
 

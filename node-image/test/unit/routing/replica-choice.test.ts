@@ -39,6 +39,24 @@ describe('ReplicaChooser order', () => {
     expect(ids(c, [replica('z'), replica('a'), replica('b')])).toEqual(['z', 'a', 'b'])
   })
 
+  it('among unmeasured replicas puts a direct one before one reached only through a relay, and a measured one before both', () => {
+    const { chooser: c } = chooser()
+    c.observeRoute('a', true)
+    c.observeRoute('b', false)
+    // c has no connection yet: it is not known to be relayed, so it ranks with the direct ones.
+    expect(c.order([replica('a'), replica('b'), replica('c')], 'echo')).toEqual([
+      { nodeId: 'b', inFlight: 0, reason: 'tie-break' },
+      { nodeId: 'c', inFlight: 0, reason: 'direct-route' },
+      { nodeId: 'a', inFlight: 0, reason: 'least-loaded' }
+    ])
+    // Once measured, the RTT decides (a relayed connection's RTT already counts the hop).
+    c.observeRtt('a', 2)
+    expect(ids(c, [replica('a'), replica('b')])).toEqual(['a', 'b'])
+    c.observeRtt('b', 1)
+    c.observeRoute('a', false)
+    expect(ids(c, [replica('a'), replica('b')])).toEqual(['b', 'a'])
+  })
+
   it('smooths RTT: one slow sample does not overturn a history of fast ones', () => {
     const { chooser: c } = chooser({ rttWeight: 0.25 })
     for (let i = 0; i < 5; i++) c.observeRtt('a', 10)
