@@ -12,6 +12,7 @@ import type { ListingView } from '../mcp/mesh-listing.ts'
 import type { NodeMetrics } from '../metrics/node-metrics.ts'
 import type { AgentRegistry } from '../registry/agent-registry.ts'
 import { ReplicaChooser } from '../routing/replica-choice.ts'
+import { isRelayed } from '../routing/peer-connector.ts'
 
 export interface MeshCallsComponents {
   libp2p: Pick<Libp2p, 'getConnections'>
@@ -49,14 +50,17 @@ export function connectionRtt (libp2p: Pick<Libp2p, 'getConnections'>, selfId: s
     let best: number | undefined
     for (const conn of libp2p.getConnections(peer)) {
       if (conn.rtt === undefined) continue
-      const ms = conn.rtt + (conn.limits === undefined ? 0 : RELAYED_EXTRA_MS)
+      const ms = conn.rtt + (isRelayed(conn) ? RELAYED_EXTRA_MS : 0)
       if (best === undefined || ms < best) best = ms
     }
     return best
   }
 }
 
-/** Whether this node reaches `nodeId` only through a relay (every open connection limited); undefined without a connection. */
+/**
+ * Whether this node reaches `nodeId` only through a relay (every connection relayed: limited,
+ * or on a circuit address, since a member relay sets no limits); undefined without a connection.
+ */
 export function connectionRoute (libp2p: Pick<Libp2p, 'getConnections'>, selfId: string): (nodeId: string) => 'direct' | 'relayed' | undefined {
   return (nodeId) => {
     if (nodeId === selfId) return 'direct'
@@ -68,7 +72,7 @@ export function connectionRoute (libp2p: Pick<Libp2p, 'getConnections'>, selfId:
     }
     const conns = libp2p.getConnections(peer)
     if (conns.length === 0) return undefined
-    return conns.some(c => c.limits === undefined) ? 'direct' : 'relayed'
+    return conns.some(c => !isRelayed(c)) ? 'direct' : 'relayed'
   }
 }
 

@@ -2,27 +2,33 @@
 // and a relayed connection a hop farther than a direct one that pings the same.
 import { describe, it, expect } from 'vitest'
 import type { Connection, Libp2p } from '@libp2p/interface'
+import { multiaddr } from '@multiformats/multiaddr'
 import { connectionRoute, connectionRtt, createMeshCalls, RELAYED_EXTRA_MS } from '../../../src/node/mesh-calls.ts'
 import { createNodeMetrics } from '../../../src/metrics/node-metrics.ts'
 import { newNodeId } from '../mcp/fixtures.ts'
 import { metricValue } from '../p2p/members.ts'
 
-function libp2pWith (byPeer: Map<string, Array<Pick<Connection, 'rtt' | 'limits'>>>): Pick<Libp2p, 'getConnections'> {
+const tcp = multiaddr('/ip4/127.0.0.1/tcp/4001')
+const circuit = multiaddr('/ip4/127.0.0.1/tcp/4002/p2p/12D3KooWRBy97UB99e3J6hiPesre1MZeuNQvfan4gBziswrRJsNK/p2p-circuit')
+
+function libp2pWith (byPeer: Map<string, Array<Pick<Connection, 'rtt' | 'limits' | 'remoteAddr'>>>): Pick<Libp2p, 'getConnections'> {
   return { getConnections: ((peer?: { toString: () => string }) => byPeer.get(peer?.toString() ?? '') ?? []) as unknown as Libp2p['getConnections'] }
 }
 
 describe('connectionRtt', () => {
-  it('reads the lowest measured connection, 0 for this node, a relayed one a hop farther, and nothing when unmeasured', async () => {
-    const [self, direct, relayed, both, unmeasured] = await Promise.all(Array.from({ length: 5 }, newNodeId))
+  it('reads the lowest measured connection, 0 for this node, a relayed one (limited or not) a hop farther, and nothing when unmeasured', async () => {
+    const [self, direct, relayed, unlimitedRelay, both, unmeasured] = await Promise.all(Array.from({ length: 6 }, newNodeId))
     const rtt = connectionRtt(libp2pWith(new Map([
-      [direct!, [{ rtt: 0 }]],
-      [relayed!, [{ rtt: 0, limits: { bytes: 1n } }]],
-      [both!, [{ rtt: 3, limits: {} }, { rtt: 2 }]],
-      [unmeasured!, [{}]]
+      [direct!, [{ rtt: 0, remoteAddr: tcp }]],
+      [relayed!, [{ rtt: 0, limits: { bytes: 1n }, remoteAddr: circuit }]],
+      [unlimitedRelay!, [{ rtt: 0, remoteAddr: circuit }]],
+      [both!, [{ rtt: 3, limits: {}, remoteAddr: circuit }, { rtt: 2, remoteAddr: tcp }]],
+      [unmeasured!, [{ remoteAddr: tcp }]]
     ])), self!)
     expect(rtt(self!)).toBe(0)
     expect(rtt(direct!)).toBe(0)
     expect(rtt(relayed!)).toBe(RELAYED_EXTRA_MS)
+    expect(rtt(unlimitedRelay!)).toBe(RELAYED_EXTRA_MS)
     expect(rtt(both!)).toBe(2)
     expect(rtt(unmeasured!)).toBeUndefined()
     expect(rtt('not a peer id')).toBeUndefined()
@@ -30,15 +36,16 @@ describe('connectionRtt', () => {
 })
 
 describe('connectionRoute', () => {
-  it('is direct with any unlimited connection, relayed with only limited ones, and unknown without one', async () => {
-    const [self, direct, relayed, both, none] = await Promise.all(Array.from({ length: 5 }, newNodeId))
+  it('is direct with any direct connection, relayed with only relayed ones (a member relay sets no limits), and unknown without one', async () => {
+    const [self, direct, relayed, unlimitedRelay, both, none] = await Promise.all(Array.from({ length: 6 }, newNodeId))
     const route = connectionRoute(libp2pWith(new Map([
-      [direct!, [{}]],
-      [relayed!, [{ limits: { bytes: 1n } }]],
-      [both!, [{ limits: {} }, {}]]
+      [direct!, [{ remoteAddr: tcp }]],
+      [relayed!, [{ limits: { bytes: 1n }, remoteAddr: circuit }]],
+      [unlimitedRelay!, [{ remoteAddr: circuit }]],
+      [both!, [{ limits: {}, remoteAddr: circuit }, { remoteAddr: tcp }]]
     ])), self!)
-    expect([route(self!), route(direct!), route(relayed!), route(both!), route(none!), route('not a peer id')])
-      .toEqual(['direct', 'direct', 'relayed', 'direct', undefined, undefined])
+    expect([route(self!), route(direct!), route(relayed!), route(unlimitedRelay!), route(both!), route(none!), route('not a peer id')])
+      .toEqual(['direct', 'direct', 'relayed', 'relayed', 'direct', undefined, undefined])
   })
 })
 
