@@ -11,6 +11,7 @@ import type { AgentConfig } from '../config/schema.ts'
 import { sleep } from '../timing/backoff.ts'
 import { defineServer } from './define-server.ts'
 import type { ServerSpec } from './define-server.ts'
+import { plainHttpFetch } from './plain-http-fetch.ts'
 import { loadRemoteHeaders } from './remote-headers.ts'
 
 export type RuntimeAgentConfig = Exclude<AgentConfig, { kind: 'static' }>
@@ -18,6 +19,8 @@ export type BuiltinAgentConfig = Extract<AgentConfig, { kind: 'builtin' }>
 
 /** Results of a stdio agent can be as large as a routed call allows (64 MiB) plus JSON overhead. */
 const STDIO_MAX_BUFFER_BYTES = 80 * 1024 * 1024
+
+const remoteFetch = plainHttpFetch()
 
 export interface TransportHooks {
   /** The builtin's server spec; the caller builds it once, so its state (e.g. the notes store) is shared by every transport. */
@@ -49,7 +52,7 @@ export async function openTransport (config: RuntimeAgentConfig, hooks: Transpor
     }
     case 'remote': {
       const headers = await loadRemoteHeaders(config)
-      return new StreamableHTTPClientTransport(new URL(config.url), { requestInit: { headers } })
+      return new StreamableHTTPClientTransport(new URL(config.url), { requestInit: { headers }, fetch: remoteFetch })
     }
     case 'stdio': {
       const [command, ...args] = config.command as [string, ...string[]]
