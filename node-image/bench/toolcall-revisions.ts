@@ -1,19 +1,24 @@
 /**
  * `npm run bench -- toolcall-revisions --against REV`: the same tool call through two
  * builds of the node, side by side. Each build gets its own pair of node processes (an
- * entry node and a node hosting the built-in echo), and the rounds alternate between
- * them, so the machine's noise falls on both alike. Prints p50/p90 and the CPU the entry
+ * entry node and a node hosting the echo agent), and the rounds alternate between
+ * them, so the machine's noise falls on both alike. The agent is the built-in echo, or
+ * with `--agent remote` one echo MCP server over HTTP that both hosts reach as a remote
+ * agent. Prints p50/p90 and the CPU the entry
  * and the host spend per call, each with the ratio this tree ÷ REV.
  *
  * REV is a git revision (built in a temporary worktree, with this checkout's
  * node_modules) or a path to a bundle file. Only loopback is used.
  */
+import { spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
+import type { AgentConfig } from '../src/config/schema.ts'
+import { freePort } from '../src/local-mesh/free-port.ts'
 import { createNetworkDir } from '../src/local-mesh/network-dir.ts'
 import { NodeProcess } from '../src/local-mesh/node-process.ts'
 import { ensureNodeBundle } from '../src/local-mesh/node-bundle.ts'
@@ -22,9 +27,10 @@ import { processCpuSeconds } from './process-mesh.ts'
 import { bundleOf } from './revision-bundle.ts'
 import { fmtMs, formatTable, numberOption, summarize } from './util.ts'
 
-const USAGE = `usage: npm run bench -- toolcall-revisions --against REV [--rounds N] [--calls N] [--payload BYTES]
+const USAGE = `usage: npm run bench -- toolcall-revisions --against REV [--agent builtin|remote] [--rounds N] [--calls N] [--payload BYTES]
 
   --against REV     a git revision, or a path to a node bundle (.mjs)
+  --agent KIND      builtin (default): the built-in echo; remote: this tree's echo server over HTTP
   --rounds N        alternating rounds per build (default 10)
   --calls N         sequential calls per round (default 200)
   --payload BYTES   the echoed text (default 256)`
@@ -41,18 +47,23 @@ interface Side {
 }
 
 export async function run (args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { against: { type: 'string' }, rounds: { type: 'string', default: '10' }, calls: { type: 'string', default: '200' }, payload: { type: 'string', default: '256' }, help: { type: 'boolean', default: false } } })
+  const { values } = parseArgs({ args, options: { against: { type: 'string' }, rounds: { type: 'string', default: '10' }, calls: { type: 'string', default: '200' }, payload: { type: 'string', default: '256' }, agent: { type: 'string', default: 'builtin' }, help: { type: 'boolean', default: false } } })
   if (values.help) { process.stdout.write(`${USAGE}\n`); return }
   if (values.against === undefined) throw new Error(`--against is required\n${USAGE}`)
   const rounds = numberOption('rounds', values.rounds, 1, USAGE)
   const calls = numberOption('calls', values.calls, 10, USAGE)
   const text = 'x'.repeat(numberOption('payload', values.payload, 1, USAGE))
+  if (values.agent !== 'builtin' && values.agent !== 'remote') throw new Error(`--agent must be builtin or remote\n${USAGE}`)
 
   const mine = await ensureNodeBundle()
   const baseline = await bundleOf(values.against)
   const sides: Side[] = []
+  const server = values.agent === 'remote' ? await startEchoServer(mine) : undefined
+  const agent: AgentConfig = server === undefined
+    ? { id: 'echo', kind: 'builtin', builtin: 'echo', description: '' }
+    : { id: 'echo', kind: 'remote', url: server.url, description: '' }
   try {
-    sides.push(await startPair(baseline.bundle, values.against), await startPair(mine, 'this tree'))
+    sides.push(await startPair(baseline.bundle, values.against, agent), await startPair(mine, 'this tree', agent))
     const call = async (s: Side): Promise<void> => { await s.client.callTool({ name: s.tool, arguments: { text } }) }
     for (const s of sides) for (let i = 0; i < 300; i++) await call(s)
     for (let r = 0; r < rounds; r++) {
@@ -72,7 +83,7 @@ export async function run (args: string[]): Promise<void> {
       const q = summarize(s.samples)
       return [s.label, fmtMs(q.p50), fmtMs(q.p90), String(Math.round(s.cpu[0] / s.samples.length * 1e6)), String(Math.round(s.cpu[1] / s.samples.length * 1e6))]
     }
-    process.stdout.write(`\nmesh 1 hop to the built-in echo, ${rounds} alternating rounds × ${calls} calls per build, ${text.length}-byte text\n\n`)
+    process.stdout.write(`\nmesh 1 hop to the ${server === undefined ? 'built-in echo' : 'echo server as a remote agent'}, ${rounds} alternating rounds × ${calls} calls per build, ${text.length}-byte text\n\n`)
     process.stdout.write(formatTable(['build', 'p50', 'p90', 'entry CPU µs/call', 'host CPU µs/call'], [row(old), row(now)]) + '\n\n')
     const ratio = (a: number, b: number): string => (a / b).toFixed(2)
     process.stdout.write(`this tree ÷ ${values.against}: p50 ${ratio(summarize(now.samples).p50, summarize(old.samples).p50)}, entry CPU ${ratio(now.cpu[0], old.cpu[0])}, host CPU ${ratio(now.cpu[1], old.cpu[1])}\n`)
@@ -82,17 +93,36 @@ export async function run (args: string[]): Promise<void> {
       await Promise.all(s.procs.map(async p => { await p.stop() }))
       await rm(s.dir, { recursive: true, force: true })
     }
+    await server?.stop()
     await baseline.cleanup()
   }
 }
 
-async function startPair (bundle: string, label: string): Promise<Side> {
+async function startEchoServer (bundle: string): Promise<{ url: string, stop: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'dawn-bench-echo-'))
+  const port = await freePort()
+  const url = `http://127.0.0.1:${port}/mcp`
+  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', bundle, 'agent', 'serve', 'echo', '--http', String(port), '--host', '127.0.0.1', '--data-dir', dir], { stdio: 'ignore' })
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null) await new Promise(resolve => { child.once('exit', resolve); child.kill() })
+    await rm(dir, { recursive: true, force: true })
+  }
+  try {
+    await eventually(async () => (await fetch(url, { method: 'GET' }).then(r => r.status, () => 0)) > 0 ? true : undefined, { what: 'the echo server', timeoutMs: 30_000 })
+  } catch (err) {
+    await stop()
+    throw err
+  }
+  return { url, stop }
+}
+
+async function startPair (bundle: string, label: string, agent: AgentConfig): Promise<Side> {
   const dir = await mkdtemp(join(tmpdir(), 'dawn-bench-rev-'))
   const net = await createNetworkDir({
     dir,
     nodes: 2,
     bootstrapNodes: 1,
-    agents: i => i === 1 ? [{ id: 'echo', kind: 'builtin', builtin: 'echo', description: '' }] : [],
+    agents: i => i === 1 ? [agent] : [],
     patch: (_i, config) => { (config as { log: unknown }).log = { level: 'warn' } }
   })
   const procs = net.nodes.map(n => new NodeProcess({ configFile: n.configFile, httpUrl: n.httpUrl, entry: bundle }))
