@@ -9,6 +9,8 @@
  *   flood route counts as unreachable here: nothing shows that route without a call.
  */
 
+import { isRelayed, type RouteOfConnection } from '../p2p/relayed-connection.ts'
+
 export type PeerRoute = 'direct' | 'relayed' | 'none'
 export type PresenceState = 'online' | 'degraded' | 'unreachable'
 
@@ -18,18 +20,17 @@ export interface PresenceEntry {
   state: PresenceState
 }
 
-/** A connection as libp2p lists it: a relayed one carries limits. */
-export interface ConnectionLike {
+/** A connection as libp2p lists it. */
+export interface ConnectionLike extends RouteOfConnection {
   status?: string
-  limits?: unknown
 }
 
-/** direct when any open connection has no limits, relayed when all are limited, none without one. */
+/** direct when any open connection is direct, relayed when all are relayed (p2p/relayed-connection.ts), none without one. */
 export function routeOf (connections: readonly ConnectionLike[]): PeerRoute {
   let route: PeerRoute = 'none'
   for (const c of connections) {
     if (c.status !== undefined && c.status !== 'open') continue
-    if (c.limits == null) return 'direct'
+    if (!isRelayed(c)) return 'direct'
     route = 'relayed'
   }
   return route

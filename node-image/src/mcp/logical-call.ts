@@ -81,18 +81,12 @@ export async function callReplicas<T> (components: CallReplicasComponents, plan:
   if (!plan.logical && only !== undefined) return { routed: await attempt(target(only), signal, true), nodeId: only }
   const candidates = new Set(plan.nodeIds)
   const replicas = plan.replicas.filter((r) => candidates.has(r.nodeId))
-  // Pings only: a call's own time includes the tool's, which would make replicas incomparable.
-  if (rtt !== undefined) {
-    for (const { nodeId } of replicas) {
-      const ms = rtt(nodeId)
-      if (ms !== undefined) chooser.observeRtt(nodeId, ms)
-    }
-  }
-  if (route !== undefined) {
-    for (const { nodeId } of replicas) {
-      const how = route(nodeId)
-      if (how !== undefined) chooser.observeRoute(nodeId, how === 'relayed')
-    }
+  for (const { nodeId } of replicas) {
+    // Pings only: a call's own time includes the tool's, which would make replicas incomparable.
+    const ms = rtt?.(nodeId)
+    if (ms !== undefined) chooser.observeRtt(nodeId, ms)
+    const how = route?.(nodeId)
+    if (how !== undefined) chooser.observeRoute(nodeId, how === 'relayed')
   }
   const tries = Math.min(DEFAULT_MAX_ATTEMPTS, replicas.filter((r) => r.tools.some((t) => t.name === plan.name)).length)
   let tried = 0

@@ -12,7 +12,7 @@ import type { ListingView } from '../mcp/mesh-listing.ts'
 import type { NodeMetrics } from '../metrics/node-metrics.ts'
 import type { AgentRegistry } from '../registry/agent-registry.ts'
 import { ReplicaChooser } from '../routing/replica-choice.ts'
-import { isRelayed } from '../routing/peer-connector.ts'
+import { isRelayed } from '../p2p/relayed-connection.ts'
 
 export interface MeshCallsComponents {
   libp2p: Pick<Libp2p, 'getConnections'>

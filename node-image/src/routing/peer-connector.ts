@@ -2,6 +2,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { Connection, PeerId } from '@libp2p/interface'
 import type { Libp2p } from 'libp2p'
+import { isCircuit, isRelayed } from '../p2p/relayed-connection.ts'
 import { NodeUnreachableError } from './errors.ts'
 import type { Route } from './types.ts'
 
@@ -21,13 +22,6 @@ export interface Reached {
   route: Exclude<Route, 'local'>
 }
 
-export function isRelayed (connection: Connection): boolean {
-  return connection.limits != null || isCircuit(connection.remoteAddr)
-}
-
-function isCircuit (addr: Multiaddr): boolean {
-  return addr.getComponents().some(c => c.name === 'p2p-circuit')
-}
 
 /**
  * Finds a connection to a node in the documented order: an open direct

@@ -1,9 +1,12 @@
+import { multiaddr } from '@multiformats/multiaddr'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { NodeEvents, MAX_REGISTRY_KEYS, nodeEventSources, type PeerSource, type RegistrySource } from '../../../src/events/node-events.ts'
 import { routeOf, type ConnectionLike } from '../../../src/events/presence.ts'
 import { ReplicaChooser } from '../../../src/routing/replica-choice.ts'
 
 const SELF = 'self'
+const tcp = multiaddr('/ip4/127.0.0.1/tcp/4001')
+const circuit = multiaddr('/ip4/127.0.0.1/tcp/4002/p2p/12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo/p2p-circuit')
 
 /** Peers, connections, registry and readiness a test sets by hand. */
 class World {
@@ -40,7 +43,7 @@ class World {
   }
 
   connect (peer: string, limited = false): void {
-    this.conns.set(peer, [...(this.conns.get(peer) ?? []), limited ? { status: 'open', limits: { bytes: 1n } } : { status: 'open' }])
+    this.conns.set(peer, [...(this.conns.get(peer) ?? []), limited ? { status: 'open', limits: { bytes: 1n }, remoteAddr: circuit } : { status: 'open', remoteAddr: tcp }])
     this.peerListener?.(peer, 'connection')
   }
 
@@ -85,11 +88,12 @@ function start (world: World): NodeEvents {
 }
 
 describe('routeOf', () => {
-  it('is direct with any unlimited open connection, relayed with only limited ones, none otherwise', () => {
+  it('is direct with any direct open connection, relayed with only relayed ones (limited, or a circuit without limits), none otherwise', () => {
     expect(routeOf([])).toBe('none')
-    expect(routeOf([{ status: 'closed' }])).toBe('none')
-    expect(routeOf([{ status: 'open', limits: {} }])).toBe('relayed')
-    expect(routeOf([{ status: 'open', limits: {} }, { status: 'open' }])).toBe('direct')
+    expect(routeOf([{ status: 'closed', remoteAddr: tcp }])).toBe('none')
+    expect(routeOf([{ status: 'open', limits: {}, remoteAddr: circuit }])).toBe('relayed')
+    expect(routeOf([{ status: 'open', remoteAddr: circuit }])).toBe('relayed')
+    expect(routeOf([{ status: 'open', limits: {}, remoteAddr: circuit }, { status: 'open', remoteAddr: tcp }])).toBe('direct')
   })
 })
 
@@ -128,7 +132,7 @@ describe('NodeEvents', () => {
     vi.useFakeTimers()
     const w = new World()
     w.verified.add('b')
-    w.conns.set('b', [{ status: 'open' }])
+    w.conns.set('b', [{ status: 'open', remoteAddr: tcp }])
     w.addAgent('b', 'old')
     start(w)
     w.addAgent('b', 'weather')
