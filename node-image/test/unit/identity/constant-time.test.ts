@@ -20,5 +20,17 @@ describe('secretsEqual', () => {
     expect(secretsEqual('s3cret-and-more', 's3cret')).toBe(false)
     expect(secretsEqual('', 's3cret')).toBe(false)
     expect(secretsEqual('x'.repeat(10_000), 's3cret')).toBe(false)
+    expect(secretsEqual(new Uint8Array(16), new Uint8Array(17))).toBe(false)
+  })
+
+  // MAC tags: equal lengths, compared without hashing (the length of a tag is public).
+  it('compares bytes of equal length as they are', () => {
+    const tag = Uint8Array.from({ length: 16 }, (_, i) => i)
+    expect(secretsEqual(tag, tag.slice())).toBe(true)
+    for (const at of [0, 15]) {
+      const other = tag.slice()
+      other[at] = (other[at] ?? 0) ^ 1
+      expect(secretsEqual(other, tag)).toBe(false)
+    }
   })
 })
