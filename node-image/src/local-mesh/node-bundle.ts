@@ -30,7 +30,7 @@ export const NODE_BUNDLE_LAYOUT: BundleLayout = { root: resolve(NODE_IMAGE, '..'
 const PATCHES_FILE = fileURLToPath(new URL('./bundle-patches.ts', import.meta.url))
 const stampOf = (layout: BundleLayout): string => `${layout.out}.inputs.json`
 /** Bumped when the options below change, so an old stamp never vouches for a new build. */
-const BUILD_FORMAT = 2
+const BUILD_FORMAT = 3
 
 /**
  * Some dependencies are CommonJS and call `require`; in an ESM bundle that name does not
@@ -91,6 +91,10 @@ export async function buildNodeBundle (layout: BundleLayout = NODE_BUNDLE_LAYOUT
     target: 'node22',
     minify: true,
     legalComments: 'none',
+    // The OpenTelemetry SDK is a third of the bundle and loads only when OTEL_* asks for
+    // tracing (tracing/otel.ts): it stays in node_modules, which the image and the
+    // checkout both have, so an untraced node does not hold its source (1.7 MiB each).
+    external: ['@opentelemetry/sdk-node'],
     banner: { js: CJS_BANNER },
     metafile: true,
     write: false,

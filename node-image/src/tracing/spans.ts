@@ -1,12 +1,16 @@
-import { context, trace, SpanKind, SpanStatusCode, type Span } from '@opentelemetry/api'
+import { context, trace, SpanKind, SpanStatusCode, type Span, type Tracer } from '@opentelemetry/api'
 import { contextFromCarrier, type TraceCarrier } from './trace-context.ts'
 
-// With no SDK registered these are no-op spans: tracing costs nothing when off.
-const tracer = trace.getTracer('dawn-node')
+// With no SDK registered these are no-op spans: tracing costs nothing when off. Looked up
+// per span, not once: the SDK comes from node_modules with its own copy of the API
+// (tracing/otel.ts), whose provider reaches this copy only through the global registry.
+function tracer (): Tracer {
+  return trace.getTracer('dawn-node')
+}
 
 /** Runs `fn` in a new span; the envelope sealed inside carries this span as the remote parent. */
 export async function inSpan<T> (name: string, kind: 'client' | 'producer' | 'internal', attributes: Record<string, string>, fn: (span: Span) => Promise<T>): Promise<T> {
-  return await tracer.startActiveSpan(name, { kind: kind === 'client' ? SpanKind.CLIENT : kind === 'producer' ? SpanKind.PRODUCER : SpanKind.INTERNAL, attributes }, async span => {
+  return await tracer().startActiveSpan(name, { kind: kind === 'client' ? SpanKind.CLIENT : kind === 'producer' ? SpanKind.PRODUCER : SpanKind.INTERNAL, attributes }, async span => {
     try {
       return await fn(span)
     } catch (err) {
@@ -24,7 +28,7 @@ export async function inSpan<T> (name: string, kind: 'client' | 'producer' | 'in
  */
 export function inRemoteChildSpan<T> (name: string, kind: 'server' | 'consumer', carrier: TraceCarrier | undefined, attributes: Record<string, string>, fn: () => T): T {
   const parent = contextFromCarrier(carrier, context.active())
-  const span = tracer.startSpan(name, { kind: kind === 'server' ? SpanKind.SERVER : SpanKind.CONSUMER, attributes }, parent)
+  const span = tracer().startSpan(name, { kind: kind === 'server' ? SpanKind.SERVER : SpanKind.CONSUMER, attributes }, parent)
   const fail = (err: unknown): never => {
     span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message })
     throw err

@@ -89,4 +89,30 @@ describe('the node bundle in a mesh', () => {
     expect(text.length).toBeGreaterThan(bytes)
     expect(text).toContain(generateText(bytes, 'bundle'))
   })
+
+  // The OpenTelemetry SDK is left out of the bundle and loaded from node_modules, as the image has them.
+  it('traces when OTEL_* asks for it, loading the SDK from node_modules next to the bundle', async () => {
+    const traced = new NodeProcess({
+      configFile: net.nodes[0]!.configFile,
+      httpUrl: net.nodes[0]!.httpUrl,
+      entry: join(NODE_IMAGE, '..', NODE_BUNDLE_PATH),
+      env: { OTEL_TRACES_EXPORTER: 'console', OTEL_SERVICE_NAME: 'dawn-bundle-test' }
+    })
+    await procs[0]!.stop()
+    procs[0] = traced
+    traced.start()
+    await traced.waitReady(60_000)
+    const target = `${net.nodes[1]!.peerId}:echo`
+    await eventually(async () => {
+      const res = await fetch(`${net.nodes[0]!.httpUrl}/api/v1/calls`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ target, tool: 'echo', arguments: { text: 'traced' } })
+      })
+      return res.status === 200 ? true : undefined
+    }, { what: `a traced call to ${target}`, timeoutMs: 30_000 })
+    // The console exporter prints each ended span; the call's client span is 'dawn tools/call'.
+    await eventually(async () => /name: 'dawn tools\/call'/.test(traced.logs()) ? true : undefined, { what: 'the call\'s span on stdout', timeoutMs: 15_000, detail: async () => traced.logs().slice(-3000) })
+    expect(traced.logs()).toMatch(/traceId: '[0-9a-f]{32}'/)
+  })
 })
