@@ -25,7 +25,7 @@ describe('Dockerfiles', () => {
     const node = rendered.get('node-image/Dockerfile') ?? ''
     expect(node).toContain('USER 65532:65532\n')
     expect(node).toContain('EXPOSE 4001 8080\n')
-    expect(node).toContain('ENTRYPOINT ["node", "--max-semi-space-size=2", "--heap-growing-percent=50", "--external-memory-accounted-in-global-limit", "node-image/dist/dawn-node.mjs"]\n')
+    expect(node).toContain('ENTRYPOINT ["node", "--max-semi-space-size=2", "--heap-growing-percent=50", "--external-memory-accounted-in-global-limit", "--flush-baseline-code", "--bytecode-old-age=2", "node-image/dist/dawn-node.mjs"]\n')
     expect(node).toContain('COPY node-image/dist/dawn-node.mjs node-image/dist/\n')
     expect(node).toContain('CMD ["run", "--config", "/etc/dawn/config/config.json"]\n')
     expect(node).toMatch(/^FROM node:\d+-bookworm-slim AS deps$/m)
