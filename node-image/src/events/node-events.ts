@@ -192,16 +192,16 @@ export class NodeEvents {
 export function nodeEventSources (parts: {
   guard: Pick<MembershipGuard, 'verifiedPeers' | 'addEventListener' | 'removeEventListener'>
   libp2p: Pick<Libp2p, 'getConnections' | 'addEventListener' | 'removeEventListener'>
-  registry: Pick<AgentRegistry, 'entries' | 'digest' | 'has' | 'addEventListener' | 'removeEventListener'>
+  registry: Pick<AgentRegistry, 'keys' | 'digest' | 'has' | 'addEventListener' | 'removeEventListener'>
 }): { peers: PeerSource, registry: RegistrySource } {
   const { guard, libp2p, registry } = parts
-  // Presence is recomputed every tick; registry.entries() clones every agent card (tool
-  // schemas included), which made ~1 MiB/s of garbage per idle node at 20 nodes and kept the
-  // heap from shrinking. The keys change only with the digest, so they are kept until it does.
+  // Presence is recomputed every tick, and only needs who hosts what: registry.keys(), not
+  // entries(), which clones every agent card (tool schemas included). While a mesh forms that
+  // ran on every change. The keys change only with the digest, so they are kept until it does.
   let keys: { digest: string, list: AgentKey[] } | undefined
   const entryKeys = (): AgentKey[] => {
     const digest = registry.digest()
-    if (keys?.digest !== digest) keys = { digest, list: registry.entries().map(r => ({ nodeId: r.nodeId, agentId: r.agentId })) }
+    if (keys?.digest !== digest) keys = { digest, list: registry.keys() }
     return keys.list
   }
   const connectionsOf = (peerId: string): ConnectionLike[] => libp2p.getConnections().filter(c => c.remotePeer.toString() === peerId)

@@ -62,7 +62,12 @@ export class RegistryNotStartedError extends Error {
 }
 
 export const REGISTRY_FILE = 'registry.json'
-const DEFAULT_SAVE_DELAY_MS = 100
+/**
+ * A save writes the whole registry, and while a mesh forms it changes many times a second:
+ * at 100 ms a joining node spent a third of its CPU serializing and writing it. Losing the
+ * last seconds to a crash costs nothing that anti-entropy does not bring back.
+ */
+const DEFAULT_SAVE_DELAY_MS = 2000
 /** Well under MAX_CLOUD_DOTS, which a saved registry must respect to load again. */
 const MAX_CLOUD_GROWTH_PER_MERGE = MAX_CLOUD_DOTS / 4
 
@@ -277,6 +282,15 @@ export class AgentRegistry extends TypedEventEmitter<AgentRegistryEvents> {
     return this.syncIndex().root
   }
 
+  /** Who hosts which agent, sorted by key, without copying the records as entries() does. */
+  keys (): Array<{ nodeId: string, agentId: string }> {
+    return this.set.keys().map(key => {
+      // A node id (a peer id) has no ':', so the first one ends it.
+      const at = key.indexOf(':')
+      return { nodeId: key.slice(0, at), agentId: key.slice(at + 1) }
+    })
+  }
+
   /** All records, sorted by key. */
   entries (): AgentRecord[] {
     return this.set.entries().map(([, record]) => record)
@@ -413,7 +427,7 @@ export class AgentRegistry extends TypedEventEmitter<AgentRegistryEvents> {
       peerId: this.peerId,
       incarnation: this.inc,
       cleanShutdown,
-      state: this.set.state()
+      state: this.set.stateView()
     })
     await writeFileAtomic(join(dataDir, REGISTRY_FILE), body)
   }

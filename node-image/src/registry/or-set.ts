@@ -301,12 +301,21 @@ export class OrSet<V> {
 
   /** Deep copy in canonical form: keys sorted at every level, context compacted. */
   state (): OrSetState<V> {
+    return this.canonical((value) => structuredClone(value))
+  }
+
+  /** state() without copying the values: for serializing at once, never to keep or change. */
+  stateView (): OrSetState<V> {
+    return this.canonical((value) => value)
+  }
+
+  private canonical (copy: (value: V) => V): OrSetState<V> {
     const entries: Array<[string, Record<string, V>]> = []
     for (const key of this.keys()) {
       const dots = this.store.get(key)
       if (dots === undefined) continue
       const sorted = [...dots.entries()].sort(([a], [b]) => byCodeUnit(a, b))
-      entries.push([key, record(sorted.map(([text, stored]): [string, V] => [text, structuredClone(stored.value)]))])
+      entries.push([key, record(sorted.map(([text, stored]): [string, V] => [text, copy(stored.value)]))])
     }
     return { entries: record(entries), context: this.context.toJSON() }
   }

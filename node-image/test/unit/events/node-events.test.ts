@@ -192,13 +192,14 @@ describe('NodeEvents', () => {
 })
 
 describe('nodeEventSources registry', () => {
-  it('lists the agent keys, cloning the registry only when its digest changes', () => {
+  it('lists the agent keys from registry.keys(), never copying the records, and reads them again only when the digest changes', () => {
     const records = [{ nodeId: 'n1', agentId: 'echo', card: { tools: ['big'] } }]
     let digest = 'd1'
     const registry = {
+      keys: vi.fn(() => records.map(r => ({ nodeId: r.nodeId, agentId: r.agentId }))),
       entries: vi.fn(() => records.map(r => structuredClone(r))),
       digest: () => digest,
-      get: () => undefined,
+      has: () => false,
       addEventListener: () => {},
       removeEventListener: () => {}
     }
@@ -206,10 +207,11 @@ describe('nodeEventSources registry', () => {
     const guard = { verifiedPeers: () => [], addEventListener: () => {}, removeEventListener: () => {} }
     const sources = nodeEventSources({ guard, libp2p, registry } as unknown as Parameters<typeof nodeEventSources>[0])
     for (let i = 0; i < 5; i++) expect(sources.registry.entries()).toEqual([{ nodeId: 'n1', agentId: 'echo' }])
-    expect(registry.entries).toHaveBeenCalledTimes(1)
+    expect(registry.keys).toHaveBeenCalledTimes(1)
     records.push({ nodeId: 'n2', agentId: 'notes', card: { tools: [] } })
     digest = 'd2'
     expect(sources.registry.entries()).toEqual([{ nodeId: 'n1', agentId: 'echo' }, { nodeId: 'n2', agentId: 'notes' }])
-    expect(registry.entries).toHaveBeenCalledTimes(2)
+    expect(registry.keys).toHaveBeenCalledTimes(2)
+    expect(registry.entries).not.toHaveBeenCalled()
   })
 })

@@ -159,6 +159,7 @@ describe('AgentRegistry.mergeState', () => {
     b.setLocalAgents([agent(B, 'y')])
     expect(c.mergeState(b.state(), B)).toEqual({ changed: true })
     expect(c.entries()).toEqual([agent(A, 'x'), agent(B, 'y')])
+    expect(c.keys()).toEqual([{ nodeId: A, agentId: 'x' }, { nodeId: B, agentId: 'y' }])
     expect(c.digest()).toBe(b.digest())
     expect(c.mergeState(b.state(), B)).toEqual({ changed: false })
 
@@ -251,6 +252,7 @@ describe('AgentRegistry persistence', () => {
     const saved = JSON.parse(await readFile(join(dir, REGISTRY_FILE), 'utf8')) as { state: OrSetState<AgentRecord> }
     expect(saved).toMatchObject({ version: 1, peerId: A, incarnation: r.incarnation, cleanShutdown: false })
     expect(Object.keys(saved.state.entries)).toEqual([`${A}:x`, `${A}:y`])
+    expect(saved.state).toEqual(r.state())
     expect((await readdir(dir)).sort()).toEqual([REGISTRY_FILE])
   })
 

@@ -36,6 +36,21 @@ describe('OrSet basics', () => {
     expect(b.get('k')).toBeUndefined()
   })
 
+  it('gives state() as a copy and stateView() with the values shared, equal otherwise', () => {
+    const a = new OrSet<{ n: number }>('a.1')
+    a.add('y', { n: 2 })
+    a.add('x', { n: 1 })
+    a.remove('y')
+    a.add('y', { n: 3 })
+    const copy = a.state()
+    const view = a.stateView()
+    expect(view).toEqual(copy)
+    expect(Object.keys(view.entries)).toEqual(['x', 'y'])
+    const [dot] = Object.keys(view.entries.x ?? {})
+    expect(view.entries.x?.[dot!]).toBe(a.stateView().entries.x?.[dot!])
+    expect(copy.entries.x?.[dot!]).not.toBe(a.state().entries.x?.[dot!])
+  })
+
   it('continues counters from the state it was built from', () => {
     const a = new OrSet<number>('a.1')
     a.add('x', 1)
