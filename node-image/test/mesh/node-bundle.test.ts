@@ -90,6 +90,15 @@ describe('the node bundle in a mesh', () => {
     expect(text).toContain(generateText(bytes, 'bundle'))
   })
 
+  it('refuses to start, saying why, when OTEL_* asks for tracing and no node_modules has the SDK', async () => {
+    // In node 0's place (its config, key and port), so nothing else answers its /readyz.
+    await procs[0]!.stop()
+    const lonely = new NodeProcess({ configFile: net.nodes[0]!.configFile, httpUrl: net.nodes[0]!.httpUrl, entry: bundle, env: { OTEL_TRACES_EXPORTER: 'console' } })
+    lonely.start()
+    await expect(lonely.waitReady(30_000)).rejects.toThrow(/node exited with code 1/)
+    expect(lonely.logs()).toContain('@opentelemetry/sdk-node does not load')
+  })
+
   // The OpenTelemetry SDK is left out of the bundle and loaded from node_modules, as the image has them.
   it('traces when OTEL_* asks for it, loading the SDK from node_modules next to the bundle', async () => {
     const traced = new NodeProcess({
