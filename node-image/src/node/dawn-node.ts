@@ -246,7 +246,7 @@ export class DawnNode {
         retention: config.rooms.retention,
         pageRate: config.rooms.pageRate,
         protocols
-      })({ ...components, libp2p: host, pubsub: host.services.pubsub, guard, admission, events: this.events, meshSize: () => announcer.meshSize() })
+      })({ ...components, libp2p: host, pubsub: host.services.pubsub, guard, admission, events: this.events })
       await lifecycle.run('rooms', async () => { await roomsService.start() }, async () => { await roomsService.stop() })
       this.roomsService = roomsService
     }

@@ -83,7 +83,7 @@ export class DmPush {
     void this.deliver(peer, msg).finally(() => { this.inFlight-- })
   }
 
-  /** Sends this node's receipt for a DM room once; the next change sends a newer one. */
+  /** Sends this node's receipt for a room to one peer once: the other end of their DM room, or a newly verified member for the network room. */
   receipt (peer: string, r: Receipt): void {
     const { libp2p, messenger, log } = this.components
     const sealed = messenger.seal('room.dm', encoder.encode(JSON.stringify({ receipt: r })))
@@ -98,7 +98,8 @@ export class DmPush {
     if (receipt !== undefined) {
       try {
         const r = parseReceipt(receipt)
-        if (r.room !== expected || book.room(expected) === undefined) return { ok: false, reason: 'unknown-room' }
+        // A node reports only about itself, so any member may tell us its network room receipt.
+        if ((r.room !== expected && r.room !== book.networkRoom) || book.room(r.room) === undefined) return { ok: false, reason: 'unknown-room' }
         this.components.onReceipt(from, r)
         return { ok: true }
       } catch (err) {

@@ -15,7 +15,6 @@ import type { RegistrySyncStatus } from '../registry/sync-health.ts'
 import { RoomBook, type Accepted } from './room-book.ts'
 import { RateLimiter, ROOM_LIMITS, type RateInit } from './room-limits.ts'
 import { RoomLive } from './room-live.ts'
-import { broadcastsOnJoin } from '../timing/mesh-period.ts'
 import { createRoomMetrics, type RoomMetrics } from './room-metrics.ts'
 import { dmParties, dmRoom, FILE_TYPE_PATTERN, RoomMessageRejectedError, type RoomFile } from './room-message.ts'
 import { RoomReceipts, type Receipt } from './room-receipts.ts'
@@ -54,8 +53,6 @@ export interface RoomsComponents extends MessengerComponents {
   guard: Pick<MembershipGuard, 'verifiedPeers' | 'addEventListener' | 'removeEventListener'>
   admission: PeerAdmission
   events?: EventSink
-  /** Members in the mesh; a large mesh sends no receipts on a join (timing/mesh-period.ts). */
-  meshSize?: () => number
 }
 
 export interface RoomSummary {
@@ -331,9 +328,12 @@ export class RoomsService implements RoomsApi {
     return messageView(e, this.receipts.deliveryOf(e.msg, e.key), entry => this.sealer.open(entry.msg, entry.msg.sealed ?? ''))
   }
 
-  private readonly onVerified = (): void => {
-    // A newly verified peer learns how far this node has got.
-    if (broadcastsOnJoin(this.components.meshSize?.() ?? 1)) this.live.receiptSoon(this.book.networkRoom)
+  private readonly onVerified = (evt: CustomEvent<string>): void => {
+    // A newly verified peer learns how far this node has got, from this node alone: a gossip
+    // broadcast on every join reached every member (most of what a forming mesh gossiped)
+    // and could reach the newcomer before it had joined the topic's mesh.
+    const log = this.book.room(this.book.networkRoom)
+    if (log !== undefined) this.push.receipt(evt.detail, this.receipts.own(log))
   }
 
   private accepted (a: Accepted): void {

@@ -21,8 +21,8 @@ export function meshPeriodMs (meshSize: number, init: MeshPeriodInit): number {
 export const SMALL_MESH_NODES = 30
 
 /**
- * Some state goes to every member when a peer joins (this node's content manifest, its
- * room receipts), so the newcomer learns it at once. Each such broadcast reaches every
+ * Some state goes to every member when a peer joins (this node's content manifest), so
+ * the newcomer learns it at once (room receipts go to the newcomer alone: rooms-service.ts). Each such broadcast reaches every
  * member, and while a mesh starts every member sees many joins: in a 50-node local mesh
  * these were most of the gossip each node handled (3.4 manifests and 2.4 receipts a
  * second). Beyond SMALL_MESH_NODES a newcomer learns manifests from the periodic

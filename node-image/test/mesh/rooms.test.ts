@@ -78,6 +78,26 @@ describe('rooms', () => {
     expect(await mesh.metric(2, 'dawn_room_messages_accepted_total', { source: 'sync' })).toBeGreaterThanOrEqual(4)
   })
 
+  // Receipts live in memory: a node that restarts learns the others' from each of them as it
+  // verifies them, not from any new message (none is posted while it is back).
+  it('tells a node that comes back how far each member has got', async () => {
+    const back = mesh.procs[2]
+    if (back === undefined) throw new Error('no node 3')
+    await back.stop()
+    const sent = await post(0, 'while 3 was away')
+    expect(sent.status).toBe(201)
+    await eventually(async () => (await list(0)).find(m => m.id === sent.body.id)?.delivery.deliveredTo.length === 1, { what: 'node 2\'s receipt at node 1' })
+    // Past gossipsub's message cache (about five heartbeats), so node 2's receipt cannot reach node 3 from it.
+    await new Promise(resolve => setTimeout(resolve, 7000))
+    back.start()
+    await back.waitReady(60_000)
+    // The author (node 1) is not listed: it holds what it wrote.
+    await eventually(async () => {
+      const view = (await list(2)).find(m => m.id === sent.body.id)
+      return view !== undefined && JSON.stringify(view.delivery.deliveredTo) === JSON.stringify([mesh.net.nodes[1]?.peerId]) ? true : undefined
+    }, { what: 'node 3 to hold the message and know that node 2 holds it', detail: async () => JSON.stringify((await list(2)).find(m => m.id === sent.body.id)?.delivery) })
+  })
+
   it('keeps history on disk, and a post retried with its nonce after a restart is not written twice', async () => {
     const nonce = randomBytes(16).toString('base64url')
     const first = await post(0, 'once', nonce)
