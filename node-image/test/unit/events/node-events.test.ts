@@ -205,7 +205,7 @@ describe('nodeEventSources registry', () => {
     }
     const libp2p = { getConnections: () => [], addEventListener: () => {}, removeEventListener: () => {} }
     const guard = { verifiedPeers: () => [], addEventListener: () => {}, removeEventListener: () => {} }
-    const sources = nodeEventSources({ guard, libp2p, registry } as unknown as Parameters<typeof nodeEventSources>[0])
+    const sources = nodeEventSources({ guard, libp2p, registry })
     for (let i = 0; i < 5; i++) expect(sources.registry.entries()).toEqual([{ nodeId: 'n1', agentId: 'echo' }])
     expect(registry.keys).toHaveBeenCalledTimes(1)
     records.push({ nodeId: 'n2', agentId: 'notes', card: { tools: [] } })
