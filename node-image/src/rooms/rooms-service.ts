@@ -330,7 +330,7 @@ export class RoomsService implements RoomsApi {
 
   private readonly onVerified = (evt: CustomEvent<string>): void => {
     // A newly verified peer learns how far this node has got, from this node alone: a gossip
-    // broadcast on every join reached every member (most of what a forming mesh gossiped)
+    // broadcast on every join reached every member (the largest share of a forming mesh's gossip)
     // and could reach the newcomer before it had joined the topic's mesh.
     const log = this.book.room(this.book.networkRoom)
     if (log !== undefined) this.push.receipt(evt.detail, this.receipts.own(log))
