@@ -10,7 +10,6 @@
  * REV is a git revision (built in a temporary worktree, with this checkout's
  * node_modules) or a path to a bundle file. Only loopback is used.
  */
-import { spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -18,13 +17,13 @@ import { parseArgs } from 'node:util'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import type { AgentConfig } from '../src/config/schema.ts'
-import { freePort } from '../src/local-mesh/free-port.ts'
 import { createNetworkDir } from '../src/local-mesh/network-dir.ts'
 import { NodeProcess } from '../src/local-mesh/node-process.ts'
 import { ensureNodeBundle } from '../src/local-mesh/node-bundle.ts'
 import { eventually } from '../../test/support/eventually.ts'
 import { processCpuSeconds } from './process-mesh.ts'
 import { bundleOf } from './revision-bundle.ts'
+import { startHttpEcho } from './echo-server.ts'
 import { fmtMs, formatTable, numberOption, summarize } from './util.ts'
 
 const USAGE = `usage: npm run bench -- toolcall-revisions --against REV [--agent builtin|remote] [--rounds N] [--calls N] [--payload BYTES]
@@ -58,7 +57,7 @@ export async function run (args: string[]): Promise<void> {
   const mine = await ensureNodeBundle()
   const baseline = await bundleOf(values.against)
   const sides: Side[] = []
-  const server = values.agent === 'remote' ? await startEchoServer(mine) : undefined
+  const server = values.agent === 'remote' ? await startHttpEcho(mine) : undefined
   const agent: AgentConfig = server === undefined
     ? { id: 'echo', kind: 'builtin', builtin: 'echo', description: '' }
     : { id: 'echo', kind: 'remote', url: server.url, description: '' }
@@ -96,24 +95,6 @@ export async function run (args: string[]): Promise<void> {
     await server?.stop()
     await baseline.cleanup()
   }
-}
-
-async function startEchoServer (bundle: string): Promise<{ url: string, stop: () => Promise<void> }> {
-  const dir = await mkdtemp(join(tmpdir(), 'dawn-bench-echo-'))
-  const port = await freePort()
-  const url = `http://127.0.0.1:${port}/mcp`
-  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', bundle, 'agent', 'serve', 'echo', '--http', String(port), '--host', '127.0.0.1', '--data-dir', dir], { stdio: 'ignore' })
-  const stop = async (): Promise<void> => {
-    if (child.exitCode === null) await new Promise(resolve => { child.once('exit', resolve); child.kill() })
-    await rm(dir, { recursive: true, force: true })
-  }
-  try {
-    await eventually(async () => (await fetch(url, { method: 'GET' }).then(r => r.status, () => 0)) > 0 ? true : undefined, { what: 'the echo server', timeoutMs: 30_000 })
-  } catch (err) {
-    await stop()
-    throw err
-  }
-  return { url, stop }
 }
 
 async function startPair (bundle: string, label: string, agent: AgentConfig): Promise<Side> {

@@ -20,7 +20,7 @@
  * Every node is its own process. The 2-hop path needs root (ip netns). Nodes and the echo server
  * run the bundle that `./dawn mesh` and the image run; `--source` runs the TypeScript instead.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { rm } from 'node:fs/promises'
@@ -28,6 +28,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import { Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from '@modelcontextprotocol/client'
 import { startModernEcho } from './modern-echo.ts'
+import { startHttpEcho } from './echo-server.ts'
 import { createNetworkDir, type NodeFiles } from '../src/local-mesh/network-dir.ts'
 import { NodeProcess } from '../src/local-mesh/node-process.ts'
 import { freePort } from '../src/local-mesh/free-port.ts'
@@ -226,10 +227,9 @@ async function startStack (entry: string): Promise<Stack> {
   } catch (err) {
     process.stdout.write(`(no network namespace: ${(err as Error).message})\n`)
   }
-  const serverPort = await freePort()
-  const serverUrl = `http://127.0.0.1:${serverPort}/mcp`
   const modern = await startModernEcho()
-  const server: ChildProcess = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', entry, 'agent', 'serve', 'echo', '--http', String(serverPort), '--host', '127.0.0.1', '--data-dir', dir], { stdio: 'ignore' })
+  const server = await startHttpEcho(entry).catch(async (err: unknown) => { await modern.stop(); throw err })
+  const serverUrl = server.url
   const relayNsPort = await freePort()
   const net = await createNetworkDir({
     dir,
@@ -262,7 +262,7 @@ async function startStack (entry: string): Promise<Stack> {
   }
   const stop = async (): Promise<void> => {
     await Promise.all(procs.map(async p => { await p.stop() }))
-    server.kill()
+    await server.stop()
     await modern.stop()
     ns?.remove()
     await rm(dir, { recursive: true, force: true })

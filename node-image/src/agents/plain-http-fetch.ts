@@ -13,8 +13,7 @@
 import { Agent, request, type IncomingMessage } from 'node:http'
 import { Readable } from 'node:stream'
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib'
-
-export type FetchLike = (url: string | URL, init?: RequestInit) => Promise<Response>
+import type { FetchLike } from '@modelcontextprotocol/client'
 
 /** Free sockets close after 4 s, or a second before the server's `Keep-Alive: timeout`, as undici's pool does: reusing one the server is closing fails the request. */
 const KEEP_ALIVE_MS = 4_000
@@ -33,7 +32,7 @@ export interface PlainHttpFetchInit {
 
 export function plainHttpFetch (init: PlainHttpFetchInit = {}): FetchLike {
   const agent = init.agent ?? sharedAgent
-  const fallback = init.fallback ?? (async (url, requestInit) => await fetch(url, requestInit))
+  const fallback = init.fallback ?? fetch
   return async (url, requestInit) => {
     const target = new URL(url)
     const body = requestInit?.body

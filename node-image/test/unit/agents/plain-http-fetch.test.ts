@@ -1,11 +1,11 @@
 import { createServer, Agent, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { gzipSync } from 'node:zlib'
-import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
+import { Client, StreamableHTTPClientTransport, type FetchLike } from '@modelcontextprotocol/client'
 import { afterEach, describe, expect, it } from 'vitest'
 import { serveBuiltinHttp } from '../../../src/agents/builtin-http-server.ts'
 import { freePort } from '../../../src/local-mesh/free-port.ts'
-import { plainHttpFetch, type FetchLike } from '../../../src/agents/plain-http-fetch.ts'
+import { plainHttpFetch } from '../../../src/agents/plain-http-fetch.ts'
 import { Fixture, rejection, text } from './fixture.ts'
 
 const fx = new Fixture()
