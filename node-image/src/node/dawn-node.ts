@@ -43,7 +43,6 @@ import type { ContentFacade } from '../storage/content-api.ts'
 import { EventHub } from '../events/event-hub.ts'
 import { NodeEvents, nodeEventSources } from '../events/node-events.ts'
 import { rooms, type RoomsService } from '../rooms/rooms-service.ts'
-import { broadcastsOnJoin } from '../timing/mesh-period.ts'
 
 export interface DawnNodeInit {
   config: NodeConfig
@@ -181,8 +180,8 @@ export class DawnNode {
     const announcer = new PeerAnnouncer({ libp2p: host, channel: () => announceChannel }, { targetPeers: config.p2p.targetPeers ?? Math.floor(config.p2p.maxConnections / 2), dialTimeoutMs: config.p2p.upgradeTimeoutMs })
     const announceChannel = new GossipChannel(channelComponents, { topic: protocols.announceTopic, type: 'peer.announce', onMessage: env => { announcer.handle(env) } })
     this.sync = sync
-    await lifecycle.run('registry gossip', () => { registryChannel.start() }, () => { registryChannel.stop() })
-    await lifecycle.run('announce gossip', () => { announceChannel.start() }, () => { announceChannel.stop() })
+    await lifecycle.run('registry gossip', async () => { await registryChannel.start() }, async () => { await registryChannel.stop() })
+    await lifecycle.run('announce gossip', async () => { await announceChannel.start() }, async () => { await announceChannel.stop() })
     await lifecycle.run('registry sync', async () => { await sync.start() }, async () => { await sync.stop() })
     await lifecycle.run('announcer', () => { announcer.start() }, () => { announcer.stop() })
     guard.addEventListener('peer:verified', () => { announcer.announceSoon() })
@@ -228,12 +227,13 @@ export class DawnNode {
       selfId: this.peerId,
       dataDir: config.node.dataDir,
       topic: protocols.contentTopic,
+      manifestProtocol: protocols.contentManifest,
       blockProtocol: protocols.contentBlocks,
       storage: config.storage
     })
     await lifecycle.run('content', async () => { await content.start() }, async () => { await content.stop() })
     this.contentService = content
-    guard.addEventListener('peer:verified', () => { if (broadcastsOnJoin(announcer.meshSize())) content.announceSoon(1000) })
+    guard.addEventListener('peer:verified', evt => { content.greet(evt.detail) })
 
     if (config.rooms.enabled) {
       const roomsService = rooms({

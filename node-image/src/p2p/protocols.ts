@@ -9,6 +9,8 @@ export interface NetworkProtocols {
   /** A warm call channel: one stream per caller→host peer carrying many calls (routing/call-channel*.ts). */
   toolCallChannel: string
   contentTopic: string
+  /** A member's content manifest sent to a member that just joined. */
+  contentManifest: string
   contentBlocks: string
   /** Calls carried hop by hop through members to a node no direct or relayed path reaches. */
   flood: string
@@ -37,6 +39,7 @@ export function networkProtocols (network: string): NetworkProtocols {
     toolCall: `/dawn/${network}/toolcall/2.0.0`,
     toolCallChannel: `/dawn/${network}/toolcall-channel/1.0.0`,
     contentTopic: `/dawn/${network}/content/1.0.0`,
+    contentManifest: `/dawn/${network}/content-manifest/1.0.0`,
     contentBlocks: `/dawn/${network}/content-blocks/2.0.0`,
     flood: `/dawn/${network}/flood/2.0.0`,
     roomsTopic: `/dawn/${network}/rooms/1.0.0`,

@@ -60,18 +60,18 @@ export class RoomLive {
     this.typingChannel = new GossipChannel(channel, { topic: init.topics.typing, type: 'room.typing', onMessage: env => { this.onTyping(env) } })
   }
 
-  start (): void {
-    this.messages.start()
-    this.receiptChannel.start()
-    this.typingChannel.start()
+  async start (): Promise<void> {
+    await this.messages.start()
+    await this.receiptChannel.start()
+    await this.typingChannel.start()
   }
 
-  stop (): void {
+  async stop (): Promise<void> {
     for (const t of this.pendingReceipts.values()) clearTimeout(t)
     this.pendingReceipts.clear()
-    this.typingChannel.stop()
-    this.receiptChannel.stop()
-    this.messages.stop()
+    await this.typingChannel.stop()
+    await this.receiptChannel.stop()
+    await this.messages.stop()
   }
 
   async publish (msg: RoomMessage): Promise<void> {

@@ -56,6 +56,8 @@ export interface ContentServiceInit {
   selfId: string
   dataDir: string
   topic: string
+  /** A manifest sent to one member, the one that just joined. */
+  manifestProtocol: string
   blockProtocol: string
   storage: StorageSettings
 }
@@ -112,7 +114,7 @@ export class ContentService implements ContentFacade {
       this.exchange = new BlockExchange({ ...components, store: this.store }, { protocol: init.blockProtocol, timeoutMs: storage.blockTimeoutMs })
     }
     this.fetcher = new BlockFetcher({ store: this.store, ...(this.exchange === undefined ? {} : { exchange: this.exchange }), metrics: components.metrics, log: components.log }, { selfId: init.selfId, blockTimeoutMs: storage.blockTimeoutMs })
-    this.channel = new GossipChannel({ ...components, selfId: init.selfId }, { topic: init.topic, type: 'content.manifest', onMessage: env => { this.onManifest(env) } })
+    this.channel = new GossipChannel({ ...components, selfId: init.selfId }, { topic: init.topic, type: 'content.manifest', onMessage: env => { this.onManifest(env) }, direct: { protocol: init.manifestProtocol, service: 'content-manifest' } })
     if (this.store.swarm !== undefined) this.peering = new KuboPeering({ swarm: this.store.swarm, log: components.log })
     const { swarm } = this.store
     this.availability = new StoreAvailability({
@@ -137,7 +139,7 @@ export class ContentService implements ContentFacade {
     this.pins.mergeAll(state.pins)
     for (const cid of state.held) this.held.add(cid)
     await this.exchange?.start()
-    this.channel.start()
+    await this.channel.start()
     this.running = true
     this.scheduleManifest()
     this.repairTimer = setInterval(() => { this.tick() }, this.init.storage.repairIntervalSeconds * 1000)
@@ -157,7 +159,7 @@ export class ContentService implements ContentFacade {
     clearInterval(this.repairTimer)
     clearTimeout(this.announceTimer)
     for (const job of this.jobs.values()) job.abort()
-    this.channel.stop()
+    await this.channel.stop()
     await this.exchange?.stop()
     await this.saving
     await this.store.stop()
@@ -179,7 +181,16 @@ export class ContentService implements ContentFacade {
     this.manifestTimer.unref()
   }
 
-  /** A peer joined: tell it what we hold soon, once gossipsub has grafted it. */
+  /**
+   * A member was verified: it learns this node's manifest from this node alone, at once
+   * (its own manifest, sent to us the same way, moves placement and so runs a repair).
+   */
+  greet (peer: string): void {
+    if (!this.running) return
+    void this.channel.sendTo(peer, this.manifestBytes())
+  }
+
+  /** This node's state changed: tell the mesh soon. */
   announceSoon (delayMs = 250): void {
     if (!this.running || this.announceTimer !== undefined) return
     this.announceTimer = setTimeout(() => {
@@ -372,9 +383,13 @@ export class ContentService implements ContentFacade {
 
   private async publishManifest (): Promise<void> {
     if (!this.running) return
+    await this.channel.publish(this.manifestBytes())
+  }
+
+  private manifestBytes (): Uint8Array {
     const pins = this.pins.entries().slice(0, MAX_MANIFEST_ITEMS)
     const manifest: ContentManifest = { v: 1, backend: this.backend, pins, held: [...this.held].slice(0, MAX_MANIFEST_ITEMS), ...(this.kuboSelf === undefined ? {} : { kubo: this.kuboSelf }) }
-    await this.channel.publish(new TextEncoder().encode(JSON.stringify(manifest)))
+    return new TextEncoder().encode(JSON.stringify(manifest))
   }
 
   private view (): ReplicationView {

@@ -17,17 +17,11 @@ export function meshPeriodMs (meshSize: number, init: MeshPeriodInit): number {
   return Math.max(init.minMs, meshSize * init.perNodeMs) * (0.75 + Math.random() * 0.5)
 }
 
-/** Up to this many members, per-member rates hold: periods at their configured length, broadcasts on every join. */
-export const SMALL_MESH_NODES = 30
-
 /**
- * Some state goes to every member when a peer joins (this node's content manifest), so
- * the newcomer learns it at once (room receipts go to the newcomer alone: rooms-service.ts). Each such broadcast reaches every
- * member, and while a mesh starts every member sees many joins: in a 50-node local mesh
- * these were most of the gossip each node handled (3.4 manifests and 2.4 receipts a
- * second). Beyond SMALL_MESH_NODES a newcomer learns manifests from the periodic
- * re-gossip instead, and receipts with the next one sent.
+ * Up to this many members a period keeps its configured length. What a newcomer must learn
+ * at once does not wait for a period: each member sends it to the newcomer alone as it
+ * verifies it (content manifests: GossipChannel.sendTo; room receipts: rooms-service.ts).
+ * Broadcast on every join instead, it reached every member and was most of a forming mesh's
+ * gossip (17,914 manifest sends while a 20-node mesh formed).
  */
-export function broadcastsOnJoin (meshSize: number): boolean {
-  return meshSize <= SMALL_MESH_NODES
-}
+export const SMALL_MESH_NODES = 30

@@ -213,3 +213,30 @@ describe('content layer over the mesh (embedded stores)', () => {
     expect(got.result.content.map(c => c.text).join('')).toContain('hello from the content agent')
   })
 })
+
+// With a one-hour manifest period and nothing changing, a node that comes back can learn
+// who holds what only from the manifest each member sends it as it verifies it.
+describe('content manifests to a node that comes back', () => {
+  let quiet: Mesh
+  beforeAll(async () => {
+    quiet = await startMesh({ nodes: 3, patch: (_i, config) => { config.storage = { ...STORAGE, replication: 3, manifestIntervalSeconds: 3600 } } })
+  })
+  afterAll(async () => { await quiet.stop() })
+
+  it('learns every member\'s manifest at once, from that member alone', async () => {
+    const res = await fetch(`${quiet.net.nodes[0]?.httpUrl ?? ''}/api/v1/content`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: randomBytes(5000) })
+    expect(res.status).toBe(201)
+    const { cid } = await res.json() as { cid: string }
+    const all = quiet.net.nodes.map(n => n.peerId).sort().join()
+    const held = async (i: number): Promise<string> => [...(await quiet.get<ContentStatus>(i, `/api/v1/content/${cid}/status`)).have].sort().join()
+    for (const i of [0, 1, 2]) await eventually(async () => await held(i) === all ? true : undefined, { what: `node ${i + 1} to know all three hold ${cid}`, timeoutMs: 40_000 })
+    const back = quiet.procs[2]
+    if (back === undefined) throw new Error('no node 3')
+    await back.stop()
+    back.start()
+    await back.waitReady(60_000)
+    // Node 3 holds the content from its disk; nodes 1 and 2 change nothing, so none of them broadcasts.
+    await eventually(async () => await held(2) === all ? true : undefined, { what: 'node 3 to learn that nodes 1 and 2 hold it', timeoutMs: 30_000, detail: async () => await held(2) })
+    expect(await quiet.metric(2, 'dawn_messages_in_total', { type: 'content.manifest' })).toBeGreaterThanOrEqual(2)
+  })
+})

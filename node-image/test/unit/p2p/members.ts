@@ -5,6 +5,8 @@ import { createLibp2p, type Libp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
+import { identify } from '@libp2p/identify'
+import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
 import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
 import type { ConnectionGater } from '@libp2p/interface'
 import type { Counter, Gauge } from 'prom-client'
@@ -31,6 +33,8 @@ export interface Member {
   metrics: NodeMetrics
   log: LogFn
   denyList: DenyList
+  /** With `pubsub`: the host's gossipsub. */
+  pubsub?: GossipSub
 }
 
 const running: Array<{ stop: () => Promise<void> }> = []
@@ -38,9 +42,10 @@ const running: Array<{ stop: () => Promise<void> }> = []
 /**
  * A libp2p host on loopback (TCP, Noise, yamux; no identify, ping or connection
  * monitor) whose Messenger holds a certificate from `issuer` and trusts `trusts`
- * (the issuer by default). With `gated`, its connection gater is its deny list.
+ * (the issuer by default). With `gated`, its connection gater is its deny list;
+ * with `pubsub`, it also runs gossipsub (and identify, which gossipsub needs).
  */
-export async function startMember (opts: { issuer: Ca, trusts?: Ca, gated?: boolean }): Promise<Member> {
+export async function startMember (opts: { issuer: Ca, trusts?: Ca, gated?: boolean, pubsub?: boolean }): Promise<Member> {
   const seed = generateSeed()
   const peerId = peerIdFromSeed(seed)
   const certificate = issueCertificate({ caPrivateKeyPem: opts.issuer.privateKeyPem, network: NETWORK, peerId, validForSeconds: 3600 })
@@ -64,10 +69,12 @@ export async function startMember (opts: { issuer: Ca, trusts?: Ca, gated?: bool
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionGater: gater,
-    connectionMonitor: { enabled: false }
+    connectionMonitor: { enabled: false },
+    ...(opts.pubsub === true ? { services: { identify: identify(), pubsub: gossipsub() } } : {})
   })
   running.push({ stop: async () => { await host.stop() } })
-  return { peerId, seed, host, messenger, metrics, log, denyList }
+  const pubsub = (host.services as { pubsub?: GossipSub }).pubsub
+  return { peerId, seed, host, messenger, metrics, log, denyList, ...(pubsub === undefined ? {} : { pubsub }) }
 }
 
 /** Starts the member's MembershipGuard; stopped by stopMembers(). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { broadcastsOnJoin, meshPeriodMs } from '../../../src/timing/mesh-period.ts'
+import { meshPeriodMs } from '../../../src/timing/mesh-period.ts'
 
 describe('meshPeriodMs', () => {
   it('keeps the small-mesh period until the mesh outgrows it, then grows with each member, within +-25 %', () => {
@@ -20,8 +20,3 @@ describe('meshPeriodMs', () => {
   })
 })
 
-describe('broadcastsOnJoin', () => {
-  it('broadcasts on a join up to 30 members, not beyond', () => {
-    expect([1, 5, 30, 31, 100].map(broadcastsOnJoin)).toEqual([true, true, true, false, false])
-  })
-})
