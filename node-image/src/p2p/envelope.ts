@@ -7,6 +7,7 @@ import { decodeBase64url, encodeBase64url } from '../identity/base64url.ts'
 import { privateKeyObject, publicKeyObject, SEED_LENGTH } from '../identity/key-file.ts'
 import { checkCertificateTime, MembershipCertificateSchema, MembershipError, verifyCertificate, type MembershipCertificate } from '../identity/membership.ts'
 import { publicKeyFromPeerId } from '../identity/peer-id.ts'
+import { ReplayMemory } from './replay-memory.ts'
 
 /** In the order `open` checks them; also the metric label values. */
 export const ENVELOPE_REJECT_REASONS = [
@@ -166,23 +167,21 @@ export class EnvelopeOpener {
   private readonly caPublicKey: Uint8Array
   private readonly maxBytes: number
   private readonly replayWindowMs: number
-  private readonly maxRemembered: number
   private readonly now: () => number
   private readonly members = new Map<string, Member>()
-  /** `from nonce` -> the envelope's ts; Map order is arrival order. */
-  private readonly seen = new Map<string, number>()
   /**
-   * Once a nonce is forgotten early to bound memory, envelopes at or before its
-   * timestamp cannot be proven fresh and are refused as replays.
+   * `from nonce` of every envelope opened within the window. Once a nonce is forgotten
+   * early to bound memory, envelopes at or before its timestamp cannot be proven fresh
+   * and are refused as replays.
    */
-  private forgottenUpTo = -Infinity
+  private readonly seen: ReplayMemory
 
   constructor (init: EnvelopeOpenerInit) {
     this.network = init.network
     this.caPublicKey = Uint8Array.from(init.caPublicKey)
     this.maxBytes = init.maxBytes
     this.replayWindowMs = init.replayWindowMs
-    this.maxRemembered = Math.max(1, init.maxRemembered ?? 100_000)
+    this.seen = new ReplayMemory(init.replayWindowMs, Math.max(1, init.maxRemembered ?? 100_000))
     this.now = init.now ?? Date.now
   }
 
@@ -264,24 +263,10 @@ export class EnvelopeOpener {
   }
 
   private remember (from: string, nonce: string, ts: number, now: number): void {
-    for (const [k, seenTs] of this.seen) {
-      if (seenTs + this.replayWindowMs >= now) break
-      this.seen.delete(k)
-    }
     const id = `${from} ${nonce}`
-    const previous = this.seen.get(id)
-    if ((previous !== undefined && previous + this.replayWindowMs >= now) || ts <= this.forgottenUpTo) {
-      throw new EnvelopeRejectedError('replay', `envelope ${nonce} from ${from} was already received`)
-    }
-    this.seen.delete(id)
-    while (this.seen.size >= this.maxRemembered) {
-      const oldest = this.seen.entries().next()
-      if (oldest.done === true) break
-      const [k, seenTs] = oldest.value
-      this.seen.delete(k)
-      if (seenTs + this.replayWindowMs >= now) this.forgottenUpTo = Math.max(this.forgottenUpTo, seenTs)
-    }
-    this.seen.set(id, ts)
+    this.seen.sweep(now)
+    if (this.seen.check(id, ts) !== undefined) throw new EnvelopeRejectedError('replay', `envelope ${nonce} from ${from} was already received`)
+    this.seen.remember(id, ts, now)
   }
 }
 

@@ -25,6 +25,7 @@ import { createCipheriv, createDecipheriv, createPrivateKey, createPublicKey, cr
 import { ed25519 } from '@noble/curves/ed25519.js'
 import { SEED_LENGTH } from '../identity/key-file.ts'
 import { PeerIdError, peerIdFromSeed, publicKeyFromPeerId } from '../identity/peer-id.ts'
+import { ReplayMemory } from '../p2p/replay-memory.ts'
 
 export const E2E_REJECT_REASONS = ['malformed', 'version', 'stale', 'replay', 'decrypt', 'wrong-peer'] as const
 export type E2ERejectReason = typeof E2E_REJECT_REASONS[number]
@@ -201,89 +202,6 @@ interface ResponderSession {
   expiresAt: number
   /** Created on the first response; its private half is dropped right after deriving kResp. */
   reply: ResponderKey | undefined
-}
-
-/**
- * Remembers (eA, nonce) of authenticated requests until their timestamp leaves
- * the window. When full it evicts the entry with the oldest timestamp and raises
- * a floor: from then on, requests at or before the floor are refused as 'stale'.
- * So memory stays bounded and nothing is ever forgotten-and-accepted; under
- * overload the accepted window just shrinks to the span the memory covers.
- */
-class ReplayMemory {
-  readonly #windowMs: number
-  readonly #max: number
-  #floor = Number.NEGATIVE_INFINITY
-  readonly #seen = new Set<string>()
-  // Binary min-heap on timestamp, as two parallel arrays.
-  readonly #ts: number[] = []
-  readonly #keys: string[] = []
-
-  constructor (windowMs: number, max: number) {
-    this.#windowMs = windowMs
-    this.#max = max
-  }
-
-  check (key: string, ts: number): E2ERejectReason | undefined {
-    if (ts <= this.#floor) return 'stale'
-    if (this.#seen.has(key)) return 'replay'
-    return undefined
-  }
-
-  remember (key: string, ts: number, now: number): void {
-    if (this.#seen.size >= this.#max) this.sweep(now)
-    while (this.#seen.size >= this.#max) {
-      const evictedTs = this.#ts[0] as number
-      this.#pop()
-      if (evictedTs > this.#floor) this.#floor = evictedTs
-    }
-    this.#seen.add(key)
-    this.#push(ts, key)
-  }
-
-  sweep (now: number): void {
-    while (this.#ts.length > 0 && now - (this.#ts[0] as number) > this.#windowMs) this.#pop()
-  }
-
-  #push (ts: number, key: string): void {
-    const t = this.#ts
-    const k = this.#keys
-    let i = t.length
-    t.push(ts)
-    k.push(key)
-    while (i > 0) {
-      const parent = (i - 1) >> 1
-      if ((t[parent] as number) <= ts) break
-      t[i] = t[parent] as number
-      k[i] = k[parent] as string
-      i = parent
-    }
-    t[i] = ts
-    k[i] = key
-  }
-
-  #pop (): void {
-    const t = this.#ts
-    const k = this.#keys
-    this.#seen.delete(k[0] as string)
-    const lastTs = t.pop() as number
-    const lastKey = k.pop() as string
-    const n = t.length
-    if (n === 0) return
-    let i = 0
-    for (;;) {
-      const left = 2 * i + 1
-      if (left >= n) break
-      const right = left + 1
-      const child = right < n && (t[right] as number) < (t[left] as number) ? right : left
-      if ((t[child] as number) >= lastTs) break
-      t[i] = t[child] as number
-      k[i] = k[child] as string
-      i = child
-    }
-    t[i] = lastTs
-    k[i] = lastKey
-  }
 }
 
 // ---- the cipher ---------------------------------------------------------------
