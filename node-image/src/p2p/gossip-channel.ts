@@ -33,6 +33,8 @@ export interface GossipChannelComponents extends MessengerComponents {
 // Clock skew or a late duplicate is not the sender's fault; anything else is, and lowers its score.
 const IGNORABLE = new Set(['stale', 'replay'])
 const EMPTY = new Uint8Array(0)
+/** A direct send's whole exchange, unless `direct.timeoutMs` says otherwise. */
+const DIRECT_TIMEOUT_MS = 10_000
 
 export class DirectSendError extends Error {
   constructor (message: string, options?: ErrorOptions) {
@@ -70,7 +72,7 @@ export class GossipChannel {
       const result = this.receive(body, from, from)
       if (result === TopicValidatorResult.Reject) throw new DirectSendError(`${this.init.type} from ${from} refused`)
       return await Promise.resolve(EMPTY)
-    }, { maxBytes: messenger.maxBytesFor(this.init.type), timeoutMs: direct.timeoutMs ?? 10_000, service: direct.service })
+    }, { maxBytes: messenger.maxBytesFor(this.init.type), timeoutMs: direct.timeoutMs ?? DIRECT_TIMEOUT_MS, service: direct.service })
   }
 
   async stop (): Promise<void> {
@@ -96,7 +98,7 @@ export class GossipChannel {
     const direct = this.init.direct
     if (direct === undefined || libp2p === undefined) throw new TypeError(`${this.init.topic} has no direct path`)
     try {
-      const timeout = AbortSignal.timeout(direct.timeoutMs ?? 10_000)
+      const timeout = AbortSignal.timeout(direct.timeoutMs ?? DIRECT_TIMEOUT_MS)
       await inSpan(`send ${this.init.type}`, 'producer', { 'dawn.peer': peer }, async () => {
         await request(libp2p, peerIdFromString(peer), direct.protocol, messenger.seal(this.init.type, body), {
           maxBytes: messenger.maxBytesFor(this.init.type),
