@@ -26,13 +26,14 @@ import { bundleOf } from './revision-bundle.ts'
 import { startHttpEcho } from './echo-server.ts'
 import { fmtMs, formatTable, numberOption, summarize } from './util.ts'
 
-const USAGE = `usage: npm run bench -- toolcall-revisions --against REV [--agent builtin|remote] [--rounds N] [--calls N] [--payload BYTES]
+const USAGE = `usage: npm run bench -- toolcall-revisions --against REV [--agent builtin|remote] [--rounds N] [--calls N] [--payload BYTES] [--concurrency N]
 
   --against REV     a git revision, or a path to a node bundle (.mjs)
   --agent KIND      builtin (default): the built-in echo; remote: this tree's echo server over HTTP
   --rounds N        alternating rounds per build (default 10)
   --calls N         sequential calls per round (default 200)
-  --payload BYTES   the echoed text (default 256)`
+  --payload BYTES   the echoed text (default 256)
+  --concurrency N   callers at once for 1 s per build in each round, after its sequential calls (default 16; 0: none)`
 
 interface Side {
   label: string
@@ -42,16 +43,19 @@ interface Side {
   samples: number[]
   /** CPU seconds of the entry and the host over the timed calls. */
   cpu: [number, number]
+  /** Calls done by concurrent callers, their seconds, and the entry's and host's CPU seconds meanwhile. */
+  load: { calls: number, seconds: number, cpu: [number, number] }
   dir: string
 }
 
 export async function run (args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { against: { type: 'string' }, rounds: { type: 'string', default: '10' }, calls: { type: 'string', default: '200' }, payload: { type: 'string', default: '256' }, agent: { type: 'string', default: 'builtin' }, help: { type: 'boolean', default: false } } })
+  const { values } = parseArgs({ args, options: { against: { type: 'string' }, rounds: { type: 'string', default: '10' }, calls: { type: 'string', default: '200' }, payload: { type: 'string', default: '256' }, agent: { type: 'string', default: 'builtin' }, concurrency: { type: 'string', default: '16' }, help: { type: 'boolean', default: false } } })
   if (values.help) { process.stdout.write(`${USAGE}\n`); return }
   if (values.against === undefined) throw new Error(`--against is required\n${USAGE}`)
   const rounds = numberOption('rounds', values.rounds, 1, USAGE)
   const calls = numberOption('calls', values.calls, 10, USAGE)
   const text = 'x'.repeat(numberOption('payload', values.payload, 1, USAGE))
+  const concurrency = numberOption('concurrency', values.concurrency, 0, USAGE)
   if (values.agent !== 'builtin' && values.agent !== 'remote') throw new Error(`--agent must be builtin or remote\n${USAGE}`)
 
   const mine = await ensureNodeBundle()
@@ -76,16 +80,34 @@ export async function run (args: string[]): Promise<void> {
         const after = await Promise.all(s.procs.map(async p => await processCpuSeconds(p.pid ?? 0)))
         s.cpu = [s.cpu[0] + (after[0] ?? 0) - (before[0] ?? 0), s.cpu[1] + (after[1] ?? 0) - (before[1] ?? 0)]
       }
+      if (concurrency === 0) continue
+      for (const s of r % 2 === 0 ? sides : [...sides].reverse()) {
+        const before = await Promise.all(s.procs.map(async p => await processCpuSeconds(p.pid ?? 0)))
+        const t0 = performance.now()
+        const until = t0 + 1000
+        let done = 0
+        await Promise.all(Array.from({ length: concurrency }, async () => {
+          while (performance.now() < until) { await call(s); done++ }
+        }))
+        const seconds = (performance.now() - t0) / 1000
+        const after = await Promise.all(s.procs.map(async p => await processCpuSeconds(p.pid ?? 0)))
+        s.load = { calls: s.load.calls + done, seconds: s.load.seconds + seconds, cpu: [s.load.cpu[0] + (after[0] ?? 0) - (before[0] ?? 0), s.load.cpu[1] + (after[1] ?? 0) - (before[1] ?? 0)] }
+      }
     }
     const [old, now] = sides as [Side, Side]
+    const perCall = (seconds: number, n: number): string => n === 0 ? '-' : String(Math.round(seconds / n * 1e6))
+    const callsPerSecond = (s: Side): number => s.load.calls / s.load.seconds
     const row = (s: Side): string[] => {
       const q = summarize(s.samples)
-      return [s.label, fmtMs(q.p50), fmtMs(q.p90), String(Math.round(s.cpu[0] / s.samples.length * 1e6)), String(Math.round(s.cpu[1] / s.samples.length * 1e6))]
+      return [s.label, fmtMs(q.p50), fmtMs(q.p90), perCall(s.cpu[0], s.samples.length), perCall(s.cpu[1], s.samples.length),
+        ...(concurrency === 0 ? [] : [callsPerSecond(s).toFixed(0), perCall(s.load.cpu[0], s.load.calls), perCall(s.load.cpu[1], s.load.calls)])]
     }
-    process.stdout.write(`\nmesh 1 hop to the ${server === undefined ? 'built-in echo' : 'echo server as a remote agent'}, ${rounds} alternating rounds × ${calls} calls per build, ${text.length}-byte text\n\n`)
-    process.stdout.write(formatTable(['build', 'p50', 'p90', 'entry CPU µs/call', 'host CPU µs/call'], [row(old), row(now)]) + '\n\n')
+    process.stdout.write(`\nmesh 1 hop to the ${server === undefined ? 'built-in echo' : 'echo server as a remote agent'}, ${rounds} alternating rounds × ${calls} calls per build, ${text.length}-byte text${concurrency === 0 ? '' : `; then ${concurrency} callers at once for 1 s per build per round`}\n\n`)
+    const loadColumns = concurrency === 0 ? [] : [`calls/s (${concurrency})`, 'entry µs/call, loaded', 'host µs/call, loaded']
+    process.stdout.write(formatTable(['build', 'p50', 'p90', 'entry CPU µs/call', 'host CPU µs/call', ...loadColumns], [row(old), row(now)]) + '\n\n')
     const ratio = (a: number, b: number): string => (a / b).toFixed(2)
-    process.stdout.write(`this tree ÷ ${values.against}: p50 ${ratio(summarize(now.samples).p50, summarize(old.samples).p50)}, entry CPU ${ratio(now.cpu[0], old.cpu[0])}, host CPU ${ratio(now.cpu[1], old.cpu[1])}\n`)
+    const loaded = concurrency === 0 ? '' : `; calls/s ${ratio(callsPerSecond(now), callsPerSecond(old))}, loaded entry CPU per call ${ratio(now.load.cpu[0] / now.load.calls, old.load.cpu[0] / old.load.calls)}, loaded host CPU per call ${ratio(now.load.cpu[1] / now.load.calls, old.load.cpu[1] / old.load.calls)}`
+    process.stdout.write(`this tree ÷ ${values.against}: p50 ${ratio(summarize(now.samples).p50, summarize(old.samples).p50)}, entry CPU ${ratio(now.cpu[0], old.cpu[0])}, host CPU ${ratio(now.cpu[1], old.cpu[1])}${loaded}\n`)
   } finally {
     for (const s of sides) {
       await s.client.close().catch(() => {})
@@ -107,7 +129,7 @@ async function startPair (bundle: string, label: string, agent: AgentConfig): Pr
     patch: (_i, config) => { (config as { log: unknown }).log = { level: 'warn' } }
   })
   const procs = net.nodes.map(n => new NodeProcess({ configFile: n.configFile, httpUrl: n.httpUrl, entry: bundle }))
-  const side: Side = { label, client: new Client({ name: 'bench', version: '1' }), tool: '', procs, samples: [], cpu: [0, 0], dir }
+  const side: Side = { label, client: new Client({ name: 'bench', version: '1' }), tool: '', procs, samples: [], cpu: [0, 0], load: { calls: 0, seconds: 0, cpu: [0, 0] }, dir }
   for (const p of procs) p.start()
   await Promise.all(procs.map(async p => { await p.waitReady(60_000) }))
   const entry = net.nodes[0]
