@@ -3,6 +3,7 @@ import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { Connection, PeerId } from '@libp2p/interface'
 import type { Libp2p } from 'libp2p'
 import { isCircuit, isRelayed } from '../p2p/relayed-connection.ts'
+import { LruMap } from '../p2p/lru-map.ts'
 import { NodeUnreachableError } from './errors.ts'
 import type { Route } from './types.ts'
 
@@ -10,6 +11,8 @@ import type { Route } from './types.ts'
 const RELAY_HOP = '/libp2p/circuit/relay/0.2.0/hop'
 /** The DHT walk gets this share of the remaining time, so the relay still gets a turn. */
 const DHT_SHARE = 0.5
+/** Parsed peer ids kept: parsing one and printing it again (the connection manager's key) cost every call a base58 round trip. */
+const PEER_IDS_KEPT = 1024
 
 export type ConnectorLibp2p = Pick<Libp2p, 'dial' | 'getConnections' | 'peerRouting' | 'peerStore'>
 
@@ -30,14 +33,21 @@ export interface Reached {
  */
 export class PeerConnector {
   private readonly libp2p: ConnectorLibp2p
+  private readonly peerIds = new LruMap<string, PeerId>(PEER_IDS_KEPT)
 
   constructor (components: PeerConnectorComponents) {
     this.libp2p = components.libp2p
   }
 
+  /** An open direct connection to the node, if there is one: the common case, without waiting. */
+  openDirect (nodeId: string): Reached | undefined {
+    const direct = this.libp2p.getConnections(this.peerOf(nodeId)).find(c => c.status === 'open' && !isRelayed(c))
+    return direct === undefined ? undefined : { connection: direct, route: 'direct' }
+  }
+
   /** `deadline` (unix ms) lets the DHT walk take only its share of the time left. */
   async connect (nodeId: string, signal: AbortSignal, deadline: number): Promise<Reached> {
-    const peer = peerIdFromString(nodeId)
+    const peer = this.peerOf(nodeId)
     const open = this.libp2p.getConnections(peer).filter(c => c.status === 'open')
     const direct = open.find(c => !isRelayed(c))
     if (direct !== undefined) return { connection: direct, route: 'direct' }
@@ -69,6 +79,16 @@ export class PeerConnector {
     }
     if (circuits.length === 0) tried.push('no relay knows the node')
     throw new NodeUnreachableError(`node ${nodeId} is unreachable: ${tried.join('; ')}`)
+  }
+
+  /** Throws what peerIdFromString throws for a malformed id (never cached). */
+  private peerOf (nodeId: string): PeerId {
+    let peer = this.peerIds.get(nodeId)
+    if (peer === undefined) {
+      peer = peerIdFromString(nodeId)
+      this.peerIds.set(nodeId, peer)
+    }
+    return peer
   }
 
   private async knownAddrs (peer: PeerId, signal: AbortSignal, deadline: number, tried: string[]): Promise<Multiaddr[]> {

@@ -228,6 +228,12 @@ export class ToolRouter implements MeshCaller {
    * time, and a node it failed to reach is flooded at once for a while.
    */
   private async path (nodeId: string, signal: AbortSignal, deadline: number, noFlood: boolean): Promise<Reached | { route: 'flood', why: string }> {
+    const open = this.connector.openDirect(nodeId)
+    if (open !== undefined) {
+      // remembersFlood() would forget the node now anyway: a connection beats the flood.
+      this.floodFirst.delete(nodeId)
+      return open
+    }
     if (this.components.flood === undefined) return await this.connector.connect(nodeId, signal, deadline)
     const floodOr = (why: string): { route: 'flood', why: string } => {
       if (noFlood) throw new NodeUnreachableError(`no direct or relayed path to ${nodeId} (${why}); not flooding while another replica is left`)
