@@ -194,8 +194,9 @@ export class AgentConnection extends TypedEventEmitter<AgentConnectionEvents> {
     const session = this.session
     if (session === undefined) throw new AgentNotConnectedError(this.id, this.status())
     // A built-in's tool runs in this process: the in-memory MCP client and server in between
-    // cost more than the tool, and its handler takes only the signal (see callSpecTool).
-    if (op === 'tools/call' && opts.dedicated === undefined && this.builtinSpec !== undefined && typeof params.name === 'string') {
+    // cost more than the tool, and its handler takes only the signal (see callSpecTool). So
+    // it is the same on a caller session's own agent session: nothing it could send is lost.
+    if (op === 'tools/call' && this.builtinSpec !== undefined && typeof params.name === 'string') {
       signal.throwIfAborted()
       return await callSpecTool(this.builtinSpec, params.name, params.arguments, signal)
     }
