@@ -34,9 +34,13 @@ export interface LegacyMcpServer {
   close: () => Promise<void>
 }
 
-/** The 2026-07-28 side: answers one web Request; `caller` names it in the audit log. */
+/**
+ * The 2026-07-28 side: answers one web Request; `caller` names it in the audit log. A POST's
+ * body comes parsed as `body`, and the Request carries none (the SDK would clone, read and
+ * parse it again).
+ */
 export interface ModernMcpService {
-  fetch: (request: Request, caller: string) => Promise<Response>
+  fetch: (request: Request, caller: string, body?: unknown) => Promise<Response>
   close: () => Promise<void>
 }
 
@@ -157,11 +161,11 @@ export async function registerMcpHttpEndpoint (app: FastifyInstance, components:
   }
 
   /** Hands a modern request to the stateless service; its signal aborts when the client goes away. */
-  const serveModern = async (service: ModernMcpService, req: FastifyRequest, reply: FastifyReply, body: string): Promise<void> => {
-    const web = exchange(req, reply, body)
+  const serveModern = async (service: ModernMcpService, req: FastifyRequest, reply: FastifyReply, body: unknown): Promise<void> => {
+    const web = exchange(req, reply, undefined)
     const caller = `mcp:modern@${req.ip}`
     try {
-      await sendWebResponse(reply.raw, await service.fetch(web, caller))
+      await sendWebResponse(reply.raw, await service.fetch(web, caller, body))
     } catch (err) {
       log('error', 'mcp request failed', { caller, error: (err as Error).message })
       failRaw(reply.raw)
@@ -278,7 +282,7 @@ export async function registerMcpHttpEndpoint (app: FastifyInstance, components:
       }
       if (!isJsonRpcPayload(message)) return sendRpcError(reply, 400, ErrorCode.InvalidRequest, 'Invalid Request: not a JSON-RPC 2.0 message or batch')
       if (modern !== undefined && !isLegacyPost(req.headers, message)) {
-        await serveModern(modern, req, reply, req.body)
+        await serveModern(modern, req, reply, message)
         return undefined
       }
       return await serveLegacyPost(req, reply, message)

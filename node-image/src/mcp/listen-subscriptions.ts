@@ -20,10 +20,10 @@ export interface ListenSubscriptionsComponents {
 /** More URIs than this in one listen request are not followed at the agents. */
 const MAX_URIS = 256
 
-/** Follows one listen request's resource subscriptions until `request.signal` aborts (the stream ended). */
-export async function followListen (request: Request, components: ListenSubscriptionsComponents): Promise<void> {
+/** Follows one listen request's resource subscriptions (`body`, parsed) until `request.signal` aborts (the stream ended). */
+export async function followListen (request: Request, body: unknown, components: ListenSubscriptionsComponents): Promise<void> {
   if (request.method !== 'POST' || request.headers.get('mcp-method') !== 'subscriptions/listen') return
-  const uris = subscribedUris(await request.clone().json().catch(() => undefined))
+  const uris = subscribedUris(body)
   if (uris.length === 0 || request.signal.aborted) return
   const { caller, log, updated } = components
   const links = new SessionLinks({

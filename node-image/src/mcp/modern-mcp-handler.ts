@@ -25,8 +25,8 @@ export interface ModernMcpHandlerInit {
 }
 
 export interface ModernMcpHandler {
-  /** Answers one modern request; `caller` names it in the audit log. */
-  fetch: (request: Request, caller: string) => Promise<Response>
+  /** Answers one modern request; `caller` names it in the audit log; `body` is a POST's, parsed (see ModernMcpService). */
+  fetch: (request: Request, caller: string, body?: unknown) => Promise<Response>
   /** Ends open streams and stops watching the catalog. */
   close: () => Promise<void>
 }
@@ -109,10 +109,10 @@ export function createModernMcpHandler (components: MeshMcpServerComponents, ini
   })
 
   return {
-    fetch: async (request, caller) => {
+    fetch: async (request, caller, body) => {
       callers.set(request, caller)
-      void followListen(request, { caller: components.caller, log, updated: (uri) => { handler.notify.resourceUpdated(uri) } })
-      return await handler.fetch(request)
+      void followListen(request, body, { caller: components.caller, log, updated: (uri) => { handler.notify.resourceUpdated(uri) } })
+      return await handler.fetch(request, body === undefined ? undefined : { parsedBody: body })
     },
     close: async () => {
       unsubscribe()

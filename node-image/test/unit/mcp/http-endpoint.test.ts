@@ -1,6 +1,6 @@
 // The shared MCP HTTP endpoint on its own: the legacy/modern split is decided from the parsed
-// body and headers. 2025-11-25 POSTs go to their session's transport with the body already
-// parsed (their web Request carries none); 2026-07-28 requests go to the modern service whole.
+// body and headers. Both legs get the body already parsed, and their web Request carries none:
+// 2025-11-25 POSTs go to their session's transport, 2026-07-28 requests to the modern service.
 import { afterEach, describe, expect, it } from 'vitest'
 import Fastify from 'fastify'
 import { isLegacyRequest, Server } from '@modelcontextprotocol/server'
@@ -19,16 +19,16 @@ interface Started {
   url: URL
   /** Web Requests the endpoint built: the JSON-RPC method of the body they carry, or `<HTTP method> (no body)`. */
   built: string[]
-  /** Requests the modern service was handed. */
-  served: Request[]
+  /** Requests the modern service was handed, with the parsed body. */
+  served: Array<{ request: Request, body: unknown }>
 }
 
 async function start (withModern: boolean): Promise<Started> {
   const built: string[] = []
-  const served: Request[] = []
+  const served: Started['served'] = []
   const modern: ModernMcpService = {
-    fetch: async (request) => {
-      served.push(request)
+    fetch: async (request, _caller, body) => {
+      served.push({ request, body })
       return Response.json({ jsonrpc: '2.0', id: 1, result: { resultType: 'complete', from: 'modern' } })
     },
     close: async () => {}
@@ -60,7 +60,7 @@ function modernDiscover (): string {
 const MODERN_HEADERS = { 'mcp-protocol-version': MODERN, 'mcp-method': 'server/discover' }
 
 describe('MCP HTTP endpoint: the legacy/modern split', () => {
-  it('hands legacy POSTs to the session parsed, and a modern request to the modern service whole', async () => {
+  it('hands legacy POSTs to the session parsed, and a modern request to the modern service parsed', async () => {
     const { url, built, served } = await start(true)
     const init = await post(url, JSON.stringify(INITIALIZE))
     expect(init.status).toBe(200)
@@ -77,10 +77,10 @@ describe('MCP HTTP endpoint: the legacy/modern split', () => {
     const discovered = await post(url, modernDiscover(), MODERN_HEADERS)
     expect(discovered.status).toBe(200)
     expect(await discovered.json()).toMatchObject({ result: { from: 'modern' } })
-    expect(built.slice(3)).toEqual(['server/discover'])
+    expect(built.slice(3)).toEqual(['POST (no body)'])
     expect(served).toHaveLength(1)
-    expect(served[0]!.headers.get('mcp-method')).toBe('server/discover')
-    expect(await served[0]!.text()).toBe(modernDiscover())
+    expect(served[0]!.request.headers.get('mcp-method')).toBe('server/discover')
+    expect(served[0]!.body).toEqual(JSON.parse(modernDiscover()))
   })
 
   it('without a modern service, takes a modern request down the legacy leg, which refuses it', async () => {
