@@ -29,12 +29,6 @@ export const BUNDLE_PATCHES: readonly BundlePatch[] = [{
   file: /[\\/]@chainsafe[\\/]libp2p-yamux[\\/]dist[\\/]src[\\/]stream\.js$/,
   find: '        if (this.recvWindowCapacity >= this.recvWindow && flags === 0) {\n',
   replace: '        if (flags === 0 && this.recvWindow - this.recvWindowCapacity < this.recvWindow / 2) {\n'
-}, {
-  name: 'mcp-protocol-close-error-on-demand',
-  why: "The MCP SDK's Protocol._onclose builds a 'Connection closed' SdkError (a stack capture) on every close, to settle the requests still waiting; a 2026-07-28 request is served by a server of its own that closes when it has answered, with nothing left waiting. The error is now built only for a request it settles.",
-  file: /[\\/]@modelcontextprotocol[\\/](?:server|client)[\\/]dist[\\/]src-[\w-]+\.mjs$/,
-  find: '\t\tconst error = new SdkError(SdkErrorCode.ConnectionClosed, "Connection closed");\n\t\tthis._transport = void 0;\n\t\ttry {\n\t\t\tthis.onclose?.();\n\t\t} finally {\n\t\t\tfor (const handler of responseHandlers.values()) handler(error);\n\t\t\tfor (const controller of requestHandlerAbortControllers.values()) controller.abort(error);\n',
-  replace: '\t\tlet error;\n\t\tconst closedError = () => error ??= new SdkError(SdkErrorCode.ConnectionClosed, "Connection closed");\n\t\tthis._transport = void 0;\n\t\ttry {\n\t\t\tthis.onclose?.();\n\t\t} finally {\n\t\t\tfor (const handler of responseHandlers.values()) handler(closedError());\n\t\t\tfor (const controller of requestHandlerAbortControllers.values()) controller.abort(closedError());\n'
 }]
 
 export class BundlePatchError extends Error {
