@@ -179,10 +179,10 @@ describe('remote agents over Streamable HTTP', () => {
       log: silentLogger,
       createLegacyServer: newServer,
       modern: {
-        fetch: async (request) => {
-          const body = await request.clone().json() as { method?: unknown }
-          methods.push(String(body.method))
-          return await handler.fetch(request)
+        // The endpoint hands the body over parsed; the Request carries none.
+        fetch: async (request, _caller, body) => {
+          methods.push(String((body as { method?: unknown } | undefined)?.method))
+          return await handler.fetch(request, { parsedBody: body })
         },
         close: async () => { await handler.close() }
       }
