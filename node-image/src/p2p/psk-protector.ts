@@ -101,29 +101,11 @@ export class PskProtector implements ConnectionProtector {
   }
 }
 
-/**
- * Bytes held for one socket write at most: past this a write goes out at once. Larger than
- * yamux's 256 KiB frames' worth of a busy tick would be no gain (the socket takes ~64 KiB per
- * syscall on loopback anyway), smaller would split the replies a tick of calls produces.
- */
-const COALESCE_BYTES = 64 * 1024
-
-/**
- * The connection after the nonce exchange: plaintext above, keystream-XORed bytes below.
- * What the layers above send in one turn of the event loop (yamux frames of several
- * streams, a window update, the answers to a batch of calls read at once) leaves in one
- * socket write, in the loop's check phase: each write on loopback costs the kernel's
- * whole receive path, and a node under load sent one per frame.
- */
+/** The connection after the nonce exchange: plaintext above, keystream-XORed bytes below. */
 class PskConnection extends AbstractMultiaddrConnection {
   private readonly inner: MultiaddrConnection
   private readonly inbound: XSalsa20Stream
   private readonly outbound: XSalsa20Stream
-  private pending: Uint8Array[] = []
-  private pendingBytes = 0
-  private flushQueued = false
-  /** The socket asked us to wait for its drain; until then the layers above are told the same. */
-  private innerFull = false
 
   constructor (inner: MultiaddrConnection, inbound: XSalsa20Stream, outbound: XSalsa20Stream) {
     super({ remoteAddr: inner.remoteAddr, direction: inner.direction, log: inner.log.newScope('psk') })
@@ -140,12 +122,8 @@ class PskConnection extends AbstractMultiaddrConnection {
         this.abort(err as Error)
       }
     })
-    inner.addEventListener('drain', () => {
-      this.innerFull = false
-      this.onMuxerDrain()
-    })
+    inner.addEventListener('drain', () => { this.onMuxerDrain() })
     inner.addEventListener('close', (evt) => {
-      this.dropPending()
       this.inbound.wipe()
       this.outbound.wipe()
       if (evt.error == null) this.onTransportClosed()
@@ -155,51 +133,18 @@ class PskConnection extends AbstractMultiaddrConnection {
   }
 
   async sendClose (options?: AbortOptions): Promise<void> {
-    this.flush()
     await this.inner.close(options)
   }
 
   sendData (data: Uint8ArrayList): { sentBytes: number, canSendMore: boolean } {
     if (data.byteLength === 0) return { sentBytes: 0, canSendMore: true }
-    // Noise hands over [length, ciphertext] pairs it does not touch again: held as they are.
-    for (const part of data) this.pending.push(part)
-    this.pendingBytes += data.byteLength
-    if (this.pendingBytes >= COALESCE_BYTES) {
-      this.flush()
-    } else if (!this.flushQueued) {
-      this.flushQueued = true
-      setImmediate(this.flushQueuedBytes)
-    }
-    return { sentBytes: data.byteLength, canSendMore: !this.innerFull }
+    // One keystream pass and one socket write per call, not per part: Noise hands over [length, ciphertext] pairs.
+    const canSendMore = this.inner.send(this.outbound.updateParts(data, data.byteLength))
+    return { sentBytes: data.byteLength, canSendMore }
   }
 
   sendReset (err: Error): void {
-    this.dropPending()
     this.inner.abort(err)
-  }
-
-  private readonly flushQueuedBytes = (): void => {
-    this.flushQueued = false
-    try {
-      this.flush()
-    } catch (err) {
-      // Outside any caller's stack now: the connection ends with the error instead.
-      this.abort(err as Error)
-    }
-  }
-
-  /** One keystream pass and one socket write for everything held. */
-  private flush (): void {
-    if (this.pendingBytes === 0) return
-    const parts = this.pending
-    const bytes = this.pendingBytes
-    this.dropPending()
-    if (!this.inner.send(this.outbound.updateParts(parts, bytes))) this.innerFull = true
-  }
-
-  private dropPending (): void {
-    this.pending = []
-    this.pendingBytes = 0
   }
 
   // The socket can close before this wrapper hears of it; pausing or resuming a closed

@@ -173,36 +173,6 @@ describe('PskProtector handshake', () => {
     expect(a.status).toBe('open')
   })
 
-  it('what is sent in one turn of the event loop leaves in one socket write, in order; a full batch and a close do not wait', async () => {
-    const [outbound, inbound] = multiaddrConnectionPair()
-    const psk = new Uint8Array(randomBytes(32))
-    const [a, b] = await Promise.all([new PskProtector({ psk }).protect(outbound), new PskProtector({ psk }).protect(inbound)])
-    const writes: number[] = []
-    const send = outbound.send.bind(outbound)
-    outbound.send = (data) => { writes.push(data.byteLength); return send(data) }
-    const received: Uint8Array[] = []
-    b.addEventListener('message', (evt) => { for (const part of evt.data instanceof Uint8Array ? [evt.data] : evt.data) received.push(part.slice()) })
-    const sent = [randomBytes(10), randomBytes(300), randomBytes(1)].map(x => new Uint8Array(x))
-    for (const data of sent) a.send(data)
-    // Nothing went out while the turn lasted; it all goes in the check phase, in one write.
-    expect(writes).toEqual([])
-    await new Promise(resolve => setImmediate(resolve))
-    expect(writes).toEqual([311])
-    await expect.poll(() => received.reduce((n, x) => n + x.byteLength, 0)).toBe(311)
-    expect(Buffer.concat(received).equals(Buffer.concat(sent))).toBe(true)
-    // 64 KiB held is written at once, within the turn.
-    received.length = 0
-    const big = new Uint8Array(randomBytes(64 * 1024))
-    a.send(big)
-    expect(writes).toEqual([311, 64 * 1024])
-    // Closing writes what is held before the socket closes.
-    a.send(Uint8Array.of(7, 8, 9))
-    await a.close()
-    await expect.poll(() => received.reduce((n, x) => n + x.byteLength, 0)).toBe(64 * 1024 + 3)
-    expect(Buffer.concat(received).equals(Buffer.concat([big, Uint8Array.of(7, 8, 9)]))).toBe(true)
-    expect(writes).toEqual([311, 64 * 1024, 3])
-  })
-
   it('rejects a key of the wrong size', () => {
     expect(() => new PskProtector({ psk: new Uint8Array(31) })).toThrow(RangeError)
   })
