@@ -112,7 +112,7 @@ export function createModernMcpHandler (components: MeshMcpServerComponents, ini
     fetch: async (request, caller, body) => {
       callers.set(request, caller)
       void followListen(request, body, { caller: components.caller, log, updated: (uri) => { handler.notify.resourceUpdated(uri) } })
-      return await handler.fetch(request, body === undefined ? undefined : { parsedBody: body })
+      return await handler.fetch(request, { parsedBody: body })
     },
     close: async () => {
       unsubscribe()

@@ -22,7 +22,7 @@ export function createStatelessService (factory: McpServerFactory, init: Statele
   })
   const stop = init.publish?.(handler.notify)
   return {
-    fetch: async (request, _caller, body) => await handler.fetch(request, body === undefined ? undefined : { parsedBody: body }),
+    fetch: async (request, _caller, body) => await handler.fetch(request, { parsedBody: body }),
     close: async () => {
       stop?.()
       await handler.close()
