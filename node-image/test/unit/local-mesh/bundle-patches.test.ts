@@ -6,6 +6,10 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import * as esbuild from 'esbuild'
 import { Uint8ArrayList } from 'uint8arraylist'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { defaultLogger } from '@libp2p/logger'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
 import { BUNDLE_PATCHES, BundlePatchError, patchPlugin, type BundlePatch } from '../../../src/local-mesh/bundle-patches.ts'
 
 async function bundle (root: string, patches: BundlePatch[]): Promise<{ text: string, check: () => void }> {
@@ -79,5 +83,50 @@ describe('bundle patches', () => {
     for (const u of patched) expect(u).toBe(128 * 1024)
     // Unpatched, every frame is answered.
     expect((await windowUpdatesFor([])).length).toBe(768)
+  })
+
+  it('the libp2p patches merge a protocol into the peer store once per connection, in and out, and streams still reach their handlers', async () => {
+    const patches = BUNDLE_PATCHES.filter(p => p.name.startsWith('libp2p-stream-protocol-merged-once-'))
+    expect(patches.map(p => p.name).sort()).toEqual(['libp2p-stream-protocol-merged-once-inbound', 'libp2p-stream-protocol-merged-once-outbound'])
+    root = await mkdtemp(join(tmpdir(), 'dawn-patch-'))
+    const remotePeer = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+    const run = async (shipped: BundlePatch[]): Promise<{ merged: string[], handled: string[], opened: string[] }> => {
+      const entry = join(root, `connection-${shipped.length}.mjs`)
+      const { plugin, check } = patchPlugin(shipped)
+      // libp2p exports neither the file nor its package.json.
+      const dir = (createRequire(import.meta.url).resolve.paths('libp2p') ?? []).map(d => join(d, 'libp2p')).find(d => existsSync(join(d, 'dist', 'src', 'connection.js')))
+      if (dir === undefined) throw new Error('libp2p is not installed: npm ci')
+      await esbuild.build({ stdin: { contents: `export { Connection } from ${JSON.stringify(join(dir, 'dist', 'src', 'connection.js'))}`, resolveDir: root }, bundle: true, platform: 'node', format: 'esm', outfile: entry, logLevel: 'silent', plugins: [plugin] })
+      check()
+      const { Connection } = await import(entry) as { Connection: new (components: unknown, init: unknown) => { newStream: (p: string) => Promise<{ protocol: string }>, onIncomingStream: (evt: { detail: unknown }) => Promise<void> } }
+      const merged: string[] = []
+      const handled: string[] = []
+      const log = defaultLogger().forComponent('patch-test')
+      // A muxer whose streams come with their protocol already agreed (no multistream-select).
+      const stream = (protocol: string, direction: string): unknown => ({ protocol, direction, status: 'open', log, abort: () => {} })
+      const components = {
+        peerStore: { merge: async (peer: unknown, data: { protocols: string[] }) => { expect(peer).toBe(remotePeer); merged.push(...data.protocols) } },
+        registrar: { getMiddleware: () => [], getHandler: (protocol: string) => ({ handler: () => { handled.push(protocol) }, options: {} }), getProtocols: () => [] }
+      }
+      const connection = new Connection(components, {
+        id: 'c1',
+        remotePeer,
+        direction: 'outbound',
+        maConn: { remoteAddr: multiaddr(`/ip4/127.0.0.1/tcp/4001/p2p/${remotePeer.toString()}`), timeline: { open: Date.now() }, log, status: 'open', addEventListener: () => {} },
+        muxer: { protocol: '/yamux/1.0.0', status: 'open', streams: [], addEventListener: () => {}, createStream: async (o: { protocol: string }) => stream(o.protocol, 'outbound') }
+      })
+      const opened: string[] = []
+      for (const p of ['/a/1', '/a/1', '/b/1', '/a/1']) opened.push((await connection.newStream(p)).protocol)
+      for (const p of ['/c/1', '/c/1', '/a/1']) await connection.onIncomingStream({ detail: stream(p, 'inbound') })
+      return { merged, handled, opened }
+    }
+    const patched = await run(patches)
+    expect(patched.merged).toEqual(['/a/1', '/b/1', '/c/1'])
+    expect(patched.opened).toEqual(['/a/1', '/a/1', '/b/1', '/a/1'])
+    expect(patched.handled).toEqual(['/c/1', '/c/1', '/a/1'])
+    // Unpatched, every stream merges.
+    const unpatched = await run([])
+    expect(unpatched.merged).toEqual(['/a/1', '/a/1', '/b/1', '/a/1', '/c/1', '/c/1', '/a/1'])
+    expect(unpatched.handled).toEqual(patched.handled)
   })
 })
