@@ -91,7 +91,7 @@ export const NodeConfigSchema = Type.Object({
     maxPendingHandshakes: Type.Integer({ minimum: 1, maximum: 10_000, default: 64, description: 'inbound connections still in the PSK, Noise and muxer handshakes' }),
     handshakeTimeoutMs: Type.Integer({ minimum: 100, maximum: 60_000, default: 5_000, description: 'time for the PSK nonce exchange' }),
     upgradeTimeoutMs: Type.Integer({ minimum: 500, maximum: 120_000, default: 10_000, description: 'time for the whole inbound handshake (PSK, Noise, muxer)' }),
-    pingIntervalMs: Type.Integer({ minimum: 1_000, maximum: 600_000, default: 10_000, description: 'libp2p liveness ping per connection (a new stream each time); a stalled ping drops the connection' }),
+    pingIntervalMs: Type.Integer({ minimum: 1_000, maximum: 600_000, default: 10_000, description: 'liveness ping per connection (a stream-muxer ping frame each way); a stalled ping drops the connection' }),
     /** Per verified member, across every Dawn protocol; unverified peers get no stream at all. */
     maxStreamsPerPeer: Type.Integer({ minimum: 1, maximum: 10_000, default: 256, description: 'Dawn protocol streams one member may have open at once' }),
     maxBytesPerPeer: Type.Integer({ minimum: 64 * 1024, maximum: 4 * 1024 * 1024 * 1024, default: 64 * 1024 * 1024, description: 'bytes of request frames one member may have in flight at once' })

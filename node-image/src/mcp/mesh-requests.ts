@@ -48,7 +48,7 @@ export interface MeshMcpServerComponents {
   chooser?: ReplicaChooser
   /** This node's id: a built-in agent's logical name goes to this node's own replica. */
   selfId?: string
-  /** A measured round trip to a node in ms (libp2p's connection monitor); without it, call durations stand in. */
+  /** A measured round trip to a node in ms (the liveness pings, p2p/connection-liveness.ts); without it, call durations stand in. */
   rtt?: (nodeId: string) => number | undefined
   /** How this node reaches a node now; ranks replicas whose RTT is not measured yet. */
   route?: (nodeId: string) => 'direct' | 'relayed' | undefined

@@ -1,6 +1,6 @@
 /**
  * What the node gives its MCP endpoint for calls by logical name: one replica chooser for
- * the node, round trips from libp2p's connection monitor (no traffic of its own) and each
+ * the node, round trips from the liveness pings (p2p/connection-liveness.ts; no traffic of its own) and each
  * node's route (direct or relayed), the
  * choice and failover metrics, and the naming view that a config reload replaces.
  */

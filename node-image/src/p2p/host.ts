@@ -16,6 +16,7 @@ import { PskProtector } from './psk-protector.ts'
 import { InboundLimiter } from './inbound-limiter.ts'
 import { libp2pLoggerOption } from './libp2p-logger.ts'
 import { GOSSIP_TUNING } from './gossip-tuning.ts'
+import { connectionLiveness, type ConnectionLiveness, type ConnectionLivenessInit } from './connection-liveness.ts'
 
 const BACKSTOP = 4
 
@@ -28,10 +29,10 @@ export interface InboundLimits {
   handshakeTimeoutMs: number
   upgradeTimeoutMs: number
   /**
-   * libp2p's liveness ping opens a stream on every connection this often: in a full mesh
-   * of N nodes on one machine, N x (N-1) stream negotiations per interval, and a ping
-   * stalled by a busy event loop drops a healthy connection. A local mesh of many nodes
-   * sets it longer (local-mesh/mesh-wiring.ts); yamux's own keep-alive still runs.
+   * Every connection is pinged this often (a yamux ping frame each way, see
+   * connection-liveness.ts): in a full mesh of N nodes on one machine, N x (N-1) pings per
+   * interval, and a ping stalled by a busy event loop drops a healthy connection. A local
+   * mesh of many nodes sets it longer (local-mesh/mesh-wiring.ts).
    */
   pingIntervalMs: number
 }
@@ -61,6 +62,7 @@ export interface Host {
 export type HostServices = {
   identify: Identify
   ping: Ping
+  liveness: ConnectionLiveness
   dht: KadDHT
   pubsub: GossipSub
   relay?: CircuitRelayService
@@ -91,8 +93,8 @@ export function inboundAdmission (limits: InboundLimits, psk: Uint8Array): { pro
  * (a 20-node local mesh redid 480 handshakes in 3 minutes with a 6.7 s timeout, 40 with
  * 20 s). There a ping may take up to its interval, at most a minute.
  */
-export function connectionMonitor (pingIntervalMs: number): NonNullable<Libp2pOptions['connectionMonitor']> {
-  return pingIntervalMs <= 10_000 ? { pingInterval: pingIntervalMs } : { pingInterval: pingIntervalMs, pingTimeout: { minTimeout: Math.min(60_000, pingIntervalMs) } }
+export function livenessOptions (pingIntervalMs: number): ConnectionLivenessInit {
+  return pingIntervalMs <= 10_000 ? { intervalMs: pingIntervalMs } : { intervalMs: pingIntervalMs, timeout: { minTimeout: Math.min(60_000, pingIntervalMs) } }
 }
 
 /** libp2p 3 wiring for a Dawn node. Everything network-specific comes in through `protocols`. */
@@ -101,6 +103,7 @@ export async function createHost (init: HostInit): Promise<Host> {
   const services = {
     identify: identify(),
     ping: ping(),
+    liveness: connectionLiveness(livenessOptions(init.limits.pingIntervalMs)),
     dht: kadDHT({
       protocol: init.protocols.kad,
       clientMode: false,
@@ -139,7 +142,8 @@ export async function createHost (init: HostInit): Promise<Host> {
     connectionProtector: () => protector,
     connectionGater: { ...init.gater, denyInboundConnection: inbound.denyInboundConnection },
     connectionManager,
-    connectionMonitor: connectionMonitor(init.limits.pingIntervalMs),
+    // Liveness is ours (p2p/connection-liveness.ts): the muxer's ping, not a stream per ping.
+    connectionMonitor: { enabled: false },
     peerDiscovery: init.mdns ? [mdns()] : [],
     services
   })

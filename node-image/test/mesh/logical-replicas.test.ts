@@ -88,7 +88,7 @@ describe('a logical agent on three replicas', () => {
 
   it('spreads 300 calls over every replica, and the nearest by round trip serves the most', async () => {
     const callers = await Promise.all(Array.from({ length: CALLERS }, async () => await client(ENTRY)))
-    // Round trips come from libp2p's connection monitor (a ping every 10 s): wait until the
+    // Round trips come from the liveness pings (every 10 s): wait until the
     // chooser has seen every replica's, delay included, before the measured run.
     const rtt = new Map<number, number>()
     await eventually(async () => {

@@ -1,4 +1,4 @@
-// The round trips replica choice reads: libp2p's connection monitor values, this node at 0,
+// The round trips replica choice reads: the liveness pings' values, this node at 0,
 // and a relayed connection a hop farther than a direct one that pings the same.
 import { describe, it, expect } from 'vitest'
 import type { Connection, Libp2p } from '@libp2p/interface'
