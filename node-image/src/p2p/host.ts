@@ -8,7 +8,7 @@ import { kadDHT, passthroughMapper, type KadDHT } from '@libp2p/kad-dht'
 import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
 import { circuitRelayServer, circuitRelayTransport, type CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import { mdns } from '@libp2p/mdns'
-import { sha256 } from '@noble/hashes/sha2.js'
+import { hash } from 'node:crypto'
 import type { ConnectionGater, PrivateKey } from '@libp2p/interface'
 import type { NetworkProtocols } from './protocols.ts'
 import { noiseCrypto } from './noise-crypto.ts'
@@ -118,7 +118,9 @@ export async function createHost (init: HostInit): Promise<Host> {
       // Envelopes are signed by us (with nonce and timestamp), so gossipsub's own
       // signature would only double the cost; the message id is the envelope hash.
       globalSignaturePolicy: 'StrictNoSign',
-      msgIdFn: (msg) => sha256(msg.data),
+      // Every copy a node receives is hashed before the seen-cache drops duplicates;
+      // node:crypto's one-shot hash is 2-4x faster than @noble/hashes on these sizes.
+      msgIdFn: (msg) => hash('sha256', msg.data, 'buffer'),
       allowPublishToZeroTopicPeers: true,
       emitSelf: false,
       maxInboundDataLength: init.maxMessageBytes + 4096,
